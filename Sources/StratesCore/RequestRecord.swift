@@ -1,0 +1,70 @@
+import Foundation
+
+/// How a request ended, as the ledger records it.
+public enum RequestStatus: String, Sendable, Codable, CaseIterable {
+    /// The upstream answered in full with a success status.
+    case completed
+    /// The upstream answered with an error status, or could not be reached.
+    case failed
+    /// Strates refused the request before any upstream call (unknown model, bad body, …).
+    case rejected
+    /// A stream stopped early, cut by the upstream or by the client; usage is estimated.
+    case cut
+    /// The gateway stopped (crash, kill) while the request was in flight; found on restart.
+    case interrupted
+}
+
+/// One model call, as the ledger keeps it. Append-only: a record is written once per id.
+public struct RequestRecord: Sendable, Codable, Equatable {
+    public var id: String
+    public var startedAt: Date
+    public var endedAt: Date?
+    public var api: String
+    public var stream: Bool
+    public var status: RequestStatus
+    public var httpStatus: Int?
+    public var attribution: Attribution
+    public var requestedModel: String
+    public var servedModel: String?
+    public var provider: String?
+    public var upstreamRequestID: String?
+    public var latencyMs: Int64?
+    public var timeToFirstTokenMs: Int64?
+    public var usage: Usage
+    /// True when usage was estimated (stream cut, crash) rather than reported by the upstream.
+    public var usageEstimated: Bool
+    /// Nil when no price was known: an unknown cost, never zero.
+    public var cost: NanoUSD?
+    /// A short, secret-free description of what went wrong.
+    public var error: String?
+    /// Input tokens estimated from the request size, kept so a crash can still be metered.
+    public var inputEstimate: Int64
+
+    public init(
+        id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
+        httpStatus: Int? = nil, attribution: Attribution, requestedModel: String, servedModel: String? = nil,
+        provider: String? = nil, upstreamRequestID: String? = nil, latencyMs: Int64? = nil,
+        timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
+        cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0
+    ) {
+        self.id = id
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.api = api
+        self.stream = stream
+        self.status = status
+        self.httpStatus = httpStatus
+        self.attribution = attribution
+        self.requestedModel = requestedModel
+        self.servedModel = servedModel
+        self.provider = provider
+        self.upstreamRequestID = upstreamRequestID
+        self.latencyMs = latencyMs
+        self.timeToFirstTokenMs = timeToFirstTokenMs
+        self.usage = usage
+        self.usageEstimated = usageEstimated
+        self.cost = cost
+        self.error = error
+        self.inputEstimate = inputEstimate
+    }
+}

@@ -1,0 +1,50 @@
+/// Token counts of one request, by kind.
+///
+/// `input` counts only uncached input tokens: cache reads and cache writes are separate
+/// kinds, because they are priced differently (Anthropic reports them that way; OpenAI's
+/// `prompt_tokens` includes its cached tokens, which the extractor subtracts).
+/// `output` counts every output token, reasoning included; `reasoning` is the part of
+/// `output` that was reasoning, kept as a detail.
+public struct Usage: Hashable, Sendable, Codable {
+    public var input: Int64
+    public var output: Int64
+    public var cacheRead: Int64
+    public var cacheWrite5m: Int64
+    public var cacheWrite1h: Int64
+    public var reasoning: Int64
+
+    public init(
+        input: Int64 = 0, output: Int64 = 0, cacheRead: Int64 = 0,
+        cacheWrite5m: Int64 = 0, cacheWrite1h: Int64 = 0, reasoning: Int64 = 0
+    ) {
+        self.input = input
+        self.output = output
+        self.cacheRead = cacheRead
+        self.cacheWrite5m = cacheWrite5m
+        self.cacheWrite1h = cacheWrite1h
+        self.reasoning = reasoning
+    }
+
+    public static let zero = Usage()
+
+    /// Every token the model read: uncached input, cache reads and cache writes.
+    public var totalInput: Int64 { input + cacheRead + cacheWrite5m + cacheWrite1h }
+    public var total: Int64 { totalInput + output }
+    public var isZero: Bool { self == .zero }
+
+    public static func + (lhs: Usage, rhs: Usage) -> Usage {
+        Usage(
+            input: lhs.input + rhs.input, output: lhs.output + rhs.output,
+            cacheRead: lhs.cacheRead + rhs.cacheRead, cacheWrite5m: lhs.cacheWrite5m + rhs.cacheWrite5m,
+            cacheWrite1h: lhs.cacheWrite1h + rhs.cacheWrite1h, reasoning: lhs.reasoning + rhs.reasoning
+        )
+    }
+
+    public static func += (lhs: inout Usage, rhs: Usage) { lhs = lhs + rhs }
+}
+
+/// The kinds of tokens that carry their own price.
+public enum TokenKind: String, CaseIterable, Sendable, Codable {
+    case input, output, cacheRead = "cache_read", cacheWrite5m = "cache_write_5m", cacheWrite1h = "cache_write_1h"
+    case reasoning
+}

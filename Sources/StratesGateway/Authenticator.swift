@@ -1,0 +1,66 @@
+import Foundation
+import StratesCore
+import StratesLedger
+import Synchronization
+
+/// Resolves the key a request carries to its stored record, with a short cache so the hot
+/// path does not query the database per request. A revoked key stops working within
+/// `cacheTTL` on a running gateway.
+public final class Authenticator: Sendable {
+    let store: any KeyStore
+    let cacheTTL: Duration
+    let cache = Mutex<[String: (key: APIKey?, expires: ContinuousClock.Instant)]>([:])
+
+    public init(store: any KeyStore, cacheTTL: Duration = .seconds(5)) {
+        self.store = store
+        self.cacheTTL = cacheTTL
+    }
+
+    /// The secret from `Authorization: Bearer …`, `x-api-key` or `api-key`.
+    public static func secret(from headers: [(name: String, value: String)]) -> String? {
+        for (name, value) in headers {
+            switch name {
+            case "authorization":
+                let trimmed = value.trimmingCharacters(in: .whitespaces)
+                if trimmed.lowercased().hasPrefix("bearer ") {
+                    let token = trimmed.dropFirst(7).trimmingCharacters(in: .whitespaces)
+                    if !token.isEmpty { return token }
+                }
+            case "x-api-key", "api-key":
+                let token = value.trimmingCharacters(in: .whitespaces)
+                if !token.isEmpty { return token }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    public func authenticate(headers: [(name: String, value: String)], now: Date = Date()) async throws(GatewayError) -> APIKey {
+        guard let secret = Self.secret(from: headers) else { throw .missingKey }
+        let hash = KeySecrets.hash(secret)
+        let instant = ContinuousClock.now
+        let cached = cache.withLock { $0[hash] }
+        let key: APIKey?
+        if let cached, cached.expires > instant {
+            key = cached.key
+        } else {
+            do {
+                key = try await store.key(hash: hash)
+            } catch {
+                throw GatewayError(status: 503, message: "Strates could not check the API key (ledger unavailable). Try again shortly.", code: "auth_unavailable")
+            }
+            cache.withLock { cache in
+                if cache.count > 100_000 { cache.removeAll() }
+                cache[hash] = (key, instant + cacheTTL)
+            }
+        }
+        guard let key, key.isActive(at: now) else { throw .invalidKey }
+        return key
+    }
+
+    /// Forgets cached lookups, so a change made through this process applies at once.
+    public func invalidate() {
+        cache.withLock { $0.removeAll() }
+    }
+}

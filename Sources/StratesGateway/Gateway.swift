@@ -1,0 +1,246 @@
+import Foundation
+import Logging
+import NIOCore
+import StratesCore
+import StratesLedger
+import StratesProviders
+import StratesWire
+
+/// A model call as it reaches the gateway.
+public struct GatewayRequest: Sendable {
+    public var api: APIKind
+    /// Header names lowercased.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var receivedAt: ContinuousClock.Instant
+
+    public init(api: APIKind, headers: [(name: String, value: String)], body: [UInt8], receivedAt: ContinuousClock.Instant = .now) {
+        self.api = api
+        self.headers = headers
+        self.body = body
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What the gateway answers: whole bytes, or a stream relayed as it arrives.
+public struct GatewayResponse: Sendable {
+    public enum Body: Sendable {
+        case bytes([UInt8])
+        case stream(StreamRelay)
+    }
+
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: Body
+}
+
+public struct GatewayLimits: Sendable {
+    /// Largest upstream response body read whole (non-streamed answers, error bodies).
+    public var maxResponseBytes = 64 << 20
+
+    public init() {}
+}
+
+/// The request pipeline: authenticate, read the few fields needed, attribute, route,
+/// journal, call the upstream, meter its own usage, price, and settle into the ledger.
+public final class Gateway: Sendable {
+    public let authenticator: Authenticator
+    public let router: ModelRouter
+    let ledger: LedgerWriter
+    let pricing: Pricing
+    let metrics: GatewayMetrics
+    let limits: GatewayLimits
+
+    public init(authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics, limits: GatewayLimits = GatewayLimits()) {
+        self.authenticator = authenticator
+        self.router = router
+        self.ledger = ledger
+        self.pricing = pricing
+        self.metrics = metrics
+        self.limits = limits
+    }
+
+    public var advertisedModels: [String] { router.advertisedModels }
+
+    /// Handles one model call; never throws: every failure becomes an error response in
+    /// the caller's format.
+    public func handle(_ request: GatewayRequest, logger: Logger) async -> GatewayResponse {
+        let requestID = "req_" + KeySecrets.randomHex(12)
+        var logger = logger
+        logger[metadataKey: "strates_request_id"] = "\(requestID)"
+        do {
+            return try await process(request, requestID: requestID, logger: logger)
+        } catch {
+            metrics.recordRejection(status: error.status, code: error.code)
+            logger.debug("request refused", metadata: ["status": "\(error.status)", "code": "\(error.code ?? "")"])
+            var headers: [(name: String, value: String)] = [("content-type", "application/json"), ("x-strates-request-id", requestID)]
+            headers += error.headers
+            return GatewayResponse(status: error.status, headers: headers, body: .bytes(error.body(format: request.api.errorFormat)))
+        }
+    }
+
+    func process(_ request: GatewayRequest, requestID: String, logger: Logger) async throws(GatewayError) -> GatewayResponse {
+        let key = try await authenticator.authenticate(headers: request.headers)
+        let summary: RequestSummary
+        do {
+            summary = try RequestSummary.inspect(request.body, api: request.api)
+        } catch {
+            throw GatewayError.badRequest(error.message, param: error.param)
+        }
+        let attribution = AttributionResolver.resolve(key: key, headers: request.headers, summary: summary)
+        guard let (provider, upstreamModel) = router.resolve(summary.model) else {
+            throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
+        }
+        var record = RequestRecord(
+            id: requestID, startedAt: Date(), api: request.api.rawValue, stream: summary.stream, status: .completed,
+            attribution: attribution, requestedModel: summary.model, servedModel: upstreamModel, provider: provider.name,
+            inputEstimate: summary.estimatedInputTokens
+        )
+        guard provider.kind.supports(request.api) else {
+            if request.api == .countTokens {
+                return countTokensLocally(record: record, summary: summary, request: request)
+            }
+            record.status = .rejected
+            record.httpStatus = 400
+            record.error = "api not supported by provider"
+            settle(&record, request: request, logger: logger)
+            throw GatewayError.badRequest(
+                "The model '\(summary.model)' is served by '\(provider.name)' (\(provider.kind.rawValue)), which does not speak the \(request.api.rawValue) API. Call it through its own API, or route this model to a provider that does.",
+                param: "model"
+            )
+        }
+
+        var body = RequestRewrite.replacingModel(in: request.body, summary: summary, with: upstreamModel)
+        var hideUsageChunk = false
+        if request.api == .chatCompletions, summary.stream, !summary.clientIncludesUsage {
+            // Ask the upstream for usage even when the client did not, and hide that chunk.
+            let reread = (try? RequestSummary.inspect(body, api: request.api)) ?? summary
+            body = RequestRewrite.requestingStreamUsage(in: body, summary: reread)
+            hideUsageChunk = true
+        }
+        let upstream = UpstreamRequest(
+            api: request.api, body: body, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
+            model: upstreamModel, requestID: requestID
+        )
+        do {
+            try ledger.begin(record)
+        } catch {
+            logger.error("ledger journal unavailable", metadata: ["error": "\(error)"])
+            throw GatewayError(status: 503, message: "Strates cannot record usage right now (ledger journal unavailable), so it is not forwarding requests. Try again shortly.", code: "ledger_unavailable")
+        }
+
+        let response: UpstreamResponse
+        do {
+            response = try await provider.send(upstream, logger: logger)
+        } catch let error as ProviderError {
+            record.status = .failed
+            record.httpStatus = error.isTimeout ? 504 : 502
+            record.error = error.description
+            settle(&record, request: request, logger: logger)
+            metrics.recordUpstreamError(provider: provider.name, status: record.httpStatus ?? 502)
+            throw error.isTimeout ? GatewayError.upstreamTimeout(provider.name) : GatewayError.upstreamUnavailable(provider.name, error.description)
+        } catch {
+            record.status = .failed
+            record.httpStatus = 502
+            record.error = "upstream call cancelled or failed"
+            settle(&record, request: request, logger: logger)
+            throw GatewayError.upstreamUnavailable(provider.name, "the call did not complete")
+        }
+        record.upstreamRequestID = response.header("x-request-id") ?? response.header("request-id")
+        var headers = HeaderPolicy.downstream(response.headers)
+        headers.append(("x-strates-request-id", requestID))
+
+        guard (200..<300).contains(response.status) else {
+            return await passUpstreamError(response, headers: headers, record: record, request: request, logger: logger)
+        }
+        if summary.stream {
+            let relay = StreamRelay(gateway: self, request: request, record: record, body: response.body, hideUsageChunk: hideUsageChunk, logger: logger)
+            return GatewayResponse(status: response.status, headers: headers, body: .stream(relay))
+        }
+        return await completeWhole(response, headers: headers, record: record, request: request, logger: logger)
+    }
+
+    /// A non-streamed answer: read it whole, meter it, pass it on unchanged.
+    func completeWhole(_ response: UpstreamResponse, headers: [(name: String, value: String)], record: RequestRecord, request: GatewayRequest, logger: Logger) async -> GatewayResponse {
+        var record = record
+        var meter = UsageMeter(api: request.api)
+        let bytes: [UInt8]
+        do {
+            let buffer = try await response.body.collect(upTo: limits.maxResponseBytes)
+            bytes = Array(buffer.readableBytesView)
+        } catch {
+            record.status = .cut
+            record.httpStatus = 502
+            record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
+            record.usageEstimated = true
+            record.error = "the provider's response was cut short"
+            settle(&record, request: request, logger: logger)
+            let failure = GatewayError.upstreamUnavailable(record.provider ?? "upstream", "the response was cut short")
+            return GatewayResponse(status: 502, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
+        }
+        meter.observe(body: bytes)
+        record.httpStatus = response.status
+        if let usage = meter.usage {
+            record.usage = usage
+        } else if request.api == .countTokens {
+            record.usage = .zero
+        } else {
+            record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
+            record.usageEstimated = true
+            record.error = "the provider's response had no readable usage"
+        }
+        if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
+        settle(&record, request: request, logger: logger)
+        return GatewayResponse(status: response.status, headers: headers, body: .bytes(bytes))
+    }
+
+    /// An upstream error status: recorded, and passed back as the provider sent it (it is
+    /// already in the caller's format, since the provider speaks the same API).
+    func passUpstreamError(_ response: UpstreamResponse, headers: [(name: String, value: String)], record: RequestRecord, request: GatewayRequest, logger: Logger) async -> GatewayResponse {
+        var record = record
+        record.status = .failed
+        record.httpStatus = response.status
+        metrics.recordUpstreamError(provider: record.provider ?? "none", status: response.status)
+        let collected = try? await response.body.collect(upTo: 1 << 20)
+        var bytes = collected.map { Array($0.readableBytesView) } ?? []
+        var headers = headers
+        if (try? JSONView(object: bytes)) == nil {
+            // Not JSON: wrap it so the client's SDK still gets its own error shape.
+            let snippet = String(decoding: bytes.prefix(300), as: UTF8.self)
+            let wrapped = GatewayError(status: response.status, message: "The provider '\(record.provider ?? "upstream")' answered \(response.status): \(snippet)")
+            bytes = wrapped.body(format: request.api.errorFormat)
+            headers.removeAll { $0.name == "content-type" }
+            headers.append(("content-type", "application/json"))
+        }
+        record.error = "upstream status \(response.status)"
+        settle(&record, request: request, logger: logger)
+        return GatewayResponse(status: response.status, headers: headers, body: .bytes(bytes))
+    }
+
+    /// `count_tokens` for a model whose provider has no such endpoint: an estimate.
+    func countTokensLocally(record: RequestRecord, summary: RequestSummary, request: GatewayRequest) -> GatewayResponse {
+        let body = Array(#"{"input_tokens":\#(summary.estimatedInputTokens)}"#.utf8)
+        return GatewayResponse(status: 200, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id), ("x-strates-estimated", "true")], body: .bytes(body))
+    }
+
+    /// Prices the record, finishes it in the ledger, and emits metrics.
+    func settle(_ record: inout RequestRecord, request: GatewayRequest, logger: Logger) {
+        let elapsed = ContinuousClock.now - request.receivedAt
+        record.endedAt = Date()
+        record.latencyMs = elapsed.milliseconds
+        record.cost = record.status == .rejected ? NanoUSD.zero : pricing.cost(of: record)
+        do {
+            try ledger.finish(record)
+        } catch {
+            logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
+        }
+        if let api = APIKind(rawValue: record.api) { metrics.recordRequest(record, api: api) }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

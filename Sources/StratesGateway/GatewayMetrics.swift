@@ -1,0 +1,53 @@
+import CoreMetrics
+import StratesCore
+import StratesWire
+
+/// The gateway's metrics, emitted through an injected factory (Prometheus in the server),
+/// with OpenTelemetry GenAI names where they fit.
+public struct GatewayMetrics: Sendable {
+    let factory: any MetricsFactory
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    func recordRequest(_ record: RequestRecord, api: APIKind) {
+        let provider = record.provider ?? "none"
+        let model = record.servedModel ?? record.requestedModel
+        Counter(label: "strates_requests_total", dimensions: [("api", api.rawValue), ("provider", provider), ("status", record.status.rawValue)], factory: factory).increment()
+        if let latency = record.latencyMs {
+            Timer(label: "strates_request_duration_seconds", dimensions: [("api", api.rawValue), ("provider", provider)], factory: factory)
+                .recordMilliseconds(latency)
+        }
+        if let ttft = record.timeToFirstTokenMs {
+            Timer(label: "strates_time_to_first_token_seconds", dimensions: [("api", api.rawValue), ("provider", provider)], factory: factory)
+                .recordMilliseconds(ttft)
+        }
+        let usage = record.usage
+        for (kind, count) in [("input", usage.input), ("output", usage.output), ("cache_read", usage.cacheRead),
+                              ("cache_write_5m", usage.cacheWrite5m), ("cache_write_1h", usage.cacheWrite1h), ("reasoning", usage.reasoning)]
+        where count > 0 {
+            Counter(label: "strates_tokens_total", dimensions: [("kind", kind), ("provider", provider), ("model", model)], factory: factory)
+                .increment(by: Int(count))
+        }
+        // OpenTelemetry GenAI semantic conventions: gen_ai.client.token.usage by token type.
+        for (type, count) in [("input", usage.totalInput), ("output", usage.output)] where count > 0 {
+            Recorder(label: "gen_ai_client_token_usage", dimensions: [("gen_ai_token_type", type), ("gen_ai_system", provider), ("gen_ai_request_model", record.requestedModel)], aggregate: true, factory: factory)
+                .record(count)
+        }
+        if let cost = record.cost {
+            Counter(label: "strates_cost_nano_usd_total", dimensions: [("provider", provider), ("model", model)], factory: factory)
+                .increment(by: Int(cost.value))
+        } else if record.status == .completed {
+            Counter(label: "strates_unknown_cost_requests_total", dimensions: [("provider", provider), ("model", model)], factory: factory).increment()
+        }
+    }
+
+    func recordUpstreamError(provider: String, status: Int) {
+        Counter(label: "strates_upstream_errors_total", dimensions: [("provider", provider), ("status", String(status))], factory: factory).increment()
+    }
+
+    func recordRejection(status: Int, code: String?) {
+        Counter(label: "strates_rejections_total", dimensions: [("status", String(status)), ("code", code ?? "none")], factory: factory).increment()
+    }
+}

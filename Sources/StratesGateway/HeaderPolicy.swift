@@ -1,0 +1,27 @@
+/// Which headers cross the gateway, in each direction.
+public enum HeaderPolicy {
+    /// Never forwarded upstream: the client's Strates key, hop-by-hop fields, fields the
+    /// HTTP client sets itself, and Strates' own attribution headers.
+    static let dropUpstream: Set<String> = [
+        "authorization", "x-api-key", "api-key", "cookie", "host", "content-length", "transfer-encoding",
+        "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade",
+        "accept-encoding", "content-type", "expect",
+    ]
+
+    public static func upstream(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        headers.filter { !dropUpstream.contains($0.name) && !$0.name.hasPrefix("x-strates-") }
+    }
+
+    /// Not passed back to the client: hop-by-hop fields and framing the server redoes.
+    static let dropDownstream: Set<String> = [
+        "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding", "trailer", "upgrade",
+        "proxy-connection", "date", "server", "alt-svc",
+    ]
+
+    public static func downstream(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        headers.compactMap { header in
+            let name = header.name.lowercased()
+            return dropDownstream.contains(name) ? nil : (name, header.value)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import StratesProviders
+
+/// A model name (or glob pattern) clients may ask for, and where it is served.
+public struct ModelRoute: Sendable, Equatable {
+    /// The name clients send, or a glob such as `claude-*` or `*`.
+    public var pattern: String
+    public var provider: String
+    /// The upstream's model id; nil serves the requested name unchanged.
+    public var upstreamModel: String?
+
+    public init(pattern: String, provider: String, upstreamModel: String? = nil) {
+        self.pattern = pattern
+        self.provider = provider
+        self.upstreamModel = upstreamModel
+    }
+
+    public var isPattern: Bool { pattern.contains("*") || pattern.contains("?") }
+}
+
+/// Resolves a requested model to a provider and the upstream's model id. The first route
+/// that matches wins. (Aliases with several deployments and fallbacks build on this.)
+public struct ModelRouter: Sendable {
+    public let routes: [ModelRoute]
+    public let providers: [String: any Provider]
+
+    public init(routes: [ModelRoute], providers: [any Provider]) {
+        self.routes = routes
+        self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func resolve(_ model: String) -> (provider: any Provider, upstreamModel: String)? {
+        for route in routes where Glob.matches(route.pattern, model) {
+            guard let provider = providers[route.provider] else { continue }
+            return (provider, route.upstreamModel ?? model)
+        }
+        return nil
+    }
+
+    /// The concrete model names, for `GET /v1/models` and error messages.
+    public var advertisedModels: [String] {
+        var seen = Set<String>()
+        return routes.filter { !$0.isPattern }.map(\.pattern).filter { seen.insert($0).inserted }
+    }
+}
+
+enum Glob {
+    /// `*` matches any run of characters, `?` one character; everything else literally.
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.utf8)
+        let t = Array(text.utf8)
+        var pi = 0, ti = 0, star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] {
+                pi += 1
+                ti += 1
+            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import NIOCore
+import StratesCore
+import StratesProviders
+import StratesWire
+
+/// Relays an upstream stream to the client byte for byte while metering it, and settles
+/// the request when the stream ends: normally, cut by the upstream, or cut by the client.
+public struct StreamRelay: Sendable {
+    let gateway: Gateway
+    let request: GatewayRequest
+    let record: RequestRecord
+    let body: UpstreamBody
+    /// True when Strates added `include_usage` itself: the usage-only chunk is then hidden.
+    let hideUsageChunk: Bool
+    let logger: Logger
+
+    /// Sends the stream through `send`. Throws when the client goes away; the request is
+    /// settled in every case.
+    public func relay(_ send: (ByteBuffer) async throws -> Void) async throws {
+        var record = record
+        var meter = UsageMeter(api: request.api)
+        var decoder = SSEDecoder()
+        var firstTokenAt: ContinuousClock.Instant?
+        var clientGone = false
+        var upstreamCut = false
+        do {
+            for try await chunk in body {
+                let events = decoder.feed(chunk.readableBytesView)
+                var hidden: [SSEEvent] = []
+                for event in events where meter.observe(event: event) && hideUsageChunk {
+                    hidden.append(event)
+                }
+                if firstTokenAt == nil, meter.sawFirstToken { firstTokenAt = .now }
+                if hidden.isEmpty {
+                    do { try await send(chunk) } catch { clientGone = true; break }
+                } else {
+                    // Re-frame this chunk: everything but the hidden events, plus any partial tail.
+                    var out = ByteBuffer()
+                    for event in events where !hidden.contains(event) { out.writeBytes(event.raw) }
+                    let tail = decoder.pendingBytes
+                    if tail > 0 { out.writeBytes(chunk.readableBytesView.suffix(tail)) }
+                    if out.readableBytes > 0 {
+                        do { try await send(out) } catch { clientGone = true; break }
+                    }
+                }
+            }
+        } catch {
+            upstreamCut = true
+        }
+
+        if let firstTokenAt { record.timeToFirstTokenMs = (firstTokenAt - request.receivedAt).milliseconds }
+        record.httpStatus = 200
+        if let streamError = meter.streamError {
+            record.status = .failed
+            record.error = "upstream error in stream: " + String(streamError.prefix(200))
+        }
+        if meter.hasFinalUsage && meter.finished {
+            record.usage = meter.usage ?? .zero
+        } else {
+            record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
+            record.usageEstimated = true
+            if record.status == .completed {
+                record.status = .cut
+                record.error = clientGone ? "the client closed the stream early" : upstreamCut ? "the provider's stream was cut" : "the provider's stream ended without its final event"
+            }
+        }
+        if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
+        gateway.settle(&record, request: request, logger: logger)
+
+        if upstreamCut && !clientGone {
+            // Tell the client in its own stream format that the answer is incomplete.
+            let notice = ErrorBody.streamEvent(api: request.api, message: "The provider's stream was cut before it finished. The partial answer was metered; retry the request.")
+            try? await send(ByteBuffer(bytes: notice))
+        }
+        if clientGone { throw CancellationError() }
+    }
+}

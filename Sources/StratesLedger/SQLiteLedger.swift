@@ -1,0 +1,174 @@
+import Foundation
+import GRDB
+import StratesCore
+
+/// The embedded ledger: SQLite in WAL mode through GRDB.
+public final class SQLiteLedger: LedgerDatabase {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a committed transaction survives a process crash; the journal
+            // (not fsync per request) carries the in-flight guarantee.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        writer = pool
+        try SQLiteMigrations.migrator.migrate(pool)
+    }
+
+    /// An in-memory database, for tests.
+    public init(inMemory: Void = ()) throws {
+        let queue = try DatabaseQueue()
+        writer = queue
+        try SQLiteMigrations.migrator.migrate(queue)
+    }
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+}
+
+// MARK: - Requests
+
+extension SQLiteLedger {
+    static let insertRequestSQL = """
+        INSERT INTO requests (
+            id, started_at, ended_at, api, stream, status, http_status, key_id, organization, team, member,
+            service, environment, workflow, run, parent_run, process, end_user, trace_id, requested_model,
+            served_model, provider, upstream_request_id, latency_ms, ttft_ms, input_tokens, output_tokens,
+            cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, usage_estimated,
+            cost_nano, error, input_estimate
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO NOTHING
+        """
+
+    public func insert(_ records: [RequestRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await writer.write { db in
+            let statement = try db.cachedStatement(sql: Self.insertRequestSQL)
+            for r in records {
+                let a = r.attribution
+                let values: [(any DatabaseValueConvertible)?] = [
+                    r.id, Self.millis(r.startedAt), r.endedAt.map(Self.millis), r.api, r.stream, r.status.rawValue,
+                    r.httpStatus, a.keyID, a.organization, a.team, a.member, a.service, a.environment.rawValue,
+                    a.workflow, a.run, a.parentRun, a.process, a.endUser, a.traceID, r.requestedModel,
+                    r.servedModel, r.provider, r.upstreamRequestID, r.latencyMs, r.timeToFirstTokenMs,
+                    r.usage.input, r.usage.output, r.usage.cacheRead, r.usage.cacheWrite5m, r.usage.cacheWrite1h,
+                    r.usage.reasoning, r.usageEstimated, r.cost?.value, r.error, r.inputEstimate,
+                ]
+                try statement.execute(arguments: StatementArguments(values))
+            }
+        }
+    }
+
+    public func request(id: String) async throws -> RequestRecord? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]).map(Self.record)
+        }
+    }
+
+    public func requestCount() async throws -> Int {
+        try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests") ?? 0 }
+    }
+
+    public func requestIDs() async throws -> Set<String> {
+        try await writer.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM requests")) }
+    }
+
+    static func record(_ row: Row) -> RequestRecord {
+        RequestRecord(
+            id: row["id"], startedAt: date(row["started_at"]), endedAt: (row["ended_at"] as Int64?).map(date),
+            api: row["api"], stream: row["stream"], status: RequestStatus(rawValue: row["status"]) ?? .failed,
+            httpStatus: row["http_status"],
+            attribution: Attribution(
+                organization: row["organization"], team: row["team"], member: row["member"], keyID: row["key_id"],
+                service: row["service"], environment: Environment(rawValue: row["environment"]) ?? .production,
+                workflow: row["workflow"], run: row["run"], parentRun: row["parent_run"], process: row["process"],
+                endUser: row["end_user"], traceID: row["trace_id"]
+            ),
+            requestedModel: row["requested_model"], servedModel: row["served_model"], provider: row["provider"],
+            upstreamRequestID: row["upstream_request_id"], latencyMs: row["latency_ms"], timeToFirstTokenMs: row["ttft_ms"],
+            usage: Usage(
+                input: row["input_tokens"], output: row["output_tokens"], cacheRead: row["cache_read_tokens"],
+                cacheWrite5m: row["cache_write_5m_tokens"], cacheWrite1h: row["cache_write_1h_tokens"],
+                reasoning: row["reasoning_tokens"]
+            ),
+            usageEstimated: row["usage_estimated"], cost: (row["cost_nano"] as Int64?).map(NanoUSD.init),
+            error: row["error"], inputEstimate: row["input_estimate"]
+        )
+    }
+
+    static func column(_ dimension: UsageDimension) -> String {
+        switch dimension {
+        case .team: return "team"
+        case .member: return "member"
+        case .key: return "key_id"
+        case .workflow: return "workflow"
+        case .run: return "run"
+        case .process: return "process"
+        case .model: return "COALESCE(served_model, requested_model)"
+        case .provider: return "provider"
+        case .environment: return "environment"
+        case .day: return "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')"
+        case .organization: return "organization"
+        case .status: return "status"
+        }
+    }
+
+    public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let since = query.since {
+            conditions.append("started_at >= ?")
+            arguments.append(Self.millis(since))
+        }
+        if let until = query.until {
+            conditions.append("started_at < ?")
+            arguments.append(Self.millis(until))
+        }
+        for (dimension, value) in query.filters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            conditions.append("\(Self.column(dimension)) = ?")
+            arguments.append(value)
+        }
+        let groups = query.groupBy.enumerated().map { "\(Self.column($0.element)) AS g\($0.offset)" }
+        let sql = """
+            SELECT \((groups + [""]).joined(separator: ", "))
+                COUNT(*) AS requests,
+                COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(output_tokens), 0) AS output,
+                COALESCE(SUM(cache_read_tokens), 0) AS cache_read, COALESCE(SUM(cache_write_5m_tokens), 0) AS cache_write_5m,
+                COALESCE(SUM(cache_write_1h_tokens), 0) AS cache_write_1h, COALESCE(SUM(reasoning_tokens), 0) AS reasoning,
+                COALESCE(SUM(cost_nano), 0) AS cost,
+                COALESCE(SUM(CASE WHEN cost_nano IS NULL THEN 1 ELSE 0 END), 0) AS unknown_cost,
+                COALESCE(SUM(usage_estimated), 0) AS estimated,
+                COALESCE(SUM(CASE WHEN status IN ('failed', 'rejected') THEN 1 ELSE 0 END), 0) AS failed
+            FROM requests
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            \(groups.isEmpty ? "" : "GROUP BY " + query.groupBy.indices.map { "g\($0)" }.joined(separator: ", "))
+            ORDER BY cost DESC, requests DESC
+            """
+        let dimensions = query.groupBy
+        let statementArguments = StatementArguments(arguments)
+        return try await writer.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: statementArguments).compactMap { row in
+                let requests: Int64 = row["requests"]
+                if dimensions.isEmpty && requests == 0 { return nil }
+                var group: [String: String] = [:]
+                for (index, dimension) in dimensions.enumerated() {
+                    group[dimension.rawValue] = (row["g\(index)"] as String?) ?? "(none)"
+                }
+                return UsageRow(
+                    group: group, requests: requests,
+                    usage: Usage(
+                        input: row["input"], output: row["output"], cacheRead: row["cache_read"],
+                        cacheWrite5m: row["cache_write_5m"], cacheWrite1h: row["cache_write_1h"], reasoning: row["reasoning"]
+                    ),
+                    cost: NanoUSD(row["cost"]), unknownCostRequests: row["unknown_cost"],
+                    estimatedRequests: row["estimated"], failedRequests: row["failed"]
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import GRDB
+
+/// Named migrations of the SQLite schema. A migration is never edited once shipped;
+/// changes come as new migrations.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("001_directory_keys_requests_prices") { db in
+            try db.execute(sql: """
+                CREATE TABLE organizations (
+                    name TEXT PRIMARY KEY,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE teams (
+                    organization TEXT NOT NULL REFERENCES organizations(name),
+                    name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization, name)
+                );
+                CREATE TABLE members (
+                    organization TEXT NOT NULL REFERENCES organizations(name),
+                    name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization, name)
+                );
+                CREATE TABLE team_members (
+                    organization TEXT NOT NULL,
+                    team TEXT NOT NULL,
+                    member TEXT NOT NULL,
+                    PRIMARY KEY (organization, team, member)
+                );
+                CREATE TABLE services (
+                    organization TEXT NOT NULL REFERENCES organizations(name),
+                    name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization, name)
+                );
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    hash TEXT NOT NULL UNIQUE,
+                    prefix TEXT NOT NULL,
+                    name TEXT,
+                    role TEXT NOT NULL,
+                    organization TEXT NOT NULL,
+                    team TEXT,
+                    member TEXT,
+                    service TEXT,
+                    environment TEXT NOT NULL,
+                    workflow TEXT,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER
+                );
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY,
+                    started_at INTEGER NOT NULL,
+                    ended_at INTEGER,
+                    api TEXT NOT NULL,
+                    stream INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    http_status INTEGER,
+                    key_id TEXT,
+                    organization TEXT,
+                    team TEXT,
+                    member TEXT,
+                    service TEXT,
+                    environment TEXT NOT NULL,
+                    workflow TEXT,
+                    run TEXT,
+                    parent_run TEXT,
+                    process TEXT,
+                    end_user TEXT,
+                    trace_id TEXT,
+                    requested_model TEXT NOT NULL,
+                    served_model TEXT,
+                    provider TEXT,
+                    upstream_request_id TEXT,
+                    latency_ms INTEGER,
+                    ttft_ms INTEGER,
+                    input_tokens INTEGER NOT NULL,
+                    output_tokens INTEGER NOT NULL,
+                    cache_read_tokens INTEGER NOT NULL,
+                    cache_write_5m_tokens INTEGER NOT NULL,
+                    cache_write_1h_tokens INTEGER NOT NULL,
+                    reasoning_tokens INTEGER NOT NULL,
+                    usage_estimated INTEGER NOT NULL,
+                    cost_nano INTEGER,
+                    error TEXT,
+                    input_estimate INTEGER NOT NULL
+                );
+                CREATE INDEX requests_started_at ON requests (started_at);
+                CREATE INDEX requests_team_started_at ON requests (team, started_at);
+                CREATE INDEX requests_member_started_at ON requests (member, started_at);
+                CREATE INDEX requests_key_started_at ON requests (key_id, started_at);
+                CREATE INDEX requests_workflow_started_at ON requests (workflow, started_at);
+                CREATE INDEX requests_run ON requests (run);
+                CREATE TABLE prices (
+                    provider TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    effective_from INTEGER NOT NULL,
+                    source TEXT NOT NULL,
+                    price_json TEXT NOT NULL,
+                    imported_at INTEGER NOT NULL,
+                    PRIMARY KEY (provider, model, effective_from)
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import StratesWire
+
+/// How an HTTP upstream is reached and authenticated.
+public struct HTTPProviderSettings: Sendable {
+    public var name: String
+    public var kind: ProviderKind
+    /// Base URL including the API version prefix, e.g. `https://api.openai.com/v1`.
+    public var baseURL: String
+    /// The provider credential; never logged, never returned.
+    public var apiKey: String?
+    /// Header that carries the credential: `authorization` (as `Bearer …`), `x-api-key`, `api-key`, …
+    public var authHeader: String
+    /// Query parameters appended to every call (Azure-style `api-version`).
+    public var query: [(name: String, value: String)]
+    /// Headers added to every call (after the client's).
+    public var headers: [(name: String, value: String)]
+    /// Time allowed until the response head arrives (for a non-streamed call, the whole generation).
+    public var timeout: TimeAmount
+
+    public init(
+        name: String, kind: ProviderKind, baseURL: String, apiKey: String?, authHeader: String? = nil,
+        query: [(name: String, value: String)] = [], headers: [(name: String, value: String)] = [],
+        timeout: TimeAmount = .seconds(600)
+    ) {
+        self.name = name
+        self.kind = kind
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.apiKey = apiKey
+        self.authHeader = (authHeader ?? (kind == .anthropic ? "x-api-key" : "authorization")).lowercased()
+        self.query = query
+        self.headers = headers
+        self.timeout = timeout
+    }
+}
+
+/// OpenAI, Anthropic and OpenAI-compatible upstreams over HTTP, with pooled connections.
+/// Bodies stream through in both directions; nothing is decoded here.
+public struct HTTPProvider: Provider {
+    public let settings: HTTPProviderSettings
+    let client: HTTPClient
+
+    public var name: String { settings.name }
+    public var kind: ProviderKind { settings.kind }
+
+    public init(settings: HTTPProviderSettings, client: HTTPClient) {
+        self.settings = settings
+        self.client = client
+    }
+
+    public func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
+        var url = settings.baseURL + request.api.upstreamPath
+        if !settings.query.isEmpty {
+            url += "?" + settings.query.map { "\(Self.percentEncode($0.name))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
+        }
+        var outgoing = HTTPClientRequest(url: url)
+        outgoing.method = .POST
+        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        for header in settings.headers { outgoing.headers.replaceOrAdd(name: header.name, value: header.value) }
+        outgoing.headers.replaceOrAdd(name: "content-type", value: "application/json")
+        outgoing.headers.replaceOrAdd(name: "accept-encoding", value: "identity")
+        if request.stream { outgoing.headers.replaceOrAdd(name: "accept", value: "text/event-stream") }
+        if settings.kind == .anthropic, !outgoing.headers.contains(name: "anthropic-version") {
+            outgoing.headers.add(name: "anthropic-version", value: "2023-06-01")
+        }
+        if let key = settings.apiKey, !key.isEmpty {
+            let value = settings.authHeader == "authorization" ? "Bearer \(key)" : key
+            outgoing.headers.replaceOrAdd(name: settings.authHeader, value: value)
+        }
+        outgoing.headers.replaceOrAdd(name: "x-strates-request-id", value: request.requestID)
+        outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(outgoing, timeout: settings.timeout, logger: logger)
+        } catch let error as HTTPClientError {
+            if error == .deadlineExceeded || error == .readTimeout {
+                throw ProviderError.timeout("no response from \(settings.name) within \(settings.timeout.nanoseconds / 1_000_000_000) s")
+            }
+            if error == .connectTimeout || error == .remoteConnectionClosed {
+                throw ProviderError.connect("\(settings.name): \(error)")
+            }
+            throw ProviderError.connect("\(settings.name): \(error)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ProviderError.connect("\(settings.name): \(error)")
+        }
+        var headers: [(name: String, value: String)] = []
+        for header in response.headers { headers.append((header.name, header.value)) }
+        return UpstreamResponse(status: Int(response.status.code), headers: headers, body: .http(response.body))
+    }
+
+    static func percentEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

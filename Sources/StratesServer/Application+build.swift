@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StratesProviders
+
+/// Builds the Strates HTTP application over a started runtime. Tests call this too.
+public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    let router = Router()
+    GatewayController(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes).addRoutes(to: router)
+    AdminController(runtime: runtime).addRoutes(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "strates"),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? runtime.configuration.port) },
+        logger: logger
+    )
+}
+
+/// Runs `strates serve` until SIGTERM or SIGINT: in-flight requests and streams finish
+/// (within the configured grace period), then the ledger writer flushes what it holds.
+public enum StratesServe {
+    public static func run(configuration: StratesConfiguration, environment: [String: String], logger: Logger) async throws {
+        let runtime = try await StratesRuntime.start(configuration: configuration, environment: environment, logger: logger)
+        let providers = runtime.providers.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")
+        let simOnly = runtime.providers.allSatisfy { $0.kind == .sim }
+        let app = buildApplication(runtime: runtime, logger: logger) { port in
+            var lines = ["Strates listening on http://\(configuration.host):\(port)"]
+            lines.append("  config:    \(configuration.source)")
+            lines.append("  ledger:    \(configuration.databasePath)")
+            lines.append("  providers: \(providers)")
+            if simOnly {
+                lines.append("  No provider keys are set (OPENAI_API_KEY, ANTHROPIC_API_KEY), so every model is served by the simulated provider 'sim'.")
+            }
+            if (try? await runtime.database.keyCount()) == 0 {
+                lines.append("  No keys yet: create one with 'strates keys create --member you' (add --admin for /api access).")
+            }
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
+        var serviceConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: runtime.ledgerWriter), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        serviceConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        let group = ServiceGroup(configuration: serviceConfiguration)
+        do {
+            try await group.run()
+        } catch {
+            await runtime.ledgerWriter.flush()
+            await runtime.shutdown()
+            throw error
+        }
+        await runtime.ledgerWriter.flush()
+        await runtime.shutdown()
+    }
+}
+
+/// Runs the simulated provider as its own server (`strates sim serve`).
+public enum SimServe {
+    public static func run(host: String, port: Int, settings: SimSettings, logger: Logger) async throws {
+        let provider = SimProvider(name: "sim", defaults: settings, recordServed: true)
+        let router = Router()
+        SimController(provider: provider, maxBodyBytes: 64 << 20).addRoutes(to: router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "strates-sim"),
+            onServerRunning: { channel in
+                FileHandle.standardOutput.write(Data("Strates sim listening on http://\(host):\(channel.localAddress?.port ?? port)\n".utf8))
+            },
+            logger: logger
+        )
+        try await app.runService()
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import StratesCore
+import StratesGateway
+import StratesProviders
+
+/// Strates' configuration, after parsing and validation.
+public struct StratesConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7600
+    public var maxBodyBytes = 32 << 20
+    public var shutdownGraceSeconds = 30
+    public var databasePath = "./strates.db"
+    public var organization = "default"
+    public var flushIntervalMs = 200
+    public var logLevel = "info"
+    public var providers: [ProviderConfiguration] = []
+    public var models: [ModelRoute] = []
+    /// Contract discounts per provider, in basis points off list price.
+    public var discounts: [String: Int64] = [:]
+    public var customPrices: [ModelPrice] = []
+    /// Where the configuration came from, for the start-up message.
+    public var source = "built-in defaults"
+
+    public init() {}
+
+    /// The journal that protects in-flight requests lives beside the database.
+    public var journalDirectory: String { databasePath + ".journal" }
+}
+
+/// One upstream as configured.
+public struct ProviderConfiguration: Sendable {
+    public var name: String
+    public var kind: ProviderKind
+    public var baseURL: String?
+    public var apiKeyEnv: String?
+    public var apiKeyFile: String?
+    /// A key written in the config itself: refused unless `allowPlaintextKey`.
+    public var apiKey: String?
+    public var allowPlaintextKey = false
+    public var authHeader: String?
+    public var query: [(name: String, value: String)] = []
+    public var headers: [(name: String, value: String)] = []
+    public var timeoutSeconds = 600
+    public var readTimeoutSeconds = 300
+    public var connectTimeoutSeconds = 10
+    public var sim = SimSettings()
+    public var simModels: [String: SimSettings] = [:]
+
+    public init(name: String, kind: ProviderKind) {
+        self.name = name
+        self.kind = kind
+    }
+
+    public var defaultBaseURL: String? {
+        switch kind {
+        case .openAI: return "https://api.openai.com/v1"
+        case .anthropic: return "https://api.anthropic.com/v1"
+        case .openAICompatible, .sim: return nil
+        }
+    }
+
+    public var defaultKeyEnv: String? {
+        switch kind {
+        case .openAI: return "OPENAI_API_KEY"
+        case .anthropic: return "ANTHROPIC_API_KEY"
+        case .openAICompatible, .sim: return nil
+        }
+    }
+
+    /// Model patterns a provider of this kind serves when the config names no models.
+    public var defaultModelPatterns: [String] {
+        switch kind {
+        case .openAI: return ["gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*", "text-embedding-*", "computer-use-*"]
+        case .anthropic: return ["claude-*"]
+        case .openAICompatible: return []
+        case .sim: return ["sim", "*"]
+        }
+    }
+}
+
+/// A problem found in a configuration, with where it is.
+public struct ConfigurationProblem: Sendable, CustomStringConvertible, Equatable {
+    public var path: String
+    public var line: Int?
+    public var column: Int?
+    public var message: String
+
+    public var description: String {
+        let location = line.map { "line \($0)\(column.map { ", column \($0)" } ?? "")" }
+        return [location, path.isEmpty ? nil : path].compactMap { $0 }.joined(separator: ", ") + ": " + message
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var problems: [ConfigurationProblem]
+    public var description: String {
+        "the configuration has \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+extension StratesConfiguration {
+    /// The configuration used when no file is given: providers for whichever provider keys
+    /// are in the environment, or the simulated provider when there are none.
+    public static func defaults(environment: [String: String]) -> StratesConfiguration {
+        var configuration = StratesConfiguration()
+        if environment["OPENAI_API_KEY"]?.isEmpty == false {
+            configuration.providers.append(ProviderConfiguration(name: "openai", kind: .openAI))
+        }
+        if environment["ANTHROPIC_API_KEY"]?.isEmpty == false {
+            configuration.providers.append(ProviderConfiguration(name: "anthropic", kind: .anthropic))
+        }
+        if configuration.providers.isEmpty {
+            configuration.providers.append(ProviderConfiguration(name: "sim", kind: .sim))
+        }
+        configuration.fillDefaultModels()
+        return configuration
+    }
+
+    /// Without a `models:` section, each provider serves the model names of its kind.
+    mutating func fillDefaultModels() {
+        guard models.isEmpty else { return }
+        for provider in providers {
+            for pattern in provider.defaultModelPatterns {
+                models.append(ModelRoute(pattern: pattern, provider: provider.name))
+            }
+        }
+        // The wildcard of a simulated provider goes last, so real providers win.
+        models.sort { ($0.pattern == "*" ? 1 : 0) < ($1.pattern == "*" ? 1 : 0) }
+    }
+
+    /// Applies `STRATES_*` environment overrides.
+    public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigurationError) {
+        var problems: [ConfigurationProblem] = []
+        if let host = environment["STRATES_HOST"], !host.isEmpty { self.host = host }
+        if let port = environment["STRATES_PORT"], !port.isEmpty {
+            if let value = Int(port), (1...65535).contains(value) { self.port = value } else {
+                problems.append(ConfigurationProblem(path: "STRATES_PORT", message: "'\(port)' is not a port number (1-65535)"))
+            }
+        }
+        if let path = environment["STRATES_DATABASE"], !path.isEmpty { databasePath = path }
+        if let level = environment["STRATES_LOG_LEVEL"], !level.isEmpty { logLevel = level }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+    }
+}

@@ -1,0 +1,352 @@
+import Foundation
+import StratesCore
+import StratesGateway
+import StratesProviders
+import Yams
+
+/// Reads a YAML configuration, collecting every problem with its line and column instead
+/// of stopping at the first. `strates config validate` and `strates serve` share it.
+public struct ConfigurationReader {
+    var problems: [ConfigurationProblem] = []
+
+    public init() {}
+
+    public static func read(file path: String) throws(ConfigurationError) -> StratesConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(problems: [ConfigurationProblem(path: path, message: "cannot read the file")])
+        }
+        var configuration = try read(yaml: String(decoding: data, as: UTF8.self))
+        configuration.source = path
+        return configuration
+    }
+
+    public static func read(yaml: String) throws(ConfigurationError) -> StratesConfiguration {
+        var reader = ConfigurationReader()
+        let configuration = reader.parse(yaml)
+        if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
+        return configuration
+    }
+
+    mutating func problem(_ node: Node?, _ path: String, _ message: String) {
+        problems.append(ConfigurationProblem(path: path, line: node?.mark?.line, column: node?.mark?.column, message: message))
+    }
+
+    mutating func parse(_ yaml: String) -> StratesConfiguration {
+        var configuration = StratesConfiguration()
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            problems.append(ConfigurationProblem(path: "", message: "not valid YAML: \(error)"))
+            return configuration
+        } catch {
+            problems.append(ConfigurationProblem(path: "", message: "not valid YAML: \(error)"))
+            return configuration
+        }
+        guard let root else { return configuration }
+        guard let mapping = root.mapping else {
+            problem(root, "", "the configuration must be a mapping of sections (server, database, providers, models, prices)")
+            return configuration
+        }
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? ""
+            switch key {
+            case "server": parseServer(value, into: &configuration)
+            case "database":
+                for (k, v) in entries(value, "database") {
+                    switch k.string {
+                    case "path": configuration.databasePath = string(v, "database.path") ?? configuration.databasePath
+                    default: problem(k, "database.\(k.string ?? "")", "unknown setting (expected: path)")
+                    }
+                }
+            case "ledger":
+                for (k, v) in entries(value, "ledger") {
+                    switch k.string {
+                    case "flush_interval_ms": configuration.flushIntervalMs = int(v, "ledger.flush_interval_ms", 1...60_000) ?? configuration.flushIntervalMs
+                    default: problem(k, "ledger.\(k.string ?? "")", "unknown setting (expected: flush_interval_ms)")
+                    }
+                }
+            case "organization": configuration.organization = string(value, "organization") ?? configuration.organization
+            case "log_level":
+                let level = string(value, "log_level") ?? "info"
+                if ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) {
+                    configuration.logLevel = level
+                } else {
+                    problem(value, "log_level", "'\(level)' is not a log level (trace, debug, info, notice, warning, error, critical)")
+                }
+            case "providers": configuration.providers = parseProviders(value)
+            case "models": configuration.models = parseModels(value)
+            case "prices": parsePrices(value, into: &configuration)
+            default:
+                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, prices)")
+            }
+        }
+        let names = Set(configuration.providers.map(\.name))
+        if configuration.providers.isEmpty {
+            problem(root, "providers", "no providers are configured; add one (kind: openai, anthropic, openai_compatible or sim)")
+        }
+        for (index, route) in configuration.models.enumerated() where !names.contains(route.provider) {
+            problem(modelNodes[index], "models[\(index)].provider", "'\(route.provider)' is not a configured provider (have: \(names.sorted().joined(separator: ", ")))")
+        }
+        configuration.fillDefaultModels()
+        return configuration
+    }
+
+    var modelNodes: [Node] = []
+
+    mutating func parseServer(_ node: Node, into configuration: inout StratesConfiguration) {
+        for (k, v) in entries(node, "server") {
+            let path = "server.\(k.string ?? "")"
+            switch k.string {
+            case "host": configuration.host = string(v, path) ?? configuration.host
+            case "port": configuration.port = int(v, path, 1...65535) ?? configuration.port
+            case "max_body_bytes": configuration.maxBodyBytes = int(v, path, 1024...(1 << 30)) ?? configuration.maxBodyBytes
+            case "shutdown_grace_seconds": configuration.shutdownGraceSeconds = int(v, path, 0...3600) ?? configuration.shutdownGraceSeconds
+            default: problem(k, path, "unknown setting (expected: host, port, max_body_bytes, shutdown_grace_seconds)")
+            }
+        }
+    }
+
+    mutating func parseProviders(_ node: Node) -> [ProviderConfiguration] {
+        var providers: [ProviderConfiguration] = []
+        for (k, v) in entries(node, "providers") {
+            guard let name = k.string, !name.isEmpty else {
+                problem(k, "providers", "a provider needs a name")
+                continue
+            }
+            let base = "providers.\(name)"
+            let fields = entries(v, base)
+            guard let kindNode = fields.first(where: { $0.0.string == "kind" })?.1 else {
+                problem(v, base + ".kind", "missing: say which kind of provider this is (openai, anthropic, openai_compatible, sim)")
+                continue
+            }
+            guard let kindText = string(kindNode, base + ".kind") else { continue }
+            guard let kind = ProviderKind(rawValue: kindText) else {
+                problem(kindNode, base + ".kind", "'\(kindText)' is not a provider kind (openai, anthropic, openai_compatible, sim)")
+                continue
+            }
+            var provider = ProviderConfiguration(name: name, kind: kind)
+            for (fk, fv) in fields {
+                let path = base + "." + (fk.string ?? "")
+                switch fk.string {
+                case "kind": break
+                case "base_url":
+                    if let url = string(fv, path) {
+                        if let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil {
+                            provider.baseURL = url
+                        } else {
+                            problem(fv, path, "'\(url)' is not an http(s) URL")
+                        }
+                    }
+                case "api_key_env": provider.apiKeyEnv = string(fv, path)
+                case "api_key_file": provider.apiKeyFile = string(fv, path)
+                case "api_key": provider.apiKey = string(fv, path)
+                case "allow_plaintext_key": provider.allowPlaintextKey = bool(fv, path) ?? false
+                case "auth_header": provider.authHeader = string(fv, path)
+                case "query": provider.query = stringPairs(fv, path)
+                case "headers": provider.headers = stringPairs(fv, path)
+                case "timeout_seconds": provider.timeoutSeconds = int(fv, path, 1...86_400) ?? provider.timeoutSeconds
+                case "read_timeout_seconds": provider.readTimeoutSeconds = int(fv, path, 1...86_400) ?? provider.readTimeoutSeconds
+                case "connect_timeout_seconds": provider.connectTimeoutSeconds = int(fv, path, 1...600) ?? provider.connectTimeoutSeconds
+                case "latency_ms", "ttft_ms", "tokens_per_second", "output_tokens", "fault", "hang_ms":
+                    guard kind == .sim else {
+                        problem(fk, path, "only a sim provider takes this setting")
+                        continue
+                    }
+                    parseSimSetting(fk, fv, path, into: &provider.sim)
+                case "models" where kind == .sim:
+                    for (mk, mv) in entries(fv, path) {
+                        var settings = provider.sim
+                        for (sk, sv) in entries(mv, path + "." + (mk.string ?? "")) {
+                            parseSimSetting(sk, sv, path + "." + (mk.string ?? "") + "." + (sk.string ?? ""), into: &settings)
+                        }
+                        provider.simModels[mk.string ?? ""] = settings
+                    }
+                default:
+                    problem(fk, path, "unknown setting")
+                }
+            }
+            if kind == .openAICompatible, provider.baseURL == nil {
+                problem(v, base + ".base_url", "an openai_compatible provider needs a base_url (e.g. http://localhost:8000/v1)")
+            }
+            if provider.apiKey != nil, !provider.allowPlaintextKey {
+                problem(fields.first(where: { $0.0.string == "api_key" })?.0, base + ".api_key",
+                        "a provider key written in the config is refused: use api_key_env or api_key_file, or set allow_plaintext_key: true if you must")
+            }
+            providers.append(provider)
+        }
+        return providers
+    }
+
+    mutating func parseSimSetting(_ key: Node, _ value: Node, _ path: String, into settings: inout SimSettings) {
+        switch key.string {
+        case "latency_ms": settings.latencyMs = int(value, path, 0...3_600_000) ?? settings.latencyMs
+        case "ttft_ms": settings.timeToFirstTokenMs = int(value, path, 0...3_600_000) ?? settings.timeToFirstTokenMs
+        case "tokens_per_second": settings.tokensPerSecond = int(value, path, 0...1_000_000) ?? settings.tokensPerSecond
+        case "hang_ms": settings.hangMs = int(value, path, 0...86_400_000) ?? settings.hangMs
+        case "output_tokens":
+            for (k, v) in entries(value, path) {
+                switch k.string {
+                case "min": settings.outputTokensMin = int(v, path + ".min", 1...1_000_000) ?? settings.outputTokensMin
+                case "max": settings.outputTokensMax = int(v, path + ".max", 1...1_000_000) ?? settings.outputTokensMax
+                default: problem(k, path + "." + (k.string ?? ""), "unknown setting (expected: min, max)")
+                }
+            }
+            if settings.outputTokensMin > settings.outputTokensMax {
+                problem(value, path, "min (\(settings.outputTokensMin)) is above max (\(settings.outputTokensMax))")
+            }
+        case "fault":
+            let text = string(value, path) ?? ""
+            if let fault = SimFault(rawValue: text) { settings.fault = fault } else {
+                problem(value, path, "'\(text)' is not a fault (\(SimFault.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        default:
+            problem(key, path, "unknown sim setting (expected: latency_ms, ttft_ms, tokens_per_second, output_tokens, fault, hang_ms)")
+        }
+    }
+
+    mutating func parseModels(_ node: Node) -> [ModelRoute] {
+        guard let sequence = node.sequence else {
+            problem(node, "models", "expected a list of {name, provider, model}")
+            return []
+        }
+        var routes: [ModelRoute] = []
+        for (index, item) in sequence.enumerated() {
+            let path = "models[\(index)]"
+            var name: String?
+            var provider: String?
+            var upstream: String?
+            for (k, v) in entries(item, path) {
+                switch k.string {
+                case "name": name = string(v, path + ".name")
+                case "provider": provider = string(v, path + ".provider")
+                case "model": upstream = string(v, path + ".model")
+                default: problem(k, path + "." + (k.string ?? ""), "unknown setting (expected: name, provider, model)")
+                }
+            }
+            guard let name, !name.isEmpty else {
+                problem(item, path + ".name", "missing: the model name clients ask for (a glob such as claude-* is allowed)")
+                continue
+            }
+            guard let provider else {
+                problem(item, path + ".provider", "missing: which provider serves '\(name)'")
+                continue
+            }
+            routes.append(ModelRoute(pattern: name, provider: provider, upstreamModel: upstream))
+            modelNodes.append(item)
+        }
+        return routes
+    }
+
+    mutating func parsePrices(_ node: Node, into configuration: inout StratesConfiguration) {
+        for (k, v) in entries(node, "prices") {
+            switch k.string {
+            case "discounts":
+                for (pk, pv) in entries(v, "prices.discounts") {
+                    let path = "prices.discounts." + (pk.string ?? "")
+                    guard let text = pv.string, let basisPoints = DecimalText.scaled(text.replacingOccurrences(of: "%", with: ""), decimals: 2),
+                          basisPoints <= 10_000 else {
+                        problem(pv, path, "expected a percentage between 0 and 100, e.g. 12.5")
+                        continue
+                    }
+                    configuration.discounts[pk.string ?? ""] = basisPoints
+                }
+            case "custom":
+                guard let items = v.sequence else {
+                    problem(v, "prices.custom", "expected a list of {provider, model, input, output, …} in USD per million tokens")
+                    continue
+                }
+                for (index, item) in items.enumerated() {
+                    if let price = parseCustomPrice(item, "prices.custom[\(index)]") { configuration.customPrices.append(price) }
+                }
+            default:
+                problem(k, "prices." + (k.string ?? ""), "unknown setting (expected: discounts, custom)")
+            }
+        }
+    }
+
+    mutating func parseCustomPrice(_ node: Node, _ path: String) -> ModelPrice? {
+        var values: [String: (Node, String)] = [:]
+        for (k, v) in entries(node, path) {
+            guard let key = k.string, let text = v.string else { continue }
+            values[key] = (v, text)
+        }
+        guard let provider = values["provider"]?.1, let model = values["model"]?.1 else {
+            problem(node, path, "needs provider and model")
+            return nil
+        }
+        func rate(_ key: String, required: Bool) -> TokenRate? {
+            guard let (valueNode, text) = values[key] else {
+                if required { problem(node, path + "." + key, "missing (USD per million tokens, e.g. \"3.00\")") }
+                return nil
+            }
+            guard let rate = TokenRate(dollarsPerMillion: text) else {
+                problem(valueNode, path + "." + key, "'\(text)' is not a price in USD per million tokens")
+                return nil
+            }
+            return rate
+        }
+        guard let input = rate("input", required: true), let output = rate("output", required: true) else { return nil }
+        var effective = Date(timeIntervalSince1970: 0)
+        if let (valueNode, text) = values["effective_from"] {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withFullDate]
+            if let date = formatter.date(from: text) { effective = date } else { problem(valueNode, path + ".effective_from", "expected a date like 2026-11-01") }
+        }
+        return ModelPrice(
+            provider: provider, model: model, effectiveFrom: effective, input: input, output: output,
+            cacheRead: rate("cache_read", required: false), cacheWrite5m: rate("cache_write_5m", required: false),
+            cacheWrite1h: rate("cache_write_1h", required: false), source: "config"
+        )
+    }
+
+    // MARK: Scalars
+
+    mutating func entries(_ node: Node, _ path: String) -> [(Node, Node)] {
+        guard let mapping = node.mapping else {
+            problem(node, path, "expected a mapping")
+            return []
+        }
+        return mapping.map { ($0.key, $0.value) }
+    }
+
+    mutating func string(_ node: Node, _ path: String) -> String? {
+        guard let scalar = node.scalar else {
+            problem(node, path, "expected a text value")
+            return nil
+        }
+        return scalar.string
+    }
+
+    mutating func int(_ node: Node, _ path: String, _ range: ClosedRange<Int>) -> Int? {
+        guard let text = node.scalar?.string, let value = Int(text) else {
+            problem(node, path, "expected a whole number")
+            return nil
+        }
+        guard range.contains(value) else {
+            problem(node, path, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+            return nil
+        }
+        return value
+    }
+
+    mutating func bool(_ node: Node, _ path: String) -> Bool? {
+        switch node.scalar?.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            problem(node, path, "expected true or false")
+            return nil
+        }
+    }
+
+    mutating func stringPairs(_ node: Node, _ path: String) -> [(name: String, value: String)] {
+        entries(node, path).compactMap { k, v in
+            guard let name = k.string, let value = v.scalar?.string else {
+                problem(v, path, "expected name: value pairs")
+                return nil
+            }
+            return (name, value)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import StratesGateway
+import StratesWire
+
+/// Conversions between Hummingbird's HTTP types and the gateway's plain ones.
+enum HTTPAdapters {
+    static func headers(_ fields: HTTPFields) -> [(name: String, value: String)] {
+        fields.map { ($0.name.canonicalName, $0.value) }
+    }
+
+    static func fields(_ headers: [(name: String, value: String)]) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        return fields
+    }
+
+    static func response(_ gatewayResponse: GatewayResponse) -> Response {
+        let status = HTTPResponse.Status(code: gatewayResponse.status)
+        let fields = self.fields(gatewayResponse.headers)
+        switch gatewayResponse.body {
+        case .bytes(let bytes):
+            return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .stream(let relay):
+            return Response(status: status, headers: fields, body: ResponseBody { writer in
+                try await relay.relay { chunk in try await writer.write(chunk) }
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status = .ok, _ bytes: [UInt8], headers: [(name: String, value: String)] = []) -> Response {
+        Response(status: status, headers: fields([("content-type", "application/json")] + headers), body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func error(_ error: GatewayError, format: APIFormat) -> Response {
+        json(HTTPResponse.Status(code: error.status), error.body(format: format), headers: error.headers)
+    }
+}

@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Prometheus
+import StratesCore
+import StratesGateway
+import StratesLedger
+import StratesProviders
+
+/// Everything a running Strates holds: the ledger, the gateway, its providers and metrics.
+public struct StratesRuntime: Sendable {
+    public let configuration: StratesConfiguration
+    public let database: any LedgerDatabase
+    public let ledgerWriter: LedgerWriter
+    public let gateway: Gateway
+    public let authenticator: Authenticator
+    public let pricing: Pricing
+    public let registry: PrometheusCollectorRegistry
+    public let providers: [any Provider]
+    let httpClients: [HTTPClient]
+
+    /// Opens the ledger, replays what a crash left in its journal, and builds the
+    /// providers. Throws `ConfigurationError` for missing credentials.
+    public static func start(configuration: StratesConfiguration, environment: [String: String], logger: Logger) async throws -> StratesRuntime {
+        let providerSettings = try resolveProviders(configuration, environment: environment)
+        let database = try SQLiteLedger(path: configuration.databasePath)
+        let pricing = Pricing(try await catalog(configuration: configuration, store: database))
+        try await LedgerWriter.recover(store: database, journalDirectory: configuration.journalDirectory, logger: logger) { pricing.cost(of: $0) }
+        let writer = try LedgerWriter(
+            store: database, journalDirectory: configuration.journalDirectory,
+            flushInterval: .milliseconds(configuration.flushIntervalMs), logger: logger
+        )
+        var providers: [any Provider] = []
+        var clients: [HTTPClient] = []
+        for item in providerSettings {
+            switch item {
+            case .sim(let name, let settings, let perModel):
+                providers.append(SimProvider(name: name, defaults: settings, perModel: perModel))
+            case .http(let settings, let connect, let read):
+                var clientConfiguration = HTTPClient.Configuration()
+                clientConfiguration.timeout = .init(connect: connect, read: read)
+                clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+                clientConfiguration.decompression = .disabled
+                let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+                clients.append(client)
+                providers.append(HTTPProvider(settings: settings, client: client))
+            }
+        }
+        let registry = PrometheusCollectorRegistry()
+        let authenticator = Authenticator(store: database)
+        let gateway = Gateway(
+            authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers),
+            ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        )
+        return StratesRuntime(
+            configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
+            authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, httpClients: clients
+        )
+    }
+
+    /// Built-in prices, then imported ones, then the config's own; discounts from the config.
+    public static func catalog(configuration: StratesConfiguration, store: any PriceStore) async throws -> PriceCatalog {
+        var catalog = PriceCatalog.builtIn()
+        for price in try await store.prices() { catalog.add(price) }
+        for price in configuration.customPrices { catalog.add(price) }
+        catalog.discounts = configuration.discounts
+        return catalog
+    }
+
+    public func shutdown() async {
+        for client in httpClients { try? await client.shutdown() }
+    }
+
+    enum ResolvedProvider {
+        case sim(String, SimSettings, [String: SimSettings])
+        case http(HTTPProviderSettings, TimeAmount, TimeAmount)
+    }
+
+    /// Turns provider configuration into settings with credentials, reporting every
+    /// provider whose credential cannot be found. Credentials are never logged.
+    static func resolveProviders(_ configuration: StratesConfiguration, environment: [String: String]) throws(ConfigurationError) -> [ResolvedProvider] {
+        var problems: [ConfigurationProblem] = []
+        var resolved: [ResolvedProvider] = []
+        for provider in configuration.providers {
+            if provider.kind == .sim {
+                resolved.append(.sim(provider.name, provider.sim, provider.simModels))
+                continue
+            }
+            var key: String?
+            if let file = provider.apiKeyFile {
+                if let data = FileManager.default.contents(atPath: file) {
+                    key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                } else {
+                    problems.append(ConfigurationProblem(path: "providers.\(provider.name).api_key_file", message: "cannot read '\(file)'"))
+                    continue
+                }
+            } else if let variable = provider.apiKeyEnv ?? provider.defaultKeyEnv {
+                key = environment[variable]
+                if key?.isEmpty ?? true, provider.kind != .openAICompatible || provider.apiKeyEnv != nil {
+                    problems.append(ConfigurationProblem(path: "providers.\(provider.name)", message: "no credential: the environment variable \(variable) is not set"))
+                    continue
+                }
+            } else if provider.allowPlaintextKey {
+                key = provider.apiKey
+            }
+            guard let baseURL = provider.baseURL ?? provider.defaultBaseURL else {
+                problems.append(ConfigurationProblem(path: "providers.\(provider.name).base_url", message: "missing"))
+                continue
+            }
+            let settings = HTTPProviderSettings(
+                name: provider.name, kind: provider.kind, baseURL: baseURL, apiKey: key, authHeader: provider.authHeader,
+                query: provider.query, headers: provider.headers, timeout: .seconds(Int64(provider.timeoutSeconds))
+            )
+            resolved.append(.http(settings, .seconds(Int64(provider.connectTimeoutSeconds)), .seconds(Int64(provider.readTimeoutSeconds))))
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        return resolved
+    }
+}
+
+extension StratesRuntime {
+    /// Checks that every provider's credential can be found, as `serve` will.
+    public static func checkCredentials(_ configuration: StratesConfiguration, environment: [String: String]) throws(ConfigurationError) {
+        _ = try resolveProviders(configuration, environment: environment)
+    }
+}

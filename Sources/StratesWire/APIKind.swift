@@ -1,0 +1,41 @@
+/// The provider API surfaces Strates serves.
+public enum APIKind: String, Sendable, Codable, CaseIterable {
+    case chatCompletions = "chat_completions"
+    case responses
+    case embeddings
+    case messages
+    case countTokens = "count_tokens"
+
+    /// The shape errors take for a client of this API.
+    public var errorFormat: APIFormat {
+        switch self {
+        case .chatCompletions, .responses, .embeddings: return .openAI
+        case .messages, .countTokens: return .anthropic
+        }
+    }
+
+    /// The path of this API on the upstream, relative to the provider's base URL
+    /// (which for OpenAI-style providers ends in `/v1`).
+    public var upstreamPath: String {
+        switch self {
+        case .chatCompletions: return "/chat/completions"
+        case .responses: return "/responses"
+        case .embeddings: return "/embeddings"
+        case .messages: return "/messages"
+        case .countTokens: return "/messages/count_tokens"
+        }
+    }
+
+    public var canStream: Bool {
+        switch self {
+        case .chatCompletions, .responses, .messages: return true
+        case .embeddings, .countTokens: return false
+        }
+    }
+}
+
+/// OpenAI-style or Anthropic-style wire format.
+public enum APIFormat: String, Sendable, Codable {
+    case openAI = "openai"
+    case anthropic
+}

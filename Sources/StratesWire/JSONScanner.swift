@@ -1,0 +1,191 @@
+/// Reads the few fields Strates needs from a JSON document without building the rest.
+///
+/// The gateway must forward bodies byte for byte, so it never decodes and re-encodes them;
+/// it only needs `model`, `stream`, `max_tokens`, `metadata` and, from responses, `usage`.
+/// The scanner walks the top level of an object, skipping other values by structure
+/// (strings with escapes, nested brackets), and hands back the byte range of each wanted
+/// member. Structure is validated on the path it walks; the content of skipped values
+/// is the upstream's to judge.
+public struct JSONScanner {
+    public struct Error: Swift.Error, Equatable, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+        public var description: String { "\(reason) at byte \(offset)" }
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    var index: Int
+
+    public init(_ bytes: UnsafeRawBufferPointer, from start: Int = 0) {
+        self.bytes = bytes
+        self.index = start
+    }
+
+    /// The members of the object that starts at the current position (after whitespace),
+    /// as key → byte range of the value. Only keys in `wanted` are kept (all when nil).
+    /// Later duplicates win, as in most JSON parsers.
+    public mutating func objectMembers(wanted: Set<String>? = nil) throws -> [String: Range<Int>] {
+        skipWhitespace()
+        try expect(UInt8(ascii: "{"))
+        var result: [String: Range<Int>] = [:]
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return result
+        }
+        while true {
+            skipWhitespace()
+            let keyRange = try skipString()
+            let key = JSONValue.decodeString(bytes, keyRange) ?? ""
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            let start = index
+            try skipValue(depth: 0)
+            if wanted == nil || wanted!.contains(key) {
+                result[key] = start..<index
+            }
+            skipWhitespace()
+            guard let next = peek() else { throw fail("unterminated object") }
+            index += 1
+            if next == UInt8(ascii: "}") { return result }
+            if next != UInt8(ascii: ",") { throw Error(offset: index - 1, reason: "expected ',' or '}'") }
+        }
+    }
+
+    /// The byte ranges of the elements of the array at the current position.
+    public mutating func arrayElements(limit: Int = .max) throws -> [Range<Int>] {
+        skipWhitespace()
+        try expect(UInt8(ascii: "["))
+        var result: [Range<Int>] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return result
+        }
+        while true {
+            skipWhitespace()
+            let start = index
+            try skipValue(depth: 0)
+            if result.count < limit { result.append(start..<index) }
+            skipWhitespace()
+            guard let next = peek() else { throw fail("unterminated array") }
+            index += 1
+            if next == UInt8(ascii: "]") { return result }
+            if next != UInt8(ascii: ",") { throw Error(offset: index - 1, reason: "expected ',' or ']'") }
+        }
+    }
+
+    /// Checks that only whitespace follows the current position.
+    public mutating func expectEnd() throws {
+        skipWhitespace()
+        if index != bytes.count { throw fail("unexpected data after the JSON value") }
+    }
+
+    static let maxDepth = 512
+
+    mutating func skipValue(depth: Int) throws {
+        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
+        guard let byte = peek() else { throw fail("unexpected end of JSON") }
+        switch byte {
+        case UInt8(ascii: "\""):
+            _ = try skipString()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            try skipContainer(depth: depth)
+        case UInt8(ascii: "t"): try skipLiteral("true")
+        case UInt8(ascii: "f"): try skipLiteral("false")
+        case UInt8(ascii: "n"): try skipLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try skipNumber()
+        default:
+            throw fail("unexpected character")
+        }
+    }
+
+    /// Skips a nested object or array by bracket matching, honouring strings.
+    mutating func skipContainer(depth: Int) throws {
+        var stack: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                stack.append(byte)
+                if depth + stack.count > Self.maxDepth { throw fail("nesting deeper than \(Self.maxDepth)") }
+                index += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                let open = byte == UInt8(ascii: "}") ? UInt8(ascii: "{") : UInt8(ascii: "[")
+                guard stack.last == open else { throw fail("mismatched bracket") }
+                stack.removeLast()
+                index += 1
+                if stack.isEmpty { return }
+            case UInt8(ascii: "\""):
+                _ = try skipString()
+            default:
+                index += 1
+            }
+        }
+        throw fail("unterminated container")
+    }
+
+    /// Skips a string; returns the range of its content (between the quotes).
+    mutating func skipString() throws -> Range<Int> {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return start..<(index - 1)
+            }
+            if byte == UInt8(ascii: "\\") {
+                index += 2
+            } else if byte < 0x20 {
+                throw fail("control character in string")
+            } else {
+                index += 1
+            }
+        }
+        throw Error(offset: start - 1, reason: "unterminated string")
+    }
+
+    mutating func skipLiteral(_ literal: StaticString) throws {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw fail("unexpected end of JSON") }
+        let expected = UnsafeRawBufferPointer(start: literal.utf8Start, count: count)
+        for i in 0..<count where bytes[index + i] != expected[i] { throw fail("invalid literal") }
+        index += count
+    }
+
+    mutating func skipNumber() throws {
+        let start = index
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"),
+                 UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
+                index += 1
+            default:
+                if index == start { throw fail("invalid number") }
+                return
+            }
+        }
+    }
+
+    mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    mutating func expect(_ byte: UInt8) throws {
+        guard index < bytes.count else { throw fail("unexpected end of JSON") }
+        guard bytes[index] == byte else { throw fail("expected '\(Character(Unicode.Scalar(byte)))'") }
+        index += 1
+    }
+
+    func fail(_ reason: String) -> Error { Error(offset: index, reason: reason) }
+}

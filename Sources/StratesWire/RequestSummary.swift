@@ -1,0 +1,95 @@
+/// What the gateway reads from a client's request body; everything else is forwarded untouched.
+public struct RequestSummary: Sendable, Equatable {
+    public var model: String
+    public var stream: Bool
+    /// `max_tokens`, `max_completion_tokens` or `max_output_tokens`, whichever the API uses.
+    public var maxTokens: Int64?
+    /// OpenAI `user` (or `safety_identifier`).
+    public var user: String?
+    /// Anthropic `metadata.user_id`.
+    public var metadataUserID: String?
+    /// OpenAI `metadata`: string values only, as the API allows.
+    public var metadata: [String: String]
+    /// Whether the client itself asked for `stream_options.include_usage`.
+    public var clientIncludesUsage: Bool
+    public var serviceTier: String?
+    /// Byte range of the `model` value (quotes included), for splicing a served model id in.
+    public var modelRange: Range<Int>?
+    public var streamOptionsRange: Range<Int>?
+    /// The request body's size, for input estimates before the upstream reports usage.
+    public var bodyBytes: Int
+
+    /// Input tokens estimated from the body size (about four bytes a token); used only
+    /// where the upstream never reported usage.
+    public var estimatedInputTokens: Int64 { Int64(max(1, bodyBytes / 4)) }
+}
+
+public struct RequestBodyError: Error, Equatable, CustomStringConvertible {
+    public var message: String
+    public var param: String?
+    public var description: String { message }
+}
+
+extension RequestSummary {
+    static let wanted: Set<String> = [
+        "model", "stream", "max_tokens", "max_completion_tokens", "max_output_tokens", "user",
+        "safety_identifier", "metadata", "stream_options", "service_tier",
+    ]
+
+    /// Reads the fields Strates needs from a request body of the given API, checking that
+    /// the body is a JSON object and that those fields have the right types.
+    public static func inspect(_ body: [UInt8], api: APIKind) throws(RequestBodyError) -> RequestSummary {
+        var members: [String: Range<Int>] = [:]
+        do {
+            try body.withUnsafeBytes { raw in
+                var scanner = JSONScanner(raw)
+                members = try scanner.objectMembers(wanted: wanted)
+                try scanner.expectEnd()
+            }
+        } catch let error as JSONScanner.Error {
+            throw RequestBodyError(message: "The request body is not valid JSON (\(error)). Send a JSON object.")
+        } catch {
+            throw RequestBodyError(message: "The request body is not valid JSON. Send a JSON object.")
+        }
+        func view(_ key: String) -> JSONView? { members[key].map { JSONView(bytes: body, range: $0) } }
+
+        guard let modelView = view("model") else {
+            throw RequestBodyError(message: "The request has no 'model'. Name the model to use, e.g. \"model\": \"gpt-4o-mini\".", param: "model")
+        }
+        guard let model = modelView.string, !model.isEmpty else {
+            throw RequestBodyError(message: "'model' must be a non-empty string.", param: "model")
+        }
+        var stream = false
+        if let value = view("stream"), !value.isNull {
+            guard let flag = value.bool else { throw RequestBodyError(message: "'stream' must be true or false.", param: "stream") }
+            stream = flag && api.canStream
+        }
+        var maxTokens: Int64?
+        for key in ["max_tokens", "max_completion_tokens", "max_output_tokens"] {
+            guard let value = view(key), !value.isNull else { continue }
+            guard let number = value.int64, number >= 0 else {
+                throw RequestBodyError(message: "'\(key)' must be a non-negative integer.", param: key)
+            }
+            maxTokens = number
+        }
+        var metadata: [String: String] = [:]
+        var metadataUserID: String?
+        if let value = view("metadata"), value.isObject {
+            for (key, member) in value.members() {
+                if let text = member.string { metadata[key] = text }
+            }
+            if api.errorFormat == .anthropic { metadataUserID = metadata["user_id"] }
+        }
+        var includesUsage = false
+        if let options = view("stream_options"), options.isObject {
+            includesUsage = options["include_usage"]?.bool ?? false
+        }
+        return RequestSummary(
+            model: model, stream: stream, maxTokens: maxTokens,
+            user: view("user")?.string ?? view("safety_identifier")?.string,
+            metadataUserID: metadataUserID, metadata: metadata, clientIncludesUsage: includesUsage,
+            serviceTier: view("service_tier")?.string, modelRange: members["model"],
+            streamOptionsRange: members["stream_options"], bodyBytes: body.count
+        )
+    }
+}

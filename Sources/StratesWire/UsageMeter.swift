@@ -1,0 +1,175 @@
+import StratesCore
+
+/// Follows one upstream response, streamed or whole, and keeps what metering needs:
+/// the upstream's own usage, the model it reports, and enough about the text that
+/// passed to estimate usage when a stream is cut before its usage arrives.
+public struct UsageMeter: Sendable {
+    public let api: APIKind
+    /// Usage exactly as the upstream reported it, once it has.
+    public private(set) var usage: Usage?
+    public private(set) var responseModel: String?
+    public private(set) var responseID: String?
+    /// Bytes of generated text (text, tool arguments, thinking) seen in a stream.
+    public private(set) var generatedBytes = 0
+    /// True once the stream's final event has arrived (`[DONE]`, `message_stop`, `response.completed`).
+    public private(set) var finished = false
+    /// An error the upstream reported in the stream (`event: error`, `response.failed`).
+    public private(set) var streamError: String?
+    /// True when the first content (or any event, for APIs without content) has arrived.
+    public private(set) var sawFirstToken = false
+
+    public init(api: APIKind) {
+        self.api = api
+    }
+
+    /// Reads a whole (non-streamed) response body.
+    public mutating func observe(body: [UInt8]) {
+        guard let root = try? JSONView(object: body) else { return }
+        let fields = root.members(["usage", "model", "id"])
+        responseModel = fields["model"]?.string
+        responseID = fields["id"]?.string
+        if let usageView = fields["usage"] {
+            switch api {
+            case .chatCompletions, .embeddings: usage = UsageFields.openAIChat(usageView)
+            case .responses: usage = UsageFields.openAIResponses(usageView)
+            case .messages: usage = UsageFields.anthropic(usageView)
+            case .countTokens: usage = nil
+            }
+        }
+        finished = true
+    }
+
+    /// Reads one streamed event. Returns true when the event is the usage-only chunk
+    /// of an OpenAI chat stream (`choices: []` with `usage`), which the gateway hides
+    /// from clients that did not ask for usage.
+    @discardableResult
+    public mutating func observe(event: SSEEvent) -> Bool {
+        switch api {
+        case .chatCompletions: return observeChatChunk(event)
+        case .responses: observeResponsesEvent(event)
+        case .messages: observeAnthropicEvent(event)
+        case .embeddings, .countTokens: break
+        }
+        return false
+    }
+
+    mutating func observeChatChunk(_ event: SSEEvent) -> Bool {
+        if event.data == Self.done {
+            finished = true
+            return false
+        }
+        guard let root = try? JSONView(object: event.data) else { return false }
+        let fields = root.members(["usage", "model", "id", "choices", "error"])
+        if responseModel == nil { responseModel = fields["model"]?.string }
+        if responseID == nil { responseID = fields["id"]?.string }
+        if let error = fields["error"], error.isObject {
+            streamError = error["message"]?.string ?? "upstream error"
+        }
+        var choicesEmpty = true
+        if let choices = fields["choices"] {
+            for choice in choices.elements() {
+                choicesEmpty = false
+                guard let delta = choice["delta"] else { continue }
+                let parts = delta.members(["content", "reasoning_content", "tool_calls", "refusal"])
+                for key in ["content", "reasoning_content", "refusal"] {
+                    if let text = parts[key]?.string { generatedBytes += text.utf8.count }
+                }
+                if let calls = parts["tool_calls"] {
+                    for call in calls.elements() {
+                        if let arguments = call.path("function", "arguments")?.string { generatedBytes += arguments.utf8.count }
+                    }
+                }
+                if generatedBytes > 0 || !parts.isEmpty { sawFirstToken = true }
+            }
+        }
+        if let usageView = fields["usage"], !usageView.isNull, let parsed = UsageFields.openAIChat(usageView) {
+            usage = parsed
+            return choicesEmpty
+        }
+        return false
+    }
+
+    mutating func observeResponsesEvent(_ event: SSEEvent) {
+        let type = event.event
+        guard let root = try? JSONView(object: event.data) else { return }
+        let fields = root.members(["type", "delta", "response"])
+        let name = type ?? fields["type"]?.string ?? ""
+        switch name {
+        case "response.output_text.delta", "response.function_call_arguments.delta",
+             "response.reasoning_summary_text.delta", "response.reasoning_text.delta",
+             "response.refusal.delta", "response.custom_tool_call_input.delta":
+            generatedBytes += fields["delta"]?.string?.utf8.count ?? 0
+            sawFirstToken = true
+        case "response.created", "response.in_progress":
+            if let response = fields["response"] {
+                responseModel = response["model"]?.string ?? responseModel
+                responseID = response["id"]?.string ?? responseID
+            }
+        case "response.completed", "response.incomplete", "response.failed":
+            if let response = fields["response"] {
+                let parts = response.members(["usage", "model", "id", "error"])
+                responseModel = parts["model"]?.string ?? responseModel
+                responseID = parts["id"]?.string ?? responseID
+                if let usageView = parts["usage"], let parsed = UsageFields.openAIResponses(usageView) { usage = parsed }
+                if name == "response.failed" { streamError = parts["error"]?["message"]?.string ?? "response failed" }
+            }
+            finished = true
+        case "error":
+            streamError = root["message"]?.string ?? root.path("error", "message")?.string ?? "upstream error"
+        default:
+            if name.hasSuffix(".delta") { sawFirstToken = true }
+        }
+    }
+
+    mutating func observeAnthropicEvent(_ event: SSEEvent) {
+        guard let root = try? JSONView(object: event.data) else { return }
+        let fields = root.members(["type", "message", "delta", "usage", "error"])
+        let name = event.event ?? fields["type"]?.string ?? ""
+        switch name {
+        case "message_start":
+            if let message = fields["message"] {
+                let parts = message.members(["usage", "model", "id"])
+                responseModel = parts["model"]?.string
+                responseID = parts["id"]?.string
+                if let usageView = parts["usage"] { usage = UsageFields.anthropic(usageView) }
+            }
+        case "content_block_delta":
+            if let delta = fields["delta"] {
+                let parts = delta.members(["text", "partial_json", "thinking"])
+                for value in parts.values { generatedBytes += value.string?.utf8.count ?? 0 }
+            }
+            sawFirstToken = true
+        case "content_block_start":
+            sawFirstToken = true
+        case "message_delta":
+            if let usageView = fields["usage"] { usage = UsageFields.anthropic(usageView, base: usage) ?? usage }
+        case "message_stop":
+            finished = true
+        case "error":
+            streamError = fields["error"]?["message"]?.string ?? "upstream error"
+        default:
+            break
+        }
+    }
+
+    static let done = Array("[DONE]".utf8)
+
+    /// The usage to record when the upstream never reported a complete one: what it did
+    /// report (Anthropic's `message_start` has input and cache counts), with output
+    /// estimated from the text that passed and input from the request size.
+    public func estimatedUsage(inputEstimate: Int64) -> Usage {
+        var estimate = usage ?? Usage(input: inputEstimate)
+        let outputEstimate = Int64((generatedBytes + 3) / 4)
+        estimate.output = max(estimate.output, outputEstimate)
+        return estimate
+    }
+
+    /// Whether `usage` is the upstream's complete, final report.
+    public var hasFinalUsage: Bool {
+        guard usage != nil else { return false }
+        switch api {
+        case .messages: return finished
+        default: return true
+        }
+    }
+}

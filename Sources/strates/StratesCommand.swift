@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct StratesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strates",
+        abstract: "The token-economics control layer: an LLM gateway with a usage ledger.",
+        subcommands: [Serve.self, Config.self, Keys.self, Usage.self, Prices.self, Sim.self]
+    )
+}
