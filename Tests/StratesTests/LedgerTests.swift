@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import Testing
+@testable import StratesCore
+@testable import StratesLedger
+
+@Suite struct LedgerTests {
+    func record(_ id: String, team: String = "platform", model: String = "gpt-4o", usage: Usage = Usage(input: 10, output: 5), cost: Int64? = 100, status: RequestStatus = .completed) -> RequestRecord {
+        RequestRecord(
+            id: id, startedAt: Date(timeIntervalSince1970: 1_790_000_000), api: "chat_completions", stream: false, status: status,
+            attribution: Attribution(organization: "default", team: team, member: "alice", keyID: "key_1"), requestedModel: model,
+            servedModel: model, provider: "openai", usage: usage, cost: cost.map(NanoUSD.init), inputEstimate: 3
+        )
+    }
+
+    @Test func insertIsIdempotentByRequestID() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        try await ledger.insert([record("a"), record("b")])
+        try await ledger.insert([record("a"), record("b"), record("c")])
+        #expect(try await ledger.requestCount() == 3)
+        let stored = try #require(try await ledger.request(id: "a"))
+        #expect(stored == record("a"))
+    }
+
+    @Test func groupsUsageAndCountsUnknownCosts() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        try await ledger.insert([
+            record("1", team: "a", usage: Usage(input: 1, output: 2, cacheRead: 3)), record("2", team: "a", cost: nil),
+            record("3", team: "b", cost: 7),
+        ])
+        let rows = try await ledger.usage(UsageQuery(groupBy: [.team]))
+        let a = try #require(rows.first { $0.group["team"] == "a" })
+        #expect(a.requests == 2)
+        #expect(a.usage == Usage(input: 11, output: 7, cacheRead: 3))
+        #expect(a.cost == NanoUSD(100))
+        #expect(a.unknownCostRequests == 1)
+        let filtered = try await ledger.usage(UsageQuery(filters: [.team: "b"]))
+        #expect(filtered.first?.requests == 1)
+        #expect(try await ledger.usage(UsageQuery(since: Date())).isEmpty)
+    }
+
+    @Test func keysStoreOnlyHashesAndRevoke() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let key = APIKey(id: "key_x", hash: "abc", prefix: "sk-strates-Ab", name: "ci", role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .personal, workflow: nil, createdAt: Date(timeIntervalSince1970: 1), expiresAt: nil)
+        try await ledger.insert(key)
+        #expect(try await ledger.key(hash: "abc")?.id == "key_x")
+        #expect(try await ledger.revoke("ci", at: Date()) == 1)
+        #expect(try await ledger.key(hash: "abc")?.isActive(at: Date()) == false)
+        #expect(try await ledger.keys(includeRevoked: false).isEmpty)
+    }
+}
+
+@Suite struct JournalRecoveryTests {
+    func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "strates-journal-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func record(_ id: String) -> RequestRecord {
+        RequestRecord(id: id, startedAt: Date(timeIntervalSince1970: 1_790_000_000), api: "messages", stream: true, status: .completed,
+                      attribution: Attribution(team: "t"), requestedModel: "claude-haiku-4-5", provider: "anthropic",
+                      usage: Usage(input: 4, output: 9), inputEstimate: 250)
+    }
+
+    @Test func crashLeavesNothingUnrecorded() async throws {
+        let directory = temporaryDirectory()
+        let ledger = try SQLiteLedger(inMemory: ())
+        let logger = Logger(label: "test")
+        do {
+            // A writer that "crashes": never flushed.
+            let writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: logger)
+            try writer.begin(record("done"))
+            try writer.finish(record("done"))
+            try writer.begin(record("in-flight"))
+        }
+        let result = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: logger) { _ in NanoUSD(42) }
+        #expect(result.ended == 1)
+        #expect(result.interrupted == 1)
+        #expect(try await ledger.request(id: "done")?.usage == Usage(input: 4, output: 9))
+        let interrupted = try #require(try await ledger.request(id: "in-flight"))
+        #expect(interrupted.status == .interrupted)
+        #expect(interrupted.usageEstimated)
+        #expect(interrupted.usage.input == 250)
+        #expect(interrupted.cost == NanoUSD(42))
+        // Replaying again adds nothing.
+        _ = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: logger) { _ in nil }
+        #expect(try await ledger.requestCount() == 2)
+    }
+
+    @Test func flushMovesRecordsAndDropsOldSegmentsButKeepsInFlight() async throws {
+        let directory = temporaryDirectory()
+        let ledger = try SQLiteLedger(inMemory: ())
+        let writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: Logger(label: "test"))
+        for index in 0..<10 {
+            try writer.begin(record("r\(index)"))
+            try writer.finish(record("r\(index)"))
+        }
+        try writer.begin(record("open"))
+        await writer.flush()
+        #expect(try await ledger.requestCount() == 10)
+        // Only the segment carrying the in-flight request remains, and it names only that request.
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(segments.count == 1)
+        let text = try String(contentsOfFile: directory + "/" + segments[0], encoding: .utf8)
+        #expect(text.contains("\"open\""))
+        #expect(!text.contains("\"r3\""))
+        // A crash now: recovery records the open request as interrupted, the others once.
+        _ = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: Logger(label: "test")) { _ in nil }
+        #expect(try await ledger.requestCount() == 11)
+        #expect(try await ledger.request(id: "open")?.status == .interrupted)
+    }
+
+    @Test func tornLastLineIsSkipped() async throws {
+        let directory = temporaryDirectory()
+        let ledger = try SQLiteLedger(inMemory: ())
+        do {
+            let writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: Logger(label: "test"))
+            try writer.begin(record("a"))
+            try writer.finish(record("a"))
+        }
+        let segment = try FileManager.default.contentsOfDirectory(atPath: directory)[0]
+        let handle = try #require(FileHandle(forWritingAtPath: directory + "/" + segment))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"kind":"begin","record":{"id":"torn","#.utf8))
+        try handle.close()
+        let result = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: Logger(label: "test")) { _ in nil }
+        #expect(result.ended == 1)
+        #expect(try await ledger.requestCount() == 1)
+    }
+}
