@@ -28,23 +28,26 @@ public struct StreamRelay: Sendable {
         do {
             for try await chunk in body {
                 let events = decoder.feed(chunk.readableBytesView)
-                var hidden: [SSEEvent] = []
-                for event in events where meter.observe(event: event) && hideUsageChunk {
-                    hidden.append(event)
-                }
-                if firstTokenAt == nil, meter.sawFirstToken { firstTokenAt = .now }
-                if hidden.isEmpty {
-                    do { try await send(chunk) } catch { clientGone = true; break }
-                } else {
-                    // Re-frame this chunk: everything but the hidden events, plus any partial tail.
-                    var out = ByteBuffer()
-                    for event in events where !hidden.contains(event) { out.writeBytes(event.raw) }
-                    let tail = decoder.pendingBytes
-                    if tail > 0 { out.writeBytes(chunk.readableBytesView.suffix(tail)) }
-                    if out.readableBytes > 0 {
-                        do { try await send(out) } catch { clientGone = true; break }
+                var hidden = 0
+                var out = ByteBuffer()
+                for event in events {
+                    if meter.observe(event: event) && hideUsageChunk {
+                        hidden += 1
+                    } else if hideUsageChunk {
+                        out.writeBytes(event.raw)
                     }
                 }
+                if firstTokenAt == nil, meter.sawFirstToken { firstTokenAt = .now }
+                // Unfiltered streams pass chunk by chunk as they arrive. A filtered stream
+                // passes whole events only, so a hidden event is never half sent.
+                let outgoing = hideUsageChunk ? out : chunk
+                if outgoing.readableBytes > 0 {
+                    do { try await send(outgoing) } catch { clientGone = true; break }
+                }
+            }
+            if hideUsageChunk, !clientGone, decoder.pendingBytes > 0 {
+                // Bytes after the last complete event (a stream without a final blank line).
+                do { try await send(ByteBuffer(bytes: decoder.takePending())) } catch { clientGone = true }
             }
         } catch {
             upstreamCut = true

@@ -67,6 +67,12 @@ public struct SSEDecoder: Sendable {
     /// Bytes received that do not yet form a complete event.
     public var pendingBytes: Int { raw.count }
 
+    /// Hands back the bytes of the incomplete event, and forgets them.
+    public mutating func takePending() -> [UInt8] {
+        defer { reset() }
+        return raw
+    }
+
     private mutating func endLine() -> SSEEvent? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
