@@ -190,6 +190,7 @@ public final class Gateway: Sendable {
             record.error = "the provider's response had no readable usage"
         }
         if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
+        if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
         settle(&record, request: request, logger: logger)
         return GatewayResponse(status: response.status, headers: headers, body: .bytes(bytes))
     }

@@ -70,6 +70,8 @@ public struct StreamRelay: Sendable {
             }
         }
         if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
+        // The model the provider says answered (e.g. a dated snapshot of an alias).
+        if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
         gateway.settle(&record, request: request, logger: logger)
 
         if upstreamCut && !clientGone {

@@ -25,7 +25,7 @@ struct SimReply {
         let root = try? JSONView(object: body)
         let fields = root?.members(["tools", "messages", "input", "reasoning", "reasoning_effort", "thinking"]) ?? [:]
         let totalInput = Int64(max(1, body.count / 4))
-        let cachedBytes = cache.lookupAndStore(body)
+        let cachedBytes = cache.lookupAndStore(Self.promptInCacheOrder(root, api: request.api) ?? body)
         switch request.api {
         case .messages, .countTokens:
             if Self.contains(body, "\"cache_control\"") {
@@ -64,6 +64,24 @@ struct SimReply {
            !Self.lastTurnIsToolResult(fields["messages"] ?? fields["input"]) {
             toolName = tools.elements(limit: 1).first.flatMap { $0["name"]?.string ?? $0.path("function", "name")?.string }
         }
+    }
+
+    /// The prompt in the order providers cache it (tools, then system or instructions, then
+    /// the conversation), so a repeated prefix is found whatever order the client wrote
+    /// the JSON members in.
+    static func promptInCacheOrder(_ root: JSONView?, api: APIKind) -> [UInt8]? {
+        guard let root else { return nil }
+        let order: [String]
+        switch api {
+        case .messages, .countTokens: order = ["tools", "system", "messages"]
+        case .chatCompletions: order = ["tools", "messages"]
+        case .responses: order = ["tools", "instructions", "input"]
+        case .embeddings: return nil
+        }
+        let fields = root.members(Set(order))
+        var prompt: [UInt8] = []
+        for key in order { if let value = fields[key] { prompt += value.raw } }
+        return prompt
     }
 
     static func contains(_ bytes: [UInt8], _ pattern: String) -> Bool {
