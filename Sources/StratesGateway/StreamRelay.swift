@@ -4,6 +4,7 @@ import NIOCore
 import StratesCore
 import StratesProviders
 import StratesWire
+import Synchronization
 
 /// Relays an upstream stream to the client byte for byte while metering it, and settles
 /// the request when the stream ends: normally, cut by the upstream, or cut by the client.
@@ -15,6 +16,52 @@ public struct StreamRelay: Sendable {
     /// True when Strates added `include_usage` itself: the usage-only chunk is then hidden.
     let hideUsageChunk: Bool
     let logger: Logger
+    let settlement: Settlement
+
+    init(gateway: Gateway, request: GatewayRequest, record: RequestRecord, body: UpstreamBody, hideUsageChunk: Bool, logger: Logger) {
+        self.gateway = gateway
+        self.request = request
+        self.record = record
+        self.body = body
+        self.hideUsageChunk = hideUsageChunk
+        self.logger = logger
+        self.settlement = Settlement(gateway: gateway, request: request, record: record, logger: logger)
+    }
+
+    /// Settles the request if the relay is dropped without running (the client went away
+    /// before the response began), so it is not left in flight until the next restart.
+    final class Settlement: Sendable {
+        let gateway: Gateway
+        let request: GatewayRequest
+        let record: RequestRecord
+        let logger: Logger
+        let done = Mutex(false)
+
+        init(gateway: Gateway, request: GatewayRequest, record: RequestRecord, logger: Logger) {
+            self.gateway = gateway
+            self.request = request
+            self.record = record
+            self.logger = logger
+        }
+
+        /// Returns true the first time only.
+        func claim() -> Bool {
+            done.withLock { done in
+                defer { done = true }
+                return !done
+            }
+        }
+
+        deinit {
+            guard claim() else { return }
+            var record = record
+            record.status = .cut
+            record.usage = Usage(input: record.inputEstimate)
+            record.usageEstimated = true
+            record.error = "the client went away before the stream began"
+            gateway.settle(&record, request: request, logger: logger)
+        }
+    }
 
     /// Sends the stream through `send`. Throws when the client goes away; the request is
     /// settled in every case.
@@ -70,6 +117,7 @@ public struct StreamRelay: Sendable {
             }
         }
         if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
+        guard settlement.claim() else { return }
         // The model the provider says answered (e.g. a dated snapshot of an alias).
         if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
         gateway.settle(&record, request: request, logger: logger)

@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import Testing
+@testable import StratesCore
+@testable import StratesGateway
+@testable import StratesLedger
+@testable import StratesProviders
+@testable import StratesWire
+
+/// The pipeline without HTTP: a gateway over the simulated provider, an in-memory ledger
+/// and a real journal in a temporary directory.
+struct PipelineHarness {
+    let ledger: SQLiteLedger
+    let writer: LedgerWriter
+    let gateway: Gateway
+    let secret: String
+
+    init() async throws {
+        ledger = try SQLiteLedger(inMemory: ())
+        let directory = NSTemporaryDirectory() + "strates-pipeline-" + UUID().uuidString
+        writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: Logger(label: "test"))
+        let (secret, key) = KeySecrets.makeKey(name: nil, role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .sandbox, workflow: nil, expiresAt: nil)
+        try await ledger.insert(key)
+        self.secret = secret
+        gateway = Gateway(
+            authenticator: Authenticator(store: ledger),
+            router: ModelRouter(routes: [ModelRoute(pattern: "*", provider: "sim")], providers: [SimProvider()]),
+            ledger: writer, pricing: Pricing(PriceCatalog.builtIn()), metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance)
+        )
+    }
+
+    func request(_ api: APIKind, _ body: String, headers: [(name: String, value: String)] = []) -> GatewayRequest {
+        GatewayRequest(api: api, headers: [("authorization", "Bearer " + secret)] + headers, body: Array(body.utf8))
+    }
+
+    func stored() async throws -> [RequestRecord] {
+        await writer.flush()
+        var records: [RequestRecord] = []
+        for id in try await ledger.requestIDs() { if let record = try await ledger.request(id: id) { records.append(record) } }
+        return records
+    }
+}
+
+@Suite struct GatewayPipelineTests {
+    @Test func relayedStreamIsSettledWithTheProvidersUsage() async throws {
+        let harness = try await PipelineHarness()
+        let response = await harness.gateway.handle(harness.request(.messages, #"{"model":"claude-haiku-4-5","max_tokens":50,"stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "7")]), logger: Logger(label: "test"))
+        guard case .stream(let relay) = response.body else {
+            Issue.record("expected a stream")
+            return
+        }
+        var received = SSEDecoder()
+        var events: [SSEEvent] = []
+        try await relay.relay { chunk in events += received.feed(chunk.readableBytesView) }
+        #expect(events.last?.event == "message_stop")
+        let records = try await harness.stored()
+        #expect(records.count == 1)
+        #expect(records.first?.status == .completed)
+        #expect(records.first?.usage.output == 7)
+        #expect(records.first?.cost != nil)
+    }
+
+    @Test func streamDroppedBeforeItBeganIsStillRecorded() async throws {
+        let harness = try await PipelineHarness()
+        do {
+            let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#), logger: Logger(label: "test"))
+            guard case .stream = response.body else {
+                Issue.record("expected a stream")
+                return
+            }
+            // The response is dropped here without being relayed.
+        }
+        let records = try await harness.stored()
+        #expect(records.count == 1)
+        #expect(records.first?.status == .cut)
+        #expect(records.first?.usageEstimated == true)
+        #expect(harness.writer.inFlightCount == 0)
+    }
+
+    @Test func clientThatGoesAwayMidStreamIsMeteredAsCut() async throws {
+        let harness = try await PipelineHarness()
+        let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "50")]), logger: Logger(label: "test"))
+        guard case .stream(let relay) = response.body else {
+            Issue.record("expected a stream")
+            return
+        }
+        var sent = 0
+        await #expect(throws: CancellationError.self) {
+            try await relay.relay { _ in
+                sent += 1
+                if sent == 5 { throw ChannelError.ioOnClosedChannel }
+            }
+        }
+        let record = try #require(try await harness.stored().first)
+        #expect(record.status == .cut)
+        #expect(record.error == "the client closed the stream early")
+        #expect(record.usageEstimated)
+        #expect(record.usage.output > 0 && record.usage.output < 50)
+    }
+
+    @Test func refusalsAreInTheCallersFormat() async throws {
+        let harness = try await PipelineHarness()
+        let anonymous = GatewayRequest(api: .messages, headers: [], body: Array("{}".utf8))
+        let refused = await harness.gateway.handle(anonymous, logger: Logger(label: "test"))
+        #expect(refused.status == 401)
+        guard case .bytes(let body) = refused.body else {
+            Issue.record("expected bytes")
+            return
+        }
+        #expect(try JSONView(object: body).path("error", "type")?.string == "authentication_error")
+        let malformed = await harness.gateway.handle(harness.request(.chatCompletions, "{\"model\":"), logger: Logger(label: "test"))
+        #expect(malformed.status == 400)
+    }
+}
