@@ -57,6 +57,20 @@ public struct LongContextTier: Hashable, Sendable, Codable {
 /// The service tier a request ran on; batch and priority change the price.
 public enum ServiceTier: String, Sendable, Codable {
     case standard, batch, priority
+
+    /// The tier a provider reports: OpenAI `service_tier` (`default`, `flex`, `priority`,
+    /// `scale`), Anthropic `usage.service_tier` (`standard`, `priority`, `batch`). Flex is
+    /// billed at batch rates.
+    public init(reported: String?) {
+        switch reported?.lowercased() {
+        case "priority": self = .priority
+        case "flex", "batch": self = .batch
+        default: self = .standard
+        }
+    }
+
+    /// Nil for the standard tier, which records leave implicit.
+    public var nonStandard: ServiceTier? { self == .standard ? nil : self }
 }
 
 /// The cost of a request: known to the nano-USD, or unknown because no price was found.

@@ -39,13 +39,17 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var error: String?
     /// Input tokens estimated from the request size, kept so a crash can still be metered.
     public var inputEstimate: Int64
+    /// The service tier the provider says it ran on, when not standard; it changes the price.
+    /// (Fields added after the first release are optional, so journals written by an
+    /// earlier version still decode on recovery.)
+    public var serviceTier: ServiceTier?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
         httpStatus: Int? = nil, attribution: Attribution, requestedModel: String, servedModel: String? = nil,
         provider: String? = nil, upstreamRequestID: String? = nil, latencyMs: Int64? = nil,
         timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
-        cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0
+        cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil
     ) {
         self.id = id
         self.startedAt = startedAt
@@ -66,5 +70,6 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         self.cost = cost
         self.error = error
         self.inputEstimate = inputEstimate
+        self.serviceTier = serviceTier
     }
 }

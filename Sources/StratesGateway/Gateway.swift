@@ -191,6 +191,7 @@ public final class Gateway: Sendable {
         }
         if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
         if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
+        record.serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
         settle(&record, request: request, logger: logger)
         return GatewayResponse(status: response.status, headers: headers, body: .bytes(bytes))
     }

@@ -23,7 +23,7 @@ public final class Pricing: Sendable {
         let provider = record.provider ?? ""
         let catalog = self.catalog.withLock { $0 }
         for model in [record.servedModel, record.requestedModel].compactMap({ $0 }) {
-            if let cost = catalog.cost(of: record.usage, provider: provider, model: model, at: record.startedAt).nanoUSD {
+            if let cost = catalog.cost(of: record.usage, provider: provider, model: model, tier: record.serviceTier ?? .standard, at: record.startedAt).nanoUSD {
                 return cost
             }
         }

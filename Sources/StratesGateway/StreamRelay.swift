@@ -120,6 +120,7 @@ public struct StreamRelay: Sendable {
         guard settlement.claim() else { return }
         // The model the provider says answered (e.g. a dated snapshot of an alias).
         if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
+        record.serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
         gateway.settle(&record, request: request, logger: logger)
 
         if upstreamCut && !clientGone {

@@ -105,6 +105,9 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("002_requests_service_tier") { db in
+            try db.execute(sql: "ALTER TABLE requests ADD COLUMN service_tier TEXT NOT NULL DEFAULT 'standard'")
+        }
         return migrator
     }
 }

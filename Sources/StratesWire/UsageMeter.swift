@@ -9,6 +9,8 @@ public struct UsageMeter: Sendable {
     public private(set) var usage: Usage?
     public private(set) var responseModel: String?
     public private(set) var responseID: String?
+    /// The service tier the provider reported (`service_tier`), if any.
+    public private(set) var serviceTier: String?
     /// Bytes of generated text (text, tool arguments, thinking) seen in a stream.
     public private(set) var generatedBytes = 0
     /// True once the stream's final event has arrived (`[DONE]`, `message_stop`, `response.completed`).
@@ -25,9 +27,10 @@ public struct UsageMeter: Sendable {
     /// Reads a whole (non-streamed) response body.
     public mutating func observe(body: [UInt8]) {
         guard let root = try? JSONView(object: body) else { return }
-        let fields = root.members(["usage", "model", "id"])
+        let fields = root.members(["usage", "model", "id", "service_tier"])
         responseModel = fields["model"]?.string
         responseID = fields["id"]?.string
+        serviceTier = fields["service_tier"]?.string ?? fields["usage"]?["service_tier"]?.string
         if let usageView = fields["usage"] {
             switch api {
             case .chatCompletions, .embeddings: usage = UsageFields.openAIChat(usageView)
@@ -59,8 +62,9 @@ public struct UsageMeter: Sendable {
             return false
         }
         guard let root = try? JSONView(object: event.data) else { return false }
-        let fields = root.members(["usage", "model", "id", "choices", "error"])
+        let fields = root.members(["usage", "model", "id", "choices", "error", "service_tier"])
         if responseModel == nil { responseModel = fields["model"]?.string }
+        if let tier = fields["service_tier"]?.string { serviceTier = tier }
         if responseID == nil { responseID = fields["id"]?.string }
         if let error = fields["error"], error.isObject {
             streamError = error["message"]?.string ?? "upstream error"
@@ -107,8 +111,9 @@ public struct UsageMeter: Sendable {
             }
         case "response.completed", "response.incomplete", "response.failed":
             if let response = fields["response"] {
-                let parts = response.members(["usage", "model", "id", "error"])
+                let parts = response.members(["usage", "model", "id", "error", "service_tier"])
                 responseModel = parts["model"]?.string ?? responseModel
+                serviceTier = parts["service_tier"]?.string ?? serviceTier
                 responseID = parts["id"]?.string ?? responseID
                 if let usageView = parts["usage"], let parsed = UsageFields.openAIResponses(usageView) { usage = parsed }
                 if name == "response.failed" { streamError = parts["error"]?["message"]?.string ?? "response failed" }
@@ -131,7 +136,10 @@ public struct UsageMeter: Sendable {
                 let parts = message.members(["usage", "model", "id"])
                 responseModel = parts["model"]?.string
                 responseID = parts["id"]?.string
-                if let usageView = parts["usage"] { usage = UsageFields.anthropic(usageView) }
+                if let usageView = parts["usage"] {
+                    usage = UsageFields.anthropic(usageView)
+                    serviceTier = usageView["service_tier"]?.string
+                }
             }
         case "content_block_delta":
             if let delta = fields["delta"] {

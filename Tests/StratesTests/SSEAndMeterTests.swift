@@ -138,6 +138,18 @@ enum Fixtures {
         #expect(estimate.output >= 8)
     }
 
+    @Test func serviceTierIsReadWhereEachAPIReportsIt() {
+        var chat = UsageMeter(api: .chatCompletions)
+        chat.observe(body: Array(#"{"id":"c","service_tier":"flex","usage":{"prompt_tokens":1,"completion_tokens":1}}"#.utf8))
+        #expect(ServiceTier(reported: chat.serviceTier) == .batch)
+        var anthropic = UsageMeter(api: .messages)
+        anthropic.observe(body: Array(#"{"id":"m","usage":{"input_tokens":1,"output_tokens":1,"service_tier":"priority"}}"#.utf8))
+        #expect(ServiceTier(reported: anthropic.serviceTier) == .priority)
+        #expect(meter(.messages, Fixtures.anthropicStream).serviceTier == "standard")
+        #expect(ServiceTier(reported: "default") == .standard)
+        #expect(ServiceTier(reported: nil).nonStandard == nil)
+    }
+
     @Test func wholeBodies() {
         var chat = UsageMeter(api: .chatCompletions)
         chat.observe(body: Array(#"{"id":"c","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":40}}}"#.utf8))

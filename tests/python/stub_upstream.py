@@ -139,7 +139,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_whole(200, json.dumps({
                 "id": "chatcmpl-stub", "object": "chat.completion", "created": 1700000000, "model": model,
                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-                "usage": CHAT_USAGE, "service_tier": "default", "system_fingerprint": "fp_stub", "x_future_field": {"kept": True},
+                "usage": CHAT_USAGE, "service_tier": "priority" if scenario == "priority" else "default",
+                "system_fingerprint": "fp_stub", "x_future_field": {"kept": True},
             }).encode())
         include_usage = (body.get("stream_options") or {}).get("include_usage") is True
         base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 1700000000, "model": model,

@@ -122,6 +122,16 @@ def test_responses_api(gateway, stream):
     assert row["cost_nano"] == 904 * 1250 + 4096 * 125 + 300 * 10000
 
 
+def test_priority_tier_is_priced_as_priority(gateway):
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], service_tier="priority",
+        extra_headers={"x-stub-scenario": "priority"})
+    row = gateway.row_for(request_id_of(raw))
+    assert row["service_tier"] == "priority"
+    # gpt-4o-mini priority is 1.6667x list (basis points 16_667), applied once to the total.
+    assert row["cost_nano"] == (CHAT_COST_GPT_4O_MINI * 16667 + 5000) // 10000
+
+
 def test_embeddings(gateway):
     raw = client(gateway).embeddings.with_raw_response.create(model="text-embedding-3-small", input=["a", "b"])
     result = raw.parse()
