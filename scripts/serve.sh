@@ -4,10 +4,6 @@
 # serves every model from the built-in simulated provider, on ./strates.db.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
-if [ ! -f /usr/include/sqlite3.h ]; then
-    echo "==> installing libsqlite3-dev (the ledger's SQLite headers)"
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libsqlite3-dev; else sudo apt-get update -qq && sudo apt-get install -y -qq libsqlite3-dev; fi
-fi
+source scripts/lib/system-deps.sh
 swift build -c release --product strates >&2
 exec .build/release/strates serve "$@"

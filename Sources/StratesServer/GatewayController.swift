@@ -12,12 +12,10 @@ struct GatewayController<Context: RequestContext> {
     let maxBodyBytes: Int
 
     func addRoutes(to router: Router<Context>) {
-        for prefix in ["/v1", ""] {
-            router.post("\(prefix)/chat/completions") { request, context in await proxy(.chatCompletions, request, context) }
-            router.post("\(prefix)/responses") { request, context in await proxy(.responses, request, context) }
-            router.post("\(prefix)/embeddings") { request, context in await proxy(.embeddings, request, context) }
-            router.post("\(prefix)/messages") { request, context in await proxy(.messages, request, context) }
-            router.post("\(prefix)/messages/count_tokens") { request, context in await proxy(.countTokens, request, context) }
+        for prefix in APIKind.pathPrefixes {
+            for api in APIKind.allCases {
+                router.post(RouterPath(prefix + api.upstreamPath)) { request, context in await proxy(api, request, context) }
+            }
             router.get("\(prefix)/models") { request, context in await models(request, context) }
             // Codex CLI tries a WebSocket first; 426 makes it fall back to HTTP at once.
             router.get("\(prefix)/responses") { request, _ in refuseWebSocket(request) }

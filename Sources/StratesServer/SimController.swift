@@ -13,12 +13,10 @@ struct SimController<Context: RequestContext> {
     let maxBodyBytes: Int
 
     func addRoutes(to router: Router<Context>) {
-        for prefix in ["/v1", ""] {
-            router.post("\(prefix)/chat/completions") { request, context in await serve(.chatCompletions, request, context) }
-            router.post("\(prefix)/responses") { request, context in await serve(.responses, request, context) }
-            router.post("\(prefix)/embeddings") { request, context in await serve(.embeddings, request, context) }
-            router.post("\(prefix)/messages") { request, context in await serve(.messages, request, context) }
-            router.post("\(prefix)/messages/count_tokens") { request, context in await serve(.countTokens, request, context) }
+        for prefix in APIKind.pathPrefixes {
+            for api in APIKind.allCases {
+                router.post(RouterPath(prefix + api.upstreamPath)) { request, context in await serve(api, request, context) }
+            }
         }
         router.get("/sim/served") { _, _ in
             let data = (try? JSONEncoder().encode(provider.servedRecords())) ?? Data("[]".utf8)

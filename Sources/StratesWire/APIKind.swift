@@ -26,6 +26,10 @@ public enum APIKind: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Clients reach each API at `/v1` + its path, or at the bare path when their base
+    /// URL omits the version.
+    public static let pathPrefixes = ["/v1", ""]
+
     public var canStream: Bool {
         switch self {
         case .chatCompletions, .responses, .messages: return true
