@@ -126,3 +126,39 @@ models:
     row = connection.execute("SELECT status, output_tokens FROM requests WHERE id = ?", (result["id"],)).fetchone()
     connection.close()
     assert row == ("completed", 30)
+
+
+def test_provider_down_and_provider_timeout(sim_upstream, tmp_path):
+    import socket
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    config = f"""
+ledger: {{flush_interval_ms: 50}}
+providers:
+  down: {{kind: openai_compatible, base_url: "http://127.0.0.1:{closed_port}/v1", connect_timeout_seconds: 2}}
+  slow: {{kind: anthropic, base_url: "{sim_upstream.url}/v1", api_key_env: STUB_ANTHROPIC_KEY, timeout_seconds: 1}}
+models:
+  - {{name: "gpt-*", provider: down}}
+  - {{name: "claude-*", provider: slow}}
+"""
+    gateway = Gateway(tmp_path, config)
+    try:
+        response = httpx.post(gateway.url + "/v1/chat/completions", headers={"authorization": f"Bearer {gateway.key}"},
+                              json={"model": "gpt-4o", "messages": []}, timeout=10)
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "upstream_unavailable"
+        assert gateway.row_for(response.headers["x-strates-request-id"])["status"] == "failed"
+
+        started = time.time()
+        response = httpx.post(gateway.url + "/v1/messages", timeout=10,
+                              headers={"x-api-key": gateway.key, "x-sim-fault": "timeout", "x-sim-hang-ms": "3000"},
+                              json={"model": "claude-haiku-4-5", "max_tokens": 5, "messages": []})
+        elapsed = time.time() - started
+        assert response.status_code == 504
+        assert response.json()["error"]["type"] == "timeout_error"
+        assert elapsed < 2.5, f"the 1 s provider timeout took {elapsed:.1f} s"
+        row = gateway.row_for(response.headers["x-strates-request-id"])
+        assert (row["status"], row["http_status"]) == ("failed", 504)
+    finally:
+        gateway.stop()
