@@ -110,14 +110,18 @@ public final class Gateway: Sendable {
             )
         }
 
-        var body = RequestRewrite.replacingModel(in: request.body, summary: summary, with: upstreamModel)
-        var hideUsageChunk = false
-        if request.api == .chatCompletions, summary.stream, !summary.clientIncludesUsage {
+        var body = request.body
+        var bodySummary = summary
+        let hideUsageChunk = request.api == .chatCompletions && summary.stream && !summary.clientIncludesUsage
+        if hideUsageChunk {
             // Ask the upstream for usage even when the client did not, and hide that chunk.
-            let reread = (try? RequestSummary.inspect(body, api: request.api)) ?? summary
-            body = RequestRewrite.requestingStreamUsage(in: body, summary: reread)
-            hideUsageChunk = true
+            body = RequestRewrite.requestingStreamUsage(in: body, summary: summary)
+            if upstreamModel != summary.model {
+                // The splice moved the model's bytes: find them again (aliases only).
+                bodySummary = (try? RequestSummary.inspect(body, api: request.api)) ?? summary
+            }
         }
+        body = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: upstreamModel)
         let upstream = UpstreamRequest(
             api: request.api, body: body, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
             model: upstreamModel, requestID: requestID

@@ -80,9 +80,6 @@ public struct HTTPProvider: Provider {
             if error == .deadlineExceeded || error == .readTimeout {
                 throw ProviderError.timeout("no response from \(settings.name) within \(settings.timeout.nanoseconds / 1_000_000_000) s")
             }
-            if error == .connectTimeout || error == .remoteConnectionClosed {
-                throw ProviderError.connect("\(settings.name): \(error)")
-            }
             throw ProviderError.connect("\(settings.name): \(error)")
         } catch is CancellationError {
             throw CancellationError()

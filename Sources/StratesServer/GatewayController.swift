@@ -63,6 +63,6 @@ struct GatewayController<Context: RequestContext> {
 
     func refuseWebSocket(_ request: Request) -> Response {
         let error = GatewayError(status: 426, message: "Strates serves the Responses API over HTTP (POST with SSE), not WebSocket. Clients fall back to HTTP on this answer.", code: "websocket_not_supported")
-        return HTTPAdapters.json(HTTPResponse.Status(code: 426), error.body(format: .openAI), headers: [("connection", "close"), ("upgrade", "")].filter { !$0.value.isEmpty })
+        return HTTPAdapters.json(HTTPResponse.Status(code: 426), error.body(format: .openAI), headers: [("connection", "close")])
     }
 }

@@ -235,3 +235,13 @@ def test_websocket_upgrade_is_refused_fast(gateway):
     response = httpx.get(gateway.url + "/v1/responses", headers={"upgrade": "websocket", "connection": "Upgrade",
                                                                   "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="})
     assert response.status_code == 426
+
+
+def test_alias_stream_gets_both_splices(gateway, stub):
+    with client(gateway).chat.completions.with_streaming_response.create(
+            model="fast", messages=[{"role": "user", "content": "x"}], stream=True) as response:
+        request_id = request_id_of(response)
+        list(response.parse())
+    sent = json.loads(stub.last("/v1/chat/completions")["body"])
+    assert sent["model"] == "gpt-4o-mini" and sent["stream_options"] == {"include_usage": True}
+    assert_usage(gateway.row_for(request_id), CHAT)
