@@ -12,12 +12,15 @@ public struct GatewayRequest: Sendable {
     /// Header names lowercased.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The query string as the client sent it (percent-encoded), passed on upstream.
+    public var query: String?
     public var receivedAt: ContinuousClock.Instant
 
-    public init(api: APIKind, headers: [(name: String, value: String)], body: [UInt8], receivedAt: ContinuousClock.Instant = .now) {
+    public init(api: APIKind, headers: [(name: String, value: String)], body: [UInt8], query: String? = nil, receivedAt: ContinuousClock.Instant = .now) {
         self.api = api
         self.headers = headers
         self.body = body
+        self.query = query
         self.receivedAt = receivedAt
     }
 }
@@ -124,7 +127,7 @@ public final class Gateway: Sendable {
         body = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: upstreamModel)
         let upstream = UpstreamRequest(
             api: request.api, body: body, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
-            model: upstreamModel, requestID: requestID
+            model: upstreamModel, requestID: requestID, query: request.query
         )
         do {
             try ledger.begin(record)

@@ -53,9 +53,9 @@ public struct HTTPProvider: Provider {
 
     public func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
         var url = settings.baseURL + request.api.upstreamPath
-        if !settings.query.isEmpty {
-            url += "?" + settings.query.map { "\(Self.percentEncode($0.name))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
-        }
+        var query = settings.query.map { "\(Self.percentEncode($0.name))=\(Self.percentEncode($0.value))" }
+        if let clientQuery = request.query, !clientQuery.isEmpty { query.append(clientQuery) }
+        if !query.isEmpty { url += "?" + query.joined(separator: "&") }
         var outgoing = HTTPClientRequest(url: url)
         outgoing.method = .POST
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }

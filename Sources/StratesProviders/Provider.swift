@@ -13,14 +13,17 @@ public struct UpstreamRequest: Sendable {
     public var model: String
     /// Strates' own id for the request, sent upstream as `x-strates-request-id`.
     public var requestID: String
+    /// The client's query string, passed on as sent (Claude Code adds `beta=true`).
+    public var query: String?
 
-    public init(api: APIKind, body: [UInt8], headers: [(name: String, value: String)], stream: Bool, model: String, requestID: String) {
+    public init(api: APIKind, body: [UInt8], headers: [(name: String, value: String)], stream: Bool, model: String, requestID: String, query: String? = nil) {
         self.api = api
         self.body = body
         self.headers = headers
         self.stream = stream
         self.model = model
         self.requestID = requestID
+        self.query = query
     }
 
     public func header(_ name: String) -> String? {

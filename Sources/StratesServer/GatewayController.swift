@@ -32,7 +32,8 @@ struct GatewayController<Context: RequestContext> {
             return HTTPAdapters.error(.bodyTooLarge(limit: maxBodyBytes), format: api.errorFormat)
         }
         let gatewayRequest = GatewayRequest(
-            api: api, headers: HTTPAdapters.headers(request.headers), body: Array(body.readableBytesView), receivedAt: receivedAt
+            api: api, headers: HTTPAdapters.headers(request.headers), body: Array(body.readableBytesView),
+            query: request.uri.query, receivedAt: receivedAt
         )
         return HTTPAdapters.response(await gateway.handle(gatewayRequest, logger: context.logger))
     }

@@ -94,6 +94,14 @@ def test_tool_use(gateway, stream):
     assert message.stop_reason == "tool_use"
 
 
+def test_query_string_is_passed_on(gateway, stub):
+    # Claude Code posts to /v1/messages?beta=true.
+    response = httpx.post(gateway.url + "/v1/messages?beta=true", headers={"x-api-key": gateway.key},
+                          json={"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 200
+    assert stub.last("/v1/messages?beta=true") is not None
+
+
 def test_count_tokens(gateway):
     count = client(gateway).messages.count_tokens(model="claude-sonnet-4-5", messages=[{"role": "user", "content": "hi"}])
     assert count.input_tokens == 4242
