@@ -27,6 +27,9 @@ public final class LedgerWriter: Service, Sendable {
     let logger: Logger
     let wakeUp: AsyncStream<Void>.Continuation
     let wakeUps: AsyncStream<Void>
+    /// One flush at a time: a segment may only be deleted once every record written
+    /// before it closed is committed, which overlapping flushes could not promise.
+    let flushLock = AsyncLock()
 
     /// Opens the journal in `journalDirectory`. Call `recover` first so that what an
     /// earlier process left there is in the store.
@@ -123,6 +126,8 @@ public final class LedgerWriter: Service, Sendable {
 
     /// Moves ended requests into the store, then drops journal segments no longer needed.
     public func flush() async {
+        await flushLock.lock()
+        defer { flushLock.unlock() }
         let (batch, closed): ([RequestRecord], [Int]) = state.withLock { state in
             let batch = state.pending
             state.pending.removeAll(keepingCapacity: true)
