@@ -46,8 +46,7 @@ struct SimReply {
         }
 
         guard request.api != .embeddings, request.api != .countTokens else { return }
-        var count = request.header("x-sim-output-tokens").flatMap(Int.init)
-            ?? random.next(in: min(settings.outputTokensMin, settings.outputTokensMax)...max(settings.outputTokensMin, settings.outputTokensMax))
+        var count = request.header("x-sim-output-tokens").flatMap(Int.init) ?? settings.drawOutputTokens(&random)
         count = max(1, count)
         if let limit = summary.maxTokens, Int64(count) > limit {
             count = Int(max(1, limit))

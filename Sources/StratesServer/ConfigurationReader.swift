@@ -189,7 +189,13 @@ public struct ConfigurationReader {
                 switch k.string {
                 case "min": settings.outputTokensMin = int(v, path + ".min", 1...1_000_000) ?? settings.outputTokensMin
                 case "max": settings.outputTokensMax = int(v, path + ".max", 1...1_000_000) ?? settings.outputTokensMax
-                default: problem(k, path + "." + (k.string ?? ""), "unknown setting (expected: min, max)")
+                case "mean": settings.outputTokensMean = int(v, path + ".mean", 1...1_000_000)
+                case "distribution":
+                    let text = string(v, path + ".distribution") ?? ""
+                    if let distribution = OutputDistribution(rawValue: text) { settings.outputDistribution = distribution } else {
+                        problem(v, path + ".distribution", "'\(text)' is not a distribution (\(OutputDistribution.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                default: problem(k, path + "." + (k.string ?? ""), "unknown setting (expected: distribution, min, max, mean)")
                 }
             }
             if settings.outputTokensMin > settings.outputTokensMax {

@@ -19,6 +19,8 @@ extension StratesCommand {
             @Option(help: "Generation speed for streams; 0 is unlimited.") var tokensPerSecond = 0
             @Option var outputTokensMin = 16
             @Option var outputTokensMax = 256
+            @Option(help: "uniform, fixed or lognormal.") var outputDistribution = "uniform"
+            @Option(help: "Median (lognormal) or value (fixed); default: the middle of the range.") var outputTokensMean: Int?
 
             func run() async throws {
                 var settings = SimSettings()
@@ -27,6 +29,11 @@ extension StratesCommand {
                 settings.tokensPerSecond = tokensPerSecond
                 settings.outputTokensMin = outputTokensMin
                 settings.outputTokensMax = max(outputTokensMin, outputTokensMax)
+                guard let distribution = OutputDistribution(rawValue: outputDistribution) else {
+                    throw ValidationError("--output-distribution must be one of \(OutputDistribution.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                settings.outputDistribution = distribution
+                settings.outputTokensMean = outputTokensMean
                 try await SimServe.run(host: host, port: port, settings: settings, logger: CommandLogger.make(level: "warning"))
             }
         }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import StratesCore
 @testable import StratesWire
+@testable import StratesProviders
 
 @Suite struct SSEDecoderTests {
     @Test func decodesFieldsCommentsAndLineEndings() {
@@ -188,5 +189,30 @@ enum Fixtures {
         let anthropic = try JSONView(object: ErrorBody.render(format: .anthropic, status: 429, type: nil, message: "slow down"))
         #expect(anthropic["type"]?.string == "error")
         #expect(anthropic.path("error", "type")?.string == "rate_limit_error")
+    }
+}
+
+@Suite struct SimDistributionTests {
+    func draws(_ settings: SimSettings, count: Int = 2000) -> [Int] {
+        var random = SimRandom(seed: 42)
+        return (0..<count).map { _ in settings.drawOutputTokens(&random) }
+    }
+
+    @Test func distributionsStayInRangeAndHaveTheirShape() {
+        var settings = SimSettings()
+        settings.outputTokensMin = 10
+        settings.outputTokensMax = 4000
+        let uniform = draws(settings)
+        #expect(uniform.allSatisfy { (10...4000).contains($0) })
+        settings.outputDistribution = .fixed
+        settings.outputTokensMean = 123
+        #expect(Set(draws(settings)) == [123])
+        settings.outputDistribution = .lognormal
+        settings.outputTokensMean = 200
+        let lognormal = draws(settings).sorted()
+        #expect(lognormal.allSatisfy { (10...4000).contains($0) })
+        let median = lognormal[lognormal.count / 2]
+        #expect((170...230).contains(median), "median \(median) should sit near the configured 200")
+        #expect(lognormal[lognormal.count * 95 / 100] > 2 * median, "a long tail")
     }
 }
