@@ -21,19 +21,25 @@ public final class Authenticator: Sendable {
         for (name, value) in headers {
             switch name {
             case "authorization":
-                let trimmed = value.trimmingCharacters(in: .whitespaces)
-                if trimmed.lowercased().hasPrefix("bearer ") {
-                    let token = trimmed.dropFirst(7).trimmingCharacters(in: .whitespaces)
-                    if !token.isEmpty { return token }
-                }
+                let trimmed = trimSpaces(Substring(value))
+                guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { continue }
+                let token = trimSpaces(trimmed.dropFirst(7))
+                if !token.isEmpty { return String(token) }
             case "x-api-key", "api-key":
-                let token = value.trimmingCharacters(in: .whitespaces)
-                if !token.isEmpty { return token }
+                let token = trimSpaces(Substring(value))
+                if !token.isEmpty { return String(token) }
             default:
                 continue
             }
         }
         return nil
+    }
+
+    static func trimSpaces(_ text: Substring) -> Substring {
+        var text = text
+        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
+        return text
     }
 
     public func authenticate(headers: [(name: String, value: String)], now: Date = Date()) async throws(GatewayError) -> APIKey {

@@ -14,13 +14,18 @@ public enum KeySecrets {
     }
 
     public static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        JSONText.hex(SHA256.hash(data: Data(secret.utf8)))
     }
 
     /// Random lowercase hex, for ids.
     public static func randomHex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2) }.joined()
+        var raw: [UInt8] = []
+        raw.reserveCapacity(bytes + 7)
+        while raw.count < bytes {
+            withUnsafeBytes(of: generator.next()) { raw.append(contentsOf: $0) }
+        }
+        return JSONText.hex(raw.prefix(bytes))
     }
 
     /// Builds the stored form of a new key; the caller shows `secret` once and forgets it.
@@ -35,11 +40,5 @@ public enum KeySecrets {
             environment: environment, workflow: workflow, createdAt: now, expiresAt: expiresAt
         )
         return (secret, key)
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -3,28 +3,50 @@ import StratesCore
 import Synchronization
 
 /// The price catalog in force on a running gateway; replaced whole when prices change.
+/// Lookups (name normalisation, vendor fallbacks) are remembered per provider, model and
+/// UTC day, since a price can change only from one day to the next.
 public final class Pricing: Sendable {
-    let catalog: Mutex<PriceCatalog>
+    struct State {
+        var catalog: PriceCatalog
+        var found: [LookupKey: ModelPrice?] = [:]
+    }
+
+    struct LookupKey: Hashable {
+        var provider: String
+        var model: String
+        var day: Int64
+    }
+
+    let state: Mutex<State>
 
     public init(_ catalog: PriceCatalog) {
-        self.catalog = Mutex(catalog)
+        state = Mutex(State(catalog: catalog))
     }
 
     public func replace(with catalog: PriceCatalog) {
-        self.catalog.withLock { $0 = catalog }
+        state.withLock { $0 = State(catalog: catalog) }
     }
 
-    public var current: PriceCatalog { catalog.withLock { $0 } }
+    public var current: PriceCatalog { state.withLock { $0.catalog } }
 
     /// The cost of a record's usage at the price of the model that served it (or, failing
     /// that, the model that was asked for); nil when no price is known. The simulated
     /// provider is priced as the model it stands in for, so sandbox runs show real money.
     public func cost(of record: RequestRecord) -> NanoUSD? {
         let provider = record.provider ?? ""
-        let catalog = self.catalog.withLock { $0 }
+        let day = Int64((record.startedAt.timeIntervalSince1970 / 86_400).rounded(.down))
         for model in [record.servedModel, record.requestedModel].compactMap({ $0 }) {
-            if let cost = catalog.cost(of: record.usage, provider: provider, model: model, tier: record.serviceTier ?? .standard, at: record.startedAt).nanoUSD {
-                return cost
+            let key = LookupKey(provider: provider, model: model, day: day)
+            let (price, discount) = state.withLock { state -> (ModelPrice?, Int64) in
+                let discount = state.catalog.discounts[provider] ?? 0
+                if let known = state.found[key] { return (known, discount) }
+                let price = state.catalog.price(provider: provider, model: model, at: record.startedAt)
+                if state.found.count > 10_000 { state.found.removeAll() }
+                state.found[key] = price
+                return (price, discount)
+            }
+            if let price {
+                return price.cost(of: record.usage, tier: record.serviceTier ?? .standard, discountBasisPoints: discount)
             }
         }
         return nil

@@ -97,7 +97,7 @@ public final class LedgerWriter: Service, Sendable {
 
     /// Notes that a request is about to be sent upstream. Durable once this returns.
     public func begin(_ record: RequestRecord) throws {
-        let line = try Self.line(.begin, record)
+        let line = Self.line(.begin, record)
         try state.withLock { state in
             try JournalSegments.writeAll(state.fd, line)
             state.segmentBytes += line.count
@@ -107,7 +107,7 @@ public final class LedgerWriter: Service, Sendable {
 
     /// Records how a request ended. Durable once this returns; in the store after the next flush.
     public func finish(_ record: RequestRecord) throws {
-        let line = try Self.line(.end, record)
+        let line = Self.line(.end, record)
         let full = try state.withLock { state in
             try JournalSegments.writeAll(state.fd, line)
             state.segmentBytes += line.count
@@ -118,10 +118,8 @@ public final class LedgerWriter: Service, Sendable {
         if full { wakeUp.yield() }
     }
 
-    static func line(_ kind: JournalEntry.Kind, _ record: RequestRecord) throws -> [UInt8] {
-        var bytes = [UInt8](try JournalCoding.encoder().encode(JournalEntry(kind: kind, record: record)))
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
+    static func line(_ kind: JournalEntry.Kind, _ record: RequestRecord) -> [UInt8] {
+        JournalLineEncoder.line(kind, record)
     }
 
     /// Moves ended requests into the store, then drops journal segments no longer needed.

@@ -1,3 +1,5 @@
+import StratesCore
+
 /// A read-only view of one JSON value inside a byte array, navigated lazily.
 public struct JSONView: Sendable {
     public let bytes: [UInt8]
@@ -167,25 +169,5 @@ public enum JSONValue {
     }
 
     /// Encodes `text` as a JSON string literal, quotes included.
-    public static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func quote(_ text: String) -> String { JSONText.quote(text) }
 }

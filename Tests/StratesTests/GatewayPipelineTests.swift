@@ -114,3 +114,27 @@ struct PipelineHarness {
         #expect(malformed.status == 400)
     }
 }
+
+@Suite struct PricingServiceTests {
+    func record(provider: String, served: String?, requested: String, usage: Usage = Usage(input: 1_000_000)) -> RequestRecord {
+        RequestRecord(id: "r", startedAt: Date(), api: "messages", stream: false, status: .completed, attribution: Attribution(),
+                      requestedModel: requested, servedModel: served, provider: provider, usage: usage)
+    }
+
+    @Test func pricesByServedModelWithDiscountsAndFallbacks() {
+        var catalog = PriceCatalog.builtIn()
+        catalog.discounts = ["anthropic": 2_000]
+        let pricing = Pricing(catalog)
+        // claude-haiku-4-5 is $1/M input; 20 % off.
+        #expect(pricing.cost(of: record(provider: "anthropic", served: "claude-haiku-4-5-20251001", requested: "haiku")) == NanoUSD(800_000_000))
+        #expect(pricing.cost(of: record(provider: "sim", served: "claude-haiku-4-5", requested: "claude-haiku-4-5")) == NanoUSD(1_000_000_000))
+        #expect(pricing.cost(of: record(provider: "local", served: "house-snapshot-7", requested: "gpt-4o-mini")) == NanoUSD(150_000_000))
+        #expect(pricing.cost(of: record(provider: "local", served: "house-model", requested: "house-model")) == nil)
+        // Replacing the catalog takes effect at once, memo or not.
+        var updated = PriceCatalog()
+        updated.add(ModelPrice(provider: "local", model: "house-model", effectiveFrom: Date(timeIntervalSince1970: 0),
+                               input: TokenRate(dollarsPerMillion: "2")!, output: TokenRate(dollarsPerMillion: "2")!))
+        pricing.replace(with: updated)
+        #expect(pricing.cost(of: record(provider: "local", served: "house-model", requested: "house-model")) == NanoUSD(2_000_000_000))
+    }
+}

@@ -151,3 +151,53 @@ import Testing
         #expect(try await ledger.requestCount() == 1)
     }
 }
+
+@Suite struct JournalLineEncoderTests {
+    func randomText(_ random: inout SystemRandomNumberGenerator) -> String {
+        let pieces = ["a", "Z", "é", "😀", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", " ", "/", "<", "\u{7F}"]
+        return (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }.joined()
+    }
+
+    func maybe<T>(_ value: T, _ random: inout SystemRandomNumberGenerator) -> T? { Bool.random(using: &random) ? value : nil }
+
+    /// Property: every line the fast encoder writes decodes, with the synthesized Codable
+    /// recovery uses, to the same record (dates at the millisecond the ledger keeps).
+    @Test func decodesToTheSameRecord() throws {
+        var random = SystemRandomNumberGenerator()
+        let decoder = JournalCoding.decoder()
+        for _ in 0..<500 {
+            let started = Date(timeIntervalSince1970: Double(Int64.random(in: 1_600_000_000_000...1_900_000_000_000, using: &random)) / 1000)
+            let record = RequestRecord(
+                id: randomText(&random), startedAt: started, endedAt: maybe(started.addingTimeInterval(1.5), &random),
+                api: randomText(&random), stream: Bool.random(using: &random),
+                status: RequestStatus.allCases.randomElement(using: &random)!, httpStatus: maybe(Int.random(in: 100...599, using: &random), &random),
+                attribution: Attribution(
+                    organization: maybe(randomText(&random), &random), team: maybe(randomText(&random), &random),
+                    member: maybe(randomText(&random), &random), keyID: maybe(randomText(&random), &random),
+                    service: maybe(randomText(&random), &random), environment: Environment.allCases.randomElement(using: &random)!,
+                    workflow: maybe(randomText(&random), &random), run: maybe(randomText(&random), &random),
+                    parentRun: maybe(randomText(&random), &random), process: maybe(randomText(&random), &random),
+                    endUser: maybe(randomText(&random), &random), traceID: maybe(randomText(&random), &random)
+                ),
+                requestedModel: randomText(&random), servedModel: maybe(randomText(&random), &random),
+                provider: maybe(randomText(&random), &random), upstreamRequestID: maybe(randomText(&random), &random),
+                latencyMs: maybe(Int64.random(in: 0...1_000_000, using: &random), &random),
+                timeToFirstTokenMs: maybe(Int64.random(in: 0...1_000_000, using: &random), &random),
+                usage: Usage(input: .random(in: 0...Int64.max / 8, using: &random), output: .random(in: 0...9_999_999, using: &random),
+                             cacheRead: .random(in: 0...9_999_999, using: &random), cacheWrite5m: .random(in: 0...9_999, using: &random),
+                             cacheWrite1h: .random(in: 0...9_999, using: &random), reasoning: .random(in: 0...9_999, using: &random)),
+                usageEstimated: Bool.random(using: &random), cost: maybe(NanoUSD(.random(in: -5...Int64.max / 2, using: &random)), &random),
+                error: maybe(randomText(&random), &random), inputEstimate: .random(in: 0...1_000_000, using: &random),
+                serviceTier: maybe(ServiceTier.priority, &random)
+            )
+            for kind in [JournalEntry.Kind.begin, .end] {
+                let line = JournalLineEncoder.line(kind, record)
+                #expect(line.last == UInt8(ascii: "\n"))
+                #expect(!line.dropLast().contains(UInt8(ascii: "\n")), "one entry, one line")
+                let entry = try decoder.decode(JournalEntry.self, from: Data(line.dropLast()))
+                #expect(entry.kind == kind)
+                #expect(entry.record == record)
+            }
+        }
+    }
+}
