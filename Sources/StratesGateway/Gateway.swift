@@ -29,6 +29,8 @@ public struct GatewayRequest: Sendable {
 public struct GatewayResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
+        /// An upstream body passed on as received, without another copy.
+        case buffer(ByteBuffer)
         case stream(StreamRelay)
     }
 
@@ -171,10 +173,9 @@ public final class Gateway: Sendable {
     func completeWhole(_ response: UpstreamResponse, headers: [(name: String, value: String)], record: RequestRecord, request: GatewayRequest, logger: Logger) async -> GatewayResponse {
         var record = record
         var meter = UsageMeter(api: request.api)
-        let bytes: [UInt8]
+        let buffer: ByteBuffer
         do {
-            let buffer = try await response.body.collect(upTo: limits.maxResponseBytes)
-            bytes = Array(buffer.readableBytesView)
+            buffer = try await response.body.collect(upTo: limits.maxResponseBytes)
         } catch {
             record.status = .cut
             record.httpStatus = 502
@@ -185,7 +186,7 @@ public final class Gateway: Sendable {
             let failure = GatewayError.upstreamUnavailable(record.provider ?? "upstream", "the response was cut short")
             return GatewayResponse(status: 502, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
         }
-        meter.observe(body: bytes)
+        meter.observe(body: Array(buffer.readableBytesView))
         record.httpStatus = response.status
         if let usage = meter.usage {
             record.usage = usage
@@ -200,7 +201,7 @@ public final class Gateway: Sendable {
         if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
         record.serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
         settle(&record, request: request, logger: logger)
-        return GatewayResponse(status: response.status, headers: headers, body: .bytes(bytes))
+        return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer))
     }
 
     /// An upstream error status: recorded, and passed back as the provider sent it (it is

@@ -24,6 +24,8 @@ enum HTTPAdapters {
         switch gatewayResponse.body {
         case .bytes(let bytes):
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .buffer(let buffer):
+            return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
         case .stream(let relay):
             return Response(status: status, headers: fields, body: ResponseBody { writer in
                 try await relay.relay { chunk in try await writer.write(chunk) }
