@@ -245,6 +245,18 @@ public final class Gateway: Sendable {
             logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
         }
         if let api = APIKind(rawValue: record.api) { metrics.recordRequest(record, api: api) }
+        // Counts and ids only: never prompt text, never keys.
+        let metadata: Logger.Metadata = [
+            "api": "\(record.api)", "model": "\(record.servedModel ?? record.requestedModel)",
+            "provider": "\(record.provider ?? "-")", "status": "\(record.status.rawValue)",
+            "http_status": "\(record.httpStatus.map(String.init) ?? "-")", "latency_ms": "\(record.latencyMs ?? 0)",
+            "input_tokens": "\(record.usage.totalInput)", "output_tokens": "\(record.usage.output)",
+            "cost_nano_usd": "\(record.cost.map { String($0.value) } ?? "unknown")", "key": "\(record.attribution.keyID ?? "-")",
+        ]
+        switch record.status {
+        case .completed, .rejected: logger.debug("request", metadata: metadata)
+        case .failed, .cut, .interrupted: logger.notice("request \(record.status.rawValue): \(record.error ?? "")", metadata: metadata)
+        }
     }
 }
 
