@@ -45,14 +45,13 @@ public enum StratesServe {
         )
         serviceConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: serviceConfiguration)
+        // The ledger writer flushes what it holds as its own last step, on shutdown or failure.
         do {
             try await group.run()
         } catch {
-            await runtime.ledgerWriter.flush()
             await runtime.shutdown()
             throw error
         }
-        await runtime.ledgerWriter.flush()
         await runtime.shutdown()
     }
 }

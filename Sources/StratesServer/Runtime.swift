@@ -99,7 +99,7 @@ public struct StratesRuntime: Sendable {
                 }
             } else if let variable = provider.apiKeyEnv ?? provider.defaultKeyEnv {
                 key = environment[variable]
-                if key?.isEmpty ?? true, provider.kind != .openAICompatible || provider.apiKeyEnv != nil {
+                if key?.isEmpty ?? true {
                     problems.append(ConfigurationProblem(path: "providers.\(provider.name)", message: "no credential: the environment variable \(variable) is not set"))
                     continue
                 }

@@ -75,15 +75,19 @@ public struct UsageMeter: Sendable {
                 choicesEmpty = false
                 guard let delta = choice["delta"] else { continue }
                 let parts = delta.members(["content", "reasoning_content", "tool_calls", "refusal"])
+                let before = generatedBytes
                 for key in ["content", "reasoning_content", "refusal"] {
                     if let text = parts[key]?.string { generatedBytes += text.utf8.count }
                 }
                 if let calls = parts["tool_calls"] {
+                    // A tool call's first chunk carries its name: the model's first output.
+                    sawFirstToken = true
                     for call in calls.elements() {
                         if let arguments = call.path("function", "arguments")?.string { generatedBytes += arguments.utf8.count }
                     }
                 }
-                if generatedBytes > 0 || !parts.isEmpty { sawFirstToken = true }
+                // The opening chunk (role, empty content) is not a token yet.
+                if generatedBytes > before { sawFirstToken = true }
             }
         }
         if let usageView = fields["usage"], !usageView.isNull, let parsed = UsageFields.openAIChat(usageView) {

@@ -216,3 +216,16 @@ enum Fixtures {
         #expect(lognormal[lognormal.count * 95 / 100] > 2 * median, "a long tail")
     }
 }
+
+@Suite struct FirstTokenTests {
+    @Test func theOpeningRoleChunkIsNotTheFirstToken() {
+        var meter = UsageMeter(api: .chatCompletions)
+        var decoder = SSEDecoder()
+        let opening = Fixtures.sse([(nil, #"{"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#)])
+        for event in decoder.feed(opening) { meter.observe(event: event) }
+        #expect(!meter.sawFirstToken)
+        let token = Fixtures.sse([(nil, #"{"id":"c","choices":[{"index":0,"delta":{"content":"Hi"}}]}"#)])
+        for event in decoder.feed(token) { meter.observe(event: event) }
+        #expect(meter.sawFirstToken)
+    }
+}

@@ -143,8 +143,10 @@ def test_cut_stream_keeps_reported_input(gateway):
             model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "hi"}], stream=True,
             extra_headers={"x-stub-scenario": "cut"}) as response:
         request_id = request_id_of(response)
-        with pytest.raises(Exception):
+        # The gateway ends the cut stream with an Anthropic `error` event, which the SDK raises.
+        with pytest.raises(anthropic.APIStatusError) as caught:
             list(response.parse())
+    assert "cut" in str(caught.value)
     row = gateway.row_for(request_id)
     assert row["status"] == "cut" and row["usage_estimated"] == 1
     # message_start arrived before the cut: its input and cache counts are kept as reported.

@@ -224,8 +224,10 @@ def test_upstream_cut_stream_is_metered_as_estimate(gateway):
             model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True,
             extra_headers={"x-stub-scenario": "cut"}) as response:
         request_id = request_id_of(response)
-        with pytest.raises(Exception):
+        # The gateway ends the cut stream with an OpenAI error chunk, which the SDK raises.
+        with pytest.raises(openai.APIError) as caught:
             list(response.parse())
+    assert "cut" in str(caught.value)
     row = gateway.row_for(request_id)
     assert row["status"] == "cut" and row["usage_estimated"] == 1
     assert row["input_tokens"] > 0 and row["cost_nano"] is not None
