@@ -5,15 +5,23 @@ import Synchronization
 
 /// Resolves the key a request carries to its stored record, with a short cache so the hot
 /// path does not query the database per request. A revoked key stops working within
-/// `cacheTTL` on a running gateway.
+/// `cacheTTL` on a running gateway; an unknown key is remembered for `missTTL` only, so a
+/// key created just after someone tried it works at once.
 public final class Authenticator: Sendable {
     let store: any KeyStore
     let cacheTTL: Duration
+    let missTTL: Duration
+    let now: @Sendable () -> ContinuousClock.Instant
     let cache = Mutex<[String: (key: APIKey?, expires: ContinuousClock.Instant)]>([:])
 
-    public init(store: any KeyStore, cacheTTL: Duration = .seconds(5)) {
+    public init(
+        store: any KeyStore, cacheTTL: Duration = .seconds(5), missTTL: Duration = .seconds(1),
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.store = store
         self.cacheTTL = cacheTTL
+        self.missTTL = missTTL
+        self.now = now
     }
 
     /// The secret from `Authorization: Bearer …`, `x-api-key` or `api-key`.
@@ -45,7 +53,7 @@ public final class Authenticator: Sendable {
     public func authenticate(headers: [(name: String, value: String)], now: Date = Date()) async throws(GatewayError) -> APIKey {
         guard let secret = Self.secret(from: headers) else { throw .missingKey }
         let hash = KeySecrets.hash(secret)
-        let instant = ContinuousClock.now
+        let instant = self.now()
         let cached = cache.withLock { $0[hash] }
         let key: APIKey?
         if let cached, cached.expires > instant {
@@ -58,7 +66,7 @@ public final class Authenticator: Sendable {
             }
             cache.withLock { cache in
                 if cache.count > 100_000 { cache.removeAll() }
-                cache[hash] = (key, instant + cacheTTL)
+                cache[hash] = (key, instant + (key == nil ? missTTL : cacheTTL))
             }
         }
         guard let key, key.isActive(at: now) else { throw .invalidKey }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import Synchronization
 import Testing
 @testable import StratesCore
 @testable import StratesGateway
@@ -136,5 +137,47 @@ struct PipelineHarness {
                                input: TokenRate(dollarsPerMillion: "2")!, output: TokenRate(dollarsPerMillion: "2")!))
         pricing.replace(with: updated)
         #expect(pricing.cost(of: record(provider: "local", served: "house-model", requested: "house-model")) == NanoUSD(2_000_000_000))
+    }
+}
+
+@Suite struct AuthenticatorTests {
+    @Test func readsEachHeaderStyle() {
+        #expect(Authenticator.secret(from: [("authorization", "Bearer  sk-1 ")]) == "sk-1")
+        #expect(Authenticator.secret(from: [("authorization", "bearer sk-2")]) == "sk-2")
+        #expect(Authenticator.secret(from: [("x-api-key", " sk-3")]) == "sk-3")
+        #expect(Authenticator.secret(from: [("api-key", "sk-4")]) == "sk-4")
+        #expect(Authenticator.secret(from: [("authorization", "Basic abc")]) == nil)
+        #expect(Authenticator.secret(from: [("authorization", "Bearer ")]) == nil)
+        #expect(Authenticator.secret(from: []) == nil)
+    }
+
+    @Test func unknownKeysAreForgottenSoon() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let clock = Mutex(ContinuousClock.now)
+        let authenticator = Authenticator(store: ledger, cacheTTL: .seconds(60), missTTL: .seconds(1), now: { clock.withLock { $0 } })
+        let (secret, key) = KeySecrets.makeKey(name: nil, role: .gateway, organization: "o", team: nil, member: "m", service: nil, environment: .production, workflow: nil, expiresAt: nil)
+        let headers = [(name: "authorization", value: "Bearer " + secret)]
+        await #expect(throws: GatewayError.self) { try await authenticator.authenticate(headers: headers) }
+        try await ledger.insert(key)
+        // Still remembered as unknown within the second…
+        clock.withLock { $0 += .milliseconds(900) }
+        await #expect(throws: GatewayError.self) { try await authenticator.authenticate(headers: headers) }
+        // …and looked up again after it.
+        clock.withLock { $0 += .milliseconds(200) }
+        #expect(try await authenticator.authenticate(headers: headers).id == key.id)
+        // Found keys are remembered for the longer TTL: a revocation shows after it.
+        _ = try await ledger.revoke(key.id, at: Date())
+        clock.withLock { $0 += .seconds(30) }
+        #expect(try await authenticator.authenticate(headers: headers).id == key.id)
+        clock.withLock { $0 += .seconds(31) }
+        await #expect(throws: GatewayError.self) { try await authenticator.authenticate(headers: headers) }
+    }
+
+    @Test func hashesAreSHA256Hex() {
+        #expect(KeySecrets.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let secret = KeySecrets.generate()
+        #expect(secret.hasPrefix("sk-strates-") && secret.count == 51)
+        #expect(KeySecrets.generate() != secret)
+        #expect(KeySecrets.randomHex(12).count == 24)
     }
 }
