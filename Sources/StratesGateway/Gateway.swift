@@ -186,7 +186,22 @@ public final class Gateway: Sendable {
             let failure = GatewayError.upstreamUnavailable(record.provider ?? "upstream", "the response was cut short")
             return GatewayResponse(status: 502, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
         }
-        meter.observe(body: Array(buffer.readableBytesView))
+        let bytes = Array(buffer.readableBytesView)
+        guard request.api == .countTokens || (try? JSONView(object: bytes)) != nil else {
+            // A success status with a body that is not JSON: the client gets a clear error in
+            // its own format instead of bytes its SDK cannot read; the call may have been
+            // charged, so it is metered as an estimate.
+            record.status = .failed
+            record.httpStatus = 502
+            record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
+            record.usageEstimated = true
+            record.error = "the provider's response was not valid JSON"
+            settle(&record, request: request, logger: logger)
+            metrics.recordUpstreamError(provider: record.provider ?? "none", status: 502)
+            let failure = GatewayError(status: 502, message: "The provider '\(record.provider ?? "upstream")' answered with a malformed body (not valid JSON). Try again; the call was recorded.", code: "upstream_malformed_response")
+            return GatewayResponse(status: 502, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
+        }
+        meter.observe(body: bytes)
         record.httpStatus = response.status
         if let usage = meter.usage {
             record.usage = usage

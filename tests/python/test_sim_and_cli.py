@@ -62,6 +62,10 @@ def test_usage_command_and_admin_api(gateway):
     assert csv[0].startswith("team,requests,input,cache_read")
     table = gateway.cli("usage", "--by", "member", "--since", "7d").stdout
     assert "alice" in table and "TOTAL" in table
+    import datetime
+    days = json.loads(gateway.cli("usage", "--by", "day", "--format", "json").stdout)
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    assert today in [row["group"]["day"] for row in days["rows"]]
     bad = gateway.cli("usage", "--by", "colour", check=False)
     assert bad.returncode != 0 and "colour" in bad.stderr
 
@@ -191,3 +195,60 @@ def test_example_configuration_is_valid(tmp_path):
     assert "OK — 5 provider(s), 7 model route(s)" in result.stdout
     missing = run_cli("config", "validate", str(path), env=dict(env, OPENAI_API_KEY=""), check=False)
     assert missing.returncode == 1 and "OPENAI_API_KEY" in missing.stderr
+
+
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_malformed_provider_body_becomes_a_clear_error(gateway, sdk):
+    if sdk == "openai":
+        c = openai.OpenAI(base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0)
+        with pytest.raises(openai.APIStatusError) as caught:
+            c.chat.completions.create(model="sim-small", messages=[{"role": "user", "content": "x"}], extra_headers={"x-sim-fault": "malformed"})
+    else:
+        c = anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0)
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            c.messages.create(model="sim-small", max_tokens=5, messages=[{"role": "user", "content": "x"}], extra_headers={"x-sim-fault": "malformed"})
+    assert caught.value.status_code == 502
+    assert "malformed" in caught.value.message
+    row = gateway.row_for(caught.value.response.headers["x-strates-request-id"])
+    assert row["status"] == "failed" and row["usage_estimated"] == 1
+
+
+def test_malformed_event_in_a_stream_does_not_stop_metering(gateway):
+    with httpx.stream("POST", gateway.url + "/v1/messages", timeout=10,
+                      headers={"x-api-key": gateway.key, "x-sim-fault": "malformed", "x-sim-output-tokens": "6"},
+                      json={"model": "sim-small", "max_tokens": 50, "stream": True, "messages": [{"role": "user", "content": "x"}]}) as response:
+        request_id = response.headers["x-strates-request-id"]
+        body = b"".join(response.iter_bytes())
+    assert b"broken" in body and b"message_stop" in body
+    row = gateway.row_for(request_id)
+    assert (row["status"], row["output_tokens"], row["usage_estimated"]) == ("completed", 6, 0)
+
+
+def test_azure_style_provider(stub, tmp_path):
+    from conftest import Gateway
+    config = f"""
+ledger: {{flush_interval_ms: 50}}
+providers:
+  azure:
+    kind: openai_compatible
+    base_url: "{stub.url}/v1"
+    api_key_env: STUB_OPENAI_KEY
+    auth_header: api-key
+    query: {{api-version: "2025-04-01-preview"}}
+    headers: {{x-ms-client: strates}}
+models:
+  - {{name: "gpt-4o", provider: azure}}
+"""
+    gw = Gateway(tmp_path, config)
+    try:
+        raw = openai.OpenAI(base_url=gw.url + "/v1", api_key=gw.key, max_retries=0).chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        assert raw.parse().choices[0].message.content == "Hello from the stub."
+        sent = stub.last("/v1/chat/completions?api-version=2025-04-01-preview")
+        assert sent is not None
+        assert sent["headers"]["api-key"] == "stub-openai-key"
+        assert "authorization" not in sent["headers"]
+        assert sent["headers"]["x-ms-client"] == "strates"
+        assert gw.row_for(request_id_of(raw))["input_tokens"] == 210
+    finally:
+        gw.stop()
