@@ -247,3 +247,21 @@ def test_alias_stream_gets_both_splices(gateway, stub):
     sent = json.loads(stub.last("/v1/chat/completions")["body"])
     assert sent["model"] == "gpt-4o-mini" and sent["stream_options"] == {"include_usage": True}
     assert_usage(gateway.row_for(request_id), CHAT)
+
+
+def test_codex_shaped_request(gateway):
+    """What Codex CLI sends: a streamed Responses call with its session header."""
+    body = {"model": "gpt-5-codex", "instructions": "You are Codex.", "stream": True, "store": False,
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "fix it"}]}],
+            "reasoning": {"effort": "medium", "summary": "auto"}, "include": ["reasoning.encrypted_content"],
+            "prompt_cache_key": "0199a1b2-conv"}
+    with httpx.stream("POST", gateway.url + "/v1/responses", json=body, timeout=10,
+                      headers={"authorization": f"Bearer {gateway.key}", "session_id": "0199a1b2-conv",
+                               "x-client-request-id": "0199a1b2-conv", "accept": "text/event-stream"}) as response:
+        request_id = response.headers["x-strates-request-id"]
+        text = b"".join(response.iter_bytes()).decode()
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert text.index("event: response.created") < text.index("event: response.completed")
+    row = gateway.row_for(request_id)
+    assert row["run"] == "0199a1b2-conv"
+    assert (row["input_tokens"], row["cache_read_tokens"], row["reasoning_tokens"]) == (904, 4096, 256)
