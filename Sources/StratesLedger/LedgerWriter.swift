@@ -20,6 +20,7 @@ public final class LedgerWriter: Service, Sendable {
     }
 
     let store: any RequestStore
+    let lock: JournalLock
     let segments: JournalSegments
     let state: Mutex<State>
     let flushInterval: Duration
@@ -31,11 +32,12 @@ public final class LedgerWriter: Service, Sendable {
     /// before it closed is committed, which overlapping flushes could not promise.
     let flushLock = AsyncLock()
 
-    /// Opens the journal in `journalDirectory`. Call `recover` first so that what an
-    /// earlier process left there is in the store.
-    public init(store: any RequestStore, journalDirectory: String, flushInterval: Duration = .milliseconds(200), batchSize: Int = 512, logger: Logger) throws {
+    /// Opens the journal its lock guards. Call `recover` first so that what an earlier
+    /// process left there is in the store.
+    public init(store: any RequestStore, lock: JournalLock, flushInterval: Duration = .milliseconds(200), batchSize: Int = 512, logger: Logger) throws {
         self.store = store
-        self.segments = try JournalSegments(directory: journalDirectory)
+        self.lock = lock
+        self.segments = try JournalSegments(directory: lock.directory)
         let next = (segments.existing().last ?? 0) + 1
         self.state = Mutex(State(fd: try segments.open(next), segment: next))
         self.flushInterval = flushInterval
@@ -53,10 +55,10 @@ public final class LedgerWriter: Service, Sendable {
     /// Idempotent: the store ignores ids it already holds. Returns (ended, interrupted).
     @discardableResult
     public static func recover(
-        store: any RequestStore, journalDirectory: String, logger: Logger,
+        store: any RequestStore, lock: JournalLock, logger: Logger,
         price: @Sendable (RequestRecord) -> NanoUSD?
     ) async throws -> (ended: Int, interrupted: Int) {
-        let segments = try JournalSegments(directory: journalDirectory)
+        let segments = try JournalSegments(directory: lock.directory)
         let numbers = segments.existing()
         guard !numbers.isEmpty else { return (0, 0) }
         var begun: [String: RequestRecord] = [:]

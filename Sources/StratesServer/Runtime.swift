@@ -27,11 +27,11 @@ public struct StratesRuntime: Sendable {
     public static func start(configuration: StratesConfiguration, environment: [String: String], logger: Logger) async throws -> StratesRuntime {
         let providerSettings = try resolveProviders(configuration, environment: environment)
         let database = try SQLiteLedger(path: configuration.databasePath)
+        let lock = try JournalLock(directory: configuration.journalDirectory)
         let pricing = Pricing(try await catalog(configuration: configuration, store: database))
-        try await LedgerWriter.recover(store: database, journalDirectory: configuration.journalDirectory, logger: logger) { pricing.cost(of: $0) }
+        try await LedgerWriter.recover(store: database, lock: lock, logger: logger) { pricing.cost(of: $0) }
         let writer = try LedgerWriter(
-            store: database, journalDirectory: configuration.journalDirectory,
-            flushInterval: .milliseconds(configuration.flushIntervalMs), logger: logger
+            store: database, lock: lock, flushInterval: .milliseconds(configuration.flushIntervalMs), logger: logger
         )
         var providers: [any Provider] = []
         var clients: [HTTPClient] = []

@@ -21,7 +21,8 @@ struct PipelineHarness {
     init() async throws {
         ledger = try SQLiteLedger(inMemory: ())
         let directory = NSTemporaryDirectory() + "strates-pipeline-" + UUID().uuidString
-        writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: Logger(label: "test"))
+        let lock = try JournalLock(directory: directory)
+        writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
         let (secret, key) = KeySecrets.makeKey(name: nil, role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .sandbox, workflow: nil, expiresAt: nil)
         try await ledger.insert(key)
         self.secret = secret

@@ -65,16 +65,17 @@ import Testing
 
     @Test func crashLeavesNothingUnrecorded() async throws {
         let directory = temporaryDirectory()
+        let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
         let logger = Logger(label: "test")
         do {
             // A writer that "crashes": never flushed.
-            let writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: logger)
+            let writer = try LedgerWriter(store: ledger, lock: lock, logger: logger)
             try writer.begin(record("done"))
             try writer.finish(record("done"))
             try writer.begin(record("in-flight"))
         }
-        let result = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: logger) { _ in NanoUSD(42) }
+        let result = try await LedgerWriter.recover(store: ledger, lock: lock, logger: logger) { _ in NanoUSD(42) }
         #expect(result.ended == 1)
         #expect(result.interrupted == 1)
         #expect(try await ledger.request(id: "done")?.usage == Usage(input: 4, output: 9))
@@ -84,14 +85,15 @@ import Testing
         #expect(interrupted.usage.input == 250)
         #expect(interrupted.cost == NanoUSD(42))
         // Replaying again adds nothing.
-        _ = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: logger) { _ in nil }
+        _ = try await LedgerWriter.recover(store: ledger, lock: lock, logger: logger) { _ in nil }
         #expect(try await ledger.requestCount() == 2)
     }
 
     @Test func flushMovesRecordsAndDropsOldSegmentsButKeepsInFlight() async throws {
         let directory = temporaryDirectory()
+        let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
-        let writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: Logger(label: "test"))
+        let writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
         for index in 0..<10 {
             try writer.begin(record("r\(index)"))
             try writer.finish(record("r\(index)"))
@@ -100,21 +102,22 @@ import Testing
         await writer.flush()
         #expect(try await ledger.requestCount() == 10)
         // Only the segment carrying the in-flight request remains, and it names only that request.
-        let segments = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") }
         #expect(segments.count == 1)
         let text = try String(contentsOfFile: directory + "/" + segments[0], encoding: .utf8)
         #expect(text.contains("\"open\""))
         #expect(!text.contains("\"r3\""))
         // A crash now: recovery records the open request as interrupted, the others once.
-        _ = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: Logger(label: "test")) { _ in nil }
+        _ = try await LedgerWriter.recover(store: ledger, lock: lock, logger: Logger(label: "test")) { _ in nil }
         #expect(try await ledger.requestCount() == 11)
         #expect(try await ledger.request(id: "open")?.status == .interrupted)
     }
 
     @Test func overlappingFlushesLoseNothing() async throws {
         let directory = temporaryDirectory()
+        let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
-        let writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: Logger(label: "test"))
+        let writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
@@ -128,25 +131,26 @@ import Testing
             }
         }
         // Whatever is not yet in the store must still be in the journal: a crash now loses nothing.
-        _ = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: Logger(label: "test")) { _ in nil }
+        _ = try await LedgerWriter.recover(store: ledger, lock: lock, logger: Logger(label: "test")) { _ in nil }
         #expect(try await ledger.requestCount() == 400)
         #expect(try await ledger.usage(UsageQuery(filters: [.status: "interrupted"])).isEmpty)
     }
 
     @Test func tornLastLineIsSkipped() async throws {
         let directory = temporaryDirectory()
+        let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
         do {
-            let writer = try LedgerWriter(store: ledger, journalDirectory: directory, logger: Logger(label: "test"))
+            let writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
             try writer.begin(record("a"))
             try writer.finish(record("a"))
         }
-        let segment = try FileManager.default.contentsOfDirectory(atPath: directory)[0]
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).first { $0.hasPrefix("segment-") })
         let handle = try #require(FileHandle(forWritingAtPath: directory + "/" + segment))
         handle.seekToEndOfFile()
         handle.write(Data(#"{"kind":"begin","record":{"id":"torn","#.utf8))
         try handle.close()
-        let result = try await LedgerWriter.recover(store: ledger, journalDirectory: directory, logger: Logger(label: "test")) { _ in nil }
+        let result = try await LedgerWriter.recover(store: ledger, lock: lock, logger: Logger(label: "test")) { _ in nil }
         #expect(result.ended == 1)
         #expect(try await ledger.requestCount() == 1)
     }
@@ -199,5 +203,16 @@ import Testing
                 #expect(entry.record == record)
             }
         }
+    }
+}
+
+@Suite struct JournalLockTests {
+    @Test func secondHolderIsRefusedUntilTheFirstLetsGo() throws {
+        let directory = NSTemporaryDirectory() + "strates-lock-" + UUID().uuidString
+        var first: JournalLock? = try JournalLock(directory: directory)
+        #expect(first != nil)
+        #expect(throws: LedgerError.self) { try JournalLock(directory: directory) }
+        first = nil
+        #expect(try JournalLock(directory: directory).directory == directory)
     }
 }

@@ -1,6 +1,7 @@
 """Nothing lost: kill -9 under concurrent load, restart, and reconcile the ledger against
 the upstream's own list of what it served. And SIGTERM lets in-flight streams finish."""
 import random
+import subprocess
 import signal
 import sqlite3
 import threading
@@ -162,3 +163,22 @@ models:
         assert (row["status"], row["http_status"]) == ("failed", 504)
     finally:
         gateway.stop()
+
+
+def test_second_gateway_on_the_same_ledger_is_refused(tmp_path):
+    config = """
+providers:
+  sim: {kind: sim}
+"""
+    first = Gateway(tmp_path, config)
+    try:
+        second = subprocess.run([strates_binary(), "serve", "--config", str(first.config), "--database", first.db, "--port", "0"],
+                                capture_output=True, text=True, timeout=30, env=first.env)
+        assert second.returncode != 0
+        assert "another Strates process is using this ledger" in second.stderr + second.stdout
+        # The first one is untouched and still serving.
+        response = httpx.post(first.url + "/v1/chat/completions", headers={"authorization": f"Bearer {first.key}"},
+                              json={"model": "sim", "messages": [{"role": "user", "content": "x"}]})
+        assert response.status_code == 200
+    finally:
+        first.stop()
