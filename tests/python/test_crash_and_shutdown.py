@@ -65,13 +65,16 @@ def test_kill_9_under_load_loses_nothing(sim_upstream, tmp_path):
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
     for thread in threads:
         thread.start()
-    time.sleep(3.0)
+    # Kill once the load is well under way (at least 150 served), however fast the machine is.
+    deadline = time.time() + 20
+    while time.time() < deadline and len(httpx.get(sim_upstream.url + "/sim/served").json()) < 150:
+        time.sleep(0.2)
     gateway.stop(signal.SIGKILL)
     stop.set()
     for thread in threads:
         thread.join(timeout=15)
     served = {record["requestID"] for record in httpx.get(sim_upstream.url + "/sim/served").json()}
-    assert len(served) > 100, "the load did not run"
+    assert len(served) >= 150, "the load did not run"
 
     gateway.start()  # recovery replays the journal before serving
     try:
@@ -107,6 +110,7 @@ models:
 """
     gateway = Gateway(tmp_path, config)
     result = {}
+    streaming = threading.Event()
 
     def slow_stream():
         with httpx.stream("POST", gateway.url + "/v1/chat/completions", timeout=30,
@@ -114,11 +118,14 @@ models:
                                    "x-sim-tokens-per-second": "30"},
                           json={"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "x"}]}) as response:
             result["id"] = response.headers["x-strates-request-id"]
-            result["body"] = b"".join(response.iter_bytes())
+            chunks = response.iter_bytes()
+            result["body"] = next(chunks)
+            streaming.set()  # the stream has begun: now shut the gateway down under it
+            result["body"] += b"".join(chunks)
 
     thread = threading.Thread(target=slow_stream)
     thread.start()
-    time.sleep(0.4)
+    assert streaming.wait(timeout=15)
     assert gateway.stop(signal.SIGTERM) == 0
     thread.join(timeout=10)
     assert result["body"].rstrip().endswith(b"data: [DONE]"), "the in-flight stream was cut by shutdown"
@@ -182,3 +189,43 @@ providers:
         assert response.status_code == 200
     finally:
         first.stop()
+
+
+def test_sigterm_deadline_bounds_a_long_stream(tmp_path):
+    config = """
+server: {shutdown_grace_seconds: 1}
+providers:
+  sim: {kind: sim}
+"""
+    gateway = Gateway(tmp_path, config)
+    streaming = threading.Event()
+    result = {}
+
+    def endless_stream():
+        try:
+            with httpx.stream("POST", gateway.url + "/v1/messages", timeout=30,
+                              headers={"x-api-key": gateway.key, "x-sim-output-tokens": "600", "x-sim-tokens-per-second": "20"},
+                              json={"model": "claude-haiku-4-5", "max_tokens": 1000, "stream": True,
+                                    "messages": [{"role": "user", "content": "x"}]}) as response:
+                result["id"] = response.headers["x-strates-request-id"]
+                for _ in response.iter_bytes():
+                    streaming.set()
+        except httpx.HTTPError:
+            pass
+
+    thread = threading.Thread(target=endless_stream)
+    thread.start()
+    assert streaming.wait(timeout=15)
+    started = time.time()
+    gateway.stop(signal.SIGTERM)
+    assert time.time() - started < 8, "shutdown waited past its deadline"
+    thread.join(timeout=10)
+    # Whether settled before exit or recovered from the journal on the next start, the
+    # request is in the ledger once, metered as far as it got.
+    gateway.start()
+    try:
+        rows = gateway.wait_rows(1, "id = ?", (result["id"],))
+        assert len(rows) == 1 and rows[0]["status"] in ("cut", "interrupted")
+        assert rows[0]["usage_estimated"] == 1
+    finally:
+        gateway.stop()
