@@ -151,3 +151,22 @@ def test_cut_stream_keeps_reported_input(gateway):
     assert row["status"] == "cut" and row["usage_estimated"] == 1
     # message_start arrived before the cut: its input and cache counts are kept as reported.
     assert (row["input_tokens"], row["cache_read_tokens"]) == (12, 30000)
+
+
+def test_coding_agent_sized_body_passes_byte_for_byte(gateway, stub):
+    """A ~1 MB request, the size Claude Code sends deep into a session, arrives unchanged."""
+    history = [{"role": "user" if i % 2 == 0 else "assistant",
+                "content": [{"type": "text", "text": ("def f%d(x):\n    return x * %d  # é ✓ \\\" \n" % (i, i)) * 60}]}
+               for i in range(300)]
+    history.append({"role": "user", "content": "continue"})
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 64, "stream": True, "messages": history,
+                       "system": [{"type": "text", "text": "You are a coding agent.", "cache_control": {"type": "ephemeral"}}]},
+                      ensure_ascii=False).encode()
+    assert len(body) > 900_000
+    with httpx.stream("POST", gateway.url + "/v1/messages", content=body, timeout=30,
+                      headers={"x-api-key": gateway.key, "anthropic-version": "2023-06-01"}) as response:
+        request_id = response.headers["x-strates-request-id"]
+        b"".join(response.iter_bytes())
+    assert response.status_code == 200
+    assert stub.last("/v1/messages")["body"] == body
+    assert gateway.row_for(request_id)["output_tokens"] == 108
