@@ -24,7 +24,7 @@ extension PriceCatalog {
 
         var price: ModelPrice {
             let rate = { (text: String) in TokenRate(dollarsPerMillion: text)! }
-            var formatter = ISO8601DateFormatter()
+            let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withFullDate]
             return ModelPrice(
                 provider: provider, model: model, effectiveFrom: formatter.date(from: from)!,
