@@ -162,7 +162,10 @@ public final class Gateway: Sendable {
         guard (200..<300).contains(response.status) else {
             return await passUpstreamError(response, headers: headers, record: record, request: request, logger: logger)
         }
-        if summary.stream {
+        // Some OpenAI-compatible servers ignore `stream: true` and answer with one JSON body:
+        // meter that as the whole answer it is.
+        let answeredWhole = response.header("content-type")?.lowercased().hasPrefix("application/json") ?? false
+        if summary.stream && !answeredWhole {
             let relay = StreamRelay(gateway: self, request: request, record: record, body: response.body, hideUsageChunk: hideUsageChunk, logger: logger)
             return GatewayResponse(status: response.status, headers: headers, body: .stream(relay))
         }

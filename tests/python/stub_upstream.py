@@ -129,7 +129,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def chat(self, body, model, scenario):
         tool = scenario == "tool"
-        if not body.get("stream"):
+        if not body.get("stream") or scenario == "ignores-stream":
             message = {"role": "assistant", "content": "Hello from the stub.", "refusal": None, "annotations": []}
             finish = "stop"
             if tool:

@@ -265,3 +265,13 @@ def test_codex_shaped_request(gateway):
     row = gateway.row_for(request_id)
     assert row["run"] == "0199a1b2-conv"
     assert (row["input_tokens"], row["cache_read_tokens"], row["reasoning_tokens"]) == (904, 4096, 256)
+
+
+def test_upstream_that_ignores_stream_is_metered_exactly(gateway):
+    response = httpx.post(gateway.url + "/v1/chat/completions", timeout=10,
+                          headers={"authorization": f"Bearer {gateway.key}", "x-stub-scenario": "ignores-stream"},
+                          json={"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 200 and response.json()["object"] == "chat.completion"
+    row = gateway.row_for(response.headers["x-strates-request-id"])
+    assert row["status"] == "completed" and row["usage_estimated"] == 0
+    assert_usage(row, CHAT)
