@@ -74,15 +74,10 @@ public struct StreamRelay: Sendable {
         var upstreamCut = false
         do {
             for try await chunk in body {
-                let events = decoder.feed(chunk.readableBytesView)
-                var hidden = 0
                 var out = ByteBuffer()
-                for event in events {
-                    if meter.observe(event: event) && hideUsageChunk {
-                        hidden += 1
-                    } else if hideUsageChunk {
-                        out.writeBytes(event.raw)
-                    }
+                for event in decoder.feed(chunk.readableBytesView) {
+                    let usageOnly = meter.observe(event: event)
+                    if hideUsageChunk && !usageOnly { out.writeBytes(event.raw) }
                 }
                 if firstTokenAt == nil, meter.sawFirstToken { firstTokenAt = .now }
                 // Unfiltered streams pass chunk by chunk as they arrive. A filtered stream
