@@ -180,29 +180,19 @@ public final class Gateway: Sendable {
         do {
             buffer = try await response.body.collect(upTo: limits.maxResponseBytes)
         } catch {
-            record.status = .cut
-            record.httpStatus = 502
-            record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
-            record.usageEstimated = true
-            record.error = "the provider's response was cut short"
-            settle(&record, request: request, logger: logger)
-            let failure = GatewayError.upstreamUnavailable(record.provider ?? "upstream", "the response was cut short")
-            return GatewayResponse(status: 502, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
+            return refuseWhole(
+                record, status: .cut, reason: "the provider's response was cut short", request: request, logger: logger,
+                failure: .upstreamUnavailable(record.provider ?? "upstream", "the response was cut short")
+            )
         }
         let bytes = Array(buffer.readableBytesView)
         guard request.api == .countTokens || (try? JSONView(object: bytes)) != nil else {
             // A success status with a body that is not JSON: the client gets a clear error in
-            // its own format instead of bytes its SDK cannot read; the call may have been
-            // charged, so it is metered as an estimate.
-            record.status = .failed
-            record.httpStatus = 502
-            record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
-            record.usageEstimated = true
-            record.error = "the provider's response was not valid JSON"
-            settle(&record, request: request, logger: logger)
-            metrics.recordUpstreamError(provider: record.provider ?? "none", status: 502)
-            let failure = GatewayError(status: 502, message: "The provider '\(record.provider ?? "upstream")' answered with a malformed body (not valid JSON). Try again; the call was recorded.", code: "upstream_malformed_response")
-            return GatewayResponse(status: 502, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
+            // its own format instead of bytes its SDK cannot read.
+            return refuseWhole(
+                record, status: .failed, reason: "the provider's response was not valid JSON", request: request, logger: logger,
+                failure: GatewayError(status: 502, message: "The provider '\(record.provider ?? "upstream")' answered with a malformed body (not valid JSON). Try again; the call was recorded.", code: "upstream_malformed_response")
+            )
         }
         meter.observe(body: bytes)
         record.httpStatus = response.status
@@ -220,6 +210,20 @@ public final class Gateway: Sendable {
         record.serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
         settle(&record, request: request, logger: logger)
         return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer))
+    }
+
+    /// A whole answer that cannot be passed on: the call may have been charged, so it is
+    /// metered as an estimate, and the client gets a 502 in its own format.
+    func refuseWhole(_ record: RequestRecord, status: RequestStatus, reason: String, request: GatewayRequest, logger: Logger, failure: GatewayError) -> GatewayResponse {
+        var record = record
+        record.status = status
+        record.httpStatus = failure.status
+        record.usage = Usage(input: record.inputEstimate)
+        record.usageEstimated = true
+        record.error = reason
+        settle(&record, request: request, logger: logger)
+        metrics.recordUpstreamError(provider: record.provider ?? "none", status: failure.status)
+        return GatewayResponse(status: failure.status, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
     }
 
     /// An upstream error status: recorded, and passed back as the provider sent it (it is
