@@ -170,3 +170,10 @@ def test_coding_agent_sized_body_passes_byte_for_byte(gateway, stub):
     assert response.status_code == 200
     assert stub.last("/v1/messages")["body"] == body
     assert gateway.row_for(request_id)["output_tokens"] == 108
+
+
+def test_models_list_in_anthropic_shape(gateway):
+    page = client(gateway).models.list()
+    ids = [model.id for model in page.data]
+    assert "o4-mini" in ids and "fast" in ids
+    assert all(model.type == "model" for model in page.data)
