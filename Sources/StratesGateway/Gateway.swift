@@ -205,9 +205,7 @@ public final class Gateway: Sendable {
             record.usageEstimated = true
             record.error = "the provider's response had no readable usage"
         }
-        if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
-        if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
-        record.serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
+        record.noteResponse(meter)
         settle(&record, request: request, logger: logger)
         return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer))
     }
@@ -279,6 +277,17 @@ public final class Gateway: Sendable {
         case .completed, .rejected: logger.debug("request", metadata: metadata)
         case .failed, .cut, .interrupted: logger.notice("request \(record.status.rawValue): \(record.error ?? "")", metadata: metadata)
         }
+    }
+}
+
+extension RequestRecord {
+    /// Takes what the provider said about its answer: its id for the request (when no
+    /// header gave one), the model that answered (e.g. a dated snapshot of an alias), and
+    /// the service tier it ran on.
+    mutating func noteResponse(_ meter: UsageMeter) {
+        if upstreamRequestID == nil { upstreamRequestID = meter.responseID }
+        if let served = meter.responseModel, !served.isEmpty { servedModel = served }
+        serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
     }
 }
 

@@ -9,22 +9,15 @@ import Synchronization
 /// Relays an upstream stream to the client byte for byte while metering it, and settles
 /// the request when the stream ends: normally, cut by the upstream, or cut by the client.
 public struct StreamRelay: Sendable {
-    let gateway: Gateway
-    let request: GatewayRequest
-    let record: RequestRecord
     let body: UpstreamBody
     /// True when Strates added `include_usage` itself: the usage-only chunk is then hidden.
     let hideUsageChunk: Bool
-    let logger: Logger
+    /// The request being relayed, and the promise that it is settled exactly once.
     let settlement: Settlement
 
     init(gateway: Gateway, request: GatewayRequest, record: RequestRecord, body: UpstreamBody, hideUsageChunk: Bool, logger: Logger) {
-        self.gateway = gateway
-        self.request = request
-        self.record = record
         self.body = body
         self.hideUsageChunk = hideUsageChunk
-        self.logger = logger
         self.settlement = Settlement(gateway: gateway, request: request, record: record, logger: logger)
     }
 
@@ -66,7 +59,8 @@ public struct StreamRelay: Sendable {
     /// Sends the stream through `send`. Throws when the client goes away; the request is
     /// settled in every case.
     public func relay(_ send: (ByteBuffer) async throws -> Void) async throws {
-        var record = record
+        let (gateway, request, logger) = (settlement.gateway, settlement.request, settlement.logger)
+        var record = settlement.record
         var meter = UsageMeter(api: request.api)
         var decoder = SSEDecoder()
         var firstTokenAt: ContinuousClock.Instant?
@@ -111,11 +105,8 @@ public struct StreamRelay: Sendable {
                 record.error = clientGone ? "the client closed the stream early" : upstreamCut ? "the provider's stream was cut" : "the provider's stream ended without its final event"
             }
         }
-        if record.upstreamRequestID == nil { record.upstreamRequestID = meter.responseID }
         guard settlement.claim() else { return }
-        // The model the provider says answered (e.g. a dated snapshot of an alias).
-        if let served = meter.responseModel, !served.isEmpty { record.servedModel = served }
-        record.serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
+        record.noteResponse(meter)
         gateway.settle(&record, request: request, logger: logger)
 
         if upstreamCut && !clientGone {
