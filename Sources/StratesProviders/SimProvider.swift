@@ -70,12 +70,17 @@ public final class SimProvider: Provider {
         let contentType = request.stream ? "text/event-stream" : "application/json"
         var headers: [(name: String, value: String)] = [("content-type", contentType), ("x-request-id", "req_" + reply.responseID)]
         if request.stream { headers.append(("cache-control", "no-cache")) }
+        var chunks = malformed ? Self.malform(events, stream: request.stream) : events
+        if faultCut, !request.stream, let whole = chunks.first {
+            // A whole answer is one chunk: cut it half-way through its bytes.
+            chunks = [Array(whole.prefix(whole.count / 2)), Array(whole.dropFirst(whole.count / 2))]
+        }
         let stream = SimStream(
-            chunks: malformed ? Self.malform(events, stream: request.stream) : events,
+            chunks: chunks,
             firstContentIndex: reply.firstContentIndex,
             ttft: .milliseconds(settings.timeToFirstTokenMs),
             perToken: settings.tokensPerSecond > 0 ? .nanoseconds(1_000_000_000 / Int64(settings.tokensPerSecond)) : .zero,
-            cutAfter: faultCut ? max(1, events.count / 2) : nil
+            cutAfter: faultCut ? max(1, chunks.count / 2) : nil
         )
         return UpstreamResponse(status: 200, headers: headers, body: .generated(stream))
     }
