@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "strates", targets: ["strates"]),
+        .executable(name: "strates-load", targets: ["strates-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -72,6 +73,16 @@ let package = Package(
             dependencies: [
                 "StratesCore", "StratesLedger", "StratesServer", "StratesGateway", "StratesProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The benchmark harness's load generator (bench/run.py); not part of the gateway.
+        .executableTarget(
+            name: "strates-load",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,0 +1,49 @@
+"""The benchmark harness in its smoke mode, so it cannot rot: every phase runs for a few
+seconds (no speed targets), against the upstream, Strates and LiteLLM, and the run must
+lose nothing."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, strates_binary
+
+SHAPES = {"openai-chat", "openai-chat-stream", "anthropic-messages", "anthropic-messages-stream"}
+
+
+def test_bench_smoke_runs_every_phase(tmp_path):
+    out = tmp_path / "smoke.json"
+    bin_dir = Path(strates_binary()).parent
+    assert (bin_dir / "strates-load").exists(), "the load generator is not built (swift build builds every product)"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--bin-dir", str(bin_dir),
+                             "--json", str(out)], capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"bench smoke failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    results = json.loads(out.read_text())
+
+    rows = results["rows"]
+    seen = {(r["scenario"], r["target"], r["prompt"]) for r in rows}
+    for shape in SHAPES:
+        for target in ("direct", "strates", "litellm"):
+            for prompt in ("small", "large"):
+                assert (shape, target, prompt) in seen, f"no run for {shape} via {target} with a {prompt} prompt"
+    for row in rows:
+        assert row["requests"] > 0, row
+        assert row["latency_ms"]["p50"] > 0
+        if row["stream"]:
+            assert row.get("first_token_ms", {}).get("p50", 0) > 0, f"no time to first token for {row['scenario']} via {row['target']}"
+            assert row["first_token_ms"]["p50"] <= row["latency_ms"]["p50"]
+        if row["target"] != "direct":
+            assert row["cpu_us_per_request"] and row["cpu_us_per_request"] > 0
+            assert row["peak_rss_mb"] > 0
+        if row["prompt"] == "large":
+            assert row["body_bytes"] >= 400_000
+
+    ledger = results["phases"]["ledger"]
+    assert ledger["complete"], ledger
+    assert ledger["upstream_served"] == ledger["requests_sent_through_strates"] > 0
+    streams = results["phases"]["open_streams"]
+    assert streams["succeeded"] == streams["streams"] and streams["errors"] == 0, streams
+    crash = results["phases"]["crash"]
+    assert crash["upstream_served"] > 0 and crash["lost"] == 0 and crash["duplicated"] == 0, crash
+    targets = {t["target"] for t in results["targets"]}
+    assert {"throughput_ratio", "cpu_ratio", "added_p50_ms", "added_ttft_p99_ms", "open_streams_rss_mb"} <= targets
