@@ -69,7 +69,7 @@ public struct StreamRelay: Sendable {
         do {
             for try await chunk in body {
                 var out = ByteBuffer()
-                for event in decoder.feed(chunk.readableBytesView) {
+                for event in chunk.withUnsafeReadableBytes({ decoder.feed($0) }) {
                     let usageOnly = meter.observe(event: event)
                     if hideUsageChunk && !usageOnly { out.writeBytes(event.raw) }
                 }

@@ -40,28 +40,59 @@ public struct SSEDecoder: Sendable {
 
     /// Consumes `bytes` and returns the events they complete.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [SSEEvent] where Bytes.Element == UInt8 {
+        Array(bytes).withUnsafeBytes { feed($0) }
+    }
+
+    /// Consumes `buffer` and returns the events it completes. The hot path: it looks for
+    /// line ends and moves the bytes between them in bulk, never one byte at a time.
+    public mutating func feed(_ buffer: UnsafeRawBufferPointer) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        for byte in bytes {
-            if lastWasCR {
-                lastWasCR = false
-                if byte == 0x0A {
-                    raw.append(byte)
-                    continue
-                }
+        let count = buffer.count
+        var index = 0
+        if lastWasCR, count > 0 {
+            lastWasCR = false
+            if buffer[0] == 0x0A {
+                raw.append(0x0A)
+                index = 1
             }
-            raw.append(byte)
-            if byte == 0x0A || byte == 0x0D {
-                lastWasCR = byte == 0x0D
-                if let done = endLine() { events.append(done) }
-            } else {
-                line.append(byte)
-                if raw.count > maxEventBytes {
-                    overflowed = true
-                    reset()
+        }
+        while index < count {
+            var end = index
+            while end < count, buffer[end] != 0x0A, buffer[end] != 0x0D { end += 1 }
+            appendLineBytes(UnsafeRawBufferPointer(rebasing: buffer[index..<end]))
+            guard end < count else { break }
+            let terminator = buffer[end]
+            raw.append(terminator)
+            index = end + 1
+            if let done = endLine() { events.append(done) }
+            // The LF of a CRLF comes after the line ended (with the next event's bytes), as
+            // byte-at-a-time reading has it, so the split never depends on chunk edges.
+            if terminator == 0x0D {
+                if index == count {
+                    lastWasCR = true
+                } else if buffer[index] == 0x0A {
+                    raw.append(0x0A)
+                    index += 1
                 }
             }
         }
         return events
+    }
+
+    /// Adds bytes of the current line; an event that grows past `maxEventBytes` is
+    /// dropped at exactly the byte that crosses the limit, as byte-at-a-time reading would.
+    private mutating func appendLineBytes(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes[...]
+        while !rest.isEmpty, raw.count + rest.count > maxEventBytes {
+            let take = max(1, maxEventBytes + 1 - raw.count)
+            line.append(contentsOf: rest.prefix(take))
+            raw.append(contentsOf: rest.prefix(take))
+            overflowed = true
+            reset()
+            rest = rest.dropFirst(take)
+        }
+        line.append(contentsOf: rest)
+        raw.append(contentsOf: rest)
     }
 
     /// Bytes received that do not yet form a complete event.

@@ -54,6 +54,33 @@ import Testing
         _ = big.feed(Array(repeating: UInt8(ascii: "a"), count: 5000))
         #expect(big.overflowed)
     }
+
+    /// Property: reading in bulk (a raw buffer per chunk, as the stream relay does) gives
+    /// what reading one byte at a time gives, events, raw bytes, leftovers and overflow
+    /// included, for random streams with every line ending and events past the size cap.
+    @Test func bulkReadingMatchesByteAtATime() {
+        var random = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = ["data: ", "event: x", "\n", "\r", "\r\n", ": c", "id: 3", "{\"a\":1}", "zzzzzzzzzzzzzzzzzzzzzzzzzz", ""]
+            .map { Array($0.utf8) }
+        for _ in 0..<300 {
+            var stream: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...80, using: &random) { stream += pieces.randomElement(using: &random)! }
+            var reference = SSEDecoder(maxEventBytes: 40)
+            var expected: [SSEEvent] = []
+            for byte in stream { expected += [byte].withUnsafeBytes { reference.feed($0) } }
+            var bulk = SSEDecoder(maxEventBytes: 40)
+            var got: [SSEEvent] = []
+            var index = 0
+            while index < stream.count {
+                let end = min(stream.count, index + Int.random(in: 1...64, using: &random))
+                got += stream[index..<end].withUnsafeBytes { bulk.feed($0) }
+                index = end
+            }
+            #expect(got == expected)
+            #expect(bulk.overflowed == reference.overflowed)
+            #expect(bulk.takePending() == reference.takePending())
+        }
+    }
 }
 
 /// Real event sequences, as the providers send them.
