@@ -265,22 +265,26 @@ public final class Gateway: Sendable {
             logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
         }
         if let api = APIKind(rawValue: record.api) { metrics.recordRequest(record, api: api) }
-        // Counts and ids only: never prompt text, never keys.
-        let metadata: Logger.Metadata = [
-            "api": "\(record.api)", "model": "\(record.servedModel ?? record.requestedModel)",
-            "provider": "\(record.provider ?? "-")", "status": "\(record.status.rawValue)",
-            "http_status": "\(record.httpStatus.map(String.init) ?? "-")", "latency_ms": "\(record.latencyMs ?? 0)",
-            "input_tokens": "\(record.usage.totalInput)", "output_tokens": "\(record.usage.output)",
-            "cost_nano_usd": "\(record.cost.map { String($0.value) } ?? "unknown")", "key": "\(record.attribution.keyID ?? "-")",
-        ]
+        // Built only when the level lets the line out (the argument is an autoclosure).
         switch record.status {
-        case .completed, .rejected: logger.debug("request", metadata: metadata)
-        case .failed, .cut, .interrupted: logger.notice("request \(record.status.rawValue): \(record.error ?? "")", metadata: metadata)
+        case .completed, .rejected: logger.debug("request", metadata: record.logMetadata)
+        case .failed, .cut, .interrupted: logger.notice("request \(record.status.rawValue): \(record.error ?? "")", metadata: record.logMetadata)
         }
     }
 }
 
 extension RequestRecord {
+    /// What a settled request's log line carries: counts and ids only, never prompt text, never keys.
+    var logMetadata: Logger.Metadata {
+        [
+            "api": "\(api)", "model": "\(servedModel ?? requestedModel)",
+            "provider": "\(provider ?? "-")", "status": "\(status.rawValue)",
+            "http_status": "\(httpStatus.map(String.init) ?? "-")", "latency_ms": "\(latencyMs ?? 0)",
+            "input_tokens": "\(usage.totalInput)", "output_tokens": "\(usage.output)",
+            "cost_nano_usd": "\(cost.map { String($0.value) } ?? "unknown")", "key": "\(attribution.keyID ?? "-")",
+        ]
+    }
+
     /// Takes what the provider said about its answer: its id for the request (when no
     /// header gave one), the model that answered (e.g. a dated snapshot of an alias), and
     /// the service tier it ran on.
