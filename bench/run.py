@@ -350,9 +350,8 @@ general_settings: {{master_key: sk-litellm-bench}}
         self.results["settings"] = {k: v for k, v in vars(self.args).items() if k not in ("write_md",)}
         self.results["started"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         try:
-            self.phase_load()
-            self.phase_open_streams()
-            self.phase_crash()
+            for phase in self.args.phases:
+                getattr(self, f"phase_{phase}")()
         finally:
             Service.stop_all()
         self.results["seconds"] = round(time.time() - start, 1)
@@ -398,6 +397,7 @@ def main():
     parser.add_argument("--stream-seconds", type=int, default=10, help="how long each open stream lasts")
     parser.add_argument("--crash-rate", type=float, default=500, help="requests per second before the kill -9")
     parser.add_argument("--crash-seconds", type=float, default=12)
+    parser.add_argument("--phases", default="load,open_streams,crash", help="which phases to run, in order")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--write-md", action="store_true", help="write the results into BENCHMARKS.md")
     args = parser.parse_args()
@@ -409,6 +409,7 @@ def main():
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     args.large_concurrency = [int(c) for c in args.large_concurrency.split(",")] if args.large_concurrency else args.concurrency
     args.prompts = args.prompts.split(",")
+    args.phases = args.phases.split(",")
     # 1,000 streams need 1,000 client sockets, 1,000 in Strates and 1,000 upstream.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
