@@ -131,21 +131,46 @@ public struct JSONScanner {
     mutating func skipString() throws -> Range<Int> {
         try expect(UInt8(ascii: "\""))
         let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
+        let count = bytes.count
+        var i = index
+        while true {
+            // Eight bytes at a time while none of them is a quote, a backslash or a control
+            // character: a coding agent's prompt is mostly one long string.
+            while i + 8 <= count, !Self.needsLook(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+            }
+            guard i < count else { break }
+            let byte = bytes[i]
             if byte == UInt8(ascii: "\"") {
-                index += 1
-                return start..<(index - 1)
+                index = i + 1
+                return start..<i
             }
             if byte == UInt8(ascii: "\\") {
-                index += 2
+                i += 2
             } else if byte < 0x20 {
+                index = i
                 throw fail("control character in string")
             } else {
-                index += 1
+                i += 1
             }
         }
+        index = count
         throw Error(offset: start - 1, reason: "unterminated string")
+    }
+
+    /// Whether any of the eight bytes is `"`, `\` or below 0x20 (SWAR: a byte equal to
+    /// `c` is a zero byte of `word ^ c…c`, and `(x - 0x01…01) & ~x & 0x80…80` is non-zero
+    /// exactly when `x` has a zero byte; the same with 0x20 finds bytes below 0x20).
+    @inline(__always)
+    static func needsLook(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let hasQuote = (quotes &- ones) & ~quotes & highs
+        let hasBackslash = (backslashes &- ones) & ~backslashes & highs
+        let hasControl = (word &- ones &* 0x20) & ~word & highs
+        return (hasQuote | hasBackslash | hasControl) != 0
     }
 
     mutating func skipLiteral(_ literal: StaticString) throws {

@@ -24,6 +24,45 @@ import Testing
         #expect(throws: (any Error).self) { try JSONView(object: Array(text.utf8)) }
     }
 
+    /// Property: the eight-bytes-at-a-time string skipper ends where, and fails where, a
+    /// byte-at-a-time reading does, for strings with quotes, escapes, control characters and
+    /// multi-byte UTF-8 at every offset, terminated or not.
+    @Test func stringSkipperMatchesByteAtATime() throws {
+        func reference(_ bytes: [UInt8]) -> Result<Int, JSONScanner.Error> {
+            var index = 1
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") { return .success(index + 1) }
+                if byte == UInt8(ascii: "\\") { index += 2 } else if byte < 0x20 {
+                    return .failure(JSONScanner.Error(offset: index, reason: "control character in string"))
+                } else { index += 1 }
+            }
+            return .failure(JSONScanner.Error(offset: 0, reason: "unterminated string"))
+        }
+        var random = SystemRandomNumberGenerator()
+        let alphabet: [[UInt8]] = ["a", "\"", "\\", "\\\"", "\u{01}", "\n", "é", "😀", "bcdefghijklmnop", " "].map { Array($0.utf8) }
+        for _ in 0..<3000 {
+            var bytes: [UInt8] = [UInt8(ascii: "\"")]
+            for _ in 0..<Int.random(in: 0...40, using: &random) {
+                let piece = alphabet.randomElement(using: &random)!
+                // Mostly plain text, so that whole words are skipped too.
+                bytes += Int.random(in: 0..<4, using: &random) == 0 ? piece : Array(repeating: UInt8(ascii: "x"), count: Int.random(in: 1...20, using: &random))
+            }
+            let got: Result<Int, JSONScanner.Error> = bytes.withUnsafeBytes { buffer in
+                var scanner = JSONScanner(buffer)
+                do {
+                    _ = try scanner.skipString()
+                    return .success(scanner.index)
+                } catch let error as JSONScanner.Error {
+                    return .failure(error)
+                } catch {
+                    return .failure(JSONScanner.Error(offset: -1, reason: "\(error)"))
+                }
+            }
+            #expect(got == reference(bytes), "\(bytes)")
+        }
+    }
+
     @Test func decodesEscapes() throws {
         let view = try JSONView(object: Array(#"{"s":"a\n\u00e9\ud83d\ude00\"\\\/"}"#.utf8))
         #expect(view["s"]?.string == "a\né😀\"\\/")
