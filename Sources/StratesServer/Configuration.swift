@@ -43,6 +43,8 @@ public struct ProviderConfiguration: Sendable {
     public var timeoutSeconds = 600
     public var readTimeoutSeconds = 300
     public var connectTimeoutSeconds = 10
+    /// Upstream connections kept per host; an HTTP/1.1 stream holds one for its whole length.
+    public var maxConnections = 2048
     public var sim = SimSettings()
     public var simModels: [String: SimSettings] = [:]
 

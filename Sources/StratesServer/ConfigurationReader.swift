@@ -148,6 +148,7 @@ public struct ConfigurationReader {
                 case "timeout_seconds": provider.timeoutSeconds = int(fv, path, 1...86_400) ?? provider.timeoutSeconds
                 case "read_timeout_seconds": provider.readTimeoutSeconds = int(fv, path, 1...86_400) ?? provider.readTimeoutSeconds
                 case "connect_timeout_seconds": provider.connectTimeoutSeconds = int(fv, path, 1...600) ?? provider.connectTimeoutSeconds
+                case "max_connections": provider.maxConnections = int(fv, path, 1...65_536) ?? provider.maxConnections
                 case "latency_ms", "ttft_ms", "tokens_per_second", "output_tokens", "fault", "hang_ms":
                     guard kind == .sim else {
                         problem(fk, path, "only a sim provider takes this setting")

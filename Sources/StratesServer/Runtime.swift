@@ -39,10 +39,10 @@ public struct StratesRuntime: Sendable {
             switch item {
             case .sim(let name, let settings, let perModel):
                 providers.append(SimProvider(name: name, defaults: settings, perModel: perModel))
-            case .http(let settings, let connect, let read):
+            case .http(let settings, let connect, let read, let maxConnections):
                 var clientConfiguration = HTTPClient.Configuration()
                 clientConfiguration.timeout = .init(connect: connect, read: read)
-                clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+                clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
                 clientConfiguration.decompression = .disabled
                 let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
                 clients.append(client)
@@ -76,7 +76,7 @@ public struct StratesRuntime: Sendable {
 
     enum ResolvedProvider {
         case sim(String, SimSettings, [String: SimSettings])
-        case http(HTTPProviderSettings, TimeAmount, TimeAmount)
+        case http(HTTPProviderSettings, connect: TimeAmount, read: TimeAmount, maxConnections: Int)
     }
 
     /// Turns provider configuration into settings with credentials, reporting every
@@ -114,7 +114,10 @@ public struct StratesRuntime: Sendable {
                 name: provider.name, kind: provider.kind, baseURL: baseURL, apiKey: key, authHeader: provider.authHeader,
                 query: provider.query, headers: provider.headers, timeout: .seconds(Int64(provider.timeoutSeconds))
             )
-            resolved.append(.http(settings, .seconds(Int64(provider.connectTimeoutSeconds)), .seconds(Int64(provider.readTimeoutSeconds))))
+            resolved.append(.http(
+                settings, connect: .seconds(Int64(provider.connectTimeoutSeconds)), read: .seconds(Int64(provider.readTimeoutSeconds)),
+                maxConnections: provider.maxConnections
+            ))
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
         return resolved
