@@ -25,6 +25,12 @@ public struct JSONScanner {
     /// as key → byte range of the value. Only keys in `wanted` are kept (all when nil).
     /// Later duplicates win, as in most JSON parsers.
     public mutating func objectMembers(wanted: Set<String>? = nil) throws -> [String: Range<Int>] {
+        try objectMembers(keys: wanted.map { Array($0) })
+    }
+
+    /// `objectMembers(wanted:)` with the wanted keys as a list: a handful of keys are
+    /// compared faster than a set is built and hashed.
+    public mutating func objectMembers(keys: [String]?) throws -> [String: Range<Int>] {
         skipWhitespace()
         try expect(UInt8(ascii: "{"))
         var result: [String: Range<Int>] = [:]
@@ -36,13 +42,12 @@ public struct JSONScanner {
         while true {
             skipWhitespace()
             let keyRange = try skipString()
-            let key = JSONValue.decodeString(bytes, keyRange) ?? ""
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
             let start = index
             try skipValue(depth: 0)
-            if wanted == nil || wanted!.contains(key) {
+            if let key = keep(keyRange, keys: keys) {
                 result[key] = start..<index
             }
             skipWhitespace()
@@ -51,6 +56,23 @@ public struct JSONScanner {
             if next == UInt8(ascii: "}") { return result }
             if next != UInt8(ascii: ",") { throw Error(offset: index - 1, reason: "expected ',' or '}'") }
         }
+    }
+
+    /// The key to keep a member under, or nil to drop it. Most keys have no escapes, so
+    /// their raw bytes are compared with the wanted keys: no `String` is made or hashed
+    /// for a key nobody asked for (every key of every streamed chunk, before).
+    func keep(_ keyRange: Range<Int>, keys: [String]?) -> String? {
+        guard let keys else { return JSONValue.decodeString(bytes, keyRange) ?? "" }
+        if keys.isEmpty { return nil }
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[keyRange])
+        if raw.contains(UInt8(ascii: "\\")) {
+            let key = JSONValue.decodeString(bytes, keyRange) ?? ""
+            return keys.contains(key) ? key : nil
+        }
+        for key in keys where key.utf8.count == raw.count && key.utf8.elementsEqual(raw) {
+            return key
+        }
+        return nil
     }
 
     /// The byte ranges of the elements of the array at the current position.

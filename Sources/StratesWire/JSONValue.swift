@@ -33,12 +33,21 @@ public struct JSONView: Sendable {
     public var isNull: Bool { first == UInt8(ascii: "n") }
     public var isString: Bool { first == UInt8(ascii: "\"") }
 
-    /// All members of an object (empty for anything else or malformed input).
+    /// All members of an object (empty for anything else or malformed input), or those in `wanted`.
     public func members(_ wanted: Set<String>? = nil) -> [String: JSONView] {
+        members(keys: wanted.map { Array($0) })
+    }
+
+    /// The members whose keys are listed (array literals pick this over the `Set` form).
+    public func members(_ keys: [String]) -> [String: JSONView] {
+        members(keys: keys)
+    }
+
+    private func members(keys: [String]?) -> [String: JSONView] {
         guard isObject else { return [:] }
         let found: [String: Range<Int>]? = bytes.withUnsafeBytes { raw in
             var scanner = JSONScanner(raw, from: range.lowerBound)
-            return try? scanner.objectMembers(wanted: wanted)
+            return try? scanner.objectMembers(keys: keys)
         }
         return (found ?? [:]).mapValues { JSONView(bytes: bytes, range: $0) }
     }

@@ -31,7 +31,7 @@ public struct RequestBodyError: Error, Equatable, CustomStringConvertible {
 }
 
 extension RequestSummary {
-    static let wanted: Set<String> = [
+    static let wanted: [String] = [
         "model", "stream", "max_tokens", "max_completion_tokens", "max_output_tokens", "user",
         "safety_identifier", "metadata", "stream_options", "service_tier",
     ]
@@ -43,7 +43,7 @@ extension RequestSummary {
         do {
             try body.withUnsafeBytes { raw in
                 var scanner = JSONScanner(raw)
-                members = try scanner.objectMembers(wanted: wanted)
+                members = try scanner.objectMembers(keys: wanted)
                 try scanner.expectEnd()
             }
         } catch let error as JSONScanner.Error {

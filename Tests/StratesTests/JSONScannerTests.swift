@@ -101,6 +101,26 @@ import Testing
         }
     }
 
+    /// Property: asking for some keys gives exactly those members of the full reading,
+    /// whether the keys arrive as a list or a set, escaped spellings of a key included.
+    @Test func wantedKeysAreTheFullReadingFiltered() throws {
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let object = randomObject(depth: 0, using: &random)
+            let view = try JSONView(object: Array(try JSONSerialization.data(withJSONObject: object)))
+            let all = view.members().mapValues(\.rawText)
+            var keys = Array(object.keys.shuffled(using: &random).prefix(Int.random(in: 0...3, using: &random)))
+            keys.append("absent")
+            let expected = all.filter { keys.contains($0.key) }
+            #expect(view.members(keys).mapValues(\.rawText) == expected)
+            #expect(view.members(Set(keys)).mapValues(\.rawText) == expected)
+        }
+        let escaped = try JSONView(object: Array(#"{"mo\u0064el":"a","x":{"model":"inner"},"stream":true}"#.utf8))
+        #expect(escaped.members(["model", "stream"]).mapValues(\.rawText) == ["model": #""a""#, "stream": "true"])
+        #expect(escaped.members([]).isEmpty)
+        #expect(escaped.members().count == 3)
+    }
+
     /// Fuzz: truncations and byte flips of valid documents never crash the scanner.
     @Test func survivesTruncationAndCorruption() throws {
         var random = SystemRandomNumberGenerator()
