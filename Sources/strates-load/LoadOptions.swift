@@ -18,7 +18,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "A file holding the request body.") var body: String
     @Option(name: .customLong("header"), help: "A request header, 'Name: value'; repeat for more.") var headers: [String] = []
     @Option(help: "Connections, each with one request in flight at a time.") var concurrency = 1
-    @Option(help: "Measure for this many seconds (requests in flight at the end still finish).") var duration: Double = 5
+    @Option(help: "Measure what completes in this many seconds (requests in flight at the end still finish, uncounted).") var duration: Double = 5
     @Option(help: "Stop after this many measured requests, whatever the duration.") var requests: Int?
     @Option(help: "Send requests for this many seconds before measuring.") var warmup: Double = 0
     @Option(help: "Pace the load to this many requests per second in all (default: as fast as the connections go).") var rate: Double?

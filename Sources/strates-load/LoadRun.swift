@@ -18,6 +18,9 @@ final class LoadRun: @unchecked Sendable {
     var measureEnd = NIODeadline.now()
     var openConnections = 0
     var pacedStarts = 0
+    /// When a response last completed (or the run began): connecting is retried only
+    /// until `--timeout` passes without one, so an absent target cannot hang the run.
+    var lastProgress = NIODeadline.now()
     var stats = LoadStats()
 
     private init(plan: LoadPlan, group: MultiThreadedEventLoopGroup) {
@@ -41,6 +44,7 @@ final class LoadRun: @unchecked Sendable {
         try run.loop.submit {
             let now = NIODeadline.now()
             run.startedAt = now
+            run.lastProgress = now
             run.warmupEnd = now + .nanoseconds(Int64(plan.warmup * 1e9))
             run.measureEnd = plan.duration > 0 ? run.warmupEnd + .nanoseconds(Int64(plan.duration * 1e9)) : .distantFuture
             run.openConnections = plan.concurrency
@@ -72,7 +76,8 @@ final class LoadRun: @unchecked Sendable {
             .connect(host: plan.target.host, port: plan.target.port)
             .whenFailure { _ in
                 run.stats.count(error: "connect")
-                run.connectionClosed(retry: true, after: .milliseconds(50))
+                let stalled = NIODeadline.now() - run.lastProgress > .nanoseconds(Int64(run.plan.timeout * 1e9))
+                run.connectionClosed(retry: !stalled, after: .milliseconds(50))
             }
     }
 
@@ -96,7 +101,8 @@ final class LoadRun: @unchecked Sendable {
     }
 
     func report() -> LoadReport {
-        let end = stats.lastEnd ?? .now()
+        // Like wrk: a run measures what completes inside its window, whenever it started.
+        let end = plan.duration > 0 ? measureEnd : (stats.lastEnd ?? .now())
         let measuredSeconds = Double((end - max(warmupEnd, startedAt)).nanoseconds) / 1e9
         return LoadReport(plan: plan, stats: stats, measuredSeconds: max(measuredSeconds, 1e-9))
     }
@@ -109,7 +115,6 @@ final class LoadConnection: ChannelInboundHandler {
 
     let run: LoadRun
     var inFlight = false
-    var measured = false
     var sentAt = NIODeadline.now()
     var firstTokenAt: NIODeadline?
     var status = 0
@@ -142,8 +147,7 @@ final class LoadConnection: ChannelInboundHandler {
     func send(context: ChannelHandlerContext) {
         let now = NIODeadline.now()
         inFlight = true
-        measured = now >= run.warmupEnd
-        if measured { run.stats.measuredStarts += 1 } else { run.stats.warmupRequests += 1 }
+        if now >= run.warmupEnd { run.stats.measuredStarts += 1 } else { run.stats.warmupRequests += 1 }
         sentAt = now
         firstTokenAt = nil
         status = 0
@@ -179,8 +183,11 @@ final class LoadConnection: ChannelInboundHandler {
             inFlight = false
             let now = NIODeadline.now()
             run.stats.lastEnd = now
+            run.lastProgress = now
             if (200..<300).contains(status) {
-                if measured {
+                // Counted when it completes inside the measured window (a slow target's
+                // warm-up requests may all still be running when the window opens).
+                if now >= run.warmupEnd, now <= run.measureEnd {
                     run.stats.latencies.append((now - sentAt).nanoseconds)
                     if let firstTokenAt { run.stats.firstTokens.append((firstTokenAt - sentAt).nanoseconds) }
                 }
