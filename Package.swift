@@ -24,6 +24,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "StratesCore"),
+        // glibc's malloc_trim, for MemoryTrimmer in StratesServer.
+        .target(name: "CMalloc"),
         .target(name: "StratesWire", dependencies: ["StratesCore"]),
         .target(
             name: "StratesProviders",
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "StratesServer",
             dependencies: [
-                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesGateway",
+                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesGateway", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

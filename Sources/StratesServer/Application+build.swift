@@ -39,7 +39,7 @@ public enum StratesServe {
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         var serviceConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: runtime.ledgerWriter), .init(service: app)],
+            services: [.init(service: runtime.ledgerWriter), .init(service: MemoryTrimmer()), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

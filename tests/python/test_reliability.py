@@ -320,3 +320,43 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_flushes(tmp_path):
     rows = {row["id"]: row for row in gateway.rows()}
     for _, request_id, _, _ in results:
         assert rows[request_id]["status"] == "completed" and rows[request_id]["output_tokens"] == 20
+
+
+def test_memory_goes_back_after_a_burst_of_large_prompts(tmp_path):
+    """A burst of coding-agent-sized prompts raises RSS; within seconds of it ending the
+    gateway hands the memory back (glibc keeps freed bodies in its arenas otherwise)."""
+    config = SIM_CONFIG.replace("log_level: error", "log_level: error\nserver: {max_body_bytes: 2000000}")
+    gateway = Gateway(tmp_path, config)
+    try:
+        system = "".join(f"    func step{i}(_ v: Int) -> Int {{ v &* {i % 97} }} // File{i % 300}.swift\n" for i in range(7000))
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": system}, {"role": "user", "content": "go"}]}
+        assert len(json.dumps(body)) > 400_000
+        with httpx.Client(timeout=60) as http:  # warm up
+            http.post(gateway.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {gateway.key}"})
+        time.sleep(6)
+        baseline = gateway_rss_mb(gateway)
+        peak, lock = [baseline], threading.Lock()
+
+        def client():
+            with httpx.Client(timeout=60) as http:
+                for _ in range(3):
+                    response = http.post(gateway.url + "/v1/chat/completions", json=body,
+                                         headers={"authorization": f"Bearer {gateway.key}"})
+                    assert response.status_code == 200
+                    with lock:
+                        peak[0] = max(peak[0], gateway_rss_mb(gateway))
+
+        threads = [threading.Thread(target=client) for _ in range(96)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert peak[0] - baseline > 60, f"the burst did not raise memory (baseline {baseline:.0f} MB, peak {peak[0]:.0f} MB)"
+        deadline, after = time.time() + 15, gateway_rss_mb(gateway)
+        while time.time() < deadline and after > baseline + 40:
+            time.sleep(0.5)
+            after = gateway_rss_mb(gateway)
+        print(f"\nburst of 288 large prompts: RSS {baseline:.0f} -> {peak[0]:.0f} -> {after:.0f} MB")
+        assert after <= baseline + 40, f"RSS stayed at {after:.0f} MB after the burst (baseline {baseline:.0f}, peak {peak[0]:.0f})"
+    finally:
+        gateway.stop()
