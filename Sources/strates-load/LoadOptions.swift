@@ -28,8 +28,7 @@ struct LoadCommand: ParsableCommand {
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard duration > 0 || requests != nil else { throw ValidationError("give a --duration above 0 or a --requests count") }
-        guard let target = try? LoadTarget(url: url) else { throw ValidationError("--url must look like http://host:port/path") }
-        _ = target
+        guard (try? LoadTarget(url: url)) != nil else { throw ValidationError("--url must look like http://host:port/path") }
         for header in headers where !header.contains(":") { throw ValidationError("--header '\(header)' has no ':'") }
     }
 

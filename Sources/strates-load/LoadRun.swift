@@ -8,7 +8,6 @@ import NIOPosix
 final class LoadRun: @unchecked Sendable {
     let plan: LoadPlan
     let loop: EventLoop
-    let group: MultiThreadedEventLoopGroup
     let requestHead: HTTPRequestHead
     let bodyBuffer: ByteBuffer
     let finished: EventLoopPromise<Void>
@@ -18,15 +17,11 @@ final class LoadRun: @unchecked Sendable {
     var measureEnd = NIODeadline.now()
     var openConnections = 0
     var pacedStarts = 0
-    /// When a response last completed (or the run began): connecting is retried only
-    /// until `--timeout` passes without one, so an absent target cannot hang the run.
-    var lastProgress = NIODeadline.now()
     var stats = LoadStats()
 
-    private init(plan: LoadPlan, group: MultiThreadedEventLoopGroup) {
+    private init(plan: LoadPlan, loop: EventLoop) {
         self.plan = plan
-        self.group = group
-        self.loop = group.next()
+        self.loop = loop
         var headers = HTTPHeaders()
         headers.add(name: "host", value: "\(plan.target.host):\(plan.target.port)")
         for (name, value) in plan.headers { headers.add(name: name, value: value) }
@@ -40,11 +35,10 @@ final class LoadRun: @unchecked Sendable {
     static func execute(_ plan: LoadPlan) throws -> LoadReport {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
-        let run = LoadRun(plan: plan, group: group)
+        let run = LoadRun(plan: plan, loop: group.next())
         try run.loop.submit {
             let now = NIODeadline.now()
             run.startedAt = now
-            run.lastProgress = now
             run.warmupEnd = now + .nanoseconds(Int64(plan.warmup * 1e9))
             run.measureEnd = plan.duration > 0 ? run.warmupEnd + .nanoseconds(Int64(plan.duration * 1e9)) : .distantFuture
             run.openConnections = plan.concurrency
@@ -76,7 +70,10 @@ final class LoadRun: @unchecked Sendable {
             .connect(host: plan.target.host, port: plan.target.port)
             .whenFailure { _ in
                 run.stats.count(error: "connect")
-                let stalled = NIODeadline.now() - run.lastProgress > .nanoseconds(Int64(run.plan.timeout * 1e9))
+                // Retried only until --timeout passes without a completed response, so an
+                // absent target cannot hang the run.
+                let lastProgress = run.stats.lastEnd ?? run.startedAt
+                let stalled = NIODeadline.now() - lastProgress > .nanoseconds(Int64(run.plan.timeout * 1e9))
                 run.connectionClosed(retry: !stalled, after: .milliseconds(50))
             }
     }
@@ -183,7 +180,6 @@ final class LoadConnection: ChannelInboundHandler {
             inFlight = false
             let now = NIODeadline.now()
             run.stats.lastEnd = now
-            run.lastProgress = now
             if (200..<300).contains(status) {
                 // Counted when it completes inside the measured window (a slow target's
                 // warm-up requests may all still be running when the window opens).
