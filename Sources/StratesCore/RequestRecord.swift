@@ -43,13 +43,16 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     /// (Fields added after the first release are optional, so journals written by an
     /// earlier version still decode on recovery.)
     public var serviceTier: ServiceTier?
+    /// The maximum output tokens a budget lowered the request to, when it did.
+    public var outputCap: Int64?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
         httpStatus: Int? = nil, attribution: Attribution, requestedModel: String, servedModel: String? = nil,
         provider: String? = nil, upstreamRequestID: String? = nil, latencyMs: Int64? = nil,
         timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
-        cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil
+        cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
+        outputCap: Int64? = nil
     ) {
         self.id = id
         self.startedAt = startedAt
@@ -71,5 +74,6 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         self.error = error
         self.inputEstimate = inputEstimate
         self.serviceTier = serviceTier
+        self.outputCap = outputCap
     }
 }

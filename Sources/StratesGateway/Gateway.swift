@@ -55,8 +55,13 @@ public final class Gateway: Sendable {
     let pricing: Pricing
     let metrics: GatewayMetrics
     let limits: GatewayLimits
+    public let budgets: BudgetGuard?
 
-    public init(authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics, limits: GatewayLimits = GatewayLimits()) {
+    public init(
+        authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics,
+        budgets: BudgetGuard? = nil, limits: GatewayLimits = GatewayLimits()
+    ) {
+        self.budgets = budgets
         self.authenticator = authenticator
         self.router = router
         self.ledger = ledger
@@ -115,6 +120,20 @@ public final class Gateway: Sendable {
             )
         }
 
+        var admission = BudgetAdmission.unrestricted
+        if let budgets {
+            do {
+                admission = try await budgets.admit(record, summary: summary, api: request.api)
+            } catch {
+                record.status = .rejected
+                record.httpStatus = error.status
+                record.error = "refused by a budget"
+                settle(&record, request: request, logger: logger)
+                throw error
+            }
+        }
+        record.outputCap = admission.outputCap
+
         var body = request.body
         var bodySummary = summary
         let hideUsageChunk = request.api == .chatCompletions && summary.stream && !summary.clientIncludesUsage
@@ -127,6 +146,9 @@ public final class Gateway: Sendable {
             }
         }
         body = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: upstreamModel)
+        if let cap = admission.outputCap {
+            body = RequestRewrite.cappingMaxTokens(in: body, api: request.api, to: cap)
+        }
         let upstream = UpstreamRequest(
             api: request.api, body: body, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
             model: upstreamModel, requestID: requestID, query: request.query
@@ -135,6 +157,8 @@ public final class Gateway: Sendable {
             try ledger.begin(record)
         } catch {
             logger.error("ledger journal unavailable", metadata: ["error": "\(error)"])
+            record.status = .rejected
+            releaseBudget(record)
             throw GatewayError(status: 503, message: "Strates cannot record usage right now (ledger journal unavailable), so it is not forwarding requests. Try again shortly.", code: "ledger_unavailable")
         }
 
@@ -158,6 +182,10 @@ public final class Gateway: Sendable {
         record.upstreamRequestID = response.header("x-request-id") ?? response.header("request-id")
         var headers = HeaderPolicy.downstream(response.headers)
         headers.append(("x-strates-request-id", requestID))
+        if let cap = admission.outputCap {
+            headers.append(("x-strates-max-tokens-capped", String(cap)))
+            if let name = admission.cappedBy { headers.append(("x-strates-budget", name)) }
+        }
 
         guard (200..<300).contains(response.status) else {
             return await passUpstreamError(response, headers: headers, record: record, request: request, logger: logger)
@@ -253,6 +281,12 @@ public final class Gateway: Sendable {
         return GatewayResponse(status: 200, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id), ("x-strates-estimated", "true")], body: .bytes(body))
     }
 
+    /// Settles the request's budget reservation to what it used (off the request path).
+    func releaseBudget(_ record: RequestRecord) {
+        guard let budgets, budgets.hasBudgets else { return }
+        Task { await budgets.settle(record) }
+    }
+
     /// Prices the record, finishes it in the ledger, and emits metrics.
     func settle(_ record: inout RequestRecord, request: GatewayRequest, logger: Logger) {
         let elapsed = ContinuousClock.now - request.receivedAt
@@ -264,6 +298,7 @@ public final class Gateway: Sendable {
         } catch {
             logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
         }
+        releaseBudget(record)
         if let api = APIKind(rawValue: record.api) { metrics.recordRequest(record, api: api) }
         // Built only when the level lets the line out (the argument is an autoclosure).
         switch record.status {

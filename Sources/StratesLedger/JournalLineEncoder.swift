@@ -57,6 +57,7 @@ enum JournalLineEncoder {
         record.string("error", r.error)
         record.int("inputEstimate", r.inputEstimate)
         record.string("serviceTier", r.serviceTier?.rawValue)
+        record.int("outputCap", r.outputCap)
         writer.out = record.close()
         out = writer.close()
         out.append(UInt8(ascii: "\n"))

@@ -37,5 +37,39 @@ public protocol DirectoryStore: Sendable {
     func members(organization: String) async throws -> [(member: String, teams: [String])]
 }
 
+/// What one scope spent in a span of time, from the request ledger.
+public struct ScopeSpend: Sendable, Equatable {
+    public var cost: Int64
+    public var tokens: Int64
+
+    public init(cost: Int64 = 0, tokens: Int64 = 0) {
+        self.cost = cost
+        self.tokens = tokens
+    }
+
+    public func amount(_ unit: BudgetUnit) -> Int64 { unit == .usd ? cost : tokens }
+}
+
+/// Budget definitions, the ledger sums their counters start from, and which alerts went out.
+public protocol BudgetStore: Sendable {
+    func budgets() async throws -> [Budget]
+    /// Inserts or replaces by id. Throws `BudgetNameTaken` when another budget has the name.
+    func save(_ budget: Budget) async throws
+    /// Deletes by id or name; returns whether one existed.
+    func deleteBudget(_ idOrName: String) async throws -> Bool
+    /// The recorded spend of a scope for requests started in [from, to).
+    func spend(scope: BudgetScope, from: Date, to: Date?) async throws -> ScopeSpend
+    /// The same, per hour (hours since 1970) — the buckets of a rolling window.
+    func hourlySpend(scope: BudgetScope, from: Date, to: Date) async throws -> [Int64: ScopeSpend]
+    /// Records that a threshold's alert went out for a window; false when it already had,
+    /// so each alert is sent once even across restarts.
+    func claimAlert(budgetID: String, windowStart: Date, threshold: Int, at date: Date) async throws -> Bool
+}
+
+public struct BudgetNameTaken: Error, CustomStringConvertible {
+    public var name: String
+    public var description: String { "a budget named '\(name)' already exists" }
+}
+
 /// Everything Strates keeps, in one backend.
-public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore {}
+public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore {}

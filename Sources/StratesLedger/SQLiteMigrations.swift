@@ -108,6 +108,35 @@ enum SQLiteMigrations {
         migrator.registerMigration("002_requests_service_tier") { db in
             try db.execute(sql: "ALTER TABLE requests ADD COLUMN service_tier TEXT NOT NULL DEFAULT 'standard'")
         }
+        migrator.registerMigration("003_budgets") { db in
+            try db.execute(sql: """
+                CREATE TABLE budgets (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    scope_kind TEXT NOT NULL,
+                    scope_value TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    limit_amount INTEGER NOT NULL,
+                    enforcement TEXT NOT NULL,
+                    when_exhausted TEXT NOT NULL,
+                    alert_thresholds TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE budget_alerts (
+                    budget_id TEXT NOT NULL,
+                    window_start INTEGER NOT NULL,
+                    threshold INTEGER NOT NULL,
+                    sent_at INTEGER NOT NULL,
+                    PRIMARY KEY (budget_id, window_start, threshold)
+                );
+                CREATE INDEX requests_organization_started_at ON requests (organization, started_at);
+                CREATE INDEX requests_environment_started_at ON requests (environment, started_at);
+                ALTER TABLE requests ADD COLUMN output_cap INTEGER;
+                """)
+        }
         return migrator
     }
 }

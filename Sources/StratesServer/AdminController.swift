@@ -18,9 +18,9 @@ struct AdminController<Context: RequestContext> {
     }
 
     func usage(_ request: Request) async -> Response {
+        let access: AdminAccess
         do throws(GatewayError) {
-            let key = try await runtime.authenticator.authenticate(headers: HTTPAdapters.headers(request.headers))
-            guard key.role == .admin else { throw GatewayError.notAdmin }
+            access = try await AdminAccess.authenticate(request, runtime: runtime)
         } catch {
             return HTTPAdapters.error(error, format: .openAI)
         }
@@ -42,6 +42,13 @@ struct AdminController<Context: RequestContext> {
         }
         for dimension in UsageDimension.allCases {
             if let value = parameters.get(dimension.rawValue) { query.filters[dimension] = value }
+        }
+        if let team = access.team {
+            // A team admin reads only the team's usage.
+            if let asked = query.filters[.team], asked != team {
+                return HTTPAdapters.error(GatewayError(status: 403, message: "This admin key belongs to team '\(team)' and cannot read team '\(asked)'.", code: "outside_your_team"), format: .openAI)
+            }
+            query.filters[.team] = team
         }
         do {
             let rows = try await runtime.database.usage(query)

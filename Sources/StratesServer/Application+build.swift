@@ -10,6 +10,7 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
     let router = Router()
     GatewayController(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes).addRoutes(to: router)
     AdminController(runtime: runtime).addRoutes(to: router)
+    BudgetController(runtime: runtime).addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "strates"),
@@ -39,7 +40,11 @@ public enum StratesServe {
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         var serviceConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: runtime.ledgerWriter), .init(service: MemoryTrimmer()), .init(service: app)],
+            services: [
+                .init(service: runtime.ledgerWriter), .init(service: MemoryTrimmer()),
+                .init(service: BudgetReloader(budgets: runtime.budgets, interval: .seconds(configuration.budgetReloadSeconds), logger: logger)),
+                .init(service: app),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

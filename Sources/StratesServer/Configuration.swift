@@ -18,6 +18,11 @@ public struct StratesConfiguration: Sendable {
     /// Contract discounts per provider, in basis points off list price.
     public var discounts: [String: Int64] = [:]
     public var customPrices: [ModelPrice] = []
+    /// Output tokens a budget reserves for a request that sets no maximum.
+    public var budgetDefaultOutputTokens: Int64 = 4_096
+    /// How often a running gateway reads budget definitions again (changes made with the CLI).
+    public var budgetReloadSeconds = 2
+    public var alertWebhooks: [AlertWebhook] = []
     /// Where the configuration came from, for the start-up message.
     public var source = "built-in defaults"
 
@@ -25,6 +30,24 @@ public struct StratesConfiguration: Sendable {
 
     /// The journal that protects in-flight requests lives beside the database.
     public var journalDirectory: String { databasePath + ".journal" }
+}
+
+/// A URL budget alerts are posted to.
+public struct AlertWebhook: Sendable, Equatable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// Strates' own JSON payload.
+        case json
+        /// `{"text": …}`, which Slack (and Mattermost, Discord's Slack endpoint) incoming webhooks accept.
+        case slack
+    }
+
+    public var url: String
+    public var format: Format
+
+    public init(url: String, format: Format = .json) {
+        self.url = url
+        self.format = format
+    }
 }
 
 /// One upstream as configured.

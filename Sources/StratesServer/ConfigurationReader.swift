@@ -66,6 +66,16 @@ public struct ConfigurationReader {
                     default: problem(k, "ledger.\(k.string ?? "")", "unknown setting (expected: flush_interval_ms)")
                     }
                 }
+            case "budgets":
+                for (k, v) in entries(value, "budgets") {
+                    let path = "budgets.\(k.string ?? "")"
+                    switch k.string {
+                    case "default_output_tokens": configuration.budgetDefaultOutputTokens = Int64(int(v, path, 1...10_000_000) ?? 4_096)
+                    case "reload_seconds": configuration.budgetReloadSeconds = int(v, path, 1...3_600) ?? configuration.budgetReloadSeconds
+                    default: problem(k, path, "unknown setting (expected: default_output_tokens, reload_seconds)")
+                    }
+                }
+            case "alerts": parseAlerts(value, into: &configuration)
             case "organization": configuration.organization = string(value, "organization") ?? configuration.organization
             case "log_level":
                 let level = string(value, "log_level") ?? "info"
@@ -78,7 +88,7 @@ public struct ConfigurationReader {
             case "models": configuration.models = parseModels(value)
             case "prices": parsePrices(value, into: &configuration)
             default:
-                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, prices)")
+                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, prices, budgets, alerts)")
             }
         }
         let names = Set(configuration.providers.map(\.name))
@@ -93,6 +103,39 @@ public struct ConfigurationReader {
     }
 
     var modelNodes: [Node] = []
+
+    mutating func parseAlerts(_ node: Node, into configuration: inout StratesConfiguration) {
+        for (k, v) in entries(node, "alerts") {
+            guard k.string == "webhooks" else {
+                problem(k, "alerts.\(k.string ?? "")", "unknown setting (expected: webhooks)")
+                continue
+            }
+            guard let items = v.sequence else {
+                problem(v, "alerts.webhooks", "must be a list of {url, format}")
+                continue
+            }
+            for (index, item) in items.enumerated() {
+                let path = "alerts.webhooks[\(index)]"
+                var webhook = AlertWebhook(url: "")
+                for (field, value) in entries(item, path) {
+                    switch field.string {
+                    case "url": webhook.url = string(value, path + ".url") ?? ""
+                    case "format":
+                        let text = string(value, path + ".format") ?? "json"
+                        if let format = AlertWebhook.Format(rawValue: text) { webhook.format = format } else {
+                            problem(value, path + ".format", "'\(text)' is not a format (json, slack)")
+                        }
+                    default: problem(field, path + ".\(field.string ?? "")", "unknown setting (expected: url, format)")
+                    }
+                }
+                guard let url = URL(string: webhook.url), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                    problem(item, path + ".url", "needs an http(s) URL")
+                    continue
+                }
+                configuration.alertWebhooks.append(webhook)
+            }
+        }
+    }
 
     mutating func parseServer(_ node: Node, into configuration: inout StratesConfiguration) {
         for (k, v) in entries(node, "server") {

@@ -20,6 +20,7 @@ public struct StratesRuntime: Sendable {
     public let pricing: Pricing
     public let registry: PrometheusCollectorRegistry
     public let providers: [any Provider]
+    public let budgets: BudgetGuard
     let httpClients: [HTTPClient]
 
     /// Opens the ledger, replays what a crash left in its journal, and builds the
@@ -49,15 +50,29 @@ public struct StratesRuntime: Sendable {
                 providers.append(HTTPProvider(settings: settings, client: client))
             }
         }
+        var alertClient: HTTPClient?
+        if !configuration.alertWebhooks.isEmpty {
+            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+            clients.append(client)
+            alertClient = client
+        }
+        let budgets = BudgetGuard(
+            store: database, counters: InProcessBudgetCounters(store: database, beforeCounting: { await writer.flush() }),
+            pricing: pricing, sink: AlertDispatcher(webhooks: configuration.alertWebhooks, client: alertClient, logger: logger),
+            defaultOutputTokens: configuration.budgetDefaultOutputTokens
+        )
+        try await budgets.reload()
         let registry = PrometheusCollectorRegistry()
         let authenticator = Authenticator(store: database)
         let gateway = Gateway(
             authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers),
-            ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry))
+            ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
+            budgets: budgets
         )
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
-            authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, httpClients: clients
+            authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
+            httpClients: clients
         )
     }
 

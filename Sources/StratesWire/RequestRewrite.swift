@@ -54,3 +54,41 @@ public enum RequestRewrite {
         return out
     }
 }
+
+extension RequestRewrite {
+    static let maxTokenKeys = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+
+    /// Lowers the request's maximum output tokens to `cap`: every max-tokens field the
+    /// body has is set to it, or, when it has none, the API's own field is added.
+    public static func cappingMaxTokens(in body: [UInt8], api: APIKind, to cap: Int64) -> [UInt8] {
+        var members: [String: Range<Int>] = [:]
+        do {
+            try body.withUnsafeBytes { raw in
+                var scanner = JSONScanner(raw)
+                members = try scanner.objectMembers(keys: maxTokenKeys)
+            }
+        } catch {
+            return body
+        }
+        let value = Array(String(cap).utf8)
+        let present = members.filter { !JSONView(bytes: body, range: $0.value).isNull }.values.sorted { $0.lowerBound > $1.lowerBound }
+        guard present.isEmpty else {
+            return present.reduce(body) { splice($0, $1, value) }
+        }
+        let key: String
+        switch api {
+        case .chatCompletions: key = "max_completion_tokens"
+        case .responses: key = "max_output_tokens"
+        case .messages: key = "max_tokens"
+        case .embeddings, .countTokens: return body
+        }
+        if let range = members[key] { return splice(body, range, value) }
+        guard let open = body.firstIndex(of: UInt8(ascii: "{")) else { return body }
+        var out = Array(body[...open])
+        out += Array("\"\(key)\":".utf8) + value
+        let rest = body[(open + 1)...]
+        if !isEmptyObjectTail(rest) { out.append(UInt8(ascii: ",")) }
+        out += rest
+        return out
+    }
+}

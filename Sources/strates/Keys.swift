@@ -88,10 +88,7 @@ extension StratesCommand {
                         key.environment.rawValue, formatter.string(from: key.createdAt), key.expiresAt.map(formatter.string) ?? "", status,
                     ])
                 }
-                let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-                for row in rows {
-                    print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
-                }
+                TextTable.print(rows)
             }
         }
 

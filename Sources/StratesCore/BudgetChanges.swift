@@ -1,0 +1,151 @@
+import Foundation
+
+/// The fields a user sets on a budget, from the CLI's flags or the admin API's JSON; what
+/// is left nil keeps its current value (or its default, for a new budget).
+public struct BudgetChanges: Sendable, Equatable {
+    public var name: String?
+    public var scope: String?
+    public var period: String?
+    public var timeZone: String?
+    public var unit: String?
+    /// Dollars as decimal text, e.g. "50" or "12.5".
+    public var limitUSD: String?
+    public var limitTokens: Int64?
+    public var enforcement: String?
+    public var whenExhausted: String?
+    public var alertThresholds: [Int]?
+
+    public init() {}
+
+    /// Reads the admin API's JSON object; problems name the field.
+    public init(json: [String: Any]) throws(BudgetProblems) {
+        var problems: [String] = []
+        func text(_ key: String) -> String? {
+            guard let value = json[key], !(value is NSNull) else { return nil }
+            if let string = value as? String { return string }
+            problems.append("'\(key)' must be a string")
+            return nil
+        }
+        let known: Set<String> = ["name", "scope", "period", "time_zone", "unit", "limit_usd", "limit_tokens", "enforcement", "when_exhausted", "alert_thresholds"]
+        for key in json.keys.sorted() where !known.contains(key) {
+            problems.append("unknown field '\(key)' (expected: \(known.sorted().joined(separator: ", ")))")
+        }
+        name = text("name")
+        scope = text("scope")
+        period = text("period")
+        timeZone = text("time_zone")
+        unit = text("unit")
+        enforcement = text("enforcement")
+        whenExhausted = text("when_exhausted")
+        if let value = json["limit_usd"], !(value is NSNull) {
+            if let string = value as? String { limitUSD = string } else if let number = value as? NSNumber, !(value is Bool) {
+                limitUSD = number.stringValue
+            } else { problems.append("'limit_usd' must be a number of dollars, e.g. \"50\" or 12.5") }
+        }
+        if let value = json["limit_tokens"], !(value is NSNull) {
+            if let number = value as? NSNumber, !(value is Bool), let whole = Int64(exactly: number.doubleValue) { limitTokens = whole } else {
+                problems.append("'limit_tokens' must be a whole number of tokens")
+            }
+        }
+        if let value = json["alert_thresholds"], !(value is NSNull) {
+            if let list = value as? [Any], let numbers = list as? [NSNumber], numbers.allSatisfy({ Int(exactly: $0.doubleValue) != nil }) {
+                alertThresholds = numbers.map { $0.intValue }
+            } else { problems.append("'alert_thresholds' must be a list of percentages, e.g. [50, 80, 100]") }
+        }
+        if !problems.isEmpty { throw BudgetProblems(problems) }
+    }
+
+    /// The budget these changes make of `current` (or of a new budget with `id`), checked.
+    public func apply(to current: Budget?, id: String, now: Date) throws(BudgetProblems) -> Budget {
+        var problems: [String] = []
+        var scopeValue = current?.scope
+        if let scope {
+            scopeValue = BudgetScope(text: scope)
+            if scopeValue == nil {
+                problems.append("scope '\(scope)' must be kind:value with kind one of \(BudgetScope.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (environment values: production, sandbox, personal), e.g. team:platform")
+            }
+        } else if current == nil {
+            problems.append("scope is required, e.g. team:platform or member:ana")
+        }
+        var periodValue = current?.period ?? .month
+        if let period {
+            if let parsed = BudgetPeriod(text: period) { periodValue = parsed } else {
+                problems.append("period '\(period)' must be day, week, month, total or rolling:Nd (e.g. rolling:7d)")
+            }
+        }
+        var unitValue = current?.unit
+        if let unit {
+            unitValue = BudgetUnit(rawValue: unit.lowercased())
+            if unitValue == nil { problems.append("unit '\(unit)' must be usd or tokens") }
+        }
+        var limit = current?.limit
+        if limitUSD != nil && limitTokens != nil {
+            problems.append("give limit_usd or limit_tokens, not both")
+        } else if let limitUSD {
+            if let nano = DecimalText.scaled(limitUSD, decimals: 9) { limit = nano } else {
+                problems.append("limit_usd '\(limitUSD)' is not an amount of dollars")
+            }
+            if unit == nil { unitValue = .usd }
+        } else if let limitTokens {
+            limit = limitTokens
+            if unit == nil { unitValue = .tokens }
+        }
+        if let current, limitUSD == nil, limitTokens == nil, let unitValue, unitValue != current.unit {
+            problems.append("changing the unit needs a new limit (limit_usd or limit_tokens)")
+        }
+        if let unitValue, (unitValue == .usd && limitTokens != nil) || (unitValue == .tokens && limitUSD != nil) {
+            problems.append("a \(unitValue.rawValue) budget takes \(unitValue == .usd ? "limit_usd" : "limit_tokens")")
+        }
+        if limit == nil { problems.append("a limit is required: limit_usd (dollars) or limit_tokens") }
+        var enforcementValue = current?.enforcement ?? .hard
+        if let enforcement {
+            if let parsed = BudgetEnforcement(rawValue: enforcement.lowercased()) { enforcementValue = parsed } else {
+                problems.append("enforcement '\(enforcement)' must be hard or soft")
+            }
+        }
+        var exhaustion = current?.whenExhausted ?? .reject
+        if let whenExhausted {
+            if let parsed = BudgetExhaustion(rawValue: whenExhausted.lowercased()) { exhaustion = parsed } else {
+                problems.append("when_exhausted '\(whenExhausted)' must be reject or cap")
+            }
+        }
+        let budgetName = name ?? current?.name ?? scopeValue.map { "\($0.kind.rawValue)-\($0.value)-\(periodValue.text)" } ?? ""
+        guard problems.isEmpty, let scopeValue, let unitValue, let limit else { throw BudgetProblems(problems) }
+        let budget = Budget(
+            id: id, name: budgetName, scope: scopeValue, period: periodValue, timeZone: timeZone ?? current?.timeZone ?? "UTC",
+            unit: unitValue, limit: limit, enforcement: enforcementValue, whenExhausted: exhaustion,
+            alertThresholds: alertThresholds ?? current?.alertThresholds ?? [50, 80, 100],
+            createdAt: current?.createdAt ?? now, updatedAt: now
+        )
+        let checked = budget.problems()
+        if !checked.isEmpty { throw BudgetProblems(checked) }
+        return budget
+    }
+}
+
+public struct BudgetProblems: Error, Equatable, CustomStringConvertible {
+    public var problems: [String]
+    public init(_ problems: [String]) { self.problems = problems }
+    public var description: String { problems.joined(separator: "; ") }
+}
+
+extension Budget {
+    /// The budget and where it stands, as the admin API and `--format json` show it.
+    public func json(standing: BudgetStanding?) -> String {
+        var fields = [
+            #""id":\#(JSONText.quote(id))"#, #""name":\#(JSONText.quote(name))"#, #""scope":\#(JSONText.quote(scope.text))"#,
+            #""period":\#(JSONText.quote(period.text))"#, #""time_zone":\#(JSONText.quote(timeZone))"#,
+            #""unit":\#(JSONText.quote(unit.rawValue))"#, #""limit":\#(limit)"#, #""limit_display":\#(JSONText.quote(format(limit)))"#,
+            #""enforcement":\#(JSONText.quote(enforcement.rawValue))"#, #""when_exhausted":\#(JSONText.quote(whenExhausted.rawValue))"#,
+            #""alert_thresholds":[\#(alertThresholds.map(String.init).joined(separator: ","))]"#,
+            #""created_at":\#(JSONText.quote(BudgetText.timestamp(createdAt)))"#, #""updated_at":\#(JSONText.quote(BudgetText.timestamp(updatedAt)))"#,
+        ]
+        if let standing {
+            let used = limit > 0 ? Double(standing.spent) * 100 / Double(limit) : 0
+            fields.append(
+                #""status":{"window_start":\#(JSONText.quote(BudgetText.timestamp(standing.window.start))),"resets_at":\#(standing.window.end.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null"),"spent":\#(standing.spent),"spent_display":\#(JSONText.quote(format(standing.spent))),"reserved":\#(standing.reserved),"remaining":\#(max(0, standing.remaining)),"used_percent":\#((used * 10).rounded() / 10)}"#
+            )
+        }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import StratesCore
+import StratesLedger
+import StratesWire
+import Synchronization
+
+/// Where budget alerts go (the log, webhooks); delivery must not hold up requests.
+public protocol BudgetAlertSink: Sendable {
+    func deliver(_ alert: BudgetAlert)
+}
+
+/// What the budgets decided for an admitted request.
+public struct BudgetAdmission: Sendable, Equatable {
+    /// Lower the request's maximum output tokens to this.
+    public var outputCap: Int64?
+    /// The budget that set the cap, for the ledger and the response header.
+    public var cappedBy: String?
+
+    public static let unrestricted = BudgetAdmission()
+}
+
+/// Budgets on the request path: finds the budgets covering a request, reserves its
+/// estimate before the upstream call (refusing or capping it), settles to the actual
+/// usage afterwards, and raises alerts as thresholds are crossed.
+public final class BudgetGuard: Sendable {
+    struct Index {
+        var byScope: [BudgetScope: [Budget]] = [:]
+        var all: [Budget] = []
+    }
+
+    let store: any BudgetStore
+    let counters: any BudgetCounters
+    let pricing: Pricing
+    let sink: any BudgetAlertSink
+    /// Output tokens reserved for a request that sets no maximum of its own.
+    let defaultOutputTokens: Int64
+    let now: @Sendable () -> Date
+    let index = Mutex(Index())
+    /// Alerts this process already passed to the store's once-only claim.
+    let claimed = Mutex(Set<String>())
+
+    public init(
+        store: any BudgetStore, counters: any BudgetCounters, pricing: Pricing, sink: any BudgetAlertSink,
+        defaultOutputTokens: Int64 = 4_096, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.counters = counters
+        self.pricing = pricing
+        self.sink = sink
+        self.defaultOutputTokens = defaultOutputTokens
+        self.now = now
+    }
+
+    /// Reads the budget definitions again; a running gateway calls this every few seconds
+    /// and after every change made through the admin API.
+    public func reload() async throws {
+        let budgets = try await store.budgets()
+        var fresh = Index(all: budgets)
+        for budget in budgets { fresh.byScope[budget.scope, default: []].append(budget) }
+        index.withLock { $0 = fresh }
+    }
+
+    public var budgets: [Budget] { index.withLock { $0.all } }
+    var hasBudgets: Bool { index.withLock { !$0.all.isEmpty } }
+
+    /// The budgets covering a request with this attribution.
+    func covering(_ attribution: Attribution) -> [Budget] {
+        index.withLock { index in
+            guard !index.byScope.isEmpty else { return [] }
+            var found: [Budget] = []
+            for kind in BudgetScope.Kind.allCases {
+                guard let value = BudgetScope.value(of: kind, in: attribution) else { continue }
+                found += index.byScope[BudgetScope(kind: kind, value: value)] ?? []
+            }
+            return found
+        }
+    }
+
+    /// Reserves the request's estimate against every budget covering it. Throws the
+    /// refusal in the caller's terms when a hard budget cannot cover it.
+    func admit(_ record: RequestRecord, summary: RequestSummary, api: APIKind) async throws(GatewayError) -> BudgetAdmission {
+        guard api != .countTokens else { return .unrestricted }
+        let budgets = covering(record.attribution)
+        guard !budgets.isEmpty else { return .unrestricted }
+        let producesText = api != .embeddings
+        let pricing = self.pricing
+        let demand = BudgetDemand(
+            inputTokens: record.inputEstimate,
+            outputTokens: producesText ? summary.maxTokens ?? defaultOutputTokens : 0,
+            canCap: producesText,
+            cost: { output in
+                var estimate = record
+                estimate.usage = Usage(input: record.inputEstimate, output: output)
+                return pricing.cost(of: estimate)
+            }
+        )
+        let verdict: BudgetVerdict
+        do {
+            verdict = try await counters.reserve(requestID: record.id, demand: demand, budgets: budgets, at: record.startedAt)
+        } catch {
+            throw GatewayError(status: 503, message: "Strates could not check the budgets for this request (ledger unavailable). Try again shortly.", code: "budget_unavailable")
+        }
+        switch verdict {
+        case .refuse(let refusal):
+            throw Self.error(for: refusal, model: record.servedModel ?? record.requestedModel)
+        case .admit(let cap, _):
+            guard let cap, cap < summary.maxTokens ?? Int64.max else { return .unrestricted }
+            let capper = budgets.first { $0.enforcement == .hard && $0.whenExhausted == .cap }
+            return BudgetAdmission(outputCap: cap, cappedBy: capper?.name)
+        }
+    }
+
+    /// Settles a finished request's reservation to what it used, and raises the alerts
+    /// its spend crossed.
+    func settle(_ record: RequestRecord) async {
+        let used = record.status == .rejected ? Usage.zero : record.usage
+        let standings = await counters.settle(requestID: record.id, usage: used, cost: record.status == .rejected ? nil : record.cost, at: now())
+        for standing in standings {
+            for threshold in BudgetAlert.reached(by: standing) {
+                let window = Int64(standing.window.start.timeIntervalSince1970)
+                let key = "\(standing.budget.id)|\(standing.budget.countingKey)|\(window)|\(threshold)"
+                guard claimed.withLock({ $0.insert(key).inserted }) else { continue }
+                let alert = BudgetAlert(budget: standing.budget, window: standing.window, threshold: threshold, spent: standing.spent)
+                // Rolling windows move by the hour; an alert is once per window start there too.
+                let first = (try? await store.claimAlert(budgetID: standing.budget.id, windowStart: standing.window.start, threshold: threshold, at: now())) ?? true
+                if first { sink.deliver(alert) }
+            }
+        }
+    }
+
+    /// Where every budget stands now.
+    public func standings(of budgets: [Budget]? = nil) async throws -> [BudgetStanding] {
+        try await counters.standings(of: budgets ?? self.budgets, at: now())
+    }
+
+    static func error(for refusal: BudgetRefusal, model: String) -> GatewayError {
+        let standing = refusal.standing
+        let budget = standing.budget
+        let resets = standing.window.end.map { " It resets at \(BudgetText.timestamp($0))." } ?? " It does not reset (period: total)."
+        let message: String
+        switch refusal.reason {
+        case .exhausted(let needed):
+            message = "Budget '\(budget.name)' (\(budget.scope.text), \(budget.period.text)) cannot cover this request: spent \(budget.format(standing.spent)) of \(budget.format(budget.limit))\(standing.reserved > 0 ? ", \(budget.format(standing.reserved)) reserved by requests in flight" : ""), and this request may use up to \(budget.format(needed)).\(resets) Lower max_tokens, or ask an admin to raise the budget."
+        case .unpriced:
+            message = "Budget '\(budget.name)' (\(budget.scope.text)) is a hard USD budget, and the model '\(model)' has no known price, so Strates cannot tell what this request would cost. Add a price for it ('strates prices'), or use a priced model."
+        }
+        var error = GatewayError(status: 429, message: message, code: "budget_exceeded")
+        // Retrying does not help until the budget resets or is raised: tell SDKs not to.
+        error.headers = [("x-should-retry", "false"), ("x-strates-budget", budget.name)]
+        if let end = standing.window.end {
+            let seconds = max(1, Int(end.timeIntervalSinceNow.rounded(.up)))
+            error.headers.append(("retry-after", String(seconds)))
+        }
+        return error
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import StratesCore
+
+extension SQLiteLedger {
+    public func budgets() async throws -> [Budget] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM budgets ORDER BY name").compactMap(Self.budget)
+        }
+    }
+
+    public func save(_ budget: Budget) async throws {
+        try await writer.write { db in
+            let taken = try String.fetchOne(db, sql: "SELECT id FROM budgets WHERE name = ? AND id <> ?", arguments: [budget.name, budget.id])
+            if taken != nil { throw BudgetNameTaken(name: budget.name) }
+            try db.execute(
+                sql: """
+                    INSERT INTO budgets (id, name, scope_kind, scope_value, period, time_zone, unit, limit_amount, enforcement,
+                        when_exhausted, alert_thresholds, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope_kind = excluded.scope_kind,
+                        scope_value = excluded.scope_value, period = excluded.period, time_zone = excluded.time_zone,
+                        unit = excluded.unit, limit_amount = excluded.limit_amount, enforcement = excluded.enforcement,
+                        when_exhausted = excluded.when_exhausted, alert_thresholds = excluded.alert_thresholds,
+                        updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    budget.id, budget.name, budget.scope.kind.rawValue, budget.scope.value, budget.period.text, budget.timeZone,
+                    budget.unit.rawValue, budget.limit, budget.enforcement.rawValue, budget.whenExhausted.rawValue,
+                    budget.alertThresholds.map(String.init).joined(separator: ","), Self.millis(budget.createdAt),
+                    Self.millis(budget.updatedAt),
+                ]
+            )
+        }
+    }
+
+    public func deleteBudget(_ idOrName: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM budgets WHERE id = ? OR name = ?", arguments: [idOrName, idOrName])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The requests column a scope kind filters on.
+    static func column(_ kind: BudgetScope.Kind) -> String {
+        switch kind {
+        case .organization: "organization"
+        case .team: "team"
+        case .member: "member"
+        case .key: "key_id"
+        case .workflow: "workflow"
+        case .environment: "environment"
+        }
+    }
+
+    static let tokenSum = "input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens"
+
+    public func spend(scope: BudgetScope, from: Date, to: Date?) async throws -> ScopeSpend {
+        let sql = """
+            SELECT COALESCE(SUM(cost_nano), 0) AS cost, COALESCE(SUM(\(Self.tokenSum)), 0) AS tokens
+            FROM requests WHERE \(Self.column(scope.kind)) = ? AND started_at >= ? AND started_at < ?
+            """
+        let arguments: StatementArguments = [scope.value, Self.millis(from), to.map(Self.millis) ?? Int64.max]
+        return try await writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: sql, arguments: arguments) else { return ScopeSpend() }
+            return ScopeSpend(cost: row["cost"], tokens: row["tokens"])
+        }
+    }
+
+    public func hourlySpend(scope: BudgetScope, from: Date, to: Date) async throws -> [Int64: ScopeSpend] {
+        let sql = """
+            SELECT started_at / 3600000 AS hour, COALESCE(SUM(cost_nano), 0) AS cost, COALESCE(SUM(\(Self.tokenSum)), 0) AS tokens
+            FROM requests WHERE \(Self.column(scope.kind)) = ? AND started_at >= ? AND started_at < ?
+            GROUP BY hour
+            """
+        let arguments: StatementArguments = [scope.value, Self.millis(from), Self.millis(to)]
+        return try await writer.read { db in
+            var hours: [Int64: ScopeSpend] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                hours[row["hour"]] = ScopeSpend(cost: row["cost"], tokens: row["tokens"])
+            }
+            return hours
+        }
+    }
+
+    public func claimAlert(budgetID: String, windowStart: Date, threshold: Int, at date: Date) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO budget_alerts (budget_id, window_start, threshold, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [budgetID, Self.millis(windowStart), threshold, Self.millis(date)]
+            )
+            return db.changesCount > 0
+        }
+    }
+
+    static func budget(_ row: Row) -> Budget? {
+        guard let kind = BudgetScope.Kind(rawValue: row["scope_kind"]),
+              let period = BudgetPeriod(text: row["period"]),
+              let unit = BudgetUnit(rawValue: row["unit"]),
+              let enforcement = BudgetEnforcement(rawValue: row["enforcement"]),
+              let exhaustion = BudgetExhaustion(rawValue: row["when_exhausted"])
+        else { return nil }
+        let thresholds = (row["alert_thresholds"] as String).split(separator: ",").compactMap { Int($0) }
+        return Budget(
+            id: row["id"], name: row["name"], scope: BudgetScope(kind: kind, value: row["scope_value"]), period: period,
+            timeZone: row["time_zone"], unit: unit, limit: row["limit_amount"], enforcement: enforcement,
+            whenExhausted: exhaustion, alertThresholds: thresholds, createdAt: date(row["created_at"]),
+            updatedAt: date(row["updated_at"])
+        )
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+import StratesCore
+import StratesGateway
+import StratesLedger
+
+/// Who is calling an `/api/` endpoint. An admin key with no team is an organization admin
+/// and may do everything; an admin key bound to a team is that team's admin and sees and
+/// changes only what belongs to the team: its own scope, its members and its keys.
+struct AdminAccess {
+    let key: APIKey
+    let database: any LedgerDatabase
+
+    var team: String? { key.team }
+    var isOrganizationAdmin: Bool { key.team == nil }
+
+    static func authenticate(_ request: Request, runtime: StratesRuntime) async throws(GatewayError) -> AdminAccess {
+        let key = try await runtime.authenticator.authenticate(headers: HTTPAdapters.headers(request.headers))
+        guard key.role == .admin else { throw GatewayError.notAdmin }
+        return AdminAccess(key: key, database: runtime.database)
+    }
+
+    /// Runs an admin handler, turning every failure into an error response in OpenAI's
+    /// shape (the admin API's own); unexpected ones reveal nothing.
+    static func handle(_ request: Request, runtime: StratesRuntime, _ body: (AdminAccess) async throws -> Response) async -> Response {
+        do {
+            let access = try await authenticate(request, runtime: runtime)
+            return try await body(access)
+        } catch let error as GatewayError {
+            return HTTPAdapters.error(error, format: .openAI)
+        } catch {
+            return HTTPAdapters.error(GatewayError(status: 503, message: "The ledger could not be read or written. Try again shortly.", code: "ledger_unavailable"), format: .openAI)
+        }
+    }
+
+    /// Whether this admin may see and change what is charged to `scope`.
+    func may(_ scope: BudgetScope) async throws -> Bool {
+        guard let team else { return true }
+        switch scope.kind {
+        case .team:
+            return scope.value == team
+        case .member:
+            let members = try await database.members(organization: key.organization)
+            return members.contains { $0.member == scope.value && $0.teams.contains(team) }
+        case .key:
+            let keys = try await database.keys(includeRevoked: true)
+            return keys.contains { $0.id == scope.value && $0.team == team }
+        case .organization, .workflow, .environment:
+            // These span teams: only an organization admin manages them.
+            return false
+        }
+    }
+
+    func require(_ scope: BudgetScope) async throws {
+        guard try await may(scope) else {
+            throw GatewayError(
+                status: 403,
+                message: "This admin key belongs to team '\(team ?? "")' and cannot manage '\(scope.text)'. A team admin manages the team's own scope (team:\(team ?? "")), its members and its keys; ask an organization admin for the rest.",
+                code: "outside_your_team"
+            )
+        }
+    }
+
+    func visible(_ budgets: [Budget]) async throws -> [Budget] {
+        guard !isOrganizationAdmin else { return budgets }
+        var kept: [Budget] = []
+        for budget in budgets where try await may(budget.scope) { kept.append(budget) }
+        return kept
+    }
+}

@@ -1,0 +1,72 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import StratesCore
+import StratesGateway
+import StratesWire
+
+/// Delivers budget alerts: a log line at notice, and a POST to every configured webhook,
+/// retried with backoff when the receiver fails. Never on the request path.
+final class AlertDispatcher: BudgetAlertSink {
+    let webhooks: [AlertWebhook]
+    let client: HTTPClient?
+    let logger: Logger
+
+    init(webhooks: [AlertWebhook], client: HTTPClient?, logger: Logger) {
+        self.webhooks = webhooks
+        self.client = client
+        self.logger = logger
+    }
+
+    func deliver(_ alert: BudgetAlert) {
+        logger.notice("budget alert: \(alert.text)", metadata: ["budget": "\(alert.budget.name)", "threshold": "\(alert.threshold)"])
+        guard let client, !webhooks.isEmpty else { return }
+        for webhook in webhooks {
+            let body = webhook.format == .slack ? Self.slackPayload(alert) : Self.jsonPayload(alert)
+            Task { [logger] in await Self.post(body, to: webhook.url, client: client, logger: logger) }
+        }
+    }
+
+    static func post(_ body: [UInt8], to url: String, client: HTTPClient, logger: Logger) async {
+        var delay: Duration = .milliseconds(500)
+        for attempt in 1...5 {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/json")
+            request.headers.add(name: "user-agent", value: "strates-alerts")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            do {
+                let response = try await client.execute(request, timeout: .seconds(10))
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                if (200..<300).contains(response.status.code) { return }
+                logger.warning("budget alert webhook answered \(response.status.code)", metadata: ["attempt": "\(attempt)"])
+            } catch {
+                logger.warning("budget alert webhook unreachable", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay *= 4
+        }
+        logger.error("budget alert webhook failed after 5 attempts; the alert is in the log")
+    }
+
+    static func jsonPayload(_ alert: BudgetAlert) -> [UInt8] {
+        let budget = alert.budget
+        var fields: [String] = [
+            #""type":"budget.threshold_reached""#,
+            #""text":\#(JSONValue.quote(alert.text))"#,
+            #""threshold_percent":\#(alert.threshold)"#,
+            #""unit":\#(JSONValue.quote(budget.unit.rawValue))"#,
+            #""spent":\#(alert.spent)"#,
+            #""limit":\#(budget.limit)"#,
+            #""window_start":\#(JSONValue.quote(BudgetText.timestamp(alert.window.start)))"#,
+            #""resets_at":\#(alert.window.end.map { JSONValue.quote(BudgetText.timestamp($0)) } ?? "null")"#,
+        ]
+        fields.append(#""budget":{"id":\#(JSONValue.quote(budget.id)),"name":\#(JSONValue.quote(budget.name)),"scope":\#(JSONValue.quote(budget.scope.text)),"period":\#(JSONValue.quote(budget.period.text)),"enforcement":\#(JSONValue.quote(budget.enforcement.rawValue))}"#)
+        return Array(("{" + fields.joined(separator: ",") + "}").utf8)
+    }
+
+    static func slackPayload(_ alert: BudgetAlert) -> [UInt8] {
+        Array(#"{"text":\#(JSONValue.quote(":warning: Strates: " + alert.text))}"#.utf8)
+    }
+}

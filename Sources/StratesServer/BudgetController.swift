@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import StratesCore
+import StratesGateway
+import StratesLedger
+
+/// `/api/budgets`: list, create, show, change and delete budgets. Organization admins
+/// manage every budget; a team admin (an admin key bound to a team) only those scoped to
+/// the team, its members and its keys. Changes apply to the running gateway at once.
+struct BudgetController<Context: RequestContext> {
+    let runtime: StratesRuntime
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/api/budgets") { request, _ in await list(request) }
+        router.post("/api/budgets") { request, _ in await create(request) }
+        router.get("/api/budgets/:budget") { request, context in await show(request, context) }
+        router.put("/api/budgets/:budget") { request, context in await change(request, context) }
+        router.patch("/api/budgets/:budget") { request, context in await change(request, context) }
+        router.delete("/api/budgets/:budget") { request, context in await delete(request, context) }
+    }
+
+    func list(_ request: Request) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let visible = try await access.visible(runtime.budgets.budgets)
+            let standings = try await runtime.budgets.standings(of: visible)
+            let items = zip(visible, standings).map { $0.json(standing: $1) }
+            return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
+        }
+    }
+
+    func show(_ request: Request, _ context: Context) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let budget = try await find(context, access)
+            let standing = try await runtime.budgets.standings(of: [budget]).first
+            return HTTPAdapters.json(.ok, Array(budget.json(standing: standing).utf8))
+        }
+    }
+
+    func create(_ request: Request) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let changes = try await Self.changes(request)
+            let budget: Budget
+            do {
+                budget = try changes.apply(to: nil, id: "bud_" + KeySecrets.randomHex(8), now: Date())
+            } catch {
+                throw GatewayError.badRequest("The budget is not valid: \(error).")
+            }
+            try await access.require(budget.scope)
+            try await save(budget)
+            return HTTPAdapters.json(.created, Array(budget.json(standing: try await runtime.budgets.standings(of: [budget]).first).utf8))
+        }
+    }
+
+    func change(_ request: Request, _ context: Context) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let current = try await find(context, access)
+            let changes = try await Self.changes(request)
+            let budget: Budget
+            do {
+                budget = try changes.apply(to: current, id: current.id, now: Date())
+            } catch {
+                throw GatewayError.badRequest("The budget is not valid: \(error).")
+            }
+            try await access.require(budget.scope)
+            try await save(budget)
+            return HTTPAdapters.json(.ok, Array(budget.json(standing: try await runtime.budgets.standings(of: [budget]).first).utf8))
+        }
+    }
+
+    func delete(_ request: Request, _ context: Context) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let budget = try await find(context, access)
+            _ = try await runtime.database.deleteBudget(budget.id)
+            try await runtime.budgets.reload()
+            return HTTPAdapters.json(.ok, Array(#"{"id":\#(JSONText.quote(budget.id)),"deleted":true}"#.utf8))
+        }
+    }
+
+    /// The budget named by the path (id or name), if this admin may see it.
+    func find(_ context: Context, _ access: AdminAccess) async throws -> Budget {
+        let wanted = context.parameters.get("budget") ?? ""
+        guard let budget = runtime.budgets.budgets.first(where: { $0.id == wanted || $0.name == wanted }),
+              try await access.visible([budget]).count == 1
+        else {
+            throw GatewayError(status: 404, message: "No budget with id or name '\(wanted)'. List them with GET /api/budgets.", code: "budget_not_found")
+        }
+        return budget
+    }
+
+    func save(_ budget: Budget) async throws {
+        do {
+            try await runtime.database.save(budget)
+        } catch let taken as BudgetNameTaken {
+            throw GatewayError(status: 409, message: "A budget named '\(taken.name)' already exists. Choose another name, or change that budget.", code: "budget_name_taken")
+        }
+        try await runtime.budgets.reload()
+    }
+
+    static func changes(_ request: Request) async throws -> BudgetChanges {
+        var request = request
+        let body = try await request.collectBody(upTo: 1 << 20)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
+            throw GatewayError.badRequest("The body must be a JSON object, e.g. {\"scope\": \"team:platform\", \"period\": \"month\", \"limit_usd\": \"500\"}.")
+        }
+        do {
+            return try BudgetChanges(json: object)
+        } catch {
+            throw GatewayError.badRequest("The budget is not valid: \(error).")
+        }
+    }
+}
