@@ -38,21 +38,29 @@ public struct BudgetChanges: Sendable, Equatable {
         enforcement = text("enforcement")
         whenExhausted = text("when_exhausted")
         if let value = json["limit_usd"], !(value is NSNull) {
-            if let string = value as? String { limitUSD = string } else if let number = value as? NSNumber, !(value is Bool) {
+            if let string = value as? String { limitUSD = string } else if let number = Self.number(value) {
                 limitUSD = number.stringValue
             } else { problems.append("'limit_usd' must be a number of dollars, e.g. \"50\" or 12.5") }
         }
         if let value = json["limit_tokens"], !(value is NSNull) {
-            if let number = value as? NSNumber, !(value is Bool), let whole = Int64(exactly: number.doubleValue) { limitTokens = whole } else {
+            if let number = Self.number(value), let whole = Int64(exactly: number.doubleValue) { limitTokens = whole } else {
                 problems.append("'limit_tokens' must be a whole number of tokens")
             }
         }
         if let value = json["alert_thresholds"], !(value is NSNull) {
-            if let list = value as? [Any], let numbers = list as? [NSNumber], numbers.allSatisfy({ Int(exactly: $0.doubleValue) != nil }) {
+            let numbers = (value as? [Any])?.compactMap(Self.number)
+            if let numbers, numbers.count == (value as? [Any])?.count, numbers.allSatisfy({ Int(exactly: $0.doubleValue) != nil }) {
                 alertThresholds = numbers.map { $0.intValue }
             } else { problems.append("'alert_thresholds' must be a list of percentages, e.g. [50, 80, 100]") }
         }
         if !problems.isEmpty { throw BudgetProblems(problems) }
+    }
+
+    /// A JSON number, not a boolean (Foundation reads both as NSNumber; on Linux a plain
+    /// `is Bool` is true for 0 and 1 too).
+    static func number(_ value: Any) -> NSNumber? {
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
+        return number
     }
 
     /// The budget these changes make of `current` (or of a new budget with `id`), checked.
@@ -83,7 +91,7 @@ public struct BudgetChanges: Sendable, Equatable {
             problems.append("give limit_usd or limit_tokens, not both")
         } else if let limitUSD {
             if let nano = DecimalText.scaled(limitUSD, decimals: 9) { limit = nano } else {
-                problems.append("limit_usd '\(limitUSD)' is not an amount of dollars")
+                problems.append("limit_usd '\(limitUSD)' is not a positive amount of dollars (e.g. 50 or 12.50)")
             }
             if unit == nil { unitValue = .usd }
         } else if let limitTokens {
@@ -96,7 +104,7 @@ public struct BudgetChanges: Sendable, Equatable {
         if let unitValue, (unitValue == .usd && limitTokens != nil) || (unitValue == .tokens && limitUSD != nil) {
             problems.append("a \(unitValue.rawValue) budget takes \(unitValue == .usd ? "limit_usd" : "limit_tokens")")
         }
-        if limit == nil { problems.append("a limit is required: limit_usd (dollars) or limit_tokens") }
+        if limit == nil && limitUSD == nil { problems.append("a limit is required: limit_usd (dollars) or limit_tokens") }
         var enforcementValue = current?.enforcement ?? .hard
         if let enforcement {
             if let parsed = BudgetEnforcement(rawValue: enforcement.lowercased()) { enforcementValue = parsed } else {

@@ -62,7 +62,6 @@ public final class BudgetGuard: Sendable {
     }
 
     public var budgets: [Budget] { index.withLock { $0.all } }
-    var hasBudgets: Bool { index.withLock { !$0.all.isEmpty } }
 
     /// The budgets covering a request with this attribution.
     func covering(_ attribution: Attribution) -> [Budget] {
@@ -118,15 +117,21 @@ public final class BudgetGuard: Sendable {
         let standings = await counters.settle(requestID: record.id, usage: used, cost: record.status == .rejected ? nil : record.cost, at: now())
         for standing in standings {
             for threshold in BudgetAlert.reached(by: standing) {
-                let window = Int64(standing.window.start.timeIntervalSince1970)
-                let key = "\(standing.budget.id)|\(standing.budget.countingKey)|\(window)|\(threshold)"
+                let period = Self.alertPeriod(standing.window)
+                let key = "\(standing.budget.id)|\(standing.budget.countingKey)|\(Int64(period.timeIntervalSince1970))|\(threshold)"
                 guard claimed.withLock({ $0.insert(key).inserted }) else { continue }
                 let alert = BudgetAlert(budget: standing.budget, window: standing.window, threshold: threshold, spent: standing.spent)
-                // Rolling windows move by the hour; an alert is once per window start there too.
-                let first = (try? await store.claimAlert(budgetID: standing.budget.id, windowStart: standing.window.start, threshold: threshold, at: now())) ?? true
+                let first = (try? await store.claimAlert(budgetID: standing.budget.id, windowStart: period, threshold: threshold, at: now())) ?? true
                 if first { sink.deliver(alert) }
             }
         }
+    }
+
+    /// What "once per period" means for an alert: the window's start; for a rolling window,
+    /// which moves every hour, the UTC day it starts on — at most one alert a day per threshold.
+    static func alertPeriod(_ window: BudgetWindow) -> Date {
+        guard window.rolling else { return window.start }
+        return Date(timeIntervalSince1970: (window.start.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
     }
 
     /// Where every budget stands now.

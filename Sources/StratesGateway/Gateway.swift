@@ -283,7 +283,7 @@ public final class Gateway: Sendable {
 
     /// Settles the request's budget reservation to what it used (off the request path).
     func releaseBudget(_ record: RequestRecord) {
-        guard let budgets, budgets.hasBudgets else { return }
+        guard let budgets, !budgets.covering(record.attribution).isEmpty else { return }
         Task { await budgets.settle(record) }
     }
 

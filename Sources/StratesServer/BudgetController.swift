@@ -38,33 +38,35 @@ struct BudgetController<Context: RequestContext> {
 
     func create(_ request: Request) async -> Response {
         await AdminAccess.handle(request, runtime: runtime) { access in
-            let changes = try await Self.changes(request)
-            let budget: Budget
-            do {
-                budget = try changes.apply(to: nil, id: "bud_" + KeySecrets.randomHex(8), now: Date())
-            } catch {
-                throw GatewayError.badRequest("The budget is not valid: \(error).")
-            }
-            try await access.require(budget.scope)
-            try await save(budget)
-            return HTTPAdapters.json(.created, Array(budget.json(standing: try await runtime.budgets.standings(of: [budget]).first).utf8))
+            try await apply(try await Self.changes(request), to: nil, access: access)
         }
     }
 
     func change(_ request: Request, _ context: Context) async -> Response {
         await AdminAccess.handle(request, runtime: runtime) { access in
             let current = try await find(context, access)
-            let changes = try await Self.changes(request)
-            let budget: Budget
-            do {
-                budget = try changes.apply(to: current, id: current.id, now: Date())
-            } catch {
-                throw GatewayError.badRequest("The budget is not valid: \(error).")
-            }
-            try await access.require(budget.scope)
-            try await save(budget)
-            return HTTPAdapters.json(.ok, Array(budget.json(standing: try await runtime.budgets.standings(of: [budget]).first).utf8))
+            return try await apply(try await Self.changes(request), to: current, access: access)
         }
+    }
+
+    /// Checks the changed budget (and that this admin may put it on its scope), saves it,
+    /// and answers with it and where it stands.
+    func apply(_ changes: BudgetChanges, to current: Budget?, access: AdminAccess) async throws -> Response {
+        let budget: Budget
+        do {
+            budget = try changes.apply(to: current, id: current?.id ?? "bud_" + KeySecrets.randomHex(8), now: Date())
+        } catch {
+            throw GatewayError.badRequest("The budget is not valid: \(error).")
+        }
+        try await access.require(budget.scope)
+        do {
+            try await runtime.database.save(budget)
+        } catch let taken as BudgetNameTaken {
+            throw GatewayError(status: 409, message: "A budget named '\(taken.name)' already exists. Choose another name, or change that budget.", code: "budget_name_taken")
+        }
+        try await runtime.budgets.reload()
+        let standing = try await runtime.budgets.standings(of: [budget]).first
+        return HTTPAdapters.json(current == nil ? .created : .ok, Array(budget.json(standing: standing).utf8))
     }
 
     func delete(_ request: Request, _ context: Context) async -> Response {
@@ -85,15 +87,6 @@ struct BudgetController<Context: RequestContext> {
             throw GatewayError(status: 404, message: "No budget with id or name '\(wanted)'. List them with GET /api/budgets.", code: "budget_not_found")
         }
         return budget
-    }
-
-    func save(_ budget: Budget) async throws {
-        do {
-            try await runtime.database.save(budget)
-        } catch let taken as BudgetNameTaken {
-            throw GatewayError(status: 409, message: "A budget named '\(taken.name)' already exists. Choose another name, or change that budget.", code: "budget_name_taken")
-        }
-        try await runtime.budgets.reload()
     }
 
     static func changes(_ request: Request) async throws -> BudgetChanges {

@@ -11,6 +11,10 @@ extension StratesCommand {
             subcommands: [SetBudget.self, List.self, Show.self, Delete.self]
         )
 
+        static func notFound(_ budget: String) -> CommandFailure {
+            CommandFailure(description: "no budget with name or id '\(budget)' (see 'strates budgets list')")
+        }
+
         struct SetBudget: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "set",
@@ -108,7 +112,7 @@ extension StratesCommand {
             func run() async throws {
                 let (_, ledger) = try data.openLedger()
                 guard let found = try await ledger.budgets().first(where: { $0.name == budget || $0.id == budget }) else {
-                    throw CommandFailure(description: "no budget with name or id '\(budget)' (see 'strates budgets list')")
+                    throw Budgets.notFound(budget)
                 }
                 let standing = try await InProcessBudgetCounters(store: ledger).standings(of: [found], at: Date()).first
                 print(found.json(standing: standing))
@@ -123,9 +127,7 @@ extension StratesCommand {
 
             func run() async throws {
                 let (_, ledger) = try data.openLedger()
-                guard try await ledger.deleteBudget(budget) else {
-                    throw CommandFailure(description: "no budget with name or id '\(budget)' (see 'strates budgets list')")
-                }
+                guard try await ledger.deleteBudget(budget) else { throw Budgets.notFound(budget) }
                 print("Deleted budget '\(budget)'.")
             }
         }
