@@ -39,6 +39,9 @@ public struct Budget: Sendable, Codable, Equatable {
         self.updatedAt = updatedAt
     }
 
+    /// Whether `idOrName` names this budget: the CLI and the admin API accept either.
+    public func isNamed(_ idOrName: String) -> Bool { id == idOrName || name == idOrName }
+
     /// What decides which requests a budget's counter holds: when any of it changes, the
     /// spend is counted again from the ledger.
     public var countingKey: String { "\(scope.text)|\(period.text)|\(timeZone)|\(unit.rawValue)" }

@@ -41,6 +41,10 @@ public final class InProcessBudgetCounters: BudgetCounters {
             let first = Int64(window.start.timeIntervalSince1970 / 3_600)
             return hourly.reduce(0) { $1.key >= first ? $0 + $1.value : $0 }
         }
+
+        func standing(_ budget: Budget, _ window: BudgetWindow) -> BudgetStanding {
+            BudgetStanding(budget: budget, window: window, spent: spent(in: window), reserved: reserved)
+        }
     }
 
     struct Charge {
@@ -82,17 +86,16 @@ public final class InProcessBudgetCounters: BudgetCounters {
         try await count(budgets, windows, at: date)
         let hour = Int64(date.timeIntervalSince1970 / 3_600)
         return state.withLock { state in
-            let standings = zip(budgets, windows).map { budget, window in
-                let counter = state.counters[Self.key(budget, window)] ?? Counter()
-                return BudgetStanding(budget: budget, window: window, spent: counter.spent(in: window), reserved: counter.reserved)
-            }
+            let standings = zip(budgets, windows).map { (state.counters[Self.key($0, $1)] ?? Counter()).standing($0, $1) }
             let verdict = BudgetDecision.decide(demand, standings: standings)
             guard case .admit(_, let amounts) = verdict else { return verdict }
             var charges: [Charge] = []
             for (index, budget) in budgets.enumerated() {
                 let key = Self.key(budget, windows[index])
-                state.counters[key, default: Counter()].reserved += amounts[index]
-                state.counters[key, default: Counter()].holds += 1
+                var counter = state.counters[key] ?? Counter()
+                counter.reserved += amounts[index]
+                counter.holds += 1
+                state.counters[key] = counter
                 charges.append(Charge(key: key, budget: budget, amount: amounts[index], hour: hour))
             }
             state.reservations[requestID] = charges
@@ -121,9 +124,8 @@ public final class InProcessBudgetCounters: BudgetCounters {
                     counter.spent += used
                 }
                 state.counters[charge.key] = counter
-                let current = Self.key(charge.budget, window) == charge.key
-                if current {
-                    standings.append(BudgetStanding(budget: charge.budget, window: window, spent: counter.spent(in: window), reserved: counter.reserved))
+                if Self.key(charge.budget, window) == charge.key {
+                    standings.append(counter.standing(charge.budget, window))
                 }
             }
             return standings
@@ -134,10 +136,7 @@ public final class InProcessBudgetCounters: BudgetCounters {
         let windows = budgets.map { Self.window($0, at: date) }
         try await count(budgets, windows, at: date)
         return state.withLock { state in
-            zip(budgets, windows).map { budget, window in
-                let counter = state.counters[Self.key(budget, window)] ?? Counter()
-                return BudgetStanding(budget: budget, window: window, spent: counter.spent(in: window), reserved: counter.reserved)
-            }
+            zip(budgets, windows).map { (state.counters[Self.key($0, $1)] ?? Counter()).standing($0, $1) }
         }
     }
 

@@ -81,7 +81,7 @@ struct BudgetController<Context: RequestContext> {
     /// The budget named by the path (id or name), if this admin may see it.
     func find(_ context: Context, _ access: AdminAccess) async throws -> Budget {
         let wanted = context.parameters.get("budget") ?? ""
-        guard let budget = runtime.budgets.budgets.first(where: { $0.id == wanted || $0.name == wanted }),
+        guard let budget = runtime.budgets.budgets.first(where: { $0.isNamed(wanted) }),
               try await access.visible([budget]).count == 1
         else {
             throw GatewayError(status: 404, message: "No budget with id or name '\(wanted)'. List them with GET /api/budgets.", code: "budget_not_found")

@@ -56,7 +56,7 @@ extension StratesCommand {
                     guard parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--alerts must be percentages like 50,80,100") }
                     changes.alertThresholds = parts.compactMap { $0 }
                 }
-                let current = try await ledger.budgets().first { $0.name == name || $0.id == name }
+                let current = try await ledger.budgets().first { $0.isNamed(name) }
                 let budget: Budget
                 do {
                     budget = try changes.apply(to: current, id: current?.id ?? "bud_" + KeySecrets.randomHex(8), now: Date())
@@ -111,7 +111,7 @@ extension StratesCommand {
 
             func run() async throws {
                 let (_, ledger) = try data.openLedger()
-                guard let found = try await ledger.budgets().first(where: { $0.name == budget || $0.id == budget }) else {
+                guard let found = try await ledger.budgets().first(where: { $0.isNamed(budget) }) else {
                     throw Budgets.notFound(budget)
                 }
                 let standing = try await InProcessBudgetCounters(store: ledger).standings(of: [found], at: Date()).first
