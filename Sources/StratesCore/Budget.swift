@@ -1,7 +1,7 @@
 import Foundation
 
 /// A limit on what one scope may spend per period, in tokens or USD.
-public struct Budget: Sendable, Codable, Equatable {
+public struct Budget: ScopedRule, Codable, Equatable {
     public var id: String
     /// Unique, chosen by the user: what errors and alerts call the budget.
     public var name: String
@@ -38,9 +38,6 @@ public struct Budget: Sendable, Codable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
-
-    /// Whether `idOrName` names this budget: the CLI and the admin API accept either.
-    public func isNamed(_ idOrName: String) -> Bool { id == idOrName || name == idOrName }
 
     /// What decides which requests a budget's counter holds: when any of it changes, the
     /// spend is counted again from the ledger.

@@ -131,12 +131,6 @@ public struct BudgetChanges: Sendable, Equatable {
     }
 }
 
-public struct BudgetProblems: Error, Equatable, CustomStringConvertible {
-    public var problems: [String]
-    public init(_ problems: [String]) { self.problems = problems }
-    public var description: String { problems.joined(separator: "; ") }
-}
-
 extension Budget {
     /// The budget and where it stands, as the admin API and `--format json` show it.
     public func json(standing: BudgetStanding?) -> String {

@@ -24,11 +24,6 @@ public struct BudgetAdmission: Sendable, Equatable {
 /// estimate before the upstream call (refusing or capping it), settles to the actual
 /// usage afterwards, and raises alerts as thresholds are crossed.
 public final class BudgetGuard: Sendable {
-    struct Index {
-        var byScope: [BudgetScope: [Budget]] = [:]
-        var all: [Budget] = []
-    }
-
     let store: any BudgetStore
     let counters: any BudgetCounters
     let pricing: Pricing
@@ -36,7 +31,7 @@ public final class BudgetGuard: Sendable {
     /// Output tokens reserved for a request that sets no maximum of its own.
     let defaultOutputTokens: Int64
     let now: @Sendable () -> Date
-    let index = Mutex(Index())
+    let index = RuleIndex<Budget>()
     /// Alerts this process already passed to the store's once-only claim.
     let claimed = Mutex(Set<String>())
 
@@ -55,26 +50,13 @@ public final class BudgetGuard: Sendable {
     /// Reads the budget definitions again; a running gateway calls this every few seconds
     /// and after every change made through the admin API.
     public func reload() async throws {
-        let budgets = try await store.budgets()
-        var fresh = Index(all: budgets)
-        for budget in budgets { fresh.byScope[budget.scope, default: []].append(budget) }
-        index.withLock { $0 = fresh }
+        index.replace(with: try await store.budgets())
     }
 
-    public var budgets: [Budget] { index.withLock { $0.all } }
+    public var budgets: [Budget] { index.all }
 
     /// The budgets covering a request with this attribution.
-    func covering(_ attribution: Attribution) -> [Budget] {
-        index.withLock { index in
-            guard !index.byScope.isEmpty else { return [] }
-            var found: [Budget] = []
-            for kind in BudgetScope.Kind.allCases {
-                guard let value = BudgetScope.value(of: kind, in: attribution) else { continue }
-                found += index.byScope[BudgetScope(kind: kind, value: value)] ?? []
-            }
-            return found
-        }
-    }
+    func covering(_ attribution: Attribution) -> [Budget] { index.covering(attribution) }
 
     /// Reserves the request's estimate against every budget covering it. Throws the
     /// refusal in the caller's terms when a hard budget cannot cover it.

@@ -56,12 +56,16 @@ public final class Gateway: Sendable {
     let metrics: GatewayMetrics
     let limits: GatewayLimits
     public let budgets: BudgetGuard?
+    public let rateLimits: RateLimiter?
+    public let policies: AccessGuard?
 
     public init(
         authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics,
-        budgets: BudgetGuard? = nil, limits: GatewayLimits = GatewayLimits()
+        budgets: BudgetGuard? = nil, rateLimits: RateLimiter? = nil, policies: AccessGuard? = nil, limits: GatewayLimits = GatewayLimits()
     ) {
         self.budgets = budgets
+        self.rateLimits = rateLimits
+        self.policies = policies
         self.authenticator = authenticator
         self.router = router
         self.ledger = ledger
@@ -120,18 +124,7 @@ public final class Gateway: Sendable {
             )
         }
 
-        var admission = BudgetAdmission.unrestricted
-        if let budgets {
-            do {
-                admission = try await budgets.admit(record, summary: summary, api: request.api)
-            } catch {
-                record.status = .rejected
-                record.httpStatus = error.status
-                record.error = "refused by a budget"
-                settle(&record, request: request, logger: logger)
-                throw error
-            }
-        }
+        let (rates, admission) = try await control(&record, summary: summary, request: request, logger: logger)
         record.outputCap = admission.outputCap
 
         var body = request.body
@@ -158,7 +151,7 @@ public final class Gateway: Sendable {
         } catch {
             logger.error("ledger journal unavailable", metadata: ["error": "\(error)"])
             record.status = .rejected
-            releaseBudget(record)
+            releaseControls(record)
             throw GatewayError(status: 503, message: "Strates cannot record usage right now (ledger journal unavailable), so it is not forwarding requests. Try again shortly.", code: "ledger_unavailable")
         }
 
@@ -182,6 +175,11 @@ public final class Gateway: Sendable {
         record.upstreamRequestID = response.header("x-request-id") ?? response.header("request-id")
         var headers = HeaderPolicy.downstream(response.headers)
         headers.append(("x-strates-request-id", requestID))
+        if rates.isLimited {
+            // The client's limits are Strates' now, not the provider account's.
+            headers.removeAll { RateHeaders.isRateHeader($0.name) }
+            headers += RateHeaders.render(rates, api: request.api)
+        }
         if let cap = admission.outputCap {
             headers.append(("x-strates-max-tokens-capped", String(cap)))
             if let name = admission.cappedBy { headers.append(("x-strates-budget", name)) }
@@ -281,8 +279,29 @@ public final class Gateway: Sendable {
         return GatewayResponse(status: 200, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id), ("x-strates-estimated", "true")], body: .bytes(body))
     }
 
-    /// Settles the request's budget reservation to what it used (off the request path).
-    func releaseBudget(_ record: RequestRecord) {
+    /// The controls a routed request must pass, in order: model access policies (403),
+    /// rate limits (429), budgets (429, or a lower max tokens). A refusal is recorded in
+    /// the ledger as rejected, and gives back what earlier controls took.
+    func control(_ record: inout RequestRecord, summary: RequestSummary, request: GatewayRequest, logger: Logger) async throws(GatewayError) -> (RateAdmission, BudgetAdmission) {
+        guard request.api != .countTokens else { return (.unlimited, .unrestricted) }
+        do {
+            try policies?.check(record, served: record.servedModel ?? record.requestedModel)
+            let rates = try rateLimits?.admit(record, summary: summary, api: request.api) ?? .unlimited
+            let admission = try await budgets?.admit(record, summary: summary, api: request.api) ?? .unrestricted
+            return (rates, admission)
+        } catch {
+            record.status = .rejected
+            record.httpStatus = error.status
+            record.error = error.code.map { "refused: \($0)" } ?? "refused"
+            settle(&record, request: request, logger: logger)
+            throw error
+        }
+    }
+
+    /// Gives back what the controls hold for a finished request: its rate-limit slot at
+    /// once, its budget reservation settled to what it used (off the request path).
+    func releaseControls(_ record: RequestRecord) {
+        rateLimits?.release(record)
         guard let budgets, !budgets.covering(record.attribution).isEmpty else { return }
         Task { await budgets.settle(record) }
     }
@@ -298,7 +317,7 @@ public final class Gateway: Sendable {
         } catch {
             logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
         }
-        releaseBudget(record)
+        releaseControls(record)
         if let api = APIKind(rawValue: record.api) { metrics.recordRequest(record, api: api) }
         // Built only when the level lets the line out (the argument is an autoclosure).
         switch record.status {

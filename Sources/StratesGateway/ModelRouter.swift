@@ -1,3 +1,4 @@
+import StratesCore
 import StratesProviders
 
 /// A model name (or glob pattern) clients may ask for, and where it is served.
@@ -40,32 +41,5 @@ public struct ModelRouter: Sendable {
     public var advertisedModels: [String] {
         var seen = Set<String>()
         return routes.filter { !$0.isPattern }.map(\.pattern).filter { seen.insert($0).inserted }
-    }
-}
-
-enum Glob {
-    /// `*` matches any run of characters, `?` one character; everything else literally.
-    static func matches(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern.utf8)
-        let t = Array(text.utf8)
-        var pi = 0, ti = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] {
-                pi += 1
-                ti += 1
-            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
-                star = pi
-                mark = ti
-                pi += 1
-            } else if star >= 0 {
-                pi = star + 1
-                mark += 1
-                ti = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
-        return pi == p.count
     }
 }

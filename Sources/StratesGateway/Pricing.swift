@@ -33,22 +33,27 @@ public final class Pricing: Sendable {
     /// that, the model that was asked for); nil when no price is known. The simulated
     /// provider is priced as the model it stands in for, so sandbox runs show real money.
     public func cost(of record: RequestRecord) -> NanoUSD? {
-        let provider = record.provider ?? ""
-        let day = Int64((record.startedAt.timeIntervalSince1970 / 86_400).rounded(.down))
         for model in [record.servedModel, record.requestedModel].compactMap({ $0 }) {
-            let key = LookupKey(provider: provider, model: model, day: day)
-            let (price, discount) = state.withLock { state -> (ModelPrice?, Int64) in
-                let discount = state.catalog.discounts[provider] ?? 0
-                if let known = state.found[key] { return (known, discount) }
-                let price = state.catalog.price(provider: provider, model: model, at: record.startedAt)
-                if state.found.count > 10_000 { state.found.removeAll() }
-                state.found[key] = price
-                return (price, discount)
-            }
-            if let price {
+            if let (price, discount) = price(provider: record.provider ?? "", model: model, at: record.startedAt) {
                 return price.cost(of: record.usage, tier: record.serviceTier ?? .standard, discountBasisPoints: discount)
             }
         }
         return nil
+    }
+
+    /// The list price of a provider's model on a date, and the provider's contract
+    /// discount in basis points.
+    public func price(provider: String, model: String, at date: Date) -> (price: ModelPrice, discount: Int64)? {
+        let day = Int64((date.timeIntervalSince1970 / 86_400).rounded(.down))
+        let key = LookupKey(provider: provider, model: model, day: day)
+        let (price, discount) = state.withLock { state -> (ModelPrice?, Int64) in
+            let discount = state.catalog.discounts[provider] ?? 0
+            if let known = state.found[key] { return (known, discount) }
+            let price = state.catalog.price(provider: provider, model: model, at: date)
+            if state.found.count > 10_000 { state.found.removeAll() }
+            state.found[key] = price
+            return (price, discount)
+        }
+        return price.map { ($0, discount) }
     }
 }

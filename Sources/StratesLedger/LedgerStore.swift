@@ -53,7 +53,7 @@ public struct ScopeSpend: Sendable, Equatable {
 /// Budget definitions, the ledger sums their counters start from, and which alerts went out.
 public protocol BudgetStore: Sendable {
     func budgets() async throws -> [Budget]
-    /// Inserts or replaces by id. Throws `BudgetNameTaken` when another budget has the name.
+    /// Inserts or replaces by id. Throws `NameTaken` when another budget has the name.
     func save(_ budget: Budget) async throws
     /// Deletes by id or name; returns whether one existed.
     func deleteBudget(_ idOrName: String) async throws -> Bool
@@ -66,10 +66,26 @@ public protocol BudgetStore: Sendable {
     func claimAlert(budgetID: String, windowStart: Date, threshold: Int, at date: Date) async throws -> Bool
 }
 
-public struct BudgetNameTaken: Error, CustomStringConvertible {
+/// Another rule of the same kind already has this name.
+public struct NameTaken: Error, CustomStringConvertible {
+    /// "budget", "rate limit", "policy".
+    public var noun: String
     public var name: String
-    public var description: String { "a budget named '\(name)' already exists" }
+    public init(noun: String, name: String) {
+        self.noun = noun
+        self.name = name
+    }
+    public var description: String { "a \(noun) named '\(name)' already exists" }
+}
+
+/// Rate limits and model access policies: definitions stored whole as JSON, by kind.
+public protocol RuleStore: Sendable {
+    func rules<Rule: ControlRule>(_ type: Rule.Type) async throws -> [Rule]
+    /// Inserts or replaces by id. Throws `NameTaken` when another rule of the kind has the name.
+    func save<Rule: ControlRule>(rule: Rule) async throws
+    /// Deletes by id or name; returns whether one existed.
+    func deleteRule<Rule: ControlRule>(_ type: Rule.Type, _ idOrName: String) async throws -> Bool
 }
 
 /// Everything Strates keeps, in one backend.
-public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore {}
+public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, RuleStore {}

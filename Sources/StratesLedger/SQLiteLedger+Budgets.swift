@@ -12,7 +12,7 @@ extension SQLiteLedger {
     public func save(_ budget: Budget) async throws {
         try await writer.write { db in
             let taken = try String.fetchOne(db, sql: "SELECT id FROM budgets WHERE name = ? AND id <> ?", arguments: [budget.name, budget.id])
-            if taken != nil { throw BudgetNameTaken(name: budget.name) }
+            if taken != nil { throw NameTaken(noun: "budget", name: budget.name) }
             try db.execute(
                 sql: """
                     INSERT INTO budgets (id, name, scope_kind, scope_value, period, time_zone, unit, limit_amount, enforcement,

@@ -137,6 +137,21 @@ enum SQLiteMigrations {
                 ALTER TABLE requests ADD COLUMN output_cap INTEGER;
                 """)
         }
+        migrator.registerMigration("004_control_rules") { db in
+            try db.execute(sql: """
+                CREATE TABLE control_rules (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    scope_kind TEXT NOT NULL,
+                    scope_value TEXT NOT NULL,
+                    definition TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    UNIQUE (kind, name)
+                );
+                """)
+        }
         return migrator
     }
 }

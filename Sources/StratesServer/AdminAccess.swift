@@ -61,10 +61,10 @@ struct AdminAccess {
         }
     }
 
-    func visible(_ budgets: [Budget]) async throws -> [Budget] {
-        guard !isOrganizationAdmin else { return budgets }
-        var kept: [Budget] = []
-        for budget in budgets where try await may(budget.scope) { kept.append(budget) }
+    func visible<Rule: ScopedRule>(_ rules: [Rule]) async throws -> [Rule] {
+        guard !isOrganizationAdmin else { return rules }
+        var kept: [Rule] = []
+        for rule in rules where try await may(rule.scope) { kept.append(rule) }
         return kept
     }
 }

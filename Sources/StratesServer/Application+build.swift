@@ -11,6 +11,8 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
     GatewayController(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes).addRoutes(to: router)
     AdminController(runtime: runtime).addRoutes(to: router)
     BudgetController(runtime: runtime).addRoutes(to: router)
+    RuleController(runtime: runtime, index: runtime.rateLimits.rules).addRoutes(to: router)
+    RuleController(runtime: runtime, index: runtime.policies.rules).addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "strates"),
@@ -42,7 +44,7 @@ public enum StratesServe {
         var serviceConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: runtime.ledgerWriter), .init(service: MemoryTrimmer()),
-                .init(service: BudgetReloader(budgets: runtime.budgets, interval: .seconds(configuration.budgetReloadSeconds), logger: logger)),
+                .init(service: ControlReloader(runtime: runtime, interval: .seconds(configuration.budgetReloadSeconds), logger: logger)),
                 .init(service: app),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -61,7 +61,7 @@ struct BudgetController<Context: RequestContext> {
         try await access.require(budget.scope)
         do {
             try await runtime.database.save(budget)
-        } catch let taken as BudgetNameTaken {
+        } catch let taken as NameTaken {
             throw GatewayError(status: 409, message: "A budget named '\(taken.name)' already exists. Choose another name, or change that budget.", code: "budget_name_taken")
         }
         try await runtime.budgets.reload()

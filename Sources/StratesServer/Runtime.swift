@@ -21,6 +21,8 @@ public struct StratesRuntime: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let providers: [any Provider]
     public let budgets: BudgetGuard
+    public let rateLimits: RateLimiter
+    public let policies: AccessGuard
     let httpClients: [HTTPClient]
 
     /// Opens the ledger, replays what a crash left in its journal, and builds the
@@ -61,18 +63,22 @@ public struct StratesRuntime: Sendable {
             pricing: pricing, sink: AlertDispatcher(webhooks: configuration.alertWebhooks, client: alertClient, logger: logger),
             defaultOutputTokens: configuration.budgetDefaultOutputTokens
         )
+        let rateLimits = RateLimiter(store: database)
+        let policies = AccessGuard(store: database, pricing: pricing)
         try await budgets.reload()
+        try await rateLimits.reload()
+        try await policies.reload()
         let registry = PrometheusCollectorRegistry()
         let authenticator = Authenticator(store: database)
         let gateway = Gateway(
             authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            budgets: budgets
+            budgets: budgets, rateLimits: rateLimits, policies: policies
         )
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
-            httpClients: clients
+            rateLimits: rateLimits, policies: policies, httpClients: clients
         )
     }
 
@@ -83,6 +89,13 @@ public struct StratesRuntime: Sendable {
         for price in configuration.customPrices { catalog.add(price) }
         catalog.discounts = configuration.discounts
         return catalog
+    }
+
+    /// Reads every control definition again (budgets, rate limits, policies).
+    public func reloadControls() async throws {
+        try await budgets.reload()
+        try await rateLimits.reload()
+        try await policies.reload()
     }
 
     public func shutdown() async {

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,3 +181,29 @@ def gateway(stub, tmp_path_factory):
 def request_id_of(raw_response):
     """The x-strates-request-id header of an SDK raw response or httpx response."""
     return raw_response.headers.get("x-strates-request-id")
+
+
+# Helpers for the control tests (budgets, limits, policies) on a live gateway.
+
+def api(gw, method, path, body=None, key=None):
+    response = httpx.request(method, gw.url + path, json=body, headers={"authorization": f"Bearer {key or gw.admin_key}"}, timeout=30)
+    return response.status_code, response.json()
+
+
+def member_key(gw, team, member):
+    return gw.cli("keys", "create", "--member", member, "--team", team, "--quiet").stdout.strip()
+
+
+def chat(gw, key, max_tokens=100, model="gpt-4o", headers=None, content="Plan the next step."):
+    return httpx.post(gw.url + "/v1/chat/completions", headers={"authorization": f"Bearer {key}", **(headers or {})}, timeout=30,
+                      json={"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": content}]})
+
+
+def wait_for(predicate, timeout=10, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import Gateway
+from conftest import Gateway, api, chat, member_key, wait_for
 
 CONFIG = """
 ledger:
@@ -70,30 +70,6 @@ def gw(receiver, tmp_path_factory):
     gateway = Gateway(tmp_path_factory.mktemp("budgets"), CONFIG.format(port=receiver.server_address[1]))
     yield gateway
     gateway.stop()
-
-
-def api(gw, method, path, body=None, key=None):
-    response = httpx.request(method, gw.url + path, json=body, headers={"authorization": f"Bearer {key or gw.admin_key}"}, timeout=30)
-    return response.status_code, response.json()
-
-
-def member_key(gw, team, member):
-    return gw.cli("keys", "create", "--member", member, "--team", team, "--quiet").stdout.strip()
-
-
-def chat(gw, key, max_tokens=100, model="gpt-4o"):
-    return httpx.post(gw.url + "/v1/chat/completions", headers={"authorization": f"Bearer {key}"}, timeout=30,
-                      json={"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": "Plan the next step."}]})
-
-
-def wait_for(predicate, timeout=10, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def team_cost(gw, team):
