@@ -17,13 +17,19 @@ public struct Budget: ScopedRule, Codable, Equatable {
     public var whenExhausted: BudgetExhaustion
     /// Percentages of the limit at which an alert goes out, once per period each.
     public var alertThresholds: [Int]
+    /// A cheaper model requests move to as the budget nears exhaustion, instead of failing.
+    public var downgradeTo: String?
+    /// How full (spent + reserved + the request, in percent of the limit) the budget must be
+    /// before requests move to `downgradeTo`.
+    public var downgradeAtPercent: Int
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, name: String, scope: BudgetScope, period: BudgetPeriod, timeZone: String = "UTC", unit: BudgetUnit,
         limit: Int64, enforcement: BudgetEnforcement = .hard, whenExhausted: BudgetExhaustion = .reject,
-        alertThresholds: [Int] = [50, 80, 100], createdAt: Date = Date(), updatedAt: Date = Date()
+        alertThresholds: [Int] = [50, 80, 100], createdAt: Date = Date(), updatedAt: Date = Date(),
+        downgradeTo: String? = nil, downgradeAtPercent: Int = 80
     ) {
         self.id = id
         self.name = name
@@ -35,6 +41,8 @@ public struct Budget: ScopedRule, Codable, Equatable {
         self.enforcement = enforcement
         self.whenExhausted = whenExhausted
         self.alertThresholds = alertThresholds
+        self.downgradeTo = downgradeTo
+        self.downgradeAtPercent = downgradeAtPercent
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -60,6 +68,8 @@ public struct Budget: ScopedRule, Codable, Equatable {
         if limit <= 0 { problems.append("limit must be greater than zero") }
         if scope.value.isEmpty { problems.append("scope needs a value, e.g. team:platform") }
         if case .rolling(let days) = period, days < 1 || days > 366 { problems.append("a rolling period is 1 to 366 days") }
+        if downgradeAtPercent < 1 || downgradeAtPercent > 100 { problems.append("downgrade_at \(downgradeAtPercent)% must be between 1 and 100") }
+        if let downgradeTo, downgradeTo.isEmpty { problems.append("downgrade_to must name a model") }
         for threshold in alertThresholds where threshold < 1 || threshold > 1_000 {
             problems.append("alert threshold \(threshold)% must be between 1 and 1000")
         }

@@ -14,6 +14,9 @@ public struct BudgetChanges: Sendable, Equatable {
     public var enforcement: String?
     public var whenExhausted: String?
     public var alertThresholds: [Int]?
+    /// A model name; "" (or JSON null, or `none` on the CLI) removes the downgrade.
+    public var downgradeTo: String?
+    public var downgradeAtPercent: Int?
 
     public init() {}
 
@@ -26,7 +29,7 @@ public struct BudgetChanges: Sendable, Equatable {
             problems.append("'\(key)' must be a string")
             return nil
         }
-        let known: Set<String> = ["name", "scope", "period", "time_zone", "unit", "limit_usd", "limit_tokens", "enforcement", "when_exhausted", "alert_thresholds"]
+        let known: Set<String> = ["name", "scope", "period", "time_zone", "unit", "limit_usd", "limit_tokens", "enforcement", "when_exhausted", "alert_thresholds", "downgrade_to", "downgrade_at"]
         for key in json.keys.sorted() where !known.contains(key) {
             problems.append("unknown field '\(key)' (expected: \(known.sorted().joined(separator: ", ")))")
         }
@@ -37,6 +40,14 @@ public struct BudgetChanges: Sendable, Equatable {
         unit = text("unit")
         enforcement = text("enforcement")
         whenExhausted = text("when_exhausted")
+        if let value = json["downgrade_to"] {
+            if value is NSNull { downgradeTo = "" } else { downgradeTo = text("downgrade_to") }
+        }
+        if let value = json["downgrade_at"], !(value is NSNull) {
+            if let number = Self.number(value), let whole = Int(exactly: number.doubleValue) { downgradeAtPercent = whole } else {
+                problems.append("'downgrade_at' must be a whole percentage, e.g. 80")
+            }
+        }
         if let value = json["limit_usd"], !(value is NSNull) {
             if let string = value as? String { limitUSD = string } else if let number = Self.number(value) {
                 limitUSD = number.stringValue
@@ -123,7 +134,9 @@ public struct BudgetChanges: Sendable, Equatable {
             id: id, name: budgetName, scope: scopeValue, period: periodValue, timeZone: timeZone ?? current?.timeZone ?? "UTC",
             unit: unitValue, limit: limit, enforcement: enforcementValue, whenExhausted: exhaustion,
             alertThresholds: alertThresholds ?? current?.alertThresholds ?? [50, 80, 100],
-            createdAt: current?.createdAt ?? now, updatedAt: now
+            createdAt: current?.createdAt ?? now, updatedAt: now,
+            downgradeTo: downgradeTo.map { $0.isEmpty || $0.lowercased() == "none" ? nil : $0 } ?? current?.downgradeTo,
+            downgradeAtPercent: downgradeAtPercent ?? current?.downgradeAtPercent ?? 80
         )
         let checked = budget.problems()
         if !checked.isEmpty { throw BudgetProblems(checked) }
@@ -140,6 +153,7 @@ extension Budget {
             #""unit":\#(JSONText.quote(unit.rawValue))"#, #""limit":\#(limit)"#, #""limit_display":\#(JSONText.quote(format(limit)))"#,
             #""enforcement":\#(JSONText.quote(enforcement.rawValue))"#, #""when_exhausted":\#(JSONText.quote(whenExhausted.rawValue))"#,
             #""alert_thresholds":[\#(alertThresholds.map(String.init).joined(separator: ","))]"#,
+            #""downgrade_to":\#(downgradeTo.map(JSONText.quote) ?? "null")"#, #""downgrade_at":\#(downgradeAtPercent)"#,
             #""created_at":\#(JSONText.quote(BudgetText.timestamp(createdAt)))"#, #""updated_at":\#(JSONText.quote(BudgetText.timestamp(updatedAt)))"#,
         ]
         if let standing {

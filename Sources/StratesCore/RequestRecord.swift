@@ -45,6 +45,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var serviceTier: ServiceTier?
     /// The maximum output tokens a budget lowered the request to, when it did.
     public var outputCap: Int64?
+    /// The budget that moved the request to its cheaper downgrade model, when one did.
+    public var downgradedBy: String?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
@@ -52,7 +54,7 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         provider: String? = nil, upstreamRequestID: String? = nil, latencyMs: Int64? = nil,
         timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
         cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
-        outputCap: Int64? = nil
+        outputCap: Int64? = nil, downgradedBy: String? = nil
     ) {
         self.id = id
         self.startedAt = startedAt
@@ -75,5 +77,6 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         self.inputEstimate = inputEstimate
         self.serviceTier = serviceTier
         self.outputCap = outputCap
+        self.downgradedBy = downgradedBy
     }
 }

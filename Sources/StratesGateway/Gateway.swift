@@ -102,7 +102,7 @@ public final class Gateway: Sendable {
             throw GatewayError.badRequest(error.message, param: error.param)
         }
         let attribution = AttributionResolver.resolve(key: key, headers: request.headers, summary: summary)
-        guard let (provider, upstreamModel) = router.resolve(summary.model) else {
+        guard var (provider, upstreamModel) = router.resolve(summary.model) else {
             throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
         }
         var record = RequestRecord(
@@ -124,6 +124,16 @@ public final class Gateway: Sendable {
             )
         }
 
+        if let budgets, let downgrade = await budgets.downgrade(for: record, summary: summary, api: request.api) {
+            if let target = router.resolve(downgrade.model), target.provider.kind.supports(request.api) {
+                (provider, upstreamModel) = target
+                record.provider = target.provider.name
+                record.servedModel = target.upstreamModel
+                record.downgradedBy = downgrade.budget.name
+            } else {
+                logger.warning("budget downgrade model cannot serve this request; keeping the requested model", metadata: ["budget": "\(downgrade.budget.name)", "model": "\(downgrade.model)"])
+            }
+        }
         let (rates, admission) = try await control(&record, summary: summary, request: request, logger: logger)
         record.outputCap = admission.outputCap
 
@@ -180,9 +190,13 @@ public final class Gateway: Sendable {
             headers.removeAll { RateHeaders.isRateHeader($0.name) }
             headers += RateHeaders.render(rates, api: request.api)
         }
+        if let budget = record.downgradedBy {
+            headers.append(("x-strates-downgraded-to", upstreamModel))
+            headers.append(("x-strates-budget", budget))
+        }
         if let cap = admission.outputCap {
             headers.append(("x-strates-max-tokens-capped", String(cap)))
-            if let name = admission.cappedBy { headers.append(("x-strates-budget", name)) }
+            if let name = admission.cappedBy, record.downgradedBy == nil { headers.append(("x-strates-budget", name)) }
         }
 
         guard (200..<300).contains(response.status) else {

@@ -58,6 +58,7 @@ enum JournalLineEncoder {
         record.int("inputEstimate", r.inputEstimate)
         record.string("serviceTier", r.serviceTier?.rawValue)
         record.int("outputCap", r.outputCap)
+        record.string("downgradedBy", r.downgradedBy)
         writer.out = record.close()
         out = writer.close()
         out.append(UInt8(ascii: "\n"))

@@ -16,19 +16,20 @@ extension SQLiteLedger {
             try db.execute(
                 sql: """
                     INSERT INTO budgets (id, name, scope_kind, scope_value, period, time_zone, unit, limit_amount, enforcement,
-                        when_exhausted, alert_thresholds, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        when_exhausted, alert_thresholds, created_at, updated_at, downgrade_model, downgrade_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope_kind = excluded.scope_kind,
                         scope_value = excluded.scope_value, period = excluded.period, time_zone = excluded.time_zone,
                         unit = excluded.unit, limit_amount = excluded.limit_amount, enforcement = excluded.enforcement,
                         when_exhausted = excluded.when_exhausted, alert_thresholds = excluded.alert_thresholds,
-                        updated_at = excluded.updated_at
+                        updated_at = excluded.updated_at, downgrade_model = excluded.downgrade_model,
+                        downgrade_at = excluded.downgrade_at
                     """,
                 arguments: [
                     budget.id, budget.name, budget.scope.kind.rawValue, budget.scope.value, budget.period.text, budget.timeZone,
                     budget.unit.rawValue, budget.limit, budget.enforcement.rawValue, budget.whenExhausted.rawValue,
                     budget.alertThresholds.map(String.init).joined(separator: ","), Self.millis(budget.createdAt),
-                    Self.millis(budget.updatedAt),
+                    Self.millis(budget.updatedAt), budget.downgradeTo, budget.downgradeAtPercent,
                 ]
             )
         }
@@ -105,7 +106,7 @@ extension SQLiteLedger {
             id: row["id"], name: row["name"], scope: BudgetScope(kind: kind, value: row["scope_value"]), period: period,
             timeZone: row["time_zone"], unit: unit, limit: row["limit_amount"], enforcement: enforcement,
             whenExhausted: exhaustion, alertThresholds: thresholds, createdAt: date(row["created_at"]),
-            updatedAt: date(row["updated_at"])
+            updatedAt: date(row["updated_at"]), downgradeTo: row["downgrade_model"], downgradeAtPercent: row["downgrade_at"]
         )
     }
 }

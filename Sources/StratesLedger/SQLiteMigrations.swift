@@ -152,6 +152,13 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("005_budget_downgrade") { db in
+            try db.execute(sql: """
+                ALTER TABLE budgets ADD COLUMN downgrade_model TEXT;
+                ALTER TABLE budgets ADD COLUMN downgrade_at INTEGER NOT NULL DEFAULT 80;
+                ALTER TABLE requests ADD COLUMN downgraded_by TEXT;
+                """)
+        }
         return migrator
     }
 }

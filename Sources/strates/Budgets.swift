@@ -24,6 +24,7 @@ extension StratesCommand {
                       strates budgets set platform-monthly --scope team:platform --period month --limit-usd 500
                       strates budgets set ana-daily --scope member:ana --period day --limit-tokens 2000000 --when-exhausted cap
                       strates budgets set sandbox-week --scope environment:sandbox --period rolling:7d --limit-usd 50 --soft
+                      strates budgets set research --scope team:research --limit-usd 300 --downgrade-to gpt-4o-mini --downgrade-at 80
                     """
             )
 
@@ -38,6 +39,8 @@ extension StratesCommand {
             @Flag(help: "Refuse or cap requests it cannot cover (the default).") var hard = false
             @Option(help: "What a hard budget does with a request it cannot cover: reject, or cap its max output tokens.") var whenExhausted: String?
             @Option(help: "Alert thresholds in percent, e.g. 50,80,100.") var alerts: String?
+            @Option(help: "A cheaper model requests move to as the budget nears exhaustion ('none' removes it).") var downgradeTo: String?
+            @Option(help: "How full the budget must be, in percent, before requests move to --downgrade-to (default 80).") var downgradeAt: Int?
 
             func run() async throws {
                 let (_, ledger) = try data.openLedger()
@@ -51,6 +54,8 @@ extension StratesCommand {
                 if soft && hard { throw ValidationError("--soft and --hard exclude each other") }
                 changes.enforcement = soft ? "soft" : hard ? "hard" : nil
                 changes.whenExhausted = whenExhausted
+                changes.downgradeTo = downgradeTo
+                changes.downgradeAtPercent = downgradeAt
                 if let alerts {
                     let parts = alerts.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                     guard parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--alerts must be percentages like 50,80,100") }
@@ -64,7 +69,7 @@ extension StratesCommand {
                     throw CommandFailure(description: "the budget is not valid: \(error)")
                 }
                 try await ledger.save(budget)
-                print("\(current == nil ? "Created" : "Updated") budget '\(budget.name)' (\(budget.id)): \(budget.scope.text), \(budget.format(budget.limit)) per \(budget.period.text), \(budget.enforcement.rawValue)\(budget.enforcement == .hard ? " (\(budget.whenExhausted.rawValue))" : "").")
+                print("\(current == nil ? "Created" : "Updated") budget '\(budget.name)' (\(budget.id)): \(budget.scope.text), \(budget.format(budget.limit)) per \(budget.period.text), \(budget.enforcement.rawValue)\(budget.enforcement == .hard ? " (\(budget.whenExhausted.rawValue))" : "")\(budget.downgradeTo.map { ", downgrading to \($0) at \(budget.downgradeAtPercent)%" } ?? "").")
             }
         }
 

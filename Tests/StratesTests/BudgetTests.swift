@@ -331,4 +331,15 @@ import Testing
         switchUnit.unit = "usd"
         #expect(throws: BudgetProblems.self) { try switchUnit.apply(to: original, id: "b", now: Date()) }
     }
+
+    @Test func downgradeIsSetKeptAndRemoved() throws {
+        let made = try BudgetChanges(json: ["scope": "team:t", "limit_usd": "1", "downgrade_to": "gpt-4o-mini", "downgrade_at": 70]).apply(to: nil, id: "b", now: Date())
+        #expect(made.downgradeTo == "gpt-4o-mini" && made.downgradeAtPercent == 70)
+        let kept = try BudgetChanges(json: ["limit_usd": "2"]).apply(to: made, id: "b", now: Date())
+        #expect(kept.downgradeTo == "gpt-4o-mini" && kept.downgradeAtPercent == 70)
+        let removed = try BudgetChanges(json: ["downgrade_to": NSNull()]).apply(to: made, id: "b", now: Date())
+        #expect(removed.downgradeTo == nil)
+        #expect(throws: BudgetProblems.self) { try BudgetChanges(json: ["scope": "team:t", "limit_usd": "1", "downgrade_at": 0]).apply(to: nil, id: "b", now: Date()) }
+        #expect(throws: BudgetProblems.self) { try BudgetChanges(json: ["downgrade_at": "most"]) }
+    }
 }

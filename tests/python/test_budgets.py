@@ -247,3 +247,29 @@ def test_a_team_admin_sees_and_changes_only_its_team(gw):
     # The organization admin still sees every team.
     response = httpx.get(gw.url + "/api/usage?by=team", headers={"authorization": f"Bearer {gw.admin_key}"})
     assert {"platform", "race-reject"} <= {row["group"]["team"] for row in response.json()["rows"]}
+
+
+def test_a_budget_downgrades_to_a_cheaper_model_as_it_nears_exhaustion(gw):
+    key = member_key(gw, "thrifty", "theo")
+    # gpt-4o: about $0.001 per request here (100 output tokens at $10/M); the budget is $0.01.
+    status, budget = api(gw, "POST", "/api/budgets", {"name": "thrifty", "scope": "team:thrifty", "period": "day", "limit_usd": "0.01",
+                                                       "downgrade_to": "gpt-4o-mini", "downgrade_at": 50, "alert_thresholds": []})
+    assert status == 201 and budget["downgrade_to"] == "gpt-4o-mini" and budget["downgrade_at"] == 50
+    served = []
+    for _ in range(30):
+        response = chat(gw, key, max_tokens=100)
+        assert response.status_code == 200, response.text
+        served.append(response.headers.get("x-strates-downgraded-to"))
+        time.sleep(0.05)   # let each settle, so the budget's count moves
+    first = served.index("gpt-4o-mini")
+    assert first >= 2 and all(model is None for model in served[:first]) and all(m == "gpt-4o-mini" for m in served[first:]), served
+    rows = gw.wait_rows(30, "team = ?", ("thrifty",))
+    downgraded = [r for r in rows if r["downgraded_by"]]
+    assert len(downgraded) == 30 - first
+    assert all(r["downgraded_by"] == "thrifty" and r["requested_model"] == "gpt-4o" and r["served_model"] == "gpt-4o-mini" for r in downgraded)
+    # Downgraded requests are priced (and counted) at the cheaper model.
+    assert max(r["cost_nano"] for r in downgraded) < min(r["cost_nano"] for r in rows if not r["downgraded_by"])
+    assert team_cost(gw, "thrifty") <= 10_000_000
+    # Removing the downgrade (null) restores the requested model while the budget has room.
+    assert api(gw, "PATCH", "/api/budgets/thrifty", {"downgrade_to": None, "limit_usd": "1"})[1]["downgrade_to"] is None
+    assert "x-strates-downgraded-to" not in chat(gw, key).headers
