@@ -59,6 +59,11 @@ public struct Budget: ScopedRule, Codable, Equatable {
         }
     }
 
+    /// Whether `amount` is at least `percent` % of the limit, exactly (no overflow, no rounding).
+    public func reaches(_ percent: Int, with amount: Int64) -> Bool {
+        Int128(amount) * 100 >= Int128(limit) * Int128(percent)
+    }
+
     /// Checks what the type system cannot: a known time zone, a positive limit, sane
     /// thresholds. Returns the problems, in words a user can act on.
     public func problems() -> [String] {
@@ -104,6 +109,11 @@ public struct BudgetScope: Sendable, Codable, Hashable {
     }
 
     public var text: String { "\(kind.rawValue):\(value)" }
+
+    /// What is wrong with scope text that does not parse.
+    public static func problem(_ text: String) -> String {
+        "scope '\(text)' must be kind:value with kind one of \(Kind.allCases.map(\.rawValue).joined(separator: ", ")) (environment values: production, sandbox, personal), e.g. team:platform"
+    }
 
     /// The scope value a request's attribution has for this kind, if any.
     public static func value(of kind: Kind, in attribution: Attribution) -> String? {

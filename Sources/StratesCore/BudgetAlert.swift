@@ -16,8 +16,7 @@ public struct BudgetAlert: Sendable, Equatable {
 
     /// The thresholds a standing has reached, in ascending order.
     public static func reached(by standing: BudgetStanding) -> [Int] {
-        let limit = Int128(standing.budget.limit)
-        return standing.budget.alertThresholds.sorted().filter { Int128(standing.spent) * 100 >= limit * Int128($0) }
+        standing.budget.alertThresholds.sorted().filter { standing.budget.reaches($0, with: standing.spent) }
     }
 
     /// One line for people: the log, a Slack message.

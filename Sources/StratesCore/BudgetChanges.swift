@@ -44,34 +44,27 @@ public struct BudgetChanges: Sendable, Equatable {
             if value is NSNull { downgradeTo = "" } else { downgradeTo = text("downgrade_to") }
         }
         if let value = json["downgrade_at"], !(value is NSNull) {
-            if let number = Self.number(value), let whole = Int(exactly: number.doubleValue) { downgradeAtPercent = whole } else {
+            if let number = RuleFields.number(value), let whole = Int(exactly: number.doubleValue) { downgradeAtPercent = whole } else {
                 problems.append("'downgrade_at' must be a whole percentage, e.g. 80")
             }
         }
         if let value = json["limit_usd"], !(value is NSNull) {
-            if let string = value as? String { limitUSD = string } else if let number = Self.number(value) {
+            if let string = value as? String { limitUSD = string } else if let number = RuleFields.number(value) {
                 limitUSD = number.stringValue
             } else { problems.append("'limit_usd' must be a number of dollars, e.g. \"50\" or 12.5") }
         }
         if let value = json["limit_tokens"], !(value is NSNull) {
-            if let number = Self.number(value), let whole = Int64(exactly: number.doubleValue) { limitTokens = whole } else {
+            if let number = RuleFields.number(value), let whole = Int64(exactly: number.doubleValue) { limitTokens = whole } else {
                 problems.append("'limit_tokens' must be a whole number of tokens")
             }
         }
         if let value = json["alert_thresholds"], !(value is NSNull) {
-            let numbers = (value as? [Any])?.compactMap(Self.number)
+            let numbers = (value as? [Any])?.compactMap(RuleFields.number)
             if let numbers, numbers.count == (value as? [Any])?.count, numbers.allSatisfy({ Int(exactly: $0.doubleValue) != nil }) {
                 alertThresholds = numbers.map { $0.intValue }
             } else { problems.append("'alert_thresholds' must be a list of percentages, e.g. [50, 80, 100]") }
         }
         if !problems.isEmpty { throw BudgetProblems(problems) }
-    }
-
-    /// A JSON number, not a boolean (Foundation reads both as NSNumber; on Linux a plain
-    /// `is Bool` is true for 0 and 1 too).
-    static func number(_ value: Any) -> NSNumber? {
-        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
-        return number
     }
 
     /// The budget these changes make of `current` (or of a new budget with `id`), checked.
@@ -81,7 +74,7 @@ public struct BudgetChanges: Sendable, Equatable {
         if let scope {
             scopeValue = BudgetScope(text: scope)
             if scopeValue == nil {
-                problems.append("scope '\(scope)' must be kind:value with kind one of \(BudgetScope.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (environment values: production, sandbox, personal), e.g. team:platform")
+                problems.append(BudgetScope.problem(scope))
             }
         } else if current == nil {
             problems.append("scope is required, e.g. team:platform or member:ana")

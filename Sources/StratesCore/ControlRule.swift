@@ -153,7 +153,7 @@ public struct RuleFields {
         switch text("scope") {
         case .set(let text):
             guard let scope = BudgetScope(text: text) else {
-                problems.append("scope '\(text)' must be kind:value with kind one of \(BudgetScope.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (environment values: production, sandbox, personal), e.g. team:platform")
+                problems.append(BudgetScope.problem(text))
                 return current
             }
             return scope

@@ -99,6 +99,11 @@ public struct RateBucket: Sendable, Equatable {
 
     /// Seconds until the bucket is full again.
     public var untilFull: Double { (capacity - level) * 60 / capacity }
+
+    /// What is left, as the response headers tell it.
+    public var allowance: RateAllowance {
+        RateAllowance(limit: Int64(capacity), remaining: max(0, Int64(level.rounded(.down))), resetSeconds: untilFull)
+    }
 }
 
 /// How much of one kind of allowance is left, for the `x-ratelimit-*` /
@@ -236,16 +241,13 @@ public struct RateLimitBook: Sendable {
             let share = found.level / found.capacity
             if share < bestShare {
                 bestShare = share
-                best = RateAllowance(limit: Int64(found.capacity), remaining: max(0, Int64(found.level.rounded(.down))), resetSeconds: found.untilFull)
+                best = found.allowance
             }
         }
         return best
     }
 
     func refusal(_ limit: RateLimit, _ reason: RateRefusal.Reason, retryAfter: Double?, counter: Counter) -> RateRefusal {
-        func allowance(_ bucket: RateBucket?) -> RateAllowance? {
-            bucket.map { RateAllowance(limit: Int64($0.capacity), remaining: max(0, Int64($0.level.rounded(.down))), resetSeconds: $0.untilFull) }
-        }
-        return RateRefusal(limit: limit, reason: reason, retryAfter: retryAfter, requests: allowance(counter.requests), tokens: allowance(counter.tokens))
+        RateRefusal(limit: limit, reason: reason, retryAfter: retryAfter, requests: counter.requests?.allowance, tokens: counter.tokens?.allowance)
     }
 }

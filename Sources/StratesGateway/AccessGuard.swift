@@ -19,15 +19,12 @@ public final class AccessGuard: Sendable {
     }
 
     /// Throws a 403 in the caller's format naming the first policy that refuses the request.
-    func check(_ record: RequestRecord, served: String) throws(GatewayError) {
+    func check(_ record: RequestRecord) throws(GatewayError) {
         let policies = rules.covering(record.attribution)
         guard !policies.isEmpty else { return }
-        let provider = record.provider ?? ""
         let request = AccessPolicy.Request(
-            requested: record.requestedModel, served: served, provider: provider,
-            price: pricing.price(provider: provider, model: served, at: record.startedAt)?.price
-                ?? pricing.price(provider: provider, model: record.requestedModel, at: record.startedAt)?.price,
-            inputTokens: record.inputEstimate
+            requested: record.requestedModel, served: record.servedModel ?? record.requestedModel, provider: record.provider ?? "",
+            price: pricing.price(of: record)?.price, inputTokens: record.inputEstimate
         )
         for policy in policies {
             guard let reason = policy.refusal(of: request) else { continue }

@@ -58,40 +58,12 @@ public final class BudgetGuard: Sendable {
     /// The budgets covering a request with this attribution.
     func covering(_ attribution: Attribution) -> [Budget] { index.covering(attribution) }
 
-    /// The cheaper model a covering budget moves this request to, when that budget —
-    /// counting what is spent, what requests in flight reserved, and this request's own
-    /// estimate at the model it asked for — is at or past its `downgradeAtPercent`.
-    func downgrade(for record: RequestRecord, summary: RequestSummary, api: APIKind) async -> (budget: Budget, model: String)? {
-        guard api != .countTokens else { return nil }
-        let candidates = covering(record.attribution).filter { budget in
-            guard let target = budget.downgradeTo else { return false }
-            return target != record.requestedModel && target != record.servedModel
-        }
-        guard !candidates.isEmpty, let standings = try? await counters.standings(of: candidates, at: record.startedAt) else { return nil }
-        var estimate = record
-        estimate.usage = Usage(input: record.inputEstimate, output: api == .embeddings ? 0 : summary.maxTokens ?? defaultOutputTokens)
-        let cost = pricing.cost(of: estimate)?.value ?? 0
-        for (budget, standing) in zip(candidates, standings) {
-            let request = budget.unit == .usd ? cost : estimate.usage.total
-            let filled = standing.spent + standing.reserved + request
-            let percent = Int64(budget.downgradeAtPercent)
-            let threshold = budget.limit / 100 * percent + budget.limit % 100 * percent / 100
-            if filled >= threshold, let model = budget.downgradeTo {
-                return (budget, model)
-            }
-        }
-        return nil
-    }
-
-    /// Reserves the request's estimate against every budget covering it. Throws the
-    /// refusal in the caller's terms when a hard budget cannot cover it.
-    func admit(_ record: RequestRecord, summary: RequestSummary, api: APIKind) async throws(GatewayError) -> BudgetAdmission {
-        guard api != .countTokens else { return .unrestricted }
-        let budgets = covering(record.attribution)
-        guard !budgets.isEmpty else { return .unrestricted }
+    /// What the request asks of its budgets at the model it is routed to: its input
+    /// estimate and its maximum output (or the configured default), at that model's price.
+    func demand(for record: RequestRecord, summary: RequestSummary, api: APIKind) -> BudgetDemand {
         let producesText = api != .embeddings
         let pricing = self.pricing
-        let demand = BudgetDemand(
+        return BudgetDemand(
             inputTokens: record.inputEstimate,
             outputTokens: producesText ? summary.maxTokens ?? defaultOutputTokens : 0,
             canCap: producesText,
@@ -101,6 +73,33 @@ public final class BudgetGuard: Sendable {
                 return pricing.cost(of: estimate)
             }
         )
+    }
+
+    /// The cheaper model one of `budgets` moves this request to, when that budget —
+    /// counting what is spent, what requests in flight reserved, and this request's own
+    /// estimate at the model it asked for — is at or past its `downgradeAtPercent`.
+    func downgrade(for record: RequestRecord, budgets: [Budget], summary: RequestSummary, api: APIKind) async -> (budget: Budget, model: String)? {
+        guard api != .countTokens else { return nil }
+        let candidates = budgets.filter { budget in
+            guard let target = budget.downgradeTo else { return false }
+            return target != record.requestedModel && target != record.servedModel
+        }
+        guard !candidates.isEmpty, let standings = try? await counters.standings(of: candidates, at: record.startedAt) else { return nil }
+        let demand = demand(for: record, summary: summary, api: api)
+        for (budget, standing) in zip(candidates, standings) {
+            let request = demand.amount(budget.unit, outputTokens: demand.outputTokens) ?? 0
+            if budget.reaches(budget.downgradeAtPercent, with: standing.spent + standing.reserved + request), let model = budget.downgradeTo {
+                return (budget, model)
+            }
+        }
+        return nil
+    }
+
+    /// Reserves the request's estimate against `budgets` (those covering it). Throws the
+    /// refusal in the caller's terms when a hard budget cannot cover it.
+    func admit(_ record: RequestRecord, budgets: [Budget], summary: RequestSummary, api: APIKind) async throws(GatewayError) -> BudgetAdmission {
+        guard api != .countTokens, !budgets.isEmpty else { return .unrestricted }
+        let demand = demand(for: record, summary: summary, api: api)
         let verdict: BudgetVerdict
         do {
             verdict = try await counters.reserve(requestID: record.id, demand: demand, budgets: budgets, at: record.startedAt)

@@ -124,7 +124,9 @@ public final class Gateway: Sendable {
             )
         }
 
-        if let budgets, let downgrade = await budgets.downgrade(for: record, summary: summary, api: request.api) {
+        // Budgets go by attribution, which routing does not change: found once.
+        let covering = budgets?.covering(record.attribution) ?? []
+        if let budgets, let downgrade = await budgets.downgrade(for: record, budgets: covering, summary: summary, api: request.api) {
             if let target = router.resolve(downgrade.model), target.provider.kind.supports(request.api) {
                 (provider, upstreamModel) = target
                 record.provider = target.provider.name
@@ -134,7 +136,7 @@ public final class Gateway: Sendable {
                 logger.warning("budget downgrade model cannot serve this request; keeping the requested model", metadata: ["budget": "\(downgrade.budget.name)", "model": "\(downgrade.model)"])
             }
         }
-        let (rates, admission) = try await control(&record, summary: summary, request: request, logger: logger)
+        let (rates, admission) = try await control(&record, budgets: covering, summary: summary, request: request, logger: logger)
         record.outputCap = admission.outputCap
 
         var body = request.body
@@ -296,12 +298,12 @@ public final class Gateway: Sendable {
     /// The controls a routed request must pass, in order: model access policies (403),
     /// rate limits (429), budgets (429, or a lower max tokens). A refusal is recorded in
     /// the ledger as rejected, and gives back what earlier controls took.
-    func control(_ record: inout RequestRecord, summary: RequestSummary, request: GatewayRequest, logger: Logger) async throws(GatewayError) -> (RateAdmission, BudgetAdmission) {
+    func control(_ record: inout RequestRecord, budgets covering: [Budget], summary: RequestSummary, request: GatewayRequest, logger: Logger) async throws(GatewayError) -> (RateAdmission, BudgetAdmission) {
         guard request.api != .countTokens else { return (.unlimited, .unrestricted) }
         do {
-            try policies?.check(record, served: record.servedModel ?? record.requestedModel)
+            try policies?.check(record)
             let rates = try rateLimits?.admit(record, summary: summary, api: request.api) ?? .unlimited
-            let admission = try await budgets?.admit(record, summary: summary, api: request.api) ?? .unrestricted
+            let admission = try await budgets?.admit(record, budgets: covering, summary: summary, api: request.api) ?? .unrestricted
             return (rates, admission)
         } catch {
             record.status = .rejected

@@ -33,10 +33,15 @@ public final class Pricing: Sendable {
     /// that, the model that was asked for); nil when no price is known. The simulated
     /// provider is priced as the model it stands in for, so sandbox runs show real money.
     public func cost(of record: RequestRecord) -> NanoUSD? {
+        guard let (price, discount) = price(of: record) else { return nil }
+        return price.cost(of: record.usage, tier: record.serviceTier ?? .standard, discountBasisPoints: discount)
+    }
+
+    /// The price a record is charged at: that of the model that served it, or failing
+    /// that, of the model that was asked for.
+    public func price(of record: RequestRecord) -> (price: ModelPrice, discount: Int64)? {
         for model in [record.servedModel, record.requestedModel].compactMap({ $0 }) {
-            if let (price, discount) = price(provider: record.provider ?? "", model: model, at: record.startedAt) {
-                return price.cost(of: record.usage, tier: record.serviceTier ?? .standard, discountBasisPoints: discount)
-            }
+            if let found = price(provider: record.provider ?? "", model: model, at: record.startedAt) { return found }
         }
         return nil
     }

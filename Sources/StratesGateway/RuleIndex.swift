@@ -21,9 +21,6 @@ public final class RuleIndex<Rule: ScopedRule>: Sendable {
 
     public var all: [Rule] { state.withLock { $0.all } }
 
-    /// The rule named by id or name.
-    public func named(_ idOrName: String) -> Rule? { all.first { $0.isNamed(idOrName) } }
-
     /// The rules covering a request with this attribution.
     public func covering(_ attribution: Attribution) -> [Rule] {
         state.withLock { state in

@@ -61,6 +61,25 @@ struct AdminAccess {
         }
     }
 
+    /// The rule named by id or name (a path parameter), if this admin may see it; a 404
+    /// otherwise, so a team admin cannot even tell another team's rule exists.
+    func find<Rule: ScopedRule>(_ wanted: String, in rules: [Rule], noun: String, collection: String, code: String) async throws -> Rule {
+        guard let rule = rules.first(where: { $0.isNamed(wanted) }), try await visible([rule]).count == 1 else {
+            throw GatewayError(status: 404, message: "No \(noun) with id or name '\(wanted)'. List them with GET /api/\(collection).", code: code)
+        }
+        return rule
+    }
+
+    /// An admin request's body as a JSON object; a 400 showing `example` otherwise.
+    static func jsonObject(_ request: Request, example: String) async throws -> [String: Any] {
+        var request = request
+        let body = try await request.collectBody(upTo: 1 << 20)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
+            throw GatewayError.badRequest("The body must be a JSON object, e.g. \(example).")
+        }
+        return object
+    }
+
     func visible<Rule: ScopedRule>(_ rules: [Rule]) async throws -> [Rule] {
         guard !isOrganizationAdmin else { return rules }
         var kept: [Rule] = []

@@ -80,21 +80,11 @@ struct BudgetController<Context: RequestContext> {
 
     /// The budget named by the path (id or name), if this admin may see it.
     func find(_ context: Context, _ access: AdminAccess) async throws -> Budget {
-        let wanted = context.parameters.get("budget") ?? ""
-        guard let budget = runtime.budgets.budgets.first(where: { $0.isNamed(wanted) }),
-              try await access.visible([budget]).count == 1
-        else {
-            throw GatewayError(status: 404, message: "No budget with id or name '\(wanted)'. List them with GET /api/budgets.", code: "budget_not_found")
-        }
-        return budget
+        try await access.find(context.parameters.get("budget") ?? "", in: runtime.budgets.budgets, noun: "budget", collection: "budgets", code: "budget_not_found")
     }
 
     static func changes(_ request: Request) async throws -> BudgetChanges {
-        var request = request
-        let body = try await request.collectBody(upTo: 1 << 20)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
-            throw GatewayError.badRequest("The body must be a JSON object, e.g. {\"scope\": \"team:platform\", \"period\": \"month\", \"limit_usd\": \"500\"}.")
-        }
+        let object = try await AdminAccess.jsonObject(request, example: #"{"scope": "team:platform", "period": "month", "limit_usd": "500"}"#)
         do {
             return try BudgetChanges(json: object)
         } catch {

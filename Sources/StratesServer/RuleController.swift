@@ -79,22 +79,10 @@ struct RuleController<Context: RequestContext, Rule: ControlRule> {
 
     /// The rule named by the path (id or name), if this admin may see it.
     func find(_ context: Context, _ access: AdminAccess) async throws -> Rule {
-        let wanted = context.parameters.get("rule") ?? ""
-        guard let rule = index.named(wanted), try await access.visible([rule]).count == 1 else {
-            throw GatewayError(
-                status: 404, message: "No \(Rule.noun) with id or name '\(wanted)'. List them with GET /api/\(Rule.collection).",
-                code: "\(Rule.kind)_not_found"
-            )
-        }
-        return rule
+        try await access.find(context.parameters.get("rule") ?? "", in: index.all, noun: Rule.noun, collection: Rule.collection, code: "\(Rule.kind)_not_found")
     }
 
     static func body(_ request: Request) async throws -> [String: Any] {
-        var request = request
-        let body = try await request.collectBody(upTo: 1 << 20)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
-            throw GatewayError.badRequest("The body must be a JSON object, e.g. {\"scope\": \"team:platform\", ...}; fields: \(Rule.fields.sorted().joined(separator: ", ")).")
-        }
-        return object
+        try await AdminAccess.jsonObject(request, example: #"{"scope": "team:platform", ...}; fields: "# + Rule.fields.sorted().joined(separator: ", "))
     }
 }

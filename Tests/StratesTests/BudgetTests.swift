@@ -240,7 +240,7 @@ import Testing
                 usage: Usage(input: tokens), inputEstimate: tokens
             )
             let summary = try RequestSummary.inspect(Array(#"{"model":"gpt-4o","max_tokens":1}"#.utf8), api: .chatCompletions)
-            _ = try await guardian.admit(record, summary: summary, api: .chatCompletions)
+            _ = try await guardian.admit(record, budgets: guardian.covering(record.attribution), summary: summary, api: .chatCompletions)
             try await ledger.insert([record])
             await guardian.settle(record)
         }
