@@ -47,6 +47,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var outputCap: Int64?
     /// The budget that moved the request to its cheaper downgrade model, when one did.
     public var downgradedBy: String?
+    /// The grant (allowance) a personal-use request drew from.
+    public var grantID: String?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
@@ -54,7 +56,7 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         provider: String? = nil, upstreamRequestID: String? = nil, latencyMs: Int64? = nil,
         timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
         cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
-        outputCap: Int64? = nil, downgradedBy: String? = nil
+        outputCap: Int64? = nil, downgradedBy: String? = nil, grantID: String? = nil
     ) {
         self.id = id
         self.startedAt = startedAt
@@ -78,5 +80,6 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         self.serviceTier = serviceTier
         self.outputCap = outputCap
         self.downgradedBy = downgradedBy
+        self.grantID = grantID
     }
 }

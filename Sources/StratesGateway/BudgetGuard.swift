@@ -61,18 +61,7 @@ public final class BudgetGuard: Sendable {
     /// What the request asks of its budgets at the model it is routed to: its input
     /// estimate and its maximum output (or the configured default), at that model's price.
     func demand(for record: RequestRecord, summary: RequestSummary, api: APIKind) -> BudgetDemand {
-        let producesText = api != .embeddings
-        let pricing = self.pricing
-        return BudgetDemand(
-            inputTokens: record.inputEstimate,
-            outputTokens: producesText ? summary.maxTokens ?? defaultOutputTokens : 0,
-            canCap: producesText,
-            cost: { output in
-                var estimate = record
-                estimate.usage = Usage(input: record.inputEstimate, output: output)
-                return pricing.cost(of: estimate)
-            }
-        )
+        pricing.demand(for: record, summary: summary, api: api, defaultOutputTokens: defaultOutputTokens)
     }
 
     /// The cheaper model one of `budgets` moves this request to, when that budget —

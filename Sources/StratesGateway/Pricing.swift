@@ -1,5 +1,6 @@
 import Foundation
 import StratesCore
+import StratesWire
 import Synchronization
 
 /// The price catalog in force on a running gateway; replaced whole when prices change.
@@ -60,5 +61,23 @@ public final class Pricing: Sendable {
             return (price, discount)
         }
         return price.map { ($0, discount) }
+    }
+}
+
+extension Pricing {
+    /// What a request asks of budgets and grants at the model it is routed to: its input
+    /// estimate and its maximum output (or `defaultOutputTokens`), at that model's price.
+    func demand(for record: RequestRecord, summary: RequestSummary, api: APIKind, defaultOutputTokens: Int64) -> BudgetDemand {
+        let producesText = api != .embeddings
+        return BudgetDemand(
+            inputTokens: record.inputEstimate,
+            outputTokens: producesText ? summary.maxTokens ?? defaultOutputTokens : 0,
+            canCap: producesText,
+            cost: { output in
+                var estimate = record
+                estimate.usage = Usage(input: record.inputEstimate, output: output)
+                return self.cost(of: estimate)
+            }
+        )
     }
 }

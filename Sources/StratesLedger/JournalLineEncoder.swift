@@ -59,6 +59,7 @@ enum JournalLineEncoder {
         record.string("serviceTier", r.serviceTier?.rawValue)
         record.int("outputCap", r.outputCap)
         record.string("downgradedBy", r.downgradedBy)
+        record.string("grantID", r.grantID)
         writer.out = record.close()
         out = writer.close()
         out.append(UInt8(ascii: "\n"))

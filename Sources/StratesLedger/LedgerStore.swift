@@ -87,5 +87,22 @@ public protocol RuleStore: Sendable {
     func deleteRule<Rule: ControlRule>(_ type: Rule.Type, _ idOrName: String) async throws -> Bool
 }
 
+/// What grants draw on: the recorded usage charged to each.
+public protocol GrantStore: RuleStore {
+    /// The usage charged to a grant, per quarter-hour since 1970 (`GrantStatement.quarter`).
+    func grantUsage(grantID: String) async throws -> [Int64: ScopeSpend]
+    /// Saves several rules of one kind in one transaction (a transfer changes two grants).
+    func save<Rule: ControlRule>(rules: [Rule]) async throws
+}
+
+extension GrantStore {
+    /// Where a grant stands at `date`, from the ledger (nothing reserved: only the running
+    /// gateway knows what is in flight).
+    public func statement(of grant: Grant, at date: Date) async throws -> GrantStatement {
+        let usage = try await grantUsage(grantID: grant.id).mapValues { $0.amount(grant.unit) }
+        return GrantStatement(grant: grant, at: date, usage: usage)
+    }
+}
+
 /// Everything Strates keeps, in one backend.
-public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, RuleStore {}
+public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore {}

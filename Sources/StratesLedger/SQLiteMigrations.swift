@@ -159,6 +159,12 @@ enum SQLiteMigrations {
                 ALTER TABLE requests ADD COLUMN downgraded_by TEXT;
                 """)
         }
+        migrator.registerMigration("006_grants") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN grant_id TEXT;
+                CREATE INDEX requests_grant_started_at ON requests (grant_id, started_at) WHERE grant_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

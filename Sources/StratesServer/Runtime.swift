@@ -23,6 +23,7 @@ public struct StratesRuntime: Sendable {
     public let budgets: BudgetGuard
     public let rateLimits: RateLimiter
     public let policies: AccessGuard
+    public let grants: GrantGuard
     let httpClients: [HTTPClient]
 
     /// Opens the ledger, replays what a crash left in its journal, and builds the
@@ -65,20 +66,25 @@ public struct StratesRuntime: Sendable {
         )
         let rateLimits = RateLimiter(store: database)
         let policies = AccessGuard(store: database, pricing: pricing)
+        let grants = GrantGuard(
+            store: database, pricing: pricing, defaultOutputTokens: configuration.budgetDefaultOutputTokens,
+            beforeCounting: { await writer.flush() }
+        )
         try await budgets.reload()
         try await rateLimits.reload()
         try await policies.reload()
+        try await grants.reload()
         let registry = PrometheusCollectorRegistry()
         let authenticator = Authenticator(store: database)
         let gateway = Gateway(
             authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            budgets: budgets, rateLimits: rateLimits, policies: policies
+            budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants
         )
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
-            rateLimits: rateLimits, policies: policies, httpClients: clients
+            rateLimits: rateLimits, policies: policies, grants: grants, httpClients: clients
         )
     }
 
@@ -91,11 +97,12 @@ public struct StratesRuntime: Sendable {
         return catalog
     }
 
-    /// Reads every control definition again (budgets, rate limits, policies).
+    /// Reads every control definition again (budgets, rate limits, policies, grants).
     public func reloadControls() async throws {
         try await budgets.reload()
         try await rateLimits.reload()
         try await policies.reload()
+        try await grants.reload()
     }
 
     public func shutdown() async {
