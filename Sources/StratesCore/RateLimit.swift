@@ -168,9 +168,13 @@ public struct RateLimitBook: Sendable {
 
     /// Admits the request under every limit, or refuses it naming the first limit it
     /// does not fit; admission and taking the allowance are one step.
-    public mutating func admit(requestID: String, tokens: Int64, limits: [RateLimit], at time: Double) -> RateVerdict {
+    ///
+    /// `keepFree` is the share of each token bucket the request must leave in it (a
+    /// production reserve keeps its top share for production); `force` admits and takes
+    /// regardless, so traffic that must pass still counts against what others may use.
+    public mutating func admit(requestID: String, tokens: Int64, limits: [RateLimit], at time: Double, keepFree: Double = 0, force: Bool = false) -> RateVerdict {
         for limit in limits { refill(limit, at: time) }
-        for limit in limits {
+        for limit in limits where !force {
             let counter = counters[limit.id] ?? Counter()
             if let max = limit.maxConcurrentRequests, counter.inFlight >= max {
                 return .refuse(refusal(limit, .concurrency, retryAfter: 1, counter: counter))
@@ -179,9 +183,10 @@ public struct RateLimitBook: Sendable {
                 return .refuse(refusal(limit, .requests, retryAfter: bucket.wait(for: 1), counter: counter))
             }
             if let tpm = limit.tokensPerMinute, let bucket = counter.tokens {
-                if tokens > tpm { return .refuse(refusal(limit, .tooLarge(needed: tokens), retryAfter: nil, counter: counter)) }
-                if bucket.level < Double(tokens) {
-                    return .refuse(refusal(limit, .tokens(needed: tokens), retryAfter: bucket.wait(for: Double(tokens)), counter: counter))
+                let floor = keepFree * bucket.capacity
+                if Double(tokens) > Double(tpm) - floor { return .refuse(refusal(limit, .tooLarge(needed: tokens), retryAfter: nil, counter: counter)) }
+                if bucket.level - floor < Double(tokens) {
+                    return .refuse(refusal(limit, .tokens(needed: tokens), retryAfter: bucket.wait(for: Double(tokens) + floor), counter: counter))
                 }
             }
         }
