@@ -139,6 +139,11 @@ public struct Grant: ControlRule {
         )
     }
 
+    /// An amount in the grant's unit as the admin API writes it: dollars as decimal text, or tokens.
+    public func jsonAmount(_ amount: Int64) -> String {
+        unit == .usd ? JSONText.quote(NanoUSD(amount).dollars) : String(amount)
+    }
+
     /// The amount in the grant's unit, as people read it.
     public func format(_ amount: Int64) -> String {
         unit == .usd ? NanoUSD(amount).description : "\(amount) tokens"
@@ -177,9 +182,9 @@ public struct Grant: ControlRule {
 
     public var json: String {
         let amountField = unit == .usd ? #""amount_usd":\#(JSONText.quote(NanoUSD(amount).dollars))"# : #""amount_tokens":\#(amount)"#
-        let cap = rolloverCap.map { unit == .usd ? JSONText.quote(NanoUSD($0).dollars) : String($0) } ?? "null"
+        let cap = rolloverCap.map(jsonAmount) ?? "null"
         let adjustments = self.adjustments.map { adjustment in
-            let value = unit == .usd ? JSONText.quote(NanoUSD(adjustment.amount).dollars) : String(adjustment.amount)
+            let value = jsonAmount(adjustment.amount)
             return #"{"at":\#(JSONText.quote(BudgetText.timestamp(adjustment.at))),"amount":\#(value),"note":\#(JSONText.quote(adjustment.note))}"#
         }
         let fields = RuleJSON.common(self) + [

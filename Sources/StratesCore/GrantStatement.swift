@@ -105,9 +105,7 @@ public struct GrantStatement: Sendable, Equatable {
     }
 
     public var json: String {
-        func amount(_ value: Int64) -> String {
-            grant.unit == .usd ? JSONText.quote(NanoUSD(value).dollars) : String(value)
-        }
+        let amount = grant.jsonAmount
         let current = self.current
         let expiring = self.expiring
         let fields = [
