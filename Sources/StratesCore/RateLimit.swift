@@ -169,10 +169,10 @@ public struct RateLimitBook: Sendable {
     /// Admits the request under every limit, or refuses it naming the first limit it
     /// does not fit; admission and taking the allowance are one step.
     ///
-    /// `keepFree` is the share of each token bucket the request must leave in it (a
+    /// `keepFreePercent` is the share of each token bucket the request must leave in it (a
     /// production reserve keeps its top share for production); `force` admits and takes
     /// regardless, so traffic that must pass still counts against what others may use.
-    public mutating func admit(requestID: String, tokens: Int64, limits: [RateLimit], at time: Double, keepFree: Double = 0, force: Bool = false) -> RateVerdict {
+    public mutating func admit(requestID: String, tokens: Int64, limits: [RateLimit], at time: Double, keepFreePercent: Int = 0, force: Bool = false) -> RateVerdict {
         for limit in limits { refill(limit, at: time) }
         for limit in limits where !force {
             let counter = counters[limit.id] ?? Counter()
@@ -183,7 +183,7 @@ public struct RateLimitBook: Sendable {
                 return .refuse(refusal(limit, .requests, retryAfter: bucket.wait(for: 1), counter: counter))
             }
             if let tpm = limit.tokensPerMinute, let bucket = counter.tokens {
-                let floor = keepFree * bucket.capacity
+                let floor = bucket.capacity * Double(keepFreePercent) / 100
                 if Double(tokens) > Double(tpm) - floor { return .refuse(refusal(limit, .tooLarge(needed: tokens), retryAfter: nil, counter: counter)) }
                 if bucket.level - floor < Double(tokens) {
                     return .refuse(refusal(limit, .tokens(needed: tokens), retryAfter: bucket.wait(for: Double(tokens) + floor), counter: counter))
@@ -216,6 +216,12 @@ public struct RateLimitBook: Sendable {
                 counters[hold.limitID]?.requests = bucket
             }
         }
+    }
+
+    /// The token bucket of a limit, refilled to `time`.
+    public mutating func tokenBucket(of limit: RateLimit, at time: Double) -> RateBucket? {
+        refill(limit, at: time)
+        return counters[limit.id]?.tokens
     }
 
     /// Forgets counters of limits that no longer exist.

@@ -59,13 +59,15 @@ public final class Gateway: Sendable {
     public let rateLimits: RateLimiter?
     public let policies: AccessGuard?
     public let grants: GrantGuard?
+    public let reserves: ReserveGuard?
 
     public init(
         authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics,
         budgets: BudgetGuard? = nil, rateLimits: RateLimiter? = nil, policies: AccessGuard? = nil, grants: GrantGuard? = nil,
-        limits: GatewayLimits = GatewayLimits()
+        reserves: ReserveGuard? = nil, limits: GatewayLimits = GatewayLimits()
     ) {
         self.grants = grants
+        self.reserves = reserves
         self.budgets = budgets
         self.rateLimits = rateLimits
         self.policies = policies
@@ -299,14 +301,15 @@ public final class Gateway: Sendable {
     }
 
     /// The controls a routed request must pass, in order: model access policies (403),
-    /// rate limits (429), the member's grants for personal use (429), budgets (429, or a
-    /// lower max tokens). A refusal is recorded in
-    /// the ledger as rejected, and gives back what earlier controls took.
+    /// rate limits (429), production reserves (429 for personal and sandbox traffic), the
+    /// member's grants for personal use (429), budgets (429, or a lower max tokens). A
+    /// refusal is recorded in the ledger as rejected, and gives back what earlier controls took.
     func control(_ record: inout RequestRecord, budgets covering: [Budget], summary: RequestSummary, request: GatewayRequest, logger: Logger) async throws(GatewayError) -> (RateAdmission, BudgetAdmission) {
         guard request.api != .countTokens else { return (.unlimited, .unrestricted) }
         do {
             try policies?.check(record)
             let rates = try rateLimits?.admit(record, summary: summary, api: request.api) ?? .unlimited
+            try await reserves?.admit(record, summary: summary, api: request.api)
             record.grantID = try await grants?.admit(record, summary: summary, api: request.api)
             let admission = try await budgets?.admit(record, budgets: covering, summary: summary, api: request.api) ?? .unrestricted
             return (rates, admission)
@@ -323,6 +326,7 @@ public final class Gateway: Sendable {
     /// once, its budget reservation settled to what it used (off the request path).
     func releaseControls(_ record: RequestRecord) {
         rateLimits?.release(record)
+        reserves?.release(record)
         if record.grantID != nil { grants?.settle(record) }
         guard let budgets, !budgets.covering(record.attribution).isEmpty else { return }
         Task { await budgets.settle(record) }

@@ -1,5 +1,5 @@
 /// Deterministic pseudo-random numbers (SplitMix64) and text for the simulated provider.
-struct SimRandom {
+struct SimRandom: RandomNumberGenerator {
     var state: UInt64
 
     init(seed: UInt64) { state = seed }

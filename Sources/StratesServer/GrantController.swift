@@ -68,6 +68,6 @@ struct GrantController<Context: RequestContext> {
     }
 
     func find(_ context: Context, _ access: AdminAccess) async throws -> Grant {
-        try await access.find(context.parameters.get("rule") ?? "", in: runtime.grants.rules.all, noun: Grant.noun, collection: Grant.collection, code: "grant_not_found")
+        try await RuleController<Context, Grant>(runtime: runtime, index: runtime.grants.rules).find(context, access)
     }
 }

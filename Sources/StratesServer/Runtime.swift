@@ -24,6 +24,7 @@ public struct StratesRuntime: Sendable {
     public let rateLimits: RateLimiter
     public let policies: AccessGuard
     public let grants: GrantGuard
+    public let reserves: ReserveGuard
     let httpClients: [HTTPClient]
 
     /// Opens the ledger, replays what a crash left in its journal, and builds the
@@ -70,21 +71,27 @@ public struct StratesRuntime: Sendable {
             store: database, pricing: pricing, defaultOutputTokens: configuration.budgetDefaultOutputTokens,
             beforeCounting: { await writer.flush() }
         )
+        let reserves = ReserveGuard(
+            store: database, pricing: pricing, defaultOutputTokens: configuration.budgetDefaultOutputTokens,
+            beforeCounting: { await writer.flush() }
+        )
         try await budgets.reload()
         try await rateLimits.reload()
         try await policies.reload()
         try await grants.reload()
+        try await reserves.reload()
         let registry = PrometheusCollectorRegistry()
         let authenticator = Authenticator(store: database)
         let gateway = Gateway(
             authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants
+            budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
+            reserves: reserves
         )
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
-            rateLimits: rateLimits, policies: policies, grants: grants, httpClients: clients
+            rateLimits: rateLimits, policies: policies, grants: grants, reserves: reserves, httpClients: clients
         )
     }
 
@@ -97,12 +104,13 @@ public struct StratesRuntime: Sendable {
         return catalog
     }
 
-    /// Reads every control definition again (budgets, rate limits, policies, grants).
+    /// Reads every control definition again (budgets, rate limits, policies, grants, reserves).
     public func reloadControls() async throws {
         try await budgets.reload()
         try await rateLimits.reload()
         try await policies.reload()
         try await grants.reload()
+        try await reserves.reload()
     }
 
     public func shutdown() async {

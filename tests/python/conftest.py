@@ -199,6 +199,15 @@ def chat(gw, key, max_tokens=100, model="gpt-4o", headers=None, content="Plan th
                       json={"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": content}]})
 
 
+def sim_control_config(providers, models):
+    """A config for the control tests: simulated providers (name → latency in ms), the given
+    model routes (YAML flow mappings), and control rules re-read every second."""
+    lines = ["ledger:", "  flush_interval_ms: 50", "budgets:", "  reload_seconds: 1", "providers:"]
+    for name, latency in providers.items():
+        lines += [f"  {name}:", "    kind: sim", f"    latency_ms: {latency}", "    output_tokens: {min: 5, max: 20}"]
+    return "\n".join(lines + ["models:"] + [f"  - {route}" for route in models]) + "\n"
+
+
 def wait_for(predicate, timeout=10, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:

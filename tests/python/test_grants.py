@@ -7,22 +7,9 @@ import anthropic
 import openai
 import pytest
 
-from conftest import Gateway, api, wait_for
+from conftest import sim_control_config, Gateway, api, wait_for
 
-CONFIG = """
-ledger:
-  flush_interval_ms: 50
-budgets:
-  reload_seconds: 1
-providers:
-  sim:
-    kind: sim
-    latency_ms: 2
-    output_tokens: {min: 5, max: 20}
-models:
-  - {name: "gpt-*", provider: sim}
-  - {name: "claude-*", provider: sim}
-"""
+CONFIG = sim_control_config({"sim": 2}, ['{name: "gpt-*", provider: sim}', '{name: "claude-*", provider: sim}'])
 
 
 @pytest.fixture(scope="module")

@@ -9,23 +9,10 @@ import httpx
 import openai
 import pytest
 
-from conftest import Gateway, api, chat, member_key, wait_for
+from conftest import sim_control_config, Gateway, api, chat, member_key, wait_for
 
-CONFIG = """
-ledger:
-  flush_interval_ms: 50
-budgets:
-  reload_seconds: 1
-providers:
-  sim:
-    kind: sim
-    latency_ms: 5
-    output_tokens: {min: 5, max: 20}
-models:
-  - {name: "gpt-*", provider: sim}
-  - {name: "claude-*", provider: sim}
-  - {name: fast, provider: sim, model: gpt-4o-mini}
-"""
+CONFIG = sim_control_config(
+    {"sim": 5}, ['{name: "gpt-*", provider: sim}', '{name: "claude-*", provider: sim}', '{name: fast, provider: sim, model: gpt-4o-mini}'])
 
 
 @pytest.fixture(scope="module")
