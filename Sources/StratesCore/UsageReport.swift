@@ -34,7 +34,7 @@ public enum UsageReport {
         case .csv:
             var lines = [(groupColumns + tokenColumns).joined(separator: ",")]
             for row in rows {
-                lines.append((groupColumns.map { csvField(row.group[$0] ?? "") } + values(row)).joined(separator: ","))
+                lines.append((groupColumns.map { CSVText.field(row.group[$0] ?? "") } + values(row)).joined(separator: ","))
             }
             return lines.joined(separator: "\n") + "\n"
         case .table:
@@ -106,10 +106,6 @@ public enum UsageReport {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let output = Output(groupBy: groupBy.map(\.rawValue), rows: rows.map(Row.init), total: Row(total(rows)))
         return String(decoding: (try? encoder.encode(output)) ?? Data("{}".utf8), as: UTF8.self) + "\n"
-    }
-
-    static func csvField(_ text: String) -> String {
-        text.contains(",") || text.contains("\"") || text.contains("\n") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 
     /// Parses `7d`, `24h`, `30m`, or an ISO date (`2026-11-01`) into the start of a window.

@@ -38,6 +38,13 @@ public final class Pricing: Sendable {
         return price.cost(of: record.usage, tier: record.serviceTier ?? .standard, discountBasisPoints: discount)
     }
 
+    /// The cost of a record's usage at list price, without the provider's contract discount:
+    /// what it would cost anyone (the face value of a benefit).
+    public func listCost(of record: RequestRecord) -> NanoUSD? {
+        guard let (price, _) = price(of: record) else { return nil }
+        return price.cost(of: record.usage, tier: record.serviceTier ?? .standard)
+    }
+
     /// The price a record is charged at: that of the model that served it, or failing
     /// that, of the model that was asked for.
     public func price(of record: RequestRecord) -> (price: ModelPrice, discount: Int64)? {

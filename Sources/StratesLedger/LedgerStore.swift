@@ -10,6 +10,9 @@ public protocol RequestStore: Sendable {
     func request(id: String) async throws -> RequestRecord?
     func requestCount() async throws -> Int
     func requestIDs() async throws -> Set<String>
+    /// The organization's requests in `environment` that started in [from, to), except those
+    /// refused before the upstream (they used nothing), oldest first.
+    func requests(organization: String, environment: Environment, from: Date, to: Date) async throws -> [RequestRecord]
 }
 
 /// Virtual keys; only hashes are stored.

@@ -75,6 +75,16 @@ extension SQLiteLedger {
         try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests") ?? 0 }
     }
 
+    public func requests(organization: String, environment: Environment, from: Date, to: Date) async throws -> [RequestRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM requests WHERE environment = ? AND started_at >= ? AND started_at < ? AND organization = ? AND status != 'rejected' ORDER BY started_at",
+                arguments: [environment.rawValue, Self.millis(from), Self.millis(to), organization]
+            ).map(Self.record)
+        }
+    }
+
     public func requestIDs() async throws -> Set<String> {
         try await writer.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM requests")) }
     }

@@ -15,6 +15,7 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
     RuleController(runtime: runtime, index: runtime.policies.rules).addRoutes(to: router)
     GrantController(runtime: runtime).addRoutes(to: router)
     ReserveController(runtime: runtime).addRoutes(to: router)
+    ReportController(runtime: runtime).addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "strates"),

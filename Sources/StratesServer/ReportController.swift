@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import StratesCore
+import StratesGateway
+
+/// `/api/reports/...`: reports over the ledger, for admin keys; a team admin sees its own
+/// team's members only.
+struct ReportController<Context: RequestContext> {
+    let runtime: StratesRuntime
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/api/reports/benefits") { request, _ in await benefits(request) }
+    }
+
+    /// `?period=2026-11&time_zone=Europe/Paris&purpose=benefit|all&format=json|csv`.
+    func benefits(_ request: Request) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let parameters = request.uri.queryParameters
+            let zoneName = parameters.get("time_zone") ?? "UTC"
+            guard let zone = TimeZone(identifier: zoneName) else {
+                throw GatewayError.badRequest("'time_zone' \(zoneName) is not a known IANA zone (e.g. UTC, Europe/Paris).", param: "time_zone")
+            }
+            guard let text = parameters.get("period") else {
+                throw GatewayError.badRequest("'period' is required: \(ReportPeriod.problem).", param: "period")
+            }
+            guard let period = ReportPeriod(text, timeZone: zone) else {
+                throw GatewayError.badRequest("'period' \(text) is not valid: \(ReportPeriod.problem).", param: "period")
+            }
+            let format = parameters.get("format") ?? "json"
+            guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+            let purpose = parameters.get("purpose") ?? "benefit"
+            var members: Set<String>?
+            if let team = access.team {
+                let directory = try await runtime.database.members(organization: access.key.organization)
+                members = Set(directory.filter { $0.teams.contains(team) }.map(\.member))
+            }
+            await runtime.ledgerWriter.flush()
+            let report = try await BenefitsReporting.make(
+                database: runtime.database, pricing: runtime.pricing, organization: access.key.organization, period: period,
+                purpose: purpose == "all" ? nil : purpose, members: members
+            )
+            guard format == "csv" else { return HTTPAdapters.json(.ok, Array(report.json.utf8)) }
+            return Response(
+                status: .ok, headers: HTTPAdapters.fields([("content-type", "text/csv; charset=utf-8")]),
+                body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv))
+            )
+        }
+    }
+}
