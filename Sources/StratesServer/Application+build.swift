@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import StratesCore
 import StratesProviders
 
 /// Builds the Strates HTTP application over a started runtime. Tests call this too.
@@ -16,6 +17,14 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
     GrantController(runtime: runtime).addRoutes(to: router)
     ReserveController(runtime: runtime).addRoutes(to: router)
     ReportController(runtime: runtime).addRoutes(to: router)
+    // `GET /api`: every admin route, so that clients (and the tenant-isolation test) can
+    // discover them rather than keep their own list.
+    let adminRoutes = router.routes.map { (method: $0.method.rawValue, path: $0.path.description) }
+        .filter { $0.path.hasPrefix("/api/") }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    let listing = adminRoutes.map { #"{"method":"\#($0.method)","path":\#(JSONText.quote($0.path))}"# }.joined(separator: ",")
+    router.get("/api") { request, _ in
+        await AdminAccess.handle(request, runtime: runtime) { _ in HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(listing)]}"#.utf8)) }
+    }
     return Application(
         router: router,
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "strates"),
