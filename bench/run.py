@@ -109,6 +109,13 @@ models:
             [str(self.bin / "strates"), "keys", "create", "--member", "bench", "--team", "perf", "--quiet",
              "--config", str(config), "--database", str(database)],
             capture_output=True, text=True, env=self.strates_env(), check=True)
+        # Governance on, as users run it: a hard budget covers the key, so every request is
+        # reserved against it and settled. In tokens, so it holds whatever the upstream's
+        # price; far above what a run uses, so it never refuses.
+        subprocess.run(
+            [str(self.bin / "strates"), "budgets", "set", "bench-perf", "--scope", "team:perf", "--period", "month",
+             "--limit-tokens", "1000000000000", "--hard", "--config", str(config), "--database", str(database)],
+            capture_output=True, text=True, env=self.strates_env(), check=True)
         return result.stdout.strip()
 
     def start_strates(self, name, config, database):
