@@ -112,6 +112,8 @@ models:
         # Governance on, as users run it: a hard budget covers the key, so every request is
         # reserved against it and settled. In tokens, so it holds whatever the upstream's
         # price; far above what a run uses, so it never refuses.
+        if self.args.no_budget:
+            return result.stdout.strip()
         subprocess.run(
             [str(self.bin / "strates"), "budgets", "set", "bench-perf", "--scope", "team:perf", "--period", "month",
              "--limit-tokens", "1000000000000", "--hard", "--config", str(config), "--database", str(database)],
@@ -405,6 +407,7 @@ def main():
     parser.add_argument("--crash-rate", type=float, default=500, help="requests per second before the kill -9")
     parser.add_argument("--crash-seconds", type=float, default=12)
     parser.add_argument("--phases", default="load,open_streams,crash", help="which phases to run, in order")
+    parser.add_argument("--no-budget", action="store_true", help="leave the budget off the key (to measure what checking it costs)")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--write-md", action="store_true", help="write the results into BENCHMARKS.md")
     args = parser.parse_args()
