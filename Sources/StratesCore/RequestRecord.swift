@@ -49,6 +49,11 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var downgradedBy: String?
     /// The grant (allowance) a personal-use request drew from.
     public var grantID: String?
+    /// The route the requested model matched, when it has several deployments (an alias such as `fast`).
+    public var route: String?
+    /// Attempts that failed before the one that served (or before Strates gave up), in order:
+    /// `provider/model: failure` joined by `; ` (failure: a status, `timeout` or `connection`).
+    public var failedAttempts: String?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
@@ -56,7 +61,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         provider: String? = nil, upstreamRequestID: String? = nil, latencyMs: Int64? = nil,
         timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
         cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
-        outputCap: Int64? = nil, downgradedBy: String? = nil, grantID: String? = nil
+        outputCap: Int64? = nil, downgradedBy: String? = nil, grantID: String? = nil, route: String? = nil,
+        failedAttempts: String? = nil
     ) {
         self.id = id
         self.startedAt = startedAt
@@ -81,5 +87,7 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         self.outputCap = outputCap
         self.downgradedBy = downgradedBy
         self.grantID = grantID
+        self.route = route
+        self.failedAttempts = failedAttempts
     }
 }

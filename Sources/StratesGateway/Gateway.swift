@@ -60,12 +60,18 @@ public final class Gateway: Sendable {
     public let policies: AccessGuard?
     public let grants: GrantGuard?
     public let reserves: ReserveGuard?
+    /// How each deployment has been doing: cool-downs and latency, for routing.
+    public let health: DeploymentHealth
+    let backoff: RetryBackoff
 
     public init(
         authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics,
         budgets: BudgetGuard? = nil, rateLimits: RateLimiter? = nil, policies: AccessGuard? = nil, grants: GrantGuard? = nil,
-        reserves: ReserveGuard? = nil, limits: GatewayLimits = GatewayLimits()
+        reserves: ReserveGuard? = nil, limits: GatewayLimits = GatewayLimits(), health: DeploymentHealth = DeploymentHealth(),
+        backoff: RetryBackoff = RetryBackoff()
     ) {
+        self.health = health
+        self.backoff = backoff
         self.grants = grants
         self.reserves = reserves
         self.budgets = budgets
@@ -107,15 +113,17 @@ public final class Gateway: Sendable {
             throw GatewayError.badRequest(error.message, param: error.param)
         }
         let attribution = AttributionResolver.resolve(key: key, headers: request.headers, summary: summary)
-        guard var (provider, upstreamModel) = router.resolve(summary.model) else {
+        guard let route = router.route(for: summary.model) else {
             throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
         }
+        var plan = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date())
+        let first = plan.first ?? router.deployments(of: route, requested: summary.model)[0]
         var record = RequestRecord(
             id: requestID, startedAt: Date(), api: request.api.rawValue, stream: summary.stream, status: .completed,
-            attribution: attribution, requestedModel: summary.model, servedModel: upstreamModel, provider: provider.name,
-            inputEstimate: summary.estimatedInputTokens
+            attribution: attribution, requestedModel: summary.model, servedModel: first.upstreamModel, provider: first.provider.name,
+            inputEstimate: summary.estimatedInputTokens, route: route.deployments.count > 1 ? route.pattern : nil
         )
-        guard provider.kind.supports(request.api) else {
+        guard !plan.isEmpty else {
             if request.api == .countTokens {
                 return countTokensLocally(record: record, summary: summary, request: request)
             }
@@ -124,7 +132,7 @@ public final class Gateway: Sendable {
             record.error = "api not supported by provider"
             settle(&record, request: request, logger: logger)
             throw GatewayError.badRequest(
-                "The model '\(summary.model)' is served by '\(provider.name)' (\(provider.kind.rawValue)), which does not speak the \(request.api.rawValue) API. Call it through its own API, or route this model to a provider that does.",
+                "The model '\(summary.model)' is served by '\(first.provider.name)' (\(first.provider.kind.rawValue)), which does not speak the \(request.api.rawValue) API. Call it through its own API, or route this model to a provider that does.",
                 param: "model"
             )
         }
@@ -132,8 +140,11 @@ public final class Gateway: Sendable {
         // Budgets go by attribution, which routing does not change: found once.
         let covering = budgets?.covering(record.attribution) ?? []
         if let budgets, let downgrade = await budgets.downgrade(for: record, budgets: covering, summary: summary, api: request.api) {
-            if let target = router.resolve(downgrade.model), target.provider.kind.supports(request.api) {
-                (provider, upstreamModel) = target
+            let downgraded = router.route(for: downgrade.model).map {
+                router.plan($0, requested: downgrade.model, api: request.api, health: health, pricing: pricing, now: Date())
+            } ?? []
+            if let target = downgraded.first {
+                plan = downgraded
                 record.provider = target.provider.name
                 record.servedModel = target.upstreamModel
                 record.downgradedBy = downgrade.budget.name
@@ -150,19 +161,11 @@ public final class Gateway: Sendable {
         if hideUsageChunk {
             // Ask the upstream for usage even when the client did not, and hide that chunk.
             body = RequestRewrite.requestingStreamUsage(in: body, summary: summary)
-            if upstreamModel != summary.model {
+            if plan.contains(where: { $0.upstreamModel != summary.model }) {
                 // The splice moved the model's bytes: find them again (aliases only).
                 bodySummary = (try? RequestSummary.inspect(body, api: request.api)) ?? summary
             }
         }
-        body = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: upstreamModel)
-        if let cap = admission.outputCap {
-            body = RequestRewrite.cappingMaxTokens(in: body, api: request.api, to: cap)
-        }
-        let upstream = UpstreamRequest(
-            api: request.api, body: body, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
-            model: upstreamModel, requestID: requestID, query: request.query
-        )
         do {
             try ledger.begin(record)
         } catch {
@@ -174,20 +177,30 @@ public final class Gateway: Sendable {
 
         let response: UpstreamResponse
         do {
-            response = try await provider.send(upstream, logger: logger)
+            response = try await deliver(plan, retries: route.retries, record: &record, logger: logger) { target in
+                var outgoing = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: target.upstreamModel)
+                if let cap = admission.outputCap {
+                    outgoing = RequestRewrite.cappingMaxTokens(in: outgoing, api: request.api, to: cap)
+                }
+                return UpstreamRequest(
+                    api: request.api, body: outgoing, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
+                    model: target.upstreamModel, requestID: requestID, query: request.query, timeout: target.deployment.timeoutSeconds
+                )
+            }
         } catch let error as ProviderError {
+            let provider = record.provider ?? "upstream"
             record.status = .failed
             record.httpStatus = error.isTimeout ? 504 : 502
             record.error = error.description
             settle(&record, request: request, logger: logger)
-            metrics.recordUpstreamError(provider: provider.name, status: record.httpStatus ?? 502)
-            throw error.isTimeout ? GatewayError.upstreamTimeout(provider.name) : GatewayError.upstreamUnavailable(provider.name, error.description)
+            metrics.recordUpstreamError(provider: provider, status: record.httpStatus ?? 502)
+            throw error.isTimeout ? GatewayError.upstreamTimeout(provider) : GatewayError.upstreamUnavailable(provider, error.description)
         } catch {
             record.status = .failed
             record.httpStatus = 502
             record.error = "upstream call cancelled or failed"
             settle(&record, request: request, logger: logger)
-            throw GatewayError.upstreamUnavailable(provider.name, "the call did not complete")
+            throw GatewayError.upstreamUnavailable(record.provider ?? "upstream", "the call did not complete")
         }
         record.upstreamRequestID = response.header("x-request-id") ?? response.header("request-id")
         var headers = HeaderPolicy.downstream(response.headers)
@@ -197,8 +210,14 @@ public final class Gateway: Sendable {
             headers.removeAll { RateHeaders.isRateHeader($0.name) }
             headers += RateHeaders.render(rates, api: request.api)
         }
+        if record.route != nil || record.failedAttempts != nil {
+            headers.append(("x-strates-deployment", "\(record.provider ?? "")/\(record.servedModel ?? "")"))
+        }
+        if let failed = record.failedAttempts {
+            headers.append(("x-strates-fallbacks", String(failed.split(separator: ";").count)))
+        }
         if let budget = record.downgradedBy {
-            headers.append(("x-strates-downgraded-to", upstreamModel))
+            headers.append(("x-strates-downgraded-to", record.servedModel ?? ""))
             headers.append(("x-strates-budget", budget))
         }
         if let cap = admission.outputCap {

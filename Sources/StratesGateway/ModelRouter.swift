@@ -1,25 +1,19 @@
+import Foundation
 import StratesCore
 import StratesProviders
+import StratesWire
 
-/// A model name (or glob pattern) clients may ask for, and where it is served.
-public struct ModelRoute: Sendable, Equatable {
-    /// The name clients send, or a glob such as `claude-*` or `*`.
-    public var pattern: String
-    public var provider: String
-    /// The upstream's model id; nil serves the requested name unchanged.
-    public var upstreamModel: String?
-
-    public init(pattern: String, provider: String, upstreamModel: String? = nil) {
-        self.pattern = pattern
-        self.provider = provider
-        self.upstreamModel = upstreamModel
-    }
-
-    public var isPattern: Bool { pattern.contains("*") || pattern.contains("?") }
+/// A deployment ready to be called: its provider, and the model id the upstream knows.
+public struct RoutedDeployment: Sendable {
+    public var provider: any Provider
+    public var deployment: Deployment
+    public var upstreamModel: String
+    /// `provider/model`, as the ledger and the health table name it.
+    public var name: String { "\(provider.name)/\(upstreamModel)" }
 }
 
-/// Resolves a requested model to a provider and the upstream's model id. The first route
-/// that matches wins. (Aliases with several deployments and fallbacks build on this.)
+/// Resolves a requested model (a name, a glob, or an alias) to its route, and a route to
+/// the deployments to try for one request, in order. The first route that matches wins.
 public struct ModelRouter: Sendable {
     public let routes: [ModelRoute]
     public let providers: [String: any Provider]
@@ -29,12 +23,44 @@ public struct ModelRouter: Sendable {
         self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// The route serving `model`: the first whose pattern matches and that has a configured provider.
+    public func route(for model: String) -> ModelRoute? {
+        routes.first { route in Glob.matches(route.pattern, model) && route.deployments.contains { providers[$0.provider] != nil } }
+    }
+
+    /// The first deployment of the route serving `model`.
     public func resolve(_ model: String) -> (provider: any Provider, upstreamModel: String)? {
-        for route in routes where Glob.matches(route.pattern, model) {
-            guard let provider = providers[route.provider] else { continue }
-            return (provider, route.upstreamModel ?? model)
+        guard let route = route(for: model), let first = deployments(of: route, requested: model).first else { return nil }
+        return (first.provider, first.upstreamModel)
+    }
+
+    /// The route's deployments whose provider exists, in configured order.
+    func deployments(of route: ModelRoute, requested: String) -> [RoutedDeployment] {
+        route.deployments.compactMap { deployment in
+            providers[deployment.provider].map { RoutedDeployment(provider: $0, deployment: deployment, upstreamModel: deployment.upstreamModel(for: requested)) }
         }
-        return nil
+    }
+
+    /// The deployments to try for one request, in order: those whose provider speaks `api`,
+    /// ordered by the route's strategy with cooling ones last.
+    func plan(
+        _ route: ModelRoute, requested: String, api: APIKind, health: DeploymentHealth, pricing: Pricing, now: Date
+    ) -> [RoutedDeployment] {
+        let usable = deployments(of: route, requested: requested).filter { $0.provider.kind.supports(api) }
+        guard usable.count > 1 else { return usable }
+        var standings = health.standings(usable.map(\.name))
+        if route.strategy == .lowestCost {
+            for item in usable {
+                guard let (price, _) = pricing.price(provider: item.provider.name, model: item.upstreamModel, at: now) else { continue }
+                standings[item.name, default: DeploymentStanding()].price = price.input.nanoPerMillion + price.output.nanoPerMillion
+            }
+        }
+        // The planner works on deployments named by provider/model; map back to the routed ones.
+        let byName = Dictionary(usable.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let usableRoute = ModelRoute(pattern: route.pattern, deployments: usable.map(\.deployment), strategy: route.strategy, retries: route.retries)
+        var random = SystemRandomNumberGenerator()
+        return RoutePlanner.order(usableRoute, requested: requested, standings: standings, now: now, random: &random)
+            .compactMap { byName[$0.name(for: requested)] }
     }
 
     /// The concrete model names, for `GET /v1/models` and error messages.

@@ -60,6 +60,8 @@ enum JournalLineEncoder {
         record.int("outputCap", r.outputCap)
         record.string("downgradedBy", r.downgradedBy)
         record.string("grantID", r.grantID)
+        record.string("route", r.route)
+        record.string("failedAttempts", r.failedAttempts)
         writer.out = record.close()
         out = writer.close()
         out.append(UInt8(ascii: "\n"))

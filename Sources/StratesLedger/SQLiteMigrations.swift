@@ -165,6 +165,12 @@ enum SQLiteMigrations {
                 CREATE INDEX requests_grant_started_at ON requests (grant_id, started_at) WHERE grant_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("007_routes") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN route TEXT;
+                ALTER TABLE requests ADD COLUMN failed_attempts TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -73,12 +73,13 @@ public struct HTTPProvider: Provider {
         outgoing.headers.replaceOrAdd(name: "x-strates-request-id", value: request.requestID)
         outgoing.body = .bytes(ByteBuffer(bytes: request.body))
 
+        let timeout = request.timeout.map { TimeAmount.milliseconds(Int64($0 * 1000)) } ?? settings.timeout
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(outgoing, timeout: settings.timeout, logger: logger)
+            response = try await client.execute(outgoing, timeout: timeout, logger: logger)
         } catch let error as HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout {
-                throw ProviderError.timeout("no response from \(settings.name) within \(settings.timeout.nanoseconds / 1_000_000_000) s")
+                throw ProviderError.timeout("no response from \(settings.name) within \(Double(timeout.nanoseconds / 1_000_000) / 1000) s")
             }
             throw ProviderError.connect("\(settings.name): \(error)")
         } catch is CancellationError {

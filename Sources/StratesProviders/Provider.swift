@@ -15,8 +15,13 @@ public struct UpstreamRequest: Sendable {
     public var requestID: String
     /// The client's query string, passed on as sent (Claude Code adds `beta=true`).
     public var query: String?
+    /// Seconds to wait for the response head, when the route sets it for this deployment.
+    public var timeout: Double?
 
-    public init(api: APIKind, body: [UInt8], headers: [(name: String, value: String)], stream: Bool, model: String, requestID: String, query: String? = nil) {
+    public init(
+        api: APIKind, body: [UInt8], headers: [(name: String, value: String)], stream: Bool, model: String, requestID: String, query: String? = nil,
+        timeout: Double? = nil
+    ) {
         self.api = api
         self.body = body
         self.headers = headers
@@ -24,6 +29,7 @@ public struct UpstreamRequest: Sendable {
         self.model = model
         self.requestID = requestID
         self.query = query
+        self.timeout = timeout
     }
 
     public func header(_ name: String) -> String? {

@@ -40,6 +40,13 @@ public final class SimProvider: Provider {
         if let faultName = request.header("x-sim-fault") {
             settings.fault = SimFault(rawValue: faultName.lowercased())
         }
+        // A deployment's own timeout on the response head, as an HTTP client would enforce it.
+        let limitMs = request.timeout.map { Int($0 * 1000) }
+        let headMs = settings.latencyMs + (settings.fault == .timeout ? settings.hangMs : 0)
+        if let limitMs, headMs > limitMs {
+            try await Task.sleep(for: .milliseconds(limitMs))
+            throw ProviderError.timeout("no response from \(name) within \(limitMs) ms")
+        }
         if settings.latencyMs > 0 { try await Task.sleep(for: .milliseconds(settings.latencyMs)) }
 
         let api = request.api

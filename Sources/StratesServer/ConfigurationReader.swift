@@ -95,8 +95,11 @@ public struct ConfigurationReader {
         if configuration.providers.isEmpty {
             problem(root, "providers", "no providers are configured; add one (kind: openai, anthropic, openai_compatible or sim)")
         }
-        for (index, route) in configuration.models.enumerated() where !names.contains(route.provider) {
-            problem(modelNodes[index], "models[\(index)].provider", "'\(route.provider)' is not a configured provider (have: \(names.sorted().joined(separator: ", ")))")
+        for (index, route) in configuration.models.enumerated() {
+            for deployment in route.deployments where !names.contains(deployment.provider) {
+                let path = route.deployments.count > 1 || modelNodes[index].mapping?["deployments"] != nil ? "models[\(index)].deployments" : "models[\(index)].provider"
+                problem(modelNodes[index], path, "'\(deployment.provider)' is not a configured provider (have: \(names.sorted().joined(separator: ", ")))")
+            }
         }
         configuration.fillDefaultModels()
         return configuration
@@ -253,39 +256,6 @@ public struct ConfigurationReader {
         default:
             problem(key, path, "unknown sim setting (expected: latency_ms, ttft_ms, tokens_per_second, output_tokens, fault, hang_ms)")
         }
-    }
-
-    mutating func parseModels(_ node: Node) -> [ModelRoute] {
-        guard let sequence = node.sequence else {
-            problem(node, "models", "expected a list of {name, provider, model}")
-            return []
-        }
-        var routes: [ModelRoute] = []
-        for (index, item) in sequence.enumerated() {
-            let path = "models[\(index)]"
-            var name: String?
-            var provider: String?
-            var upstream: String?
-            for (k, v) in entries(item, path) {
-                switch k.string {
-                case "name": name = string(v, path + ".name")
-                case "provider": provider = string(v, path + ".provider")
-                case "model": upstream = string(v, path + ".model")
-                default: problem(k, path + "." + (k.string ?? ""), "unknown setting (expected: name, provider, model)")
-                }
-            }
-            guard let name, !name.isEmpty else {
-                problem(item, path + ".name", "missing: the model name clients ask for (a glob such as claude-* is allowed)")
-                continue
-            }
-            guard let provider else {
-                problem(item, path + ".provider", "missing: which provider serves '\(name)'")
-                continue
-            }
-            routes.append(ModelRoute(pattern: name, provider: provider, upstreamModel: upstream))
-            modelNodes.append(item)
-        }
-        return routes
     }
 
     mutating func parsePrices(_ node: Node, into configuration: inout StratesConfiguration) {

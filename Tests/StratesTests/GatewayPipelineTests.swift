@@ -18,7 +18,10 @@ struct PipelineHarness {
     let gateway: Gateway
     let secret: String
 
-    init() async throws {
+    init(
+        routes: [ModelRoute] = [ModelRoute(pattern: "*", provider: "sim")], providers: [any Provider] = [SimProvider()],
+        backoff: RetryBackoff = RetryBackoff()
+    ) async throws {
         ledger = try SQLiteLedger(inMemory: ())
         let directory = NSTemporaryDirectory() + "strates-pipeline-" + UUID().uuidString
         let lock = try JournalLock(directory: directory)
@@ -28,8 +31,9 @@ struct PipelineHarness {
         self.secret = secret
         gateway = Gateway(
             authenticator: Authenticator(store: ledger),
-            router: ModelRouter(routes: [ModelRoute(pattern: "*", provider: "sim")], providers: [SimProvider()]),
-            ledger: writer, pricing: Pricing(PriceCatalog.builtIn()), metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance)
+            router: ModelRouter(routes: routes, providers: providers),
+            ledger: writer, pricing: Pricing(PriceCatalog.builtIn()), metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance),
+            backoff: backoff
         )
     }
 

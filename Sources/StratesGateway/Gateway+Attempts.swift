@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import StratesCore
+import StratesProviders
+import StratesWire
+
+extension Gateway {
+    /// Sends the request to the plan's deployments in order, each tried `1 + route.retries`
+    /// times, until one answers with anything but a retryable failure (429, 5xx, a timeout,
+    /// a broken connection); the last attempt's answer or error stands. All of this happens
+    /// before a byte reaches the client. Waits with backoff between tries of the same
+    /// deployment (or its `retry-after`, when short), none before moving to the next.
+    /// Every failed attempt is noted on the record and in the deployment's health.
+    func deliver(
+        _ plan: [RoutedDeployment], retries: Int, record: inout RequestRecord, logger: Logger,
+        upstream: (RoutedDeployment) -> UpstreamRequest
+    ) async throws -> UpstreamResponse {
+        let tries = plan.flatMap { target in (0...max(0, retries)).map { (target: target, retry: $0) } }
+        var failures: [String] = []
+        var skipping: String?
+        var random = SystemRandomNumberGenerator()
+        var position = 0
+        while position < tries.count {
+            let target = tries[position].target
+            record.provider = target.provider.name
+            record.servedModel = target.upstreamModel
+            let started = ContinuousClock.now
+            var response: UpstreamResponse?
+            let failure: AttemptFailure
+            do {
+                let answer = try await target.provider.send(upstream(target), logger: logger)
+                let latency = Double((ContinuousClock.now - started).milliseconds)
+                let retryAfter = answer.header("retry-after").flatMap(Double.init)
+                guard answer.status >= 400, case let statusFailure = AttemptFailure(status: answer.status, retryAfter: retryAfter), statusFailure.isRetryable else {
+                    health.succeeded(target.name, latencyMs: latency)
+                    if !failures.isEmpty { record.failedAttempts = failures.joined(separator: "; ") }
+                    return answer
+                }
+                failure = statusFailure
+                response = answer
+            } catch let error as ProviderError {
+                failure = error.isTimeout ? .timeout : .connection
+                health.failed(target.name, failure, at: Date())
+                failures.append("\(target.name): \(failure.text)")
+                record.failedAttempts = failures.joined(separator: "; ")
+                guard let next = try await step(after: failure, at: position, in: tries, skipping: &skipping, random: &random) else { throw error }
+                logger.notice("attempt failed, trying again", metadata: ["deployment": "\(target.name)", "failure": "\(failure.text)"])
+                metrics.recordUpstreamError(provider: target.provider.name, status: error.isTimeout ? 504 : 502)
+                position = next
+                continue
+            }
+            health.failed(target.name, failure, at: Date())
+            failures.append("\(target.name): \(failure.text)")
+            guard let next = try await step(after: failure, at: position, in: tries, skipping: &skipping, random: &random), let response else {
+                // The last try: its refusal goes back to the client as the provider sent it.
+                record.failedAttempts = failures.dropLast().isEmpty ? nil : failures.dropLast().joined(separator: "; ")
+                return response!
+            }
+            // Read what is left of the refusal so that its connection can be reused.
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            record.failedAttempts = failures.joined(separator: "; ")
+            logger.notice("attempt failed, trying again", metadata: ["deployment": "\(target.name)", "failure": "\(failure.text)"])
+            metrics.recordUpstreamError(provider: target.provider.name, status: answerStatus(failure))
+            position = next
+        }
+        throw ProviderError.other("no deployment could be tried")
+    }
+
+    private func answerStatus(_ failure: AttemptFailure) -> Int {
+        switch failure {
+        case .rateLimited: 429
+        case .serverError(let status), .clientError(let status): status
+        case .timeout: 504
+        case .connection: 502
+        }
+    }
+
+    /// Where to go after a failed try at `position`: the index of the next try (after
+    /// waiting, when it is the same deployment again), or nil when this failure stands —
+    /// nothing is left to try, or only this deployment again after a `retry-after` too long
+    /// to wait for.
+    private func step(
+        after failure: AttemptFailure, at position: Int, in tries: [(target: RoutedDeployment, retry: Int)], skipping: inout String?,
+        random: inout SystemRandomNumberGenerator
+    ) async throws -> Int? {
+        let current = tries[position]
+        guard let next = tries.indices.first(where: { $0 > position && tries[$0].target.name != skipping }) else { return nil }
+        guard tries[next].target.name == current.target.name else { return next }
+        if let delay = backoff.delay(before: current.retry, after: failure, random: &random) {
+            if delay > 0 { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+            return next
+        }
+        // Too long to wait here: move on to another deployment, if there is one.
+        skipping = current.target.name
+        return tries.indices.first { $0 > position && tries[$0].target.name != current.target.name }
+    }
+}

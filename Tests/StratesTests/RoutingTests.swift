@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import Testing
+@testable import StratesCore
+@testable import StratesGateway
+@testable import StratesProviders
+
+@Suite struct RoutePlannerTests {
+    let a = Deployment(provider: "a", model: "m1", weight: 3)
+    let b = Deployment(provider: "b", model: "m2", weight: 1)
+    let c = Deployment(provider: "c", weight: 0)
+
+    func order(_ strategy: RouteStrategy, _ standings: [String: DeploymentStanding] = [:], seed: UInt64 = 1) -> [String] {
+        var random = SimRandom(seed: seed)
+        let route = ModelRoute(pattern: "fast", deployments: [a, b, c], strategy: strategy)
+        return RoutePlanner.order(route, requested: "fast", standings: standings, now: at("2026-11-20"), random: &random).map { $0.name(for: "fast") }
+    }
+
+    @Test func fallbackKeepsTheConfiguredOrderAndCoolingGoesLast() {
+        #expect(order(.fallback) == ["a/m1", "b/m2", "c/fast"])
+        let cooling = ["a/m1": DeploymentStanding(coolingUntil: at("2026-11-21"))]
+        #expect(order(.fallback, cooling) == ["b/m2", "c/fast", "a/m1"])
+        // A cool-down that has ended no longer counts.
+        #expect(order(.fallback, ["a/m1": DeploymentStanding(coolingUntil: at("2026-11-19"))]) == ["a/m1", "b/m2", "c/fast"])
+    }
+
+    @Test func weightedPicksInProportionAndNeverPicksZeroWeightFirst() {
+        var firsts: [String: Int] = [:]
+        for seed in 0..<4_000 { firsts[order(.weighted, seed: UInt64(seed))[0], default: 0] += 1 }
+        #expect(firsts["c/fast"] == nil)
+        let share = Double(firsts["a/m1"] ?? 0) / 4_000
+        #expect(abs(share - 0.75) < 0.03, "a first in \(share) of plans, weight says 0.75")
+        // Every deployment is still in every plan, as a fallback.
+        #expect(Set(order(.weighted, seed: 9)) == ["a/m1", "b/m2", "c/fast"])
+    }
+
+    @Test func leastLatencyMeasuresTheUnmeasuredFirstThenGoesFastest() {
+        let latencies = ["a/m1": DeploymentStanding(latencyMs: 80), "b/m2": DeploymentStanding(latencyMs: 20)]
+        #expect(order(.leastLatency, latencies) == ["c/fast", "b/m2", "a/m1"])
+        let all = latencies.merging(["c/fast": DeploymentStanding(latencyMs: 50)]) { $1 }
+        #expect(order(.leastLatency, all) == ["b/m2", "c/fast", "a/m1"])
+    }
+
+    @Test func lowestCostGoesCheapestFirstAndUnpricedLast() {
+        let prices = ["a/m1": DeploymentStanding(price: 900), "b/m2": DeploymentStanding(price: 300)]
+        #expect(order(.lowestCost, prices) == ["b/m2", "a/m1", "c/fast"])
+    }
+
+    @Test func failuresAreClassified() {
+        #expect(AttemptFailure(status: 429, retryAfter: 2) == .rateLimited(retryAfter: 2))
+        #expect(AttemptFailure(status: 503, retryAfter: nil) == .serverError(status: 503))
+        #expect(!AttemptFailure(status: 400, retryAfter: nil).isRetryable && AttemptFailure(status: 529, retryAfter: nil).isRetryable)
+        #expect(AttemptFailure.timeout.text == "timeout" && AttemptFailure.rateLimited(retryAfter: nil).text == "429")
+    }
+
+    @Test func backoffGrowsWithJitterUnderItsCapAndHonoursShortRetryAfter() {
+        let backoff = RetryBackoff(baseSeconds: 0.25, capSeconds: 2, maxRetryAfterSeconds: 10)
+        var random = SimRandom(seed: 3)
+        for retry in 0..<8 {
+            let ceiling = min(2, 0.25 * Double(1 << retry))
+            for _ in 0..<200 {
+                let delay = backoff.delay(before: retry, after: .serverError(status: 503), random: &random)!
+                #expect(delay >= 0 && delay <= ceiling)
+            }
+        }
+        #expect(backoff.delay(before: 0, after: .rateLimited(retryAfter: 3), random: &random) == 3)
+        #expect(backoff.delay(before: 0, after: .rateLimited(retryAfter: 30), random: &random) == nil)
+    }
+
+    @Test func healthCoolsAfterRepeatedFailuresOrAtOnceOnA429() {
+        let health = DeploymentHealth(failuresToCool: 3, cooldownSeconds: 30)
+        let now = at("2026-11-20")
+        health.failed("x", .serverError(status: 500), at: now)
+        health.failed("x", .timeout, at: now)
+        #expect(health.standings(["x"])["x"]?.coolingUntil == nil)
+        health.failed("x", .connection, at: now)
+        #expect(health.standings(["x"])["x"]?.coolingUntil == now.addingTimeInterval(30))
+        health.succeeded("x", latencyMs: 10)
+        #expect(health.standings(["x"])["x"]?.coolingUntil == nil && health.standings(["x"])["x"]?.latencyMs == 10)
+        health.failed("y", .rateLimited(retryAfter: 90), at: now)
+        #expect(health.standings(["y"])["y"]?.coolingUntil == now.addingTimeInterval(90))
+        // A bad request says nothing about the deployment.
+        for _ in 0..<5 { health.failed("z", .clientError(status: 400), at: now) }
+        #expect(health.standings(["z"])["z"] == nil)
+    }
+}
+
+@Suite struct FallbackPipelineTests {
+    static func sim(_ name: String, fault: SimFault? = nil) -> SimProvider {
+        var settings = SimSettings()
+        settings.fault = fault
+        settings.hangMs = 5_000
+        return SimProvider(name: name, defaults: settings)
+    }
+
+    func call(_ harness: PipelineHarness, _ model: String) async -> GatewayResponse {
+        await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"\#(model)","max_tokens":20,"messages":[]}"#), logger: Logger(label: "test"))
+    }
+
+    func header(_ response: GatewayResponse, _ name: String) -> String? { response.headers.first { $0.name == name }?.value }
+
+    @Test func aFailingDeploymentFallsBackBeforeTheClientSeesAnything() async throws {
+        let route = ModelRoute(pattern: "fast", deployments: [Deployment(provider: "down", model: "gpt-4o-mini"), Deployment(provider: "up", model: "gpt-4o-mini")])
+        let harness = try await PipelineHarness(routes: [route], providers: [Self.sim("down", fault: .unavailable), Self.sim("up")])
+        let response = await call(harness, "fast")
+        #expect(response.status == 200)
+        #expect(header(response, "x-strates-deployment") == "up/gpt-4o-mini" && header(response, "x-strates-fallbacks") == "1")
+        let record = try #require(try await harness.stored().first)
+        #expect(record.provider == "up" && record.route == "fast" && record.failedAttempts == "down/gpt-4o-mini: 503")
+        #expect(record.status == .completed && record.cost != nil)
+
+        // Three failures in a row cool the deployment down: then it is tried last, not first.
+        _ = await call(harness, "fast")
+        _ = await call(harness, "fast")
+        let cooled = await call(harness, "fast")
+        #expect(cooled.status == 200 && header(cooled, "x-strates-fallbacks") == nil)
+    }
+
+    @Test func aTimeoutMovesOnAndWhenAllFailTheLastAnswerStands() async throws {
+        let slow = Deployment(provider: "slow", model: "gpt-4o-mini", timeoutSeconds: 0.2)
+        let route = ModelRoute(pattern: "fast", deployments: [slow, Deployment(provider: "broken", model: "gpt-4o-mini")])
+        let harness = try await PipelineHarness(routes: [route], providers: [Self.sim("slow", fault: .timeout), Self.sim("broken", fault: .serverError)])
+        let started = ContinuousClock.now
+        let response = await call(harness, "fast")
+        #expect(ContinuousClock.now - started < .seconds(3))
+        // The last deployment's own 500 goes back as the provider sent it.
+        #expect(response.status == 500)
+        let record = try #require(try await harness.stored().first)
+        #expect(record.status == .failed && record.provider == "broken" && record.failedAttempts == "slow/gpt-4o-mini: timeout")
+    }
+
+    @Test func retriesWaitOnTheSameDeploymentAndGiveUpOnALongRetryAfter() async throws {
+        // One deployment, two retries; its 429 asks for 1 s, more than this gateway waits: the 429 stands at once.
+        let route = ModelRoute(pattern: "solo", deployments: [Deployment(provider: "limited", model: "gpt-4o-mini")], retries: 2)
+        let harness = try await PipelineHarness(
+            routes: [route], providers: [Self.sim("limited", fault: .rateLimited)], backoff: RetryBackoff(maxRetryAfterSeconds: 0.5)
+        )
+        let response = await call(harness, "solo")
+        #expect(response.status == 429)
+        let record = try #require(try await harness.stored().first)
+        #expect(record.failedAttempts == nil && record.status == .failed)
+
+        // Waited for: each retry is an attempt, and the last answer stands.
+        let patient = try await PipelineHarness(
+            routes: [route], providers: [Self.sim("limited", fault: .rateLimited)], backoff: RetryBackoff(maxRetryAfterSeconds: 5)
+        )
+        let started = ContinuousClock.now
+        let waited = await call(patient, "solo")
+        #expect(waited.status == 429 && ContinuousClock.now - started >= .seconds(2))
+        #expect(try await patient.stored().first?.failedAttempts == "limited/gpt-4o-mini: 429; limited/gpt-4o-mini: 429")
+    }
+}

@@ -1,0 +1,106 @@
+"""Routing on a live gateway: an alias served by several deployments falls back past a
+failing one before the client sees anything — for the official SDKs, streamed or not —
+and the ledger records which deployment served after which failures."""
+import anthropic
+import openai
+import pytest
+
+from conftest import Gateway, api, run_cli
+
+CONFIG = """
+ledger:
+  flush_interval_ms: 50
+providers:
+  down: {kind: sim, fault: "503"}
+  slow: {kind: sim, fault: timeout, hang_ms: 10000}
+  up: {kind: sim, output_tokens: {min: 5, max: 20}}
+models:
+  - name: fast
+    strategy: fallback
+    deployments:
+      - {provider: down, model: gpt-4o-mini}
+      - {provider: slow, model: gpt-4o-mini, timeout_seconds: 0.3}
+      - {provider: up, model: gpt-4o-mini}
+  - name: careful
+    deployments:
+      - {provider: down, model: claude-haiku-4-5}
+      - {provider: up, model: claude-haiku-4-5}
+  - name: doomed
+    deployments:
+      - {provider: slow, model: gpt-4o-mini, timeout_seconds: 0.3}
+      - {provider: down, model: gpt-4o-mini}
+  - {name: "gpt-*", provider: up}
+"""
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    gateway = Gateway(tmp_path_factory.mktemp("routing"), CONFIG)
+    yield gateway
+    gateway.stop()
+
+
+def test_openai_sdk_falls_back_past_a_503_and_a_timeout(gw):
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model="fast", max_tokens=30, messages=[{"role": "user", "content": "hi"}])
+    answer = raw.parse()
+    assert answer.choices[0].message.content and answer.usage.total_tokens > 0
+    assert raw.headers["x-strates-deployment"] == "up/gpt-4o-mini" and raw.headers["x-strates-fallbacks"] == "2"
+    row = gw.row_for(raw.headers["x-strates-request-id"])
+    assert row["provider"] == "up" and row["route"] == "fast" and row["status"] == "completed"
+    assert row["failed_attempts"] == "down/gpt-4o-mini: 503; slow/gpt-4o-mini: timeout"
+
+    # Streamed: the client gets one clean stream from the deployment that served.
+    stream = client.chat.completions.create(model="fast", max_tokens=30, stream=True, stream_options={"include_usage": True},
+                                            messages=[{"role": "user", "content": "hi"}])
+    chunks = list(stream)
+    assert chunks[-1].usage.completion_tokens > 0
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def test_anthropic_sdk_falls_back_too(gw):
+    client = anthropic.Anthropic(api_key=gw.key, base_url=gw.url, max_retries=0)
+    raw = client.messages.with_raw_response.create(model="careful", max_tokens=30, messages=[{"role": "user", "content": "hi"}])
+    assert raw.parse().usage.output_tokens > 0
+    row = gw.row_for(raw.headers["x-strates-request-id"])
+    assert row["provider"] == "up" and row["failed_attempts"] == "down/claude-haiku-4-5: 503"
+
+
+def test_when_every_deployment_fails_the_client_gets_the_last_error_in_its_format(gw):
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
+    with pytest.raises(openai.InternalServerError) as failed:
+        client.chat.completions.with_raw_response.create(model="doomed", max_tokens=30, messages=[{"role": "user", "content": "hi"}])
+    assert failed.value.status_code == 503
+    row = gw.row_for(failed.value.response.headers["x-strates-request-id"])
+    assert row["status"] == "failed" and row["provider"] == "down" and row["failed_attempts"] == "slow/gpt-4o-mini: timeout"
+
+
+def test_config_problems_name_the_route(gw, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("""
+providers:
+  up: {kind: sim}
+models:
+  - {name: a, strategy: fastest, deployments: [{provider: up}]}
+  - {name: b, provider: up, deployments: [{provider: up}]}
+  - {name: c, deployments: [{model: x}]}
+  - {name: d, deployments: [{provider: nowhere}]}
+  - {name: e, deployments: [{provider: up, timeout_seconds: -1}]}
+""")
+    result = run_cli("config", "validate", str(bad), check=False)
+    assert result.returncode == 1
+    for expected in ["'fastest' is not a strategy", "not both", "models[2].deployments[0].provider: missing",
+                     "'nowhere' is not a configured provider", "models[4].deployments[0].timeout_seconds"]:
+        assert expected in result.stdout + result.stderr, (expected, result.stdout, result.stderr)
+
+
+def test_routes_and_deployment_health_through_the_admin_api(gw):
+    openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0).chat.completions.create(
+        model="fast", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    status, listing = api(gw, "GET", "/api/routes")
+    assert status == 200
+    fast = next(r for r in listing["data"] if r["name"] == "fast")
+    assert fast["strategy"] == "fallback" and [d["provider"] for d in fast["deployments"]] == ["down", "slow", "up"]
+    down, slow, up = fast["deployments"]
+    assert down["failures_in_a_row"] >= 1 and slow["timeout_seconds"] == 0.3
+    assert up["failures_in_a_row"] == 0 and up["latency_ms"] is not None
