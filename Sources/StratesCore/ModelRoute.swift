@@ -186,3 +186,20 @@ public struct RetryBackoff: Sendable, Equatable {
         return Double.random(in: 0...ceiling, using: &random)
     }
 }
+
+extension RoutePlanner {
+    /// Cache affinity: puts the deployment that served the run before (`held`, where its
+    /// prompt cache is warm) first, then the other deployments of its provider (which may
+    /// share the cache, and at least the cache pricing), then the rest, each group in the
+    /// strategy's order. Cooling deployments stay last: affinity does not outrank failures.
+    public static func preferring(_ held: String, provider: String, in ordered: [Deployment], requested: String, cooling: Set<String>) -> [Deployment] {
+        guard ordered.contains(where: { $0.name(for: requested) == held && !cooling.contains(held) }) else { return ordered }
+        func rank(_ deployment: Deployment) -> Int {
+            let name = deployment.name(for: requested)
+            if cooling.contains(name) { return 3 }
+            if name == held { return 0 }
+            return deployment.provider == provider ? 1 : 2
+        }
+        return ordered.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+    }
+}

@@ -62,6 +62,8 @@ public final class Gateway: Sendable {
     public let reserves: ReserveGuard?
     /// How each deployment has been doing: cool-downs and latency, for routing.
     public let health: DeploymentHealth
+    /// Which deployment each run last used, for prompt-cache affinity.
+    let affinity = RunAffinity()
     let backoff: RetryBackoff
 
     public init(
@@ -116,7 +118,9 @@ public final class Gateway: Sendable {
         guard let route = router.route(for: summary.model) else {
             throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
         }
-        var plan = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date())
+        let run = route.deployments.count > 1 ? attribution.run : nil
+        let held = run.flatMap { affinity.held(run: $0, route: route.pattern, now: Date()) }
+        var plan = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date(), held: held)
         let first = plan.first ?? router.deployments(of: route, requested: summary.model)[0]
         var record = RequestRecord(
             id: requestID, startedAt: Date(), api: request.api.rawValue, stream: summary.stream, status: .completed,
@@ -201,6 +205,9 @@ public final class Gateway: Sendable {
             record.error = "upstream call cancelled or failed"
             settle(&record, request: request, logger: logger)
             throw GatewayError.upstreamUnavailable(record.provider ?? "upstream", "the call did not complete")
+        }
+        if let run, response.status < 400, let provider = record.provider, let model = record.servedModel, record.downgradedBy == nil {
+            affinity.remember(run: run, route: route.pattern, deployment: "\(provider)/\(model)", provider: provider, now: Date())
         }
         record.upstreamRequestID = response.header("x-request-id") ?? response.header("request-id")
         var headers = HeaderPolicy.downstream(response.headers)

@@ -42,9 +42,11 @@ public struct ModelRouter: Sendable {
     }
 
     /// The deployments to try for one request, in order: those whose provider speaks `api`,
-    /// ordered by the route's strategy with cooling ones last.
+    /// ordered by the route's strategy with cooling ones last; `held` (the deployment that
+    /// served the request's run before) first, for its warm prompt cache.
     func plan(
-        _ route: ModelRoute, requested: String, api: APIKind, health: DeploymentHealth, pricing: Pricing, now: Date
+        _ route: ModelRoute, requested: String, api: APIKind, health: DeploymentHealth, pricing: Pricing, now: Date,
+        held: (deployment: String, provider: String)? = nil
     ) -> [RoutedDeployment] {
         let usable = deployments(of: route, requested: requested).filter { $0.provider.kind.supports(api) }
         guard usable.count > 1 else { return usable }
@@ -59,8 +61,12 @@ public struct ModelRouter: Sendable {
         let byName = Dictionary(usable.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let usableRoute = ModelRoute(pattern: route.pattern, deployments: usable.map(\.deployment), strategy: route.strategy, retries: route.retries)
         var random = SystemRandomNumberGenerator()
-        return RoutePlanner.order(usableRoute, requested: requested, standings: standings, now: now, random: &random)
-            .compactMap { byName[$0.name(for: requested)] }
+        var ordered = RoutePlanner.order(usableRoute, requested: requested, standings: standings, now: now, random: &random)
+        if let held {
+            let cooling = Set(standings.filter { $0.value.coolingUntil.map { $0 > now } ?? false }.keys)
+            ordered = RoutePlanner.preferring(held.deployment, provider: held.provider, in: ordered, requested: requested, cooling: cooling)
+        }
+        return ordered.compactMap { byName[$0.name(for: requested)] }
     }
 
     /// The concrete model names, for `GET /v1/models` and error messages.

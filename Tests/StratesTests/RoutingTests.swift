@@ -150,3 +150,46 @@ import Testing
         #expect(try await patient.stored().first?.failedAttempts == "limited/gpt-4o-mini: 429; limited/gpt-4o-mini: 429")
     }
 }
+
+@Suite struct CacheAffinityTests {
+    let deployments = [
+        Deployment(provider: "openai", model: "gpt-4o"), Deployment(provider: "azure", model: "gpt-4o"),
+        Deployment(provider: "openai", model: "gpt-4o-2024-11-20"),
+    ]
+
+    func names(_ list: [Deployment]) -> [String] { list.map { $0.name(for: "smart") } }
+
+    @Test func theHeldDeploymentGoesFirstThenItsProvider() {
+        let held = RoutePlanner.preferring("openai/gpt-4o-2024-11-20", provider: "openai", in: deployments, requested: "smart", cooling: [])
+        #expect(names(held) == ["openai/gpt-4o-2024-11-20", "openai/gpt-4o", "azure/gpt-4o"])
+        let azure = RoutePlanner.preferring("azure/gpt-4o", provider: "azure", in: deployments, requested: "smart", cooling: [])
+        #expect(names(azure) == ["azure/gpt-4o", "openai/gpt-4o", "openai/gpt-4o-2024-11-20"])
+        // A cooling deployment is not preferred, and stays last.
+        let cooling = RoutePlanner.preferring("azure/gpt-4o", provider: "azure", in: deployments, requested: "smart", cooling: ["azure/gpt-4o"])
+        #expect(names(cooling) == names(deployments))
+        let gone = RoutePlanner.preferring("other/x", provider: "other", in: deployments, requested: "smart", cooling: [])
+        #expect(names(gone) == names(deployments))
+    }
+
+    @Test func aRunStaysOnItsDeploymentUnderAWeightedRoute() async throws {
+        let route = ModelRoute(
+            pattern: "smart", deployments: [Deployment(provider: "a", model: "gpt-4o"), Deployment(provider: "b", model: "gpt-4o")], strategy: .weighted
+        )
+        let harness = try await PipelineHarness(routes: [route], providers: [FallbackPipelineTests.sim("a"), FallbackPipelineTests.sim("b")])
+        func served(run: String) async -> String? {
+            let response = await harness.gateway.handle(
+                harness.request(.chatCompletions, #"{"model":"smart","max_tokens":10,"messages":[]}"#, headers: [("x-strates-run", run)]),
+                logger: Logger(label: "test")
+            )
+            return response.headers.first { $0.name == "x-strates-deployment" }?.value
+        }
+        var byRun: [String: Set<String>] = [:]
+        let runs = (1...16).map { "r\($0)" }
+        for round in 0..<6 {
+            for run in runs { byRun[run, default: []].insert(await served(run: run) ?? "none-\(round)") }
+        }
+        #expect(byRun.values.allSatisfy { $0.count == 1 }, "\(byRun)")
+        // Across runs both deployments are used (weights 1:1: 16 runs all on one side is 1 in 32,768).
+        #expect(Set(byRun.values.flatMap { $0 }) == ["a/gpt-4o", "b/gpt-4o"])
+    }
+}
