@@ -10,12 +10,22 @@ public struct Deployment: Sendable, Hashable {
     public var weight: Int
     /// Seconds to wait for the response head (non-streamed: the whole answer's head).
     public var timeoutSeconds: Double?
+    /// The model's context window in tokens, when the route says: a request too long for
+    /// one deployment moves only to deployments with a larger (or unknown) window.
+    public var contextTokens: Int64?
 
-    public init(provider: String, model: String? = nil, weight: Int = 1, timeoutSeconds: Double? = nil) {
+    public init(provider: String, model: String? = nil, weight: Int = 1, timeoutSeconds: Double? = nil, contextTokens: Int64? = nil) {
         self.provider = provider
         self.model = model
         self.weight = weight
         self.timeoutSeconds = timeoutSeconds
+        self.contextTokens = contextTokens
+    }
+
+    /// Whether a request too long for `self` may fit `other`.
+    public func mayHoldMore(than other: Deployment) -> Bool {
+        guard let mine = contextTokens, let theirs = other.contextTokens else { return true }
+        return mine > theirs
     }
 
     public func upstreamModel(for requested: String) -> String { model ?? requested }
@@ -136,6 +146,8 @@ public enum AttemptFailure: Sendable, Equatable {
     case connection
     /// A 4xx other than 429: the request itself is wrong; another deployment would say the same.
     case clientError(status: Int)
+    /// The request is longer than the model's context window: a larger model may take it.
+    case contextLength
 
     public init(status: Int, retryAfter: Double?) {
         switch status {
@@ -151,6 +163,14 @@ public enum AttemptFailure: Sendable, Equatable {
         return true
     }
 
+    /// Whether it says something about the deployment's health (a request too long does not).
+    public var isDeploymentFault: Bool {
+        switch self {
+        case .clientError, .contextLength: false
+        default: true
+        }
+    }
+
     /// How the ledger writes it: `429`, `503`, `timeout`, `connection`.
     public var text: String {
         switch self {
@@ -158,7 +178,17 @@ public enum AttemptFailure: Sendable, Equatable {
         case .serverError(let status), .clientError(let status): String(status)
         case .timeout: "timeout"
         case .connection: "connection"
+        case .contextLength: "context_length"
         }
+    }
+
+    /// Whether an error body says the request does not fit the model's context window, as
+    /// OpenAI (`context_length_exceeded`), Anthropic (`prompt is too long`) and
+    /// OpenAI-compatible servers word it.
+    public static func isContextOverflow(_ body: [UInt8]) -> Bool {
+        let text = String(decoding: body.prefix(8_192), as: UTF8.self).lowercased()
+        return ["context_length_exceeded", "maximum context length", "prompt is too long", "context window", "too many tokens", "input is too long"]
+            .contains { text.contains($0) }
     }
 }
 

@@ -37,7 +37,7 @@ public final class DeploymentHealth: Sendable {
     /// deployment down when it has failed too often in a row (at once for a 429, for as
     /// long as the provider asked when that is longer).
     func failed(_ name: String, _ failure: AttemptFailure, at now: Date) {
-        guard failure.isRetryable else { return }
+        guard failure.isDeploymentFault else { return }
         table.withLock { table in
             var state = table[name] ?? State()
             state.failures += 1

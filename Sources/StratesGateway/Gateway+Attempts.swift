@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import StratesCore
 import StratesProviders
 import StratesWire
@@ -31,13 +32,21 @@ extension Gateway {
                 let answer = try await target.provider.send(upstream(target), logger: logger)
                 let latency = Double((ContinuousClock.now - started).milliseconds)
                 let retryAfter = answer.header("retry-after").flatMap(Double.init)
-                guard answer.status >= 400, case let statusFailure = AttemptFailure(status: answer.status, retryAfter: retryAfter), statusFailure.isRetryable else {
-                    health.succeeded(target.name, latencyMs: latency)
+                var statusFailure = answer.status >= 400 ? AttemptFailure(status: answer.status, retryAfter: retryAfter) : nil
+                var answered = answer
+                if answer.status == 400 || answer.status == 413, tries[(position + 1)...].contains(where: { $0.target.name != target.name }) {
+                    // Read the refusal: a request too long for this model may fit a larger one.
+                    let body = (try? await answer.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+                    if AttemptFailure.isContextOverflow(Array(body.readableBytesView)) { statusFailure = .contextLength }
+                    answered = UpstreamResponse(status: answer.status, headers: answer.headers, body: .bytes(body))
+                }
+                guard let statusFailure, statusFailure.isRetryable else {
+                    if statusFailure == nil { health.succeeded(target.name, latencyMs: latency) }
                     if !failures.isEmpty { record.failedAttempts = failures.joined(separator: "; ") }
-                    return answer
+                    return answered
                 }
                 failure = statusFailure
-                response = answer
+                response = answered
             } catch let error as ProviderError {
                 failure = error.isTimeout ? .timeout : .connection
                 health.failed(target.name, failure, at: Date())
@@ -72,6 +81,7 @@ extension Gateway {
         case .serverError(let status), .clientError(let status): status
         case .timeout: 504
         case .connection: 502
+        case .contextLength: 400
         }
     }
 
@@ -84,6 +94,11 @@ extension Gateway {
         random: inout SystemRandomNumberGenerator
     ) async throws -> Int? {
         let current = tries[position]
+        if failure == .contextLength {
+            // Only a deployment that may hold more can help; this one's retries cannot.
+            skipping = current.target.name
+            return tries.indices.first { $0 > position && tries[$0].target.name != current.target.name && tries[$0].target.deployment.mayHoldMore(than: current.target.deployment) }
+        }
         guard let next = tries.indices.first(where: { $0 > position && tries[$0].target.name != skipping }) else { return nil }
         guard tries[next].target.name == current.target.name else { return next }
         if let delay = backoff.delay(before: current.retry, after: failure, random: &random) {

@@ -4,7 +4,7 @@ import Yams
 
 extension ConfigurationReader {
     static let modelKeys = "name, provider, model, timeout_seconds, strategy, retries, deployments"
-    static let deploymentKeys = "provider, model, weight, timeout_seconds"
+    static let deploymentKeys = "provider, model, weight, timeout_seconds, context_tokens"
 
     /// `models`: a list of routes. The short form serves a name (or glob) from one provider:
     /// `{name: "gpt-*", provider: openai}`; the long form lists deployments with a strategy:
@@ -66,7 +66,7 @@ extension ConfigurationReader {
 
     mutating func parseDeployments(_ node: Node, _ path: String) -> [Deployment] {
         guard let sequence = node.sequence else {
-            problem(node, path, "expected a list of {provider, model, weight, timeout_seconds}")
+            problem(node, path, "expected a list of {provider, model, weight, timeout_seconds, context_tokens}")
             return []
         }
         return sequence.enumerated().compactMap { index, item in
@@ -79,6 +79,7 @@ extension ConfigurationReader {
                 case "model": deployment.model = string(v, key)
                 case "weight": deployment.weight = int(v, key, 0...1_000_000) ?? 1
                 case "timeout_seconds": deployment.timeoutSeconds = seconds(v, key)
+                case "context_tokens": deployment.contextTokens = int(v, key, 1...100_000_000).map(Int64.init)
                 default: problem(k, key, "unknown setting (expected: \(Self.deploymentKeys))")
                 }
             }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import Synchronization
 import Testing
 @testable import StratesCore
 @testable import StratesGateway
@@ -191,5 +193,67 @@ import Testing
         #expect(byRun.values.allSatisfy { $0.count == 1 }, "\(byRun)")
         // Across runs both deployments are used (weights 1:1: 16 runs all on one side is 1 in 32,768).
         #expect(Set(byRun.values.flatMap { $0 }) == ["a/gpt-4o", "b/gpt-4o"])
+    }
+}
+
+/// An upstream whose model has a small context window: it refuses every request as too
+/// long, in OpenAI's words, and counts its calls.
+final class SmallWindowProvider: Provider {
+    let name: String
+    var kind: ProviderKind { .openAI }
+    let calls = Mutex(0)
+
+    init(name: String) { self.name = name }
+
+    func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
+        calls.withLock { $0 += 1 }
+        let body = #"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#
+        return UpstreamResponse(status: 400, headers: [("content-type", "application/json")], body: .bytes(ByteBuffer(string: body)))
+    }
+}
+
+@Suite struct ContextLengthFallbackTests {
+    @Test func aRequestTooLongMovesToALargerModelWithoutRetryingTheSmallOne() async throws {
+        let small = SmallWindowProvider(name: "small")
+        let route = ModelRoute(
+            pattern: "long", deployments: [
+                Deployment(provider: "small", model: "gpt-4", contextTokens: 8_192),
+                Deployment(provider: "tiny", model: "gpt-4o-mini", contextTokens: 4_096),  // smaller: skipped
+                Deployment(provider: "big", model: "gpt-4.1", contextTokens: 1_000_000),
+            ], retries: 2
+        )
+        let harness = try await PipelineHarness(routes: [route], providers: [small, FallbackPipelineTests.sim("tiny"), FallbackPipelineTests.sim("big")])
+        let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"long","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        #expect(response.status == 200)
+        #expect(small.calls.withLock { $0 } == 1)
+        let record = try #require(try await harness.stored().first)
+        #expect(record.provider == "big" && record.failedAttempts == "small/gpt-4: context_length")
+        // Not the deployment's fault: it is not cooled down.
+        #expect(harness.gateway.health.standings(["small/gpt-4"])["small/gpt-4"]?.coolingUntil == nil)
+    }
+
+    @Test func anOrdinaryBadRequestGoesStraightBackWithItsBody() async throws {
+        struct Refuses: Provider {
+            let name = "strict"
+            var kind: ProviderKind { .openAI }
+            func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
+                UpstreamResponse(status: 400, headers: [], body: .bytes(ByteBuffer(string: #"{"error":{"message":"temperature must be at most 2","type":"invalid_request_error","param":"temperature","code":null}}"#)))
+            }
+        }
+        let route = ModelRoute(pattern: "m", deployments: [Deployment(provider: "strict", model: "gpt-4o"), Deployment(provider: "other", model: "gpt-4o")])
+        let harness = try await PipelineHarness(routes: [route], providers: [Refuses(), FallbackPipelineTests.sim("other")])
+        let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"m","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        #expect(response.status == 400)
+        guard case .bytes(let bytes) = response.body else { Issue.record("expected the provider's body"); return }
+        #expect(String(decoding: bytes, as: UTF8.self).contains("temperature must be at most 2"))
+        #expect(try await harness.stored().first?.failedAttempts == nil)
+    }
+
+    @Test func overflowWordingFromEachProvider() {
+        for text in [
+            #"{"error":{"code":"context_length_exceeded"}}"#, #"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+            "This model's maximum context length is 128000 tokens",
+        ] { #expect(AttemptFailure.isContextOverflow(Array(text.utf8)), "\(text)") }
+        #expect(!AttemptFailure.isContextOverflow(Array(#"{"error":{"message":"temperature must be at most 2"}}"#.utf8)))
     }
 }
