@@ -108,4 +108,11 @@ extension GrantStore {
 }
 
 /// Everything Strates keeps, in one backend.
-public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore {}
+public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore, RoutingStore {}
+
+public protocol RoutingStore: Sendable {
+    /// Requests that reached an upstream (not refused by Strates) in [from, to), grouped.
+    func routingUsage(from: Date, to: Date, team: String?) async throws -> [RoutingUsageRow]
+    /// How often each sequence of failed attempts happened, per route.
+    func fallbackReasons(from: Date, to: Date, team: String?) async throws -> [(route: String, attempts: String, count: Int64)]
+}

@@ -10,6 +10,33 @@ struct ReportController<Context: RequestContext> {
 
     func addRoutes(to router: Router<Context>) {
         router.get("/api/reports/benefits") { request, _ in await benefits(request) }
+        router.get("/api/reports/routing") { request, _ in await routing(request) }
+    }
+
+    /// `?since=30d&until=2026-11-30&format=json|csv`; a team admin sees its team's requests.
+    func routing(_ request: Request) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let parameters = request.uri.queryParameters
+            var window: [String: Date] = [:]
+            for (name, fallback) in [("since", "30d"), ("until", nil)] as [(String, String?)] {
+                guard let text = parameters.get(name) ?? fallback else { continue }
+                guard let date = UsageReport.parseSince(text) else {
+                    throw GatewayError.badRequest("'\(name)' must be like 30d, 24h or 2026-11-01.", param: name)
+                }
+                window[name] = date
+            }
+            let format = parameters.get("format") ?? "json"
+            guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+            await runtime.ledgerWriter.flush()
+            let report = try await RoutingReporting.make(
+                database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window["since"]!,
+                until: window["until"] ?? Date(), team: access.team
+            )
+            guard format == "csv" else { return HTTPAdapters.json(.ok, Array(report.json.utf8)) }
+            return Response(
+                status: .ok, headers: HTTPAdapters.fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv))
+            )
+        }
     }
 
     /// `?period=2026-11&time_zone=Europe/Paris&purpose=benefit|all&format=json|csv`.

@@ -8,8 +8,50 @@ extension StratesCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports over the ledger.",
-            subcommands: [Benefits.self]
+            subcommands: [Benefits.self, Routing.self]
         )
+
+        struct Routing: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Per route (alias or model): requests by deployment, fallbacks and why, errors, spend, cache-read share and savings.",
+                discussion: """
+                    Savings compare what each request cost with what the same usage would have cost on the requested model
+                    (for an alias, the route's first deployment), at contract prices; caching saved compares it with the
+                    same tokens without prompt caching.
+                    Examples:
+                      strates report routing --since 30d
+                      strates report routing --since 2026-11-01 --until 2026-12-01 --format csv
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @Option(help: "Start: 30d, 24h, or a date (2026-11-01).") var since: String = "30d"
+            @Option(help: "End (exclusive), same forms; default now.") var until: String?
+            @Option(help: "Only requests of this team.") var team: String?
+            @Option(help: "table, json or csv.") var format: String = "table"
+
+            func run() async throws {
+                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                guard let start = UsageReport.parseSince(since) else { throw ValidationError("--since must be like 30d, 24h or 2026-11-01") }
+                let end = try until.map { text in
+                    guard let date = UsageReport.parseSince(text) else { throw ValidationError("--until must be like 30d, 24h or 2026-11-01") }
+                    return date
+                } ?? Date()
+                let (configuration, ledger) = try data.openLedger()
+                let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
+                let report = try await RoutingReporting.make(database: ledger, pricing: pricing, routes: configuration.models, since: start, until: end, team: team)
+                switch format {
+                case "json": print(report.json)
+                case "csv": print(report.csv, terminator: "")
+                default:
+                    guard !report.lines.isEmpty else {
+                        print("No requests since \(since).")
+                        return
+                    }
+                    TextTable.print(report.table)
+                }
+            }
+        }
 
         struct Benefits: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

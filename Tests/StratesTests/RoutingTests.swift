@@ -257,3 +257,41 @@ final class SmallWindowProvider: Provider {
         #expect(!AttemptFailure.isContextOverflow(Array(#"{"error":{"message":"temperature must be at most 2"}}"#.utf8)))
     }
 }
+
+@Suite struct RoutingReportTests {
+    func row(_ route: String, provider: String, served: String, requested: String? = nil, failed: Bool = false, fellBack: Bool = false,
+             requests: Int64, usage: Usage, cost: Int64) -> RoutingUsageRow {
+        RoutingUsageRow(
+            route: route, requestedModel: requested ?? route, provider: provider, servedModel: served, serviceTier: nil, day: at("2026-11-20"),
+            failed: failed, fellBack: fellBack, requests: requests, usage: usage, cost: cost, unknownCost: 0
+        )
+    }
+
+    @Test func groupsByRouteAndPricesSavingsAndCaching() {
+        let rows = [
+            row("fast", provider: "openai", served: "gpt-4o-mini", requests: 8, usage: Usage(input: 1_000, output: 500, cacheRead: 9_000), cost: 100),
+            row("fast", provider: "sim", served: "gpt-4o-mini", fellBack: true, requests: 2, usage: Usage(input: 100, output: 50), cost: 10),
+            row("fast", provider: "sim", served: "gpt-4o-mini", failed: true, fellBack: true, requests: 1, usage: .zero, cost: 0),
+            row("gpt-4o", provider: "openai", served: "gpt-4o", requests: 3, usage: Usage(input: 10, output: 10), cost: 50),
+        ]
+        let reasons = [("fast", "openai/gpt-4o-mini: 503", Int64(2)), ("fast", "openai/gpt-4o-mini: 503; x/y: timeout", Int64(1))]
+        // A toy price: 1 per input token, 2 per cached token... read as nano-USD; the baseline costs double.
+        let report = RoutingReport.make(since: at("2026-11-01"), until: at("2026-12-01"), rows: rows, reasons: reasons.map { (route: $0.0, attempts: $0.1, count: $0.2) }) { _, usage, baseline in
+            let cost = usage.input + usage.cacheRead / 10 + usage.output * 4
+            return NanoUSD(baseline ? cost * 2 : cost)
+        }
+        #expect(report.lines.map(\.route) == ["fast", "gpt-4o"])
+        let fast = report.lines[0]
+        #expect(fast.requests == 11 && fast.errors == 1 && fast.fellBack == 3 && fast.spend == 110)
+        #expect(fast.deployments.map(\.name) == ["openai/gpt-4o-mini", "sim/gpt-4o-mini"] && fast.deployments.map(\.requests) == [8, 3])
+        #expect(fast.reasons.map(\.attempts) == ["openai/gpt-4o-mini: 503", "openai/gpt-4o-mini: 503; x/y: timeout"])
+        #expect(abs(fast.cacheReadShare - 9_000.0 / 10_100.0) < 1e-9)
+        // Caching: 9,000 cached tokens at 0.1 instead of 1: 8,100 saved.
+        #expect(fast.cachingSaved == 8_100)
+        // Baseline at double the price: savings equal the actual cost of the priced rows.
+        #expect(fast.savings == (1_000 + 900 + 2_000) + (100 + 200))
+        let csv = report.csv.split(separator: "\n")
+        #expect(csv.count == 1 + 3 && csv[1].hasPrefix("fast,openai/gpt-4o-mini,8,"))
+        #expect(report.table.contains { $0.first == "  after openai/gpt-4o-mini: 503" })
+    }
+}

@@ -1,6 +1,8 @@
 """Routing on a live gateway: an alias served by several deployments falls back past a
 failing one before the client sees anything — for the official SDKs, streamed or not —
 and the ledger records which deployment served after which failures."""
+import json
+
 import anthropic
 import openai
 import pytest
@@ -29,6 +31,7 @@ models:
     deployments:
       - {provider: slow, model: gpt-4o-mini, timeout_seconds: 0.3}
       - {provider: down, model: gpt-4o-mini}
+  - {name: "gpt-4o", provider: up, model: gpt-4o-mini}   # served by a cheaper model
   - {name: "gpt-*", provider: up}
 """
 
@@ -104,3 +107,25 @@ def test_routes_and_deployment_health_through_the_admin_api(gw):
     down, slow, up = fast["deployments"]
     assert down["failures_in_a_row"] >= 1 and slow["timeout_seconds"] == 0.3
     assert up["failures_in_a_row"] == 0 and up["latency_ms"] is not None
+
+
+def test_routing_report_shows_deployments_fallbacks_and_savings(gw):
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o", max_tokens=50, messages=[{"role": "user", "content": "Summarise the plan."}])
+    gw.wait_rows(3, "requested_model = 'gpt-4o'")
+    report = json.loads(gw.cli("report", "routing", "--since", "1d", "--format", "json").stdout)
+    routes = {r["route"]: r for r in report["routes"]}
+    fast = routes["fast"]
+    assert fast["fell_back"] >= 1 and "up/gpt-4o-mini" in [d["deployment"] for d in fast["deployments"]]
+    assert any(f["failed_attempts"] == "down/gpt-4o-mini: 503; slow/gpt-4o-mini: timeout" for f in fast["fallbacks"])
+    assert routes["doomed"]["errors"] >= 1
+    # gpt-4o served by gpt-4o-mini: the same usage would have cost more on gpt-4o.
+    cheap = routes["gpt-4o"]
+    assert cheap["deployments"][0]["deployment"] == "up/gpt-4o-mini" and float(cheap["savings_vs_requested_usd"]) > 0
+
+    table = gw.cli("report", "routing", "--since", "1d").stdout
+    assert "after down/gpt-4o-mini: 503" in table and "saved vs requested" in table
+    status, body = api(gw, "GET", "/api/reports/routing?since=1d")
+    assert status == 200 and {r["route"] for r in body["routes"]} >= {"fast", "gpt-4o"}
+    assert api(gw, "GET", "/api/reports/routing?since=yesterday")[0] == 400
