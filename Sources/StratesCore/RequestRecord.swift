@@ -54,6 +54,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     /// Attempts that failed before the one that served (or before Strates gave up), in order:
     /// `provider/model: failure` joined by `; ` (failure: a status, `timeout` or `connection`).
     public var failedAttempts: String?
+    /// The routing rule that sent the request to its route, when one did.
+    public var routingRule: String?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
@@ -62,7 +64,7 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
         cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
         outputCap: Int64? = nil, downgradedBy: String? = nil, grantID: String? = nil, route: String? = nil,
-        failedAttempts: String? = nil
+        failedAttempts: String? = nil, routingRule: String? = nil
     ) {
         self.id = id
         self.startedAt = startedAt
@@ -89,5 +91,6 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         self.grantID = grantID
         self.route = route
         self.failedAttempts = failedAttempts
+        self.routingRule = routingRule
     }
 }

@@ -115,7 +115,11 @@ public final class Gateway: Sendable {
             throw GatewayError.badRequest(error.message, param: error.param)
         }
         let attribution = AttributionResolver.resolve(key: key, headers: request.headers, summary: summary)
-        guard let route = router.route(for: summary.model) else {
+        let features = RequestFeatures(
+            model: summary.model, attribution: attribution, inputTokens: summary.estimatedInputTokens, maxTokens: summary.maxTokens,
+            hasTools: summary.hasTools, reasoning: summary.reasoning, hasImages: { RequestSummary.mentionsImages(request.body) }
+        )
+        guard let (route, rule) = router.decide(features) else {
             throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
         }
         let run = route.deployments.count > 1 ? attribution.run : nil
@@ -125,7 +129,8 @@ public final class Gateway: Sendable {
         var record = RequestRecord(
             id: requestID, startedAt: Date(), api: request.api.rawValue, stream: summary.stream, status: .completed,
             attribution: attribution, requestedModel: summary.model, servedModel: first.upstreamModel, provider: first.provider.name,
-            inputEstimate: summary.estimatedInputTokens, route: route.deployments.count > 1 ? route.pattern : nil
+            inputEstimate: summary.estimatedInputTokens, route: route.deployments.count > 1 || rule != nil ? route.pattern : nil,
+            routingRule: rule?.name
         )
         guard !plan.isEmpty else {
             if request.api == .countTokens {

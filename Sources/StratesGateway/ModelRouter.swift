@@ -17,15 +17,27 @@ public struct RoutedDeployment: Sendable {
 public struct ModelRouter: Sendable {
     public let routes: [ModelRoute]
     public let providers: [String: any Provider]
+    /// Evaluated in order before the requested model's own route; the first match wins.
+    public let rules: [RoutingRule]
 
-    public init(routes: [ModelRoute], providers: [any Provider]) {
+    public init(routes: [ModelRoute], providers: [any Provider], rules: [RoutingRule] = []) {
         self.routes = routes
         self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.rules = rules
     }
 
-    /// The route serving `model`: the first whose pattern matches and that has a configured provider.
-    public func route(for model: String) -> ModelRoute? {
-        routes.first { route in Glob.matches(route.pattern, model) && route.deployments.contains { providers[$0.provider] != nil } }
+    /// Where a request goes: the route of the first rule it matches, else its model's own route.
+    public func decide(_ request: RequestFeatures, anyProvider: Bool = false) -> (route: ModelRoute, rule: RoutingRule?)? {
+        for rule in rules where rule.matches(request) {
+            if let route = route(for: rule.route, anyProvider: anyProvider) { return (route, rule) }
+        }
+        return route(for: request.model, anyProvider: anyProvider).map { ($0, nil) }
+    }
+
+    /// The route serving `model`: the first whose pattern matches and that has a configured
+    /// provider (any provider, with `anyProvider`, for tools that do not build them).
+    public func route(for model: String, anyProvider: Bool = false) -> ModelRoute? {
+        routes.first { route in Glob.matches(route.pattern, model) && (anyProvider || route.deployments.contains { providers[$0.provider] != nil }) }
     }
 
     /// The first deployment of the route serving `model`.

@@ -62,6 +62,7 @@ enum JournalLineEncoder {
         record.string("grantID", r.grantID)
         record.string("route", r.route)
         record.string("failedAttempts", r.failedAttempts)
+        record.string("routingRule", r.routingRule)
         writer.out = record.close()
         out = writer.close()
         out.append(UInt8(ascii: "\n"))

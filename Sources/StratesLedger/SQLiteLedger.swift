@@ -40,8 +40,8 @@ extension SQLiteLedger {
             service, environment, workflow, run, parent_run, process, end_user, trace_id, requested_model,
             served_model, provider, upstream_request_id, latency_ms, ttft_ms, input_tokens, output_tokens,
             cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, usage_estimated,
-            cost_nano, error, input_estimate, service_tier, output_cap, downgraded_by, grant_id, route, failed_attempts
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            cost_nano, error, input_estimate, service_tier, output_cap, downgraded_by, grant_id, route, failed_attempts, routing_rule
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO NOTHING
         """
 
@@ -58,7 +58,7 @@ extension SQLiteLedger {
                     r.servedModel, r.provider, r.upstreamRequestID, r.latencyMs, r.timeToFirstTokenMs,
                     r.usage.input, r.usage.output, r.usage.cacheRead, r.usage.cacheWrite5m, r.usage.cacheWrite1h,
                     r.usage.reasoning, r.usageEstimated, r.cost?.value, r.error, r.inputEstimate, (r.serviceTier ?? .standard).rawValue,
-                    r.outputCap, r.downgradedBy, r.grantID, r.route, r.failedAttempts,
+                    r.outputCap, r.downgradedBy, r.grantID, r.route, r.failedAttempts, r.routingRule,
                 ]
                 try statement.execute(arguments: StatementArguments(values))
             }
@@ -111,7 +111,8 @@ extension SQLiteLedger {
             error: row["error"], inputEstimate: row["input_estimate"],
             serviceTier: ServiceTier(rawValue: row["service_tier"]).flatMap { $0 == .standard ? nil : $0 },
             outputCap: row["output_cap"], downgradedBy: row["downgraded_by"],
-            grantID: row["grant_id"], route: row["route"], failedAttempts: row["failed_attempts"]
+            grantID: row["grant_id"], route: row["route"], failedAttempts: row["failed_attempts"],
+            routingRule: row["routing_rule"]
         )
     }
 

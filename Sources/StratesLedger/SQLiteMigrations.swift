@@ -171,6 +171,9 @@ enum SQLiteMigrations {
                 ALTER TABLE requests ADD COLUMN failed_attempts TEXT;
                 """)
         }
+        migrator.registerMigration("008_routing_rules") { db in
+            try db.execute(sql: "ALTER TABLE requests ADD COLUMN routing_rule TEXT")
+        }
         return migrator
     }
 }

@@ -15,6 +15,8 @@ public struct StratesConfiguration: Sendable {
     public var logLevel = "info"
     public var providers: [ProviderConfiguration] = []
     public var models: [ModelRoute] = []
+    /// Evaluated in order before a requested model's own route.
+    public var routingRules: [RoutingRule] = []
     /// Contract discounts per provider, in basis points off list price.
     public var discounts: [String: Int64] = [:]
     public var customPrices: [ModelPrice] = []

@@ -99,4 +99,57 @@ extension ConfigurationReader {
         }
         return value
     }
+
+    static let ruleKeys = "name, models, when, route"
+    static let conditionKeys = RoutingRule.attributes.joined(separator: ", ") + ", input_tokens_over, input_tokens_at_most, max_tokens_over, tools, images, reasoning"
+
+    /// `routing_rules`: `[{name, models: "gpt-*", when: {process: planner, tools: true}, route: smart}]`, in order.
+    mutating func parseRoutingRules(_ node: Node) -> [RoutingRule] {
+        guard let sequence = node.sequence else {
+            problem(node, "routing_rules", "expected a list of {name, models, when, route}")
+            return []
+        }
+        var rules: [RoutingRule] = []
+        for (index, item) in sequence.enumerated() {
+            let path = "routing_rules[\(index)]"
+            var rule = RoutingRule(name: "rule-\(index + 1)", conditions: [], route: "")
+            for (k, v) in entries(item, path) {
+                let key = path + "." + (k.string ?? "")
+                switch k.string {
+                case "name": rule.name = string(v, key) ?? rule.name
+                case "models": rule.models = string(v, key) ?? "*"
+                case "route": rule.route = string(v, key) ?? ""
+                case "when": rule.conditions = parseConditions(v, key)
+                default: problem(k, key, "unknown setting (expected: \(Self.ruleKeys))")
+                }
+            }
+            guard !rule.route.isEmpty else {
+                problem(item, path + ".route", "missing: the alias or model the matching requests go to")
+                continue
+            }
+            rules.append(rule)
+            ruleNodes.append(item)
+        }
+        return rules
+    }
+
+    mutating func parseConditions(_ node: Node, _ path: String) -> [RoutingRule.Condition] {
+        var conditions: [RoutingRule.Condition] = []
+        for (k, v) in entries(node, path) {
+            let field = k.string ?? ""
+            let key = path + "." + field
+            switch field {
+            case _ where RoutingRule.attributes.contains(field):
+                if let pattern = string(v, key) { conditions.append(.attribute(field, pattern: pattern)) }
+            case "input_tokens_over": if let n = int(v, key, 0...100_000_000) { conditions.append(.inputTokensOver(Int64(n))) }
+            case "input_tokens_at_most": if let n = int(v, key, 0...100_000_000) { conditions.append(.inputTokensAtMost(Int64(n))) }
+            case "max_tokens_over": if let n = int(v, key, 0...100_000_000) { conditions.append(.maxTokensOver(Int64(n))) }
+            case "tools": if let flag = bool(v, key) { conditions.append(.tools(flag)) }
+            case "images": if let flag = bool(v, key) { conditions.append(.images(flag)) }
+            case "reasoning": if let effort = string(v, key) { conditions.append(.reasoning(effort.lowercased())) }
+            default: problem(k, key, "unknown condition (expected: \(Self.conditionKeys))")
+            }
+        }
+        return conditions
+    }
 }

@@ -86,9 +86,10 @@ public struct ConfigurationReader {
                 }
             case "providers": configuration.providers = parseProviders(value)
             case "models": configuration.models = parseModels(value)
+            case "routing_rules": configuration.routingRules = parseRoutingRules(value)
             case "prices": parsePrices(value, into: &configuration)
             default:
-                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, prices, budgets, alerts)")
+                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts)")
             }
         }
         let names = Set(configuration.providers.map(\.name))
@@ -102,10 +103,14 @@ public struct ConfigurationReader {
             }
         }
         configuration.fillDefaultModels()
+        for (index, rule) in configuration.routingRules.enumerated() where !configuration.models.contains(where: { Glob.matches($0.pattern, rule.route) }) {
+            problem(ruleNodes[index], "routing_rules[\(index)].route", "'\(rule.route)' is not served by any route in models (have: \(configuration.models.map(\.pattern).joined(separator: ", ")))")
+        }
         return configuration
     }
 
     var modelNodes: [Node] = []
+    var ruleNodes: [Node] = []
 
     mutating func parseAlerts(_ node: Node, into configuration: inout StratesConfiguration) {
         for (k, v) in entries(node, "alerts") {

@@ -83,7 +83,7 @@ public struct StratesRuntime: Sendable {
         let registry = PrometheusCollectorRegistry()
         let authenticator = Authenticator(store: database)
         let gateway = Gateway(
-            authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers),
+            authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers, rules: configuration.routingRules),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
             reserves: reserves

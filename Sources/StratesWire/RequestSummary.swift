@@ -4,6 +4,11 @@ public struct RequestSummary: Sendable, Equatable {
     public var stream: Bool
     /// `max_tokens`, `max_completion_tokens` or `max_output_tokens`, whichever the API uses.
     public var maxTokens: Int64?
+    /// The request offers tools (a non-empty `tools` array).
+    public var hasTools: Bool = false
+    /// The reasoning asked for: OpenAI's effort (`reasoning_effort`, `reasoning.effort`) or
+    /// `enabled` for Anthropic's extended thinking.
+    public var reasoning: String?
     /// OpenAI `user` (or `safety_identifier`).
     public var user: String?
     /// Anthropic `metadata.user_id`.
@@ -33,7 +38,7 @@ public struct RequestBodyError: Error, Equatable, CustomStringConvertible {
 extension RequestSummary {
     static let wanted: [String] = [
         "model", "stream", "max_tokens", "max_completion_tokens", "max_output_tokens", "user",
-        "safety_identifier", "metadata", "stream_options", "service_tier",
+        "safety_identifier", "metadata", "stream_options", "service_tier", "tools", "reasoning_effort", "reasoning", "thinking",
     ]
 
     /// Reads the fields Strates needs from a request body of the given API, checking that
@@ -84,12 +89,34 @@ extension RequestSummary {
         if let options = view("stream_options"), options.isObject {
             includesUsage = options["include_usage"]?.bool ?? false
         }
+        var reasoning = view("reasoning_effort")?.string ?? view("reasoning")?["effort"]?.string
+        if reasoning == nil, let thinking = view("thinking"), thinking["type"]?.string == "enabled" { reasoning = "enabled" }
+        let tools = view("tools")
         return RequestSummary(
-            model: model, stream: stream, maxTokens: maxTokens,
+            model: model, stream: stream, maxTokens: maxTokens, hasTools: tools.map { !$0.elements(limit: 1).isEmpty } ?? false, reasoning: reasoning,
             user: view("user")?.string ?? view("safety_identifier")?.string,
             metadataUserID: metadataUserID, metadata: metadata, clientIncludesUsage: includesUsage,
             serviceTier: view("service_tier")?.string, modelRange: members["model"],
             streamOptionsRange: members["stream_options"], bodyBytes: body.count
         )
+    }
+}
+
+extension RequestSummary {
+    /// Whether the body carries an image anywhere (OpenAI `image_url` / `input_image`,
+    /// Anthropic `"type": "image"`): a byte search, run only when a routing rule asks.
+    public static func mentionsImages(_ body: [UInt8]) -> Bool {
+        let needles = [#""image_url""#, #""input_image""#, #""type":"image""#, #""type": "image""#].map { Array($0.utf8) }
+        return body.withUnsafeBufferPointer { haystack in
+            needles.contains { needle in
+                guard haystack.count >= needle.count else { return false }
+                var index = 0
+                while index <= haystack.count - needle.count {
+                    if haystack[index] == needle[0] && haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+                    index += 1
+                }
+                return false
+            }
+        }
     }
 }

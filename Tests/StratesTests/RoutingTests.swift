@@ -6,6 +6,7 @@ import Testing
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesProviders
+import StratesWire
 
 @Suite struct RoutePlannerTests {
     let a = Deployment(provider: "a", model: "m1", weight: 3)
@@ -293,5 +294,90 @@ final class SmallWindowProvider: Provider {
         let csv = report.csv.split(separator: "\n")
         #expect(csv.count == 1 + 3 && csv[1].hasPrefix("fast,openai/gpt-4o-mini,8,"))
         #expect(report.table.contains { $0.first == "  after openai/gpt-4o-mini: 503" })
+    }
+}
+
+@Suite struct RoutingRuleTests {
+    func features(
+        model: String = "gpt-4o", process: String? = nil, environment: Environment = .production, input: Int64 = 1_000, maxTokens: Int64? = nil,
+        tools: Bool = false, reasoning: String? = nil, images: Bool = false
+    ) -> RequestFeatures {
+        RequestFeatures(
+            model: model, attribution: Attribution(organization: "o", team: "platform", member: "ana", environment: environment, process: process),
+            inputTokens: input, maxTokens: maxTokens, hasTools: tools, reasoning: reasoning, hasImages: { images }
+        )
+    }
+
+    @Test func conditionsAllHoldAndTheFirstRuleWins() {
+        let rules = [
+            RoutingRule(name: "planner", conditions: [.attribute("process", pattern: "plan*")], route: "smart"),
+            RoutingRule(name: "sandbox", conditions: [.attribute("environment", pattern: "sandbox")], route: "sim"),
+            RoutingRule(name: "long", models: "gpt-*", conditions: [.inputTokensOver(100_000)], route: "long"),
+            RoutingRule(name: "agentic", conditions: [.tools(true), .reasoning("any")], route: "smart"),
+            RoutingRule(name: "vision", conditions: [.images(true), .maxTokensOver(1_000)], route: "vision"),
+        ]
+        func pick(_ request: RequestFeatures) -> String? { RoutingRule.first(rules, matching: request)?.name }
+        #expect(pick(features(process: "planner")) == "planner")
+        #expect(pick(features(process: "planner", environment: .sandbox)) == "planner")
+        #expect(pick(features(process: "summarizer", environment: .sandbox)) == "sandbox")
+        #expect(pick(features(input: 150_000)) == "long")
+        #expect(pick(features(model: "claude-sonnet-4-5", input: 150_000)) == nil)
+        #expect(pick(features(tools: true)) == nil)
+        #expect(pick(features(tools: true, reasoning: "high")) == "agentic")
+        #expect(pick(features(maxTokens: 2_000, images: true)) == "vision")
+        #expect(pick(features(maxTokens: 500, images: true)) == nil)
+        #expect(rules[3].summary == "tools, reasoning=any → smart" && rules[2].summary == "model=gpt-*, input_tokens>100000 → long")
+    }
+
+    @Test func imagesAreOnlyLookedForWhenARuleAsks() {
+        let looked = Mutex(0)
+        let request = RequestFeatures(
+            model: "m", attribution: Attribution(organization: "o", environment: .production), inputTokens: 1, maxTokens: nil, hasTools: false,
+            reasoning: nil, hasImages: { looked.withLock { $0 += 1 }; return true }
+        )
+        _ = RoutingRule(name: "a", conditions: [.tools(true), .images(true)], route: "x").matches(request)
+        _ = RoutingRule(name: "b", conditions: [.inputTokensOver(0)], route: "x").matches(request)
+        #expect(looked.withLock { $0 } == 0)
+        #expect(RoutingRule(name: "c", conditions: [.images(true)], route: "x").matches(request) && looked.withLock { $0 } == 1)
+    }
+
+    @Test func requestFeaturesAreReadFromEachAPIsBody() throws {
+        let chat = try RequestSummary.inspect(Array(#"{"model":"o3","reasoning_effort":"high","tools":[{"type":"function","function":{"name":"f"}}],"messages":[]}"#.utf8), api: .chatCompletions)
+        #expect(chat.hasTools && chat.reasoning == "high")
+        let responses = try RequestSummary.inspect(Array(#"{"model":"o3","reasoning":{"effort":"low"},"tools":[],"input":"x"}"#.utf8), api: .responses)
+        #expect(!responses.hasTools && responses.reasoning == "low")
+        let messages = try RequestSummary.inspect(Array(#"{"model":"claude","thinking":{"type":"enabled","budget_tokens":2048},"max_tokens":4096,"messages":[]}"#.utf8), api: .messages)
+        #expect(messages.reasoning == "enabled" && !messages.hasTools)
+        #expect(RequestSummary.mentionsImages(Array(#"{"messages":[{"content":[{"type":"image_url","image_url":{"url":"data:"}}]}]}"#.utf8)))
+        #expect(RequestSummary.mentionsImages(Array(#"{"messages":[{"content":[{"type": "image","source":{}}]}]}"#.utf8)))
+        #expect(!RequestSummary.mentionsImages(Array(#"{"messages":[{"content":"an image of a cat"}]}"#.utf8)))
+    }
+
+    @Test func aRuleSendsTheRequestToItsRouteAndTheLedgerSaysWhich() async throws {
+        let routes = [
+            ModelRoute(pattern: "smart", deployments: [Deployment(provider: "strong", model: "gpt-4.1")]),
+            ModelRoute(pattern: "*", provider: "cheap"),
+        ]
+        let harness = try await PipelineHarness(routes: routes, providers: [FallbackPipelineTests.sim("strong"), FallbackPipelineTests.sim("cheap")])
+        let router = ModelRouter(
+            routes: routes, providers: [FallbackPipelineTests.sim("strong"), FallbackPipelineTests.sim("cheap")],
+            rules: [RoutingRule(name: "planner-smart", conditions: [.attribute("process", pattern: "planner")], route: "smart")]
+        )
+        let gateway = Gateway(
+            authenticator: harness.gateway.authenticator, router: router, ledger: harness.writer, pricing: Pricing(PriceCatalog.builtIn()),
+            metrics: harness.gateway.metrics
+        )
+        let planned = await gateway.handle(
+            harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#, headers: [("x-strates-process", "planner")]),
+            logger: Logger(label: "test")
+        )
+        let plain = await gateway.handle(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        #expect(planned.status == 200 && plain.status == 200)
+        let records = try await harness.stored().sorted { $0.startedAt < $1.startedAt }
+        let byRule = try #require(records.first { $0.routingRule != nil })
+        #expect(byRule.routingRule == "planner-smart" && byRule.route == "smart" && byRule.provider == "strong" && byRule.servedModel == "gpt-4.1")
+        #expect(byRule.requestedModel == "gpt-4o-mini")
+        let other = try #require(records.first { $0.routingRule == nil })
+        #expect(other.provider == "cheap" && other.route == nil)
     }
 }

@@ -32,7 +32,12 @@ models:
       - {provider: slow, model: gpt-4o-mini, timeout_seconds: 0.3}
       - {provider: down, model: gpt-4o-mini}
   - {name: "gpt-4o", provider: up, model: gpt-4o-mini}   # served by a cheaper model
+  - name: smart
+    deployments: [{provider: up, model: gpt-4.1}]
   - {name: "gpt-*", provider: up}
+routing_rules:
+  - {name: planner-smart, when: {process: planner}, route: smart}
+  - {name: agents-smart, models: "gpt-*", when: {tools: true, reasoning: any}, route: smart}
 """
 
 
@@ -89,11 +94,14 @@ models:
   - {name: c, deployments: [{model: x}]}
   - {name: d, deployments: [{provider: nowhere}]}
   - {name: e, deployments: [{provider: up, timeout_seconds: -1}]}
+routing_rules:
+  - {name: r, when: {process: planner, colour: blue}, route: nowhere-model}
 """)
     result = run_cli("config", "validate", str(bad), check=False)
     assert result.returncode == 1
     for expected in ["'fastest' is not a strategy", "not both", "models[2].deployments[0].provider: missing",
-                     "'nowhere' is not a configured provider", "models[4].deployments[0].timeout_seconds"]:
+                     "'nowhere' is not a configured provider", "models[4].deployments[0].timeout_seconds",
+                     "routing_rules[0].when.colour: unknown condition", "'nowhere-model' is not served by any route"]:
         assert expected in result.stdout + result.stderr, (expected, result.stdout, result.stderr)
 
 
@@ -129,3 +137,36 @@ def test_routing_report_shows_deployments_fallbacks_and_savings(gw):
     status, body = api(gw, "GET", "/api/reports/routing?since=1d")
     assert status == 200 and {r["route"] for r in body["routes"]} >= {"fast", "gpt-4o"}
     assert api(gw, "GET", "/api/reports/routing?since=yesterday")[0] == 400
+
+
+def test_routing_rules_send_requests_by_process_and_features(gw):
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", max_tokens=20, messages=[{"role": "user", "content": "plan"}], extra_headers={"x-strates-process": "planner"})
+    row = gw.row_for(raw.headers["x-strates-request-id"])
+    assert row["routing_rule"] == "planner-smart" and row["route"] == "smart" and row["served_model"] == "gpt-4.1"
+    assert row["requested_model"] == "gpt-4o-mini" and raw.headers["x-strates-deployment"] == "up/gpt-4.1"
+
+    tools = [{"type": "function", "function": {"name": "run", "parameters": {"type": "object", "properties": {}}}}]
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", max_tokens=20, tools=tools, reasoning_effort="high", messages=[{"role": "user", "content": "go"}])
+    assert gw.row_for(raw.headers["x-strates-request-id"])["routing_rule"] == "agents-smart"
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", max_tokens=20, tools=tools, messages=[{"role": "user", "content": "go"}])
+    row = gw.row_for(raw.headers["x-strates-request-id"])
+    assert row["routing_rule"] is None and row["served_model"] == "gpt-4o-mini"
+
+
+def test_routes_test_prints_the_decision_and_the_rule(gw, tmp_path):
+    body = tmp_path / "request.json"
+    body.write_text(json.dumps({"model": "gpt-4o-mini", "max_tokens": 100, "messages": [{"role": "user", "content": "plan the work"}]}))
+    out = gw.cli("routes", "test", str(body), "--header", "x-strates-process: planner", "--team", "platform").stdout
+    assert "rule:      planner-smart (process=planner → smart)" in out and "route:     smart (fallback, retries 0)" in out
+    assert "1. up/gpt-4.1" in out and "process=planner" in out
+    decided = json.loads(gw.cli("routes", "test", str(body), "--format", "json").stdout)
+    assert decided["rule"] is None and decided["route"] == "gpt-*" and decided["deployments"][0]["deployment"] == "up/gpt-4o-mini"
+    fast = tmp_path / "fast.json"
+    fast.write_text(json.dumps({"model": "fast", "messages": []}))
+    decided = json.loads(gw.cli("routes", "test", str(fast), "--format", "json").stdout)
+    assert [d["deployment"] for d in decided["deployments"]] == ["down/gpt-4o-mini", "slow/gpt-4o-mini", "up/gpt-4o-mini"]
+    failed = gw.cli("routes", "test", str(body), "--api", "nope", check=False)
+    assert failed.returncode != 0 and "--api must be" in failed.stderr

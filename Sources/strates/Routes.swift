@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import StratesCore
+import StratesGateway
+import StratesWire
+
+extension StratesCommand {
+    struct Routes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Inspect routing: which rule and route a request would take, and the deployments it would try.",
+            subcommands: [Test.self]
+        )
+
+        struct Test: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print the routing decision for a request body, and the rule that made it.",
+                discussion: """
+                    Attribution comes from --team, --member, --environment and the x-strates-* headers, as the gateway
+                    reads them. Deployments are listed in the route's strategy order (without live health or latency).
+                    Examples:
+                      strates routes test request.json --header 'x-strates-process: planner' --team platform
+                      strates routes test messages.json --api messages --environment sandbox --format json
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @Argument(help: "A file holding the request body (JSON).") var file: String
+            @Option(help: "chat_completions (default), responses, messages or embeddings.") var api: String = "chat_completions"
+            @Option(name: .customLong("header"), help: "A request header, 'Name: value'; repeat for more.") var headers: [String] = []
+            @Option(help: "The key's team.") var team: String?
+            @Option(help: "The key's member.") var member: String?
+            @Option(help: "The key's service (instead of a member).") var service: String?
+            @Option(help: "The key's environment: production, sandbox or personal.") var environment: String = "production"
+            @Option(help: "table or json.") var format: String = "table"
+
+            func run() async throws {
+                guard let apiKind = APIKind(rawValue: api), apiKind != .countTokens else { throw ValidationError("--api must be chat_completions, responses, messages or embeddings") }
+                guard let keyEnvironment = Environment(rawValue: environment) else { throw ValidationError("--environment must be production, sandbox or personal") }
+                guard let body = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+                let bytes = Array(body)
+                let summary: RequestSummary
+                do {
+                    summary = try RequestSummary.inspect(bytes, api: apiKind)
+                } catch {
+                    throw CommandFailure(description: "the request body is not valid: \(error.message)")
+                }
+                let parsedHeaders = try headers.map { text -> (name: String, value: String) in
+                    guard let colon = text.firstIndex(of: ":") else { throw ValidationError("--header must be 'Name: value' (got '\(text)')") }
+                    return (text[..<colon].trimmingCharacters(in: .whitespaces).lowercased(), text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                }
+                let configuration = try data.load()
+                let key = APIKey(
+                    id: "key_test", hash: "", prefix: "", name: nil, role: .gateway, organization: configuration.organization, team: team,
+                    member: member, service: service, environment: keyEnvironment, workflow: nil, createdAt: Date(), expiresAt: nil
+                )
+                let attribution = AttributionResolver.resolve(key: key, headers: parsedHeaders, summary: summary)
+                let features = RequestFeatures(
+                    model: summary.model, attribution: attribution, inputTokens: summary.estimatedInputTokens, maxTokens: summary.maxTokens,
+                    hasTools: summary.hasTools, reasoning: summary.reasoning, hasImages: { RequestSummary.mentionsImages(bytes) }
+                )
+                let router = ModelRouter(routes: configuration.models, providers: [], rules: configuration.routingRules)
+                let decision = router.decide(features, anyProvider: true)
+                let (route, rule) = (decision?.route, decision?.rule)
+                var random = SystemRandomNumberGenerator()
+                let ordered = route.map { RoutePlanner.order($0, requested: summary.model, standings: [:], now: Date(), random: &random) } ?? []
+                let kinds = Dictionary(configuration.providers.map { ($0.name, $0.kind) }, uniquingKeysWith: { first, _ in first })
+                let speaks = { (deployment: Deployment) in kinds[deployment.provider]?.supports(apiKind) ?? false }
+
+                if format == "json" {
+                    let deployments = ordered.map { #"{"deployment":\#(JSONText.quote($0.name(for: summary.model))),"speaks_api":\#(speaks($0))}"# }
+                    print(#"{"model":\#(JSONText.quote(summary.model)),"rule":\#(rule.map { JSONText.quote($0.name) } ?? "null"),"route":\#(route.map { JSONText.quote($0.pattern) } ?? "null"),"strategy":\#(route.map { JSONText.quote($0.strategy.rawValue) } ?? "null"),"deployments":[\#(deployments.joined(separator: ","))]}"#)
+                    return
+                }
+                let who = [("team", attribution.team), ("member", attribution.member), ("service", attribution.service), ("environment", attribution.environment.rawValue),
+                           ("workflow", attribution.workflow), ("process", attribution.process), ("run", attribution.run)]
+                    .compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: " ")
+                print("request:   model \(summary.model), ~\(summary.estimatedInputTokens) input tokens, max_tokens \(summary.maxTokens.map(String.init) ?? "-"), tools \(summary.hasTools ? "yes" : "no"), reasoning \(summary.reasoning ?? "none")")
+                print("from:      \(who)")
+                if let rule {
+                    print("rule:      \(rule.name) (\(rule.summary))")
+                } else {
+                    print("rule:      none matched (\(configuration.routingRules.count) rule(s)); the model's own route")
+                }
+                guard let route else {
+                    print("route:     none: no route serves '\(summary.model)' (configured: \(configuration.models.map(\.pattern).joined(separator: ", ")))")
+                    throw ExitCode(1)
+                }
+                print("route:     \(route.pattern) (\(route.strategy.rawValue), retries \(route.retries))")
+                for (index, deployment) in ordered.enumerated() {
+                    print("  \(index + 1). \(deployment.name(for: summary.model))\(speaks(deployment) ? "" : "  (skipped: its provider does not speak \(apiKind.rawValue))")")
+                }
+            }
+        }
+    }
+}
