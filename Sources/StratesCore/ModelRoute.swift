@@ -55,12 +55,35 @@ public struct ModelRoute: Sendable, Equatable {
     public var strategy: RouteStrategy
     /// Retries on the same deployment before moving to the next (with backoff).
     public var retries: Int
+    /// Price ceilings (list price per million tokens): a deployment above either is not used.
+    public var maxInputPrice: TokenRate?
+    public var maxOutputPrice: TokenRate?
 
-    public init(pattern: String, deployments: [Deployment], strategy: RouteStrategy = .fallback, retries: Int = 0) {
+    public init(
+        pattern: String, deployments: [Deployment], strategy: RouteStrategy = .fallback, retries: Int = 0, maxInputPrice: TokenRate? = nil,
+        maxOutputPrice: TokenRate? = nil
+    ) {
         self.pattern = pattern
         self.deployments = deployments
         self.strategy = strategy
         self.retries = retries
+        self.maxInputPrice = maxInputPrice
+        self.maxOutputPrice = maxOutputPrice
+    }
+
+    public var hasPriceCeiling: Bool { maxInputPrice != nil || maxOutputPrice != nil }
+
+    /// Whether a deployment at `price` is above this route's ceiling.
+    public func isAboveCeiling(_ price: ModelPrice) -> Bool {
+        if let ceiling = maxInputPrice, price.input > ceiling { return true }
+        if let ceiling = maxOutputPrice, price.output > ceiling { return true }
+        return false
+    }
+
+    /// The ceiling as people read it: `$3.00 input / $15.00 output per million tokens`.
+    public var ceilingText: String {
+        [maxInputPrice.map { "\(NanoUSD($0.nanoPerMillion)) input" }, maxOutputPrice.map { "\(NanoUSD($0.nanoPerMillion)) output" }]
+            .compactMap { $0 }.joined(separator: " / ") + " per million tokens"
     }
 
     /// A route with one deployment.

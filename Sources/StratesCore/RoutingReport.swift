@@ -86,6 +86,8 @@ public struct RoutingReport: Sendable {
     public var since: Date
     public var until: Date
     public var lines: [RoutingLine]
+    /// Moves off deployments above a price ceiling (and back) in the window.
+    public var events: [RouteEvent] = []
 
     /// `cost(row, usage, baseline)`: the contract cost of `usage` at the row's served model
     /// (baseline false) or at the model it is compared with (baseline true); nil when unpriced.
@@ -144,7 +146,7 @@ public struct RoutingReport: Sendable {
             ]
             return "{" + fields.joined(separator: ",") + "}"
         }
-        return #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"routes":[\#(items.joined(separator: ","))]}"#
+        return #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"routes":[\#(items.joined(separator: ","))],"events":[\#(events.map(\.json).joined(separator: ","))]}"#
     }
 
     public static let csvHeader = ["route", "deployment", "requests", "spend_usd", "route_requests", "errors", "fell_back", "cache_read_share", "caching_saved_usd", "savings_vs_requested_usd"]
@@ -180,5 +182,35 @@ public struct RoutingReport: Sendable {
             }
         }
         return rows
+    }
+}
+
+/// A change in how a route serves its traffic, kept in the ledger for the routing report.
+public struct RouteEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// A price rise put the deployment above the route's ceiling: it is no longer used.
+        case aboveCeiling = "above_price_ceiling"
+        /// Its price is within the ceiling again.
+        case withinCeiling = "within_price_ceiling"
+    }
+
+    public var at: Date
+    public var route: String
+    public var deployment: String
+    public var kind: Kind
+    public var detail: String
+
+    public init(at: Date, route: String, deployment: String, kind: Kind, detail: String) {
+        self.at = at
+        self.route = route
+        self.deployment = deployment
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var text: String { "Route '\(route)': \(deployment) \(detail)." }
+
+    public var json: String {
+        #"{"at":\#(JSONText.quote(BudgetText.timestamp(at))),"route":\#(JSONText.quote(route)),"deployment":\#(JSONText.quote(deployment)),"event":"\#(kind.rawValue)","detail":\#(JSONText.quote(detail))}"#
     }
 }

@@ -64,14 +64,18 @@ public final class Gateway: Sendable {
     public let health: DeploymentHealth
     /// Which deployment each run last used, for prompt-cache affinity.
     let affinity = RunAffinity()
+    /// Deployments above their route's price ceiling, to report each move once.
+    let ceilings = CeilingWatch()
+    let notices: (any NoticeSink)?
     let backoff: RetryBackoff
 
     public init(
         authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics,
         budgets: BudgetGuard? = nil, rateLimits: RateLimiter? = nil, policies: AccessGuard? = nil, grants: GrantGuard? = nil,
         reserves: ReserveGuard? = nil, limits: GatewayLimits = GatewayLimits(), health: DeploymentHealth = DeploymentHealth(),
-        backoff: RetryBackoff = RetryBackoff()
+        backoff: RetryBackoff = RetryBackoff(), notices: (any NoticeSink)? = nil
     ) {
+        self.notices = notices
         self.health = health
         self.backoff = backoff
         self.grants = grants
@@ -124,7 +128,9 @@ public final class Gateway: Sendable {
         }
         let run = route.deployments.count > 1 ? attribution.run : nil
         let held = run.flatMap { affinity.held(run: $0, route: route.pattern, now: Date()) }
-        var plan = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date(), held: held)
+        let planned = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date(), held: held)
+        var plan = planned.deployments
+        if route.hasPriceCeiling { watchCeiling(route, requested: summary.model, planned.aboveCeiling) }
         let first = plan.first ?? router.deployments(of: route, requested: summary.model)[0]
         var record = RequestRecord(
             id: requestID, startedAt: Date(), api: request.api.rawValue, stream: summary.stream, status: .completed,
@@ -137,6 +143,17 @@ public final class Gateway: Sendable {
                 return countTokensLocally(record: record, summary: summary, request: request)
             }
             record.status = .rejected
+            if !planned.aboveCeiling.isEmpty {
+                record.httpStatus = 403
+                record.error = "refused: price_ceiling"
+                settle(&record, request: request, logger: logger)
+                let prices = planned.aboveCeiling.map { "\($0.deployment.name) at \(NanoUSD($0.price.input.nanoPerMillion)) input / \(NanoUSD($0.price.output.nanoPerMillion)) output" }
+                throw GatewayError(
+                    status: 403,
+                    message: "Every deployment of route '\(route.pattern)' is above its price ceiling (\(route.ceilingText)): \(prices.joined(separator: "; ")). Ask an admin to raise the ceiling or add a cheaper deployment.",
+                    code: "price_ceiling"
+                )
+            }
             record.httpStatus = 400
             record.error = "api not supported by provider"
             settle(&record, request: request, logger: logger)
@@ -150,7 +167,7 @@ public final class Gateway: Sendable {
         let covering = budgets?.covering(record.attribution) ?? []
         if let budgets, let downgrade = await budgets.downgrade(for: record, budgets: covering, summary: summary, api: request.api) {
             let downgraded = router.route(for: downgrade.model).map {
-                router.plan($0, requested: downgrade.model, api: request.api, health: health, pricing: pricing, now: Date())
+                router.plan($0, requested: downgrade.model, api: request.api, health: health, pricing: pricing, now: Date()).deployments
             } ?? []
             if let target = downgraded.first {
                 plan = downgraded
@@ -248,6 +265,16 @@ public final class Gateway: Sendable {
             return GatewayResponse(status: response.status, headers: headers, body: .stream(relay))
         }
         return await completeWhole(response, headers: headers, record: record, request: request, logger: logger)
+    }
+
+    /// `route|provider/model` of each deployment now above its route's price ceiling.
+    public var aboveCeiling: Set<String> { ceilings.current }
+
+    /// Reports deployments that went above the route's price ceiling, or came back under it.
+    func watchCeiling(_ route: ModelRoute, requested: String, _ aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)]) {
+        for event in ceilings.update(route: route, requested: requested, aboveCeiling: aboveCeiling, at: Date()) {
+            notices?.deliver(OperatorNotice(event: event))
+        }
     }
 
     /// A non-streamed answer: read it whole, meter it, pass it on unchanged.

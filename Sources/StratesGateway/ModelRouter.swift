@@ -53,15 +53,24 @@ public struct ModelRouter: Sendable {
         }
     }
 
-    /// The deployments to try for one request, in order: those whose provider speaks `api`,
-    /// ordered by the route's strategy with cooling ones last; `held` (the deployment that
-    /// served the request's run before) first, for its warm prompt cache.
+    /// The deployments to try for one request, in order: those whose provider speaks `api`
+    /// and whose list price is within the route's ceiling, ordered by the route's strategy
+    /// with cooling ones last; `held` (the deployment that served the request's run before)
+    /// first, for its warm prompt cache. `aboveCeiling`: those left out for their price.
     func plan(
         _ route: ModelRoute, requested: String, api: APIKind, health: DeploymentHealth, pricing: Pricing, now: Date,
         held: (deployment: String, provider: String)? = nil
-    ) -> [RoutedDeployment] {
-        let usable = deployments(of: route, requested: requested).filter { $0.provider.kind.supports(api) }
-        guard usable.count > 1 else { return usable }
+    ) -> (deployments: [RoutedDeployment], aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)]) {
+        var usable = deployments(of: route, requested: requested).filter { $0.provider.kind.supports(api) }
+        var aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)] = []
+        if route.hasPriceCeiling {
+            usable = usable.filter { item in
+                guard let (price, _) = pricing.price(provider: item.provider.name, model: item.upstreamModel, at: now), route.isAboveCeiling(price) else { return true }
+                aboveCeiling.append((item, price))
+                return false
+            }
+        }
+        guard usable.count > 1 else { return (usable, aboveCeiling) }
         var standings = health.standings(usable.map(\.name))
         if route.strategy == .lowestCost {
             for item in usable {
@@ -78,7 +87,7 @@ public struct ModelRouter: Sendable {
             let cooling = Set(standings.filter { $0.value.coolingUntil.map { $0 > now } ?? false }.keys)
             ordered = RoutePlanner.preferring(held.deployment, provider: held.provider, in: ordered, requested: requested, cooling: cooling)
         }
-        return ordered.compactMap { byName[$0.name(for: requested)] }
+        return (ordered.compactMap { byName[$0.name(for: requested)] }, aboveCeiling)
     }
 
     /// The concrete model names, for `GET /v1/models` and error messages.

@@ -115,4 +115,6 @@ public protocol RoutingStore: Sendable {
     func routingUsage(from: Date, to: Date, team: String?) async throws -> [RoutingUsageRow]
     /// How often each sequence of failed attempts happened, per route.
     func fallbackReasons(from: Date, to: Date, team: String?) async throws -> [(route: String, attempts: String, count: Int64)]
+    func record(_ event: RouteEvent) async throws
+    func routeEvents(from: Date, to: Date) async throws -> [RouteEvent]
 }

@@ -42,4 +42,22 @@ extension SQLiteLedger {
             try Row.fetchAll(db, sql: sql, arguments: [Self.millis(from), Self.millis(to), team, team]).map { ($0["route_key"], $0["failed_attempts"], $0["n"]) }
         }
     }
+
+    public func record(_ event: RouteEvent) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO route_events (at, route, deployment, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                arguments: [Self.millis(event.at), event.route, event.deployment, event.kind.rawValue, event.detail]
+            )
+        }
+    }
+
+    public func routeEvents(from: Date, to: Date) async throws -> [RouteEvent] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM route_events WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)]).compactMap { row in
+                guard let kind = RouteEvent.Kind(rawValue: row["kind"]) else { return nil }
+                return RouteEvent(at: Date(timeIntervalSince1970: Double(row["at"] as Int64) / 1000), route: row["route"], deployment: row["deployment"], kind: kind, detail: row["detail"])
+            }
+        }
+    }
 }

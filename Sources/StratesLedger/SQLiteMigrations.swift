@@ -174,6 +174,14 @@ enum SQLiteMigrations {
         migrator.registerMigration("008_routing_rules") { db in
             try db.execute(sql: "ALTER TABLE requests ADD COLUMN routing_rule TEXT")
         }
+        migrator.registerMigration("009_route_events") { db in
+            try db.execute(sql: """
+                CREATE TABLE route_events (
+                    at INTEGER NOT NULL, route TEXT NOT NULL, deployment TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL
+                );
+                CREATE INDEX route_events_at ON route_events (at);
+                """)
+        }
         return migrator
     }
 }

@@ -4,19 +4,40 @@ import Logging
 import NIOCore
 import StratesCore
 import StratesGateway
+import StratesLedger
 import StratesWire
 
-/// Delivers budget alerts: a log line at notice, and a POST to every configured webhook,
-/// retried with backoff when the receiver fails. Never on the request path.
-final class AlertDispatcher: BudgetAlertSink {
+/// Delivers budget alerts and operator notices (route moves): a log line, a POST to every
+/// configured webhook, retried with backoff when the receiver fails, and — for route
+/// events — a row in the ledger for the routing report. Never on the request path.
+final class AlertDispatcher: BudgetAlertSink, NoticeSink {
     let webhooks: [AlertWebhook]
     let client: HTTPClient?
     let logger: Logger
+    let events: (any RoutingStore)?
 
-    init(webhooks: [AlertWebhook], client: HTTPClient?, logger: Logger) {
+    init(webhooks: [AlertWebhook], client: HTTPClient?, logger: Logger, events: (any RoutingStore)? = nil) {
         self.webhooks = webhooks
         self.client = client
         self.logger = logger
+        self.events = events
+    }
+
+    func deliver(_ notice: OperatorNotice) {
+        let event = notice.event
+        logger.warning("route: \(event.text)", metadata: ["route": "\(event.route)", "deployment": "\(event.deployment)", "event": "\(event.kind.rawValue)"])
+        if let events {
+            Task { [logger] in
+                do { try await events.record(event) } catch { logger.error("route event not recorded", metadata: ["error": "\(error)"]) }
+            }
+        }
+        guard let client, !webhooks.isEmpty else { return }
+        for webhook in webhooks {
+            let body = webhook.format == .slack
+                ? Array(#"{"text":\#(JSONValue.quote(":arrows_counterclockwise: Strates: " + event.text))}"#.utf8)
+                : Array(#"{"type":"route.\#(event.kind.rawValue)","text":\#(JSONValue.quote(event.text)),"event":\#(event.json)}"#.utf8)
+            Task { [logger] in await Self.post(body, to: webhook.url, client: client, logger: logger) }
+        }
     }
 
     func deliver(_ alert: BudgetAlert) {

@@ -3,7 +3,7 @@ import StratesCore
 import Yams
 
 extension ConfigurationReader {
-    static let modelKeys = "name, provider, model, timeout_seconds, strategy, retries, deployments"
+    static let modelKeys = "name, provider, model, timeout_seconds, strategy, retries, deployments, max_input_usd_per_mtok, max_output_usd_per_mtok"
     static let deploymentKeys = "provider, model, weight, timeout_seconds, context_tokens"
 
     /// `models`: a list of routes. The short form serves a name (or glob) from one provider:
@@ -24,6 +24,7 @@ extension ConfigurationReader {
             var deployments: [Deployment]?
             var strategy = RouteStrategy.fallback
             var retries = 0
+            var ceilings: (input: TokenRate?, output: TokenRate?) = (nil, nil)
             for (k, v) in entries(item, path) {
                 let key = path + "." + (k.string ?? "")
                 switch k.string {
@@ -38,6 +39,8 @@ extension ConfigurationReader {
                         problem(v, key, "'\(text)' is not a strategy (expected: \(RouteStrategy.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
                 case "deployments": deployments = parseDeployments(v, key)
+                case "max_input_usd_per_mtok": ceilings.input = rate(v, key)
+                case "max_output_usd_per_mtok": ceilings.output = rate(v, key)
                 default: problem(k, key, "unknown setting (expected: \(Self.modelKeys))")
                 }
             }
@@ -58,7 +61,10 @@ extension ConfigurationReader {
             default:
                 break
             }
-            routes.append(ModelRoute(pattern: name, deployments: deployments ?? [single], strategy: strategy, retries: retries))
+            routes.append(ModelRoute(
+                pattern: name, deployments: deployments ?? [single], strategy: strategy, retries: retries, maxInputPrice: ceilings.input,
+                maxOutputPrice: ceilings.output
+            ))
             modelNodes.append(item)
         }
         return routes
@@ -89,6 +95,15 @@ extension ConfigurationReader {
             }
             return deployment
         }
+    }
+
+    /// Dollars per million tokens: `3`, `0.15`.
+    mutating func rate(_ node: Node, _ path: String) -> TokenRate? {
+        guard let text = node.scalar?.string, let rate = TokenRate(dollarsPerMillion: text), rate.nanoPerMillion >= 0 else {
+            problem(node, path, "expected dollars per million tokens (e.g. 3 or 0.15)")
+            return nil
+        }
+        return rate
     }
 
     /// Seconds, whole or not: `30`, `2.5`.

@@ -12,7 +12,8 @@ public enum RoutingReporting {
     ) async throws -> RoutingReport {
         let rows = try await database.routingUsage(from: since, to: until, team: team)
         let reasons = try await database.fallbackReasons(from: since, to: until, team: team)
-        return RoutingReport.make(since: since, until: until, rows: rows, reasons: reasons) { row, usage, baseline in
+        let events = try await database.routeEvents(from: since, to: until).filter { event in team == nil || rows.contains { $0.route == event.route } }
+        var report = RoutingReport.make(since: since, until: until, rows: rows, reasons: reasons) { row, usage, baseline in
             let tier = row.serviceTier ?? .standard
             if !baseline {
                 guard let provider = row.provider, let (price, discount) = pricing.price(provider: provider, model: row.servedModel ?? row.requestedModel, at: row.day) else { return nil }
@@ -30,5 +31,7 @@ public enum RoutingReporting {
             }
             return nil
         }
+        report.events = events
+        return report
     }
 }

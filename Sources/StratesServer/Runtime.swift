@@ -60,9 +60,10 @@ public struct StratesRuntime: Sendable {
             clients.append(client)
             alertClient = client
         }
+        let dispatcher = AlertDispatcher(webhooks: configuration.alertWebhooks, client: alertClient, logger: logger, events: database)
         let budgets = BudgetGuard(
             store: database, counters: InProcessBudgetCounters(store: database, beforeCounting: { await writer.flush() }),
-            pricing: pricing, sink: AlertDispatcher(webhooks: configuration.alertWebhooks, client: alertClient, logger: logger),
+            pricing: pricing, sink: dispatcher,
             defaultOutputTokens: configuration.budgetDefaultOutputTokens
         )
         let rateLimits = RateLimiter(store: database)
@@ -86,7 +87,7 @@ public struct StratesRuntime: Sendable {
             authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers, rules: configuration.routingRules),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
-            reserves: reserves
+            reserves: reserves, notices: dispatcher
         )
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,

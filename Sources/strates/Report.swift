@@ -44,11 +44,13 @@ extension StratesCommand {
                 case "json": print(report.json)
                 case "csv": print(report.csv, terminator: "")
                 default:
-                    guard !report.lines.isEmpty else {
+                    if report.lines.isEmpty {
                         print("No requests since \(since).")
-                        return
+                    } else {
+                        TextTable.print(report.table)
                     }
-                    TextTable.print(report.table)
+                    if !report.events.isEmpty { print("\nRoute changes:") }
+                    for event in report.events { print("  \(BudgetText.timestamp(event.at))  \(event.text)") }
                 }
             }
         }

@@ -20,7 +20,7 @@ struct PipelineHarness {
 
     init(
         routes: [ModelRoute] = [ModelRoute(pattern: "*", provider: "sim")], providers: [any Provider] = [SimProvider()],
-        backoff: RetryBackoff = RetryBackoff()
+        backoff: RetryBackoff = RetryBackoff(), pricing: Pricing = Pricing(PriceCatalog.builtIn()), notices: (any NoticeSink)? = nil
     ) async throws {
         ledger = try SQLiteLedger(inMemory: ())
         let directory = NSTemporaryDirectory() + "strates-pipeline-" + UUID().uuidString
@@ -32,8 +32,8 @@ struct PipelineHarness {
         gateway = Gateway(
             authenticator: Authenticator(store: ledger),
             router: ModelRouter(routes: routes, providers: providers),
-            ledger: writer, pricing: Pricing(PriceCatalog.builtIn()), metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance),
-            backoff: backoff
+            ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance),
+            backoff: backoff, notices: notices
         )
     }
 

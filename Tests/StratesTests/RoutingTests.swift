@@ -381,3 +381,55 @@ final class SmallWindowProvider: Provider {
         #expect(other.provider == "cheap" && other.route == nil)
     }
 }
+
+/// Keeps the notices a gateway sends.
+final class NoticeRecorder: NoticeSink {
+    let notices = Mutex([OperatorNotice]())
+    func deliver(_ notice: OperatorNotice) { notices.withLock { $0.append(notice) } }
+    var events: [RouteEvent] { notices.withLock { $0.map(\.event) } }
+}
+
+@Suite struct PriceCeilingTests {
+    static func catalog(small: String, tiny: String) -> PriceCatalog {
+        var catalog = PriceCatalog()
+        for (model, input) in [("x-small", small), ("x-tiny", tiny)] {
+            catalog.add(ModelPrice(provider: "openai", model: model, effectiveFrom: at("2026-01-01"), input: TokenRate(dollarsPerMillion: input)!, output: TokenRate(dollarsPerMillion: "1")!))
+        }
+        return catalog
+    }
+
+    @Test func aPriceRiseMovesTrafficOnceReportedAndAllAboveIsRefused() async throws {
+        let route = ModelRoute(
+            pattern: "capped", deployments: [Deployment(provider: "a", model: "x-small"), Deployment(provider: "b", model: "x-tiny")],
+            maxInputPrice: TokenRate(dollarsPerMillion: "0.50")
+        )
+        let pricing = Pricing(Self.catalog(small: "0.15", tiny: "0.10"))
+        let recorder = NoticeRecorder()
+        let harness = try await PipelineHarness(routes: [route], providers: [FallbackPipelineTests.sim("a"), FallbackPipelineTests.sim("b")], pricing: pricing, notices: recorder)
+        func call() async -> GatewayResponse {
+            await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"capped","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        }
+        func served(_ response: GatewayResponse) -> String? { response.headers.first { $0.name == "x-strates-deployment" }?.value }
+
+        #expect(served(await call()) == "a/x-small" && recorder.events.isEmpty)
+        // The catalog is updated: x-small now costs $2 per million input tokens.
+        pricing.replace(with: Self.catalog(small: "2", tiny: "0.10"))
+        #expect(served(await call()) == "b/x-tiny")
+        #expect(served(await call()) == "b/x-tiny")
+        #expect(recorder.events.map(\.kind) == [.aboveCeiling] && recorder.events.first?.deployment == "a/x-small")
+        #expect(recorder.events.first?.text.contains("above the route's ceiling of $0.500000 input per million tokens") == true)
+        #expect(harness.gateway.aboveCeiling == ["capped|a/x-small"])
+
+        pricing.replace(with: Self.catalog(small: "2", tiny: "3"))
+        let refused = await call()
+        #expect(refused.status == 403)
+        guard case .bytes(let body) = refused.body else { Issue.record("expected an error body"); return }
+        let text = String(decoding: body, as: UTF8.self)
+        #expect(text.contains("price_ceiling") && text.contains("Every deployment of route 'capped' is above its price ceiling"))
+
+        pricing.replace(with: Self.catalog(small: "0.15", tiny: "0.10"))
+        #expect(served(await call()) == "a/x-small")
+        #expect(recorder.events.map(\.kind) == [.aboveCeiling, .aboveCeiling, .withinCeiling, .withinCeiling])
+        #expect(harness.gateway.aboveCeiling.isEmpty)
+    }
+}

@@ -7,7 +7,7 @@ import anthropic
 import openai
 import pytest
 
-from conftest import Gateway, api, run_cli
+from conftest import Gateway, api, run_cli, wait_for
 
 CONFIG = """
 ledger:
@@ -34,6 +34,9 @@ models:
   - {name: "gpt-4o", provider: up, model: gpt-4o-mini}   # served by a cheaper model
   - name: smart
     deployments: [{provider: up, model: gpt-4.1}]
+  - name: frugal
+    max_input_usd_per_mtok: 1
+    deployments: [{provider: up, model: gpt-4o}, {provider: up, model: gpt-4o-mini}]
   - {name: "gpt-*", provider: up}
 routing_rules:
   - {name: planner-smart, when: {process: planner}, route: smart}
@@ -94,6 +97,7 @@ models:
   - {name: c, deployments: [{model: x}]}
   - {name: d, deployments: [{provider: nowhere}]}
   - {name: e, deployments: [{provider: up, timeout_seconds: -1}]}
+  - {name: f, max_input_usd_per_mtok: cheap, provider: up}
 routing_rules:
   - {name: r, when: {process: planner, colour: blue}, route: nowhere-model}
 """)
@@ -101,7 +105,7 @@ routing_rules:
     assert result.returncode == 1
     for expected in ["'fastest' is not a strategy", "not both", "models[2].deployments[0].provider: missing",
                      "'nowhere' is not a configured provider", "models[4].deployments[0].timeout_seconds",
-                     "routing_rules[0].when.colour: unknown condition", "'nowhere-model' is not served by any route"]:
+                     "routing_rules[0].when.colour: unknown condition", "models[5].max_input_usd_per_mtok: expected dollars", "'nowhere-model' is not served by any route"]:
         assert expected in result.stdout + result.stderr, (expected, result.stdout, result.stderr)
 
 
@@ -170,3 +174,17 @@ def test_routes_test_prints_the_decision_and_the_rule(gw, tmp_path):
     assert [d["deployment"] for d in decided["deployments"]] == ["down/gpt-4o-mini", "slow/gpt-4o-mini", "up/gpt-4o-mini"]
     failed = gw.cli("routes", "test", str(body), "--api", "nope", check=False)
     assert failed.returncode != 0 and "--api must be" in failed.stderr
+
+
+def test_price_ceiling_skips_a_deployment_too_dear_and_reports_the_move(gw):
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model="frugal", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-strates-deployment"] == "up/gpt-4o-mini"
+    frugal = next(r for r in api(gw, "GET", "/api/routes")[1]["data"] if r["name"] == "frugal")
+    assert frugal["max_input_usd_per_mtok"] == "1.000000"
+    assert [d["above_price_ceiling"] for d in frugal["deployments"]] == [True, False]
+    report = wait_for(lambda: (lambda r: r if r["events"] else None)(json.loads(gw.cli("report", "routing", "--since", "1d", "--format", "json").stdout)),
+                      what="the route event in the ledger")
+    event = report["events"][0]
+    assert event["route"] == "frugal" and event["deployment"] == "up/gpt-4o" and event["event"] == "above_price_ceiling"
+    assert "Route changes:" in gw.cli("report", "routing", "--since", "1d").stdout
