@@ -2,7 +2,7 @@ import Foundation
 
 /// One concrete upstream a route sends requests to: a configured provider and the model id
 /// it knows the model by.
-public struct Deployment: Sendable, Hashable {
+public struct Deployment: Sendable, Hashable, Codable {
     public var provider: String
     /// The upstream's model id; nil serves the requested name unchanged.
     public var model: String?
@@ -35,7 +35,7 @@ public struct Deployment: Sendable, Hashable {
 }
 
 /// How a route orders its deployments for a request.
-public enum RouteStrategy: String, Sendable, CaseIterable {
+public enum RouteStrategy: String, Sendable, CaseIterable, Codable {
     /// In the configured order.
     case fallback
     /// At random, in proportion to the weights.
@@ -48,7 +48,7 @@ public enum RouteStrategy: String, Sendable, CaseIterable {
 
 /// A model name (or glob) clients may ask for — a real model name or an alias such as
 /// `fast` — and the deployments that serve it. The first route whose pattern matches wins.
-public struct ModelRoute: Sendable, Equatable {
+public struct ModelRoute: Sendable, Equatable, Codable {
     /// The name clients send, or a glob such as `claude-*` or `*`.
     public var pattern: String
     public var deployments: [Deployment]

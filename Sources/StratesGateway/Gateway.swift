@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import NIOCore
 import StratesCore
@@ -50,7 +51,9 @@ public struct GatewayLimits: Sendable {
 /// journal, call the upstream, meter its own usage, price, and settle into the ledger.
 public final class Gateway: Sendable {
     public let authenticator: Authenticator
-    public let router: ModelRouter
+    let routerState: Mutex<ModelRouter>
+    /// The routes in force; replaced whole when routes change through the admin API.
+    public var router: ModelRouter { routerState.withLock { $0 } }
     let ledger: LedgerWriter
     let pricing: Pricing
     let metrics: GatewayMetrics
@@ -84,7 +87,7 @@ public final class Gateway: Sendable {
         self.rateLimits = rateLimits
         self.policies = policies
         self.authenticator = authenticator
-        self.router = router
+        self.routerState = Mutex(router)
         self.ledger = ledger
         self.pricing = pricing
         self.metrics = metrics
@@ -92,6 +95,12 @@ public final class Gateway: Sendable {
     }
 
     public var advertisedModels: [String] { router.advertisedModels }
+
+    /// Puts `routes` in force (the admin API's first, then the configuration's), keeping
+    /// the providers and the routing rules.
+    public func replaceRoutes(_ routes: [ModelRoute]) {
+        routerState.withLock { $0 = ModelRouter(routes: routes, providers: Array($0.providers.values), rules: $0.rules) }
+    }
 
     /// Handles one model call; never throws: every failure becomes an error response in
     /// the caller's format.
@@ -123,6 +132,7 @@ public final class Gateway: Sendable {
             model: summary.model, attribution: attribution, inputTokens: summary.estimatedInputTokens, maxTokens: summary.maxTokens,
             hasTools: summary.hasTools, reasoning: summary.reasoning, hasImages: { RequestSummary.mentionsImages(request.body) }
         )
+        let router = self.router
         guard let (route, rule) = router.decide(features) else {
             throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
         }
@@ -239,9 +249,7 @@ public final class Gateway: Sendable {
             headers.removeAll { RateHeaders.isRateHeader($0.name) }
             headers += RateHeaders.render(rates, api: request.api)
         }
-        if record.route != nil || record.failedAttempts != nil {
-            headers.append(("x-strates-deployment", "\(record.provider ?? "")/\(record.servedModel ?? "")"))
-        }
+        headers.append(("x-strates-deployment", "\(record.provider ?? "")/\(record.servedModel ?? "")"))
         if let failed = record.failedAttempts {
             headers.append(("x-strates-fallbacks", String(failed.split(separator: ";").count)))
         }

@@ -3,23 +3,32 @@ import Hummingbird
 import StratesCore
 import StratesGateway
 
-/// `GET /api/routes`: every configured route with its deployments and how each is doing on
-/// this gateway (failures in a row, cooling down until when, recent latency).
+/// `/api/routes`: routes defined through the admin API (list, create, show, change, delete;
+/// organization admins only), and `GET /api/routing`: every route in force — the API's, then
+/// the configuration's — with its deployments and how each is doing on this gateway.
 struct RoutingController<Context: RequestContext> {
     let runtime: StratesRuntime
 
     func addRoutes(to router: Router<Context>) {
-        router.get("/api/routes") { request, _ in
+        let providers = Set(runtime.gateway.router.providers.keys)
+        RuleController<Context, RouteDefinition>(runtime: runtime, index: runtime.routeDefinitions) { definition throws(GatewayError) in
+            let unknown = definition.route.deployments.map(\.provider).filter { !providers.contains($0) }
+            guard unknown.isEmpty else {
+                throw GatewayError.badRequest("The route is not valid: \(unknown.map { "'\($0)'" }.joined(separator: ", ")) is not a configured provider (have: \(providers.sorted().joined(separator: ", "))). Providers and their credentials come from the configuration file.")
+            }
+        }.addRoutes(to: router)
+        router.get("/api/routing") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { _ in
-                HTTPAdapters.json(.ok, Array(Self.listing(runtime.gateway).utf8))
+                HTTPAdapters.json(.ok, Array(Self.listing(runtime.gateway, definitions: runtime.routeDefinitions.all).utf8))
             }
         }
     }
 
-    static func listing(_ gateway: Gateway) -> String {
+    static func listing(_ gateway: Gateway, definitions: [RouteDefinition]) -> String {
         let health = Dictionary(gateway.health.snapshot.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let above = gateway.aboveCeiling
-        let routes = gateway.router.routes.map { route -> String in
+        let fromAPI = definitions.count
+        let routes = gateway.router.routes.enumerated().map { index, route -> String in
             let deployments = route.deployments.map { deployment -> String in
                 let name = deployment.name(for: route.pattern)
                 let state = health[name]
@@ -39,7 +48,7 @@ struct RoutingController<Context: RequestContext> {
                 route.maxInputPrice.map { #""max_input_usd_per_mtok":\#(JSONText.quote(NanoUSD($0.nanoPerMillion).dollars))"# },
                 route.maxOutputPrice.map { #""max_output_usd_per_mtok":\#(JSONText.quote(NanoUSD($0.nanoPerMillion).dollars))"# },
             ].compactMap { $0 }.map { "," + $0 }.joined()
-            return #"{"name":\#(JSONText.quote(route.pattern)),"strategy":"\#(route.strategy.rawValue)","retries":\#(route.retries)\#(ceiling),"deployments":[\#(deployments.joined(separator: ","))]}"#
+            return #"{"name":\#(JSONText.quote(route.pattern)),"source":"\#(index < fromAPI ? "api" : "config")","strategy":"\#(route.strategy.rawValue)","retries":\#(route.retries)\#(ceiling),"deployments":[\#(deployments.joined(separator: ","))]}"#
         }
         return #"{"object":"list","data":[\#(routes.joined(separator: ","))]}"#
     }

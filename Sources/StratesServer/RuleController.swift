@@ -10,6 +10,8 @@ import StratesLedger
 struct RuleController<Context: RequestContext, Rule: ControlRule> {
     let runtime: StratesRuntime
     let index: RuleIndex<Rule>
+    /// Checks a rule against what only the running gateway knows (e.g. its providers).
+    var validate: @Sendable (Rule) throws(GatewayError) -> Void = { _ in }
 
     func addRoutes(to router: Router<Context>) {
         let path = RouterPath("/api/\(Rule.collection)")
@@ -59,6 +61,7 @@ struct RuleController<Context: RequestContext, Rule: ControlRule> {
             throw GatewayError.badRequest("The \(Rule.noun) is not valid: \(error).")
         }
         try await access.require(rule.scope)
+        try validate(rule)
         do {
             try await runtime.database.save(rule: rule)
         } catch let taken as NameTaken {

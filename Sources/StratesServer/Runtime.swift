@@ -25,6 +25,8 @@ public struct StratesRuntime: Sendable {
     public let policies: AccessGuard
     public let grants: GrantGuard
     public let reserves: ReserveGuard
+    /// Routes defined through the admin API, in force before the configuration's.
+    public let routeDefinitions: RuleIndex<RouteDefinition>
     let httpClients: [HTTPClient]
 
     /// Opens the ledger, replays what a crash left in its journal, and builds the
@@ -81,10 +83,13 @@ public struct StratesRuntime: Sendable {
         try await policies.reload()
         try await grants.reload()
         try await reserves.reload()
+        let definitions = try await database.rules(RouteDefinition.self)
+        let routeDefinitions = RuleIndex<RouteDefinition>()
+        routeDefinitions.replace(with: definitions)
         let registry = PrometheusCollectorRegistry()
         let authenticator = Authenticator(store: database)
         let gateway = Gateway(
-            authenticator: authenticator, router: ModelRouter(routes: configuration.models, providers: providers, rules: configuration.routingRules),
+            authenticator: authenticator, router: ModelRouter(routes: definitions.map(\.route) + configuration.models, providers: providers, rules: configuration.routingRules),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
             reserves: reserves, notices: dispatcher
@@ -92,7 +97,7 @@ public struct StratesRuntime: Sendable {
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
-            rateLimits: rateLimits, policies: policies, grants: grants, reserves: reserves, httpClients: clients
+            rateLimits: rateLimits, policies: policies, grants: grants, reserves: reserves, routeDefinitions: routeDefinitions, httpClients: clients
         )
     }
 
@@ -105,8 +110,14 @@ public struct StratesRuntime: Sendable {
         return catalog
     }
 
-    /// Reads every control definition again (budgets, rate limits, policies, grants, reserves).
+    /// Reads every control definition again (budgets, rate limits, policies, grants,
+    /// reserves) and the routes defined through the admin API.
     public func reloadControls() async throws {
+        let definitions = try await database.rules(RouteDefinition.self)
+        if definitions != routeDefinitions.all {
+            routeDefinitions.replace(with: definitions)
+            gateway.replaceRoutes(definitions.map(\.route) + configuration.models)
+        }
         try await budgets.reload()
         try await rateLimits.reload()
         try await policies.reload()

@@ -433,3 +433,40 @@ final class NoticeRecorder: NoticeSink {
         #expect(harness.gateway.aboveCeiling.isEmpty)
     }
 }
+
+@Suite struct RouteDefinitionTests {
+    func make(_ object: [String: Any], current: RouteDefinition? = nil) throws(RuleProblems) -> RouteDefinition {
+        var fields = RuleFields(object, known: RouteDefinition.fields)
+        return try RouteDefinition.make(from: &fields, current: current, id: "route_1", now: at("2026-11-20"))
+    }
+
+    @Test func readsTheAPIShapeAndKeepsWhatAChangeDoesNotName() throws {
+        let made = try make([
+            "name": "strates/fast", "strategy": "least-latency", "retries": 2, "max_output_usd_per_mtok": "5",
+            "deployments": [["provider": "openai", "model": "gpt-4.1-mini", "weight": 2, "timeout_seconds": 2.5, "context_tokens": 1_000_000], ["provider": "sim"]],
+        ])
+        #expect(made.name == "strates/fast" && made.route.strategy == .leastLatency && made.route.retries == 2)
+        #expect(made.route.maxOutputPrice == TokenRate(dollarsPerMillion: "5") && made.route.maxInputPrice == nil)
+        #expect(made.route.deployments == [
+            Deployment(provider: "openai", model: "gpt-4.1-mini", weight: 2, timeoutSeconds: 2.5, contextTokens: 1_000_000), Deployment(provider: "sim"),
+        ])
+        let changed = try make(["retries": 0, "max_output_usd_per_mtok": NSNull()], current: made)
+        #expect(changed.route.retries == 0 && changed.route.maxOutputPrice == nil && changed.route.deployments == made.route.deployments)
+        #expect(changed.createdAt == made.createdAt && changed.summary.hasPrefix("least-latency: openai/gpt-4.1-mini, sim/(as asked)"))
+    }
+
+    @Test func namesEveryProblem() {
+        do {
+            _ = try make(["name": "no spaces", "strategy": "fastest", "retries": 11, "scope": "team:x", "colour": "blue",
+                          "deployments": [["provider": ""], ["model": "m", "timeout_seconds": 0], "x"]])
+            Issue.record("expected problems")
+        } catch {
+            let text = "\(error)"
+            for expected in ["unknown field 'colour'", "name 'no spaces'", "strategy 'fastest'", "'retries' must be 0 to 10", "scope is the organization",
+                             "deployments[0]: 'provider' is required", "deployments[1]: 'timeout_seconds'", "deployments[2] must be an object"] {
+                #expect(text.contains(expected), "missing \(expected) in \(text)")
+            }
+        }
+        #expect(throws: RuleProblems.self) { try make(["name": "empty"]) }
+    }
+}

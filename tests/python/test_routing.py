@@ -112,7 +112,7 @@ routing_rules:
 def test_routes_and_deployment_health_through_the_admin_api(gw):
     openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0).chat.completions.create(
         model="fast", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
-    status, listing = api(gw, "GET", "/api/routes")
+    status, listing = api(gw, "GET", "/api/routing")
     assert status == 200
     fast = next(r for r in listing["data"] if r["name"] == "fast")
     assert fast["strategy"] == "fallback" and [d["provider"] for d in fast["deployments"]] == ["down", "slow", "up"]
@@ -180,7 +180,7 @@ def test_price_ceiling_skips_a_deployment_too_dear_and_reports_the_move(gw):
     client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
     raw = client.chat.completions.with_raw_response.create(model="frugal", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
     assert raw.headers["x-strates-deployment"] == "up/gpt-4o-mini"
-    frugal = next(r for r in api(gw, "GET", "/api/routes")[1]["data"] if r["name"] == "frugal")
+    frugal = next(r for r in api(gw, "GET", "/api/routing")[1]["data"] if r["name"] == "frugal")
     assert frugal["max_input_usd_per_mtok"] == "1.000000"
     assert [d["above_price_ceiling"] for d in frugal["deployments"]] == [True, False]
     report = wait_for(lambda: (lambda r: r if r["events"] else None)(json.loads(gw.cli("report", "routing", "--since", "1d", "--format", "json").stdout)),
@@ -188,3 +188,41 @@ def test_price_ceiling_skips_a_deployment_too_dear_and_reports_the_move(gw):
     event = report["events"][0]
     assert event["route"] == "frugal" and event["deployment"] == "up/gpt-4o" and event["event"] == "above_price_ceiling"
     assert "Route changes:" in gw.cli("report", "routing", "--since", "1d").stdout
+
+
+def test_routes_through_the_admin_api_apply_at_once_and_override_the_file(gw):
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
+    status, made = api(gw, "POST", "/api/routes", {
+        "name": "turbo", "strategy": "weighted", "retries": 1,
+        "deployments": [{"provider": "up", "model": "gpt-4.1-mini", "weight": 3, "timeout_seconds": 5}, {"provider": "up", "model": "gpt-4.1-nano"}]})
+    assert status == 201, made
+    assert made["strategy"] == "weighted" and made["deployments"][0]["weight"] == 3 and made["scope"] == "organization:*"
+    raw = client.chat.completions.with_raw_response.create(model="turbo", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-strates-deployment"] in ("up/gpt-4.1-mini", "up/gpt-4.1-nano")
+    assert gw.row_for(raw.headers["x-strates-request-id"])["route"] == "turbo"
+
+    # An API route of the same name as a file route wins; deleting it gives the file's back.
+    status, override = api(gw, "POST", "/api/routes", {"name": "smart", "deployments": [{"provider": "up", "model": "gpt-4o-mini"}]})
+    assert status == 201, override
+    raw = client.chat.completions.with_raw_response.create(model="smart", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-strates-deployment"] == "up/gpt-4o-mini"
+    listing = api(gw, "GET", "/api/routing")[1]["data"]
+    assert [r["source"] for r in listing if r["name"] == "smart"] == ["api", "config"]
+    assert api(gw, "PATCH", "/api/routes/smart", {"deployments": [{"provider": "up", "model": "gpt-4.1"}]})[0] == 200
+    raw = client.chat.completions.with_raw_response.create(model="smart", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-strates-deployment"] == "up/gpt-4.1"
+    assert api(gw, "DELETE", "/api/routes/smart")[0] == 200
+    raw = client.chat.completions.with_raw_response.create(model="smart", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-strates-deployment"] == "up/gpt-4.1"
+
+    status, error = api(gw, "POST", "/api/routes", {"name": "bad route", "strategy": "fastest", "deployments": [{"provider": "up", "weight": "x"}, 3]})
+    assert status == 400
+    message = error["error"]["message"]
+    for expected in ["name 'bad route'", "strategy 'fastest'", "deployments[0]: 'weight'", "deployments[1] must be an object"]:
+        assert expected in message, (expected, message)
+    status, error = api(gw, "POST", "/api/routes", {"name": "ghost", "deployments": [{"provider": "nowhere"}]})
+    assert status == 400 and "'nowhere' is not a configured provider" in error["error"]["message"]
+    lead = gw.cli("keys", "create", "--admin", "--team", "platform", "--member", "route-lead", "--quiet").stdout.strip()
+    status, error = api(gw, "POST", "/api/routes", {"name": "mine", "deployments": [{"provider": "up"}]}, key=lead)
+    assert status == 403
+    assert api(gw, "DELETE", "/api/routes/turbo")[0] == 200

@@ -21,6 +21,7 @@ ATTEMPTS = {
     "/api/grants": {"name": "steal", "scope": "member:rosa", "amount_usd": 1},
     "/api/reserves": {"name": "steal", "scope": "organization:default", "capacity_usd": 1},
     "/api/grants/{rule}/transfer": {"to": "bill", "amount_usd": 1},
+    "/api/routes": {"name": "steal", "deployments": [{"provider": "sim"}]},
 }
 CHANGE = {"scope": "team:blue", "name": "renamed"}
 QUERIES = {"/api/reports/benefits": f"?period={PERIOD}"}
