@@ -10,11 +10,17 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var weight: Int
     /// Seconds to wait for the response head (non-streamed: the whole answer's head).
     public var timeoutSeconds: Double?
+    /// Seconds a streamed answer may take to its first token before the next deployment is tried.
+    public var firstTokenTimeoutSeconds: Double?
     /// The model's context window in tokens, when the route says: a request too long for
     /// one deployment moves only to deployments with a larger (or unknown) window.
     public var contextTokens: Int64?
 
-    public init(provider: String, model: String? = nil, weight: Int = 1, timeoutSeconds: Double? = nil, contextTokens: Int64? = nil) {
+    public init(
+        provider: String, model: String? = nil, weight: Int = 1, timeoutSeconds: Double? = nil, contextTokens: Int64? = nil,
+        firstTokenTimeoutSeconds: Double? = nil
+    ) {
+        self.firstTokenTimeoutSeconds = firstTokenTimeoutSeconds
         self.provider = provider
         self.model = model
         self.weight = weight
@@ -165,6 +171,8 @@ public enum AttemptFailure: Sendable, Equatable {
     case serverError(status: Int)
     /// No response head within the timeout.
     case timeout
+    /// A stream whose first token did not come within the deployment's first-token timeout.
+    case firstTokenTimeout
     /// Could not connect, or the connection broke before the head.
     case connection
     /// A 4xx other than 429: the request itself is wrong; another deployment would say the same.
@@ -200,6 +208,7 @@ public enum AttemptFailure: Sendable, Equatable {
         case .rateLimited: "429"
         case .serverError(let status), .clientError(let status): String(status)
         case .timeout: "timeout"
+        case .firstTokenTimeout: "first_token_timeout"
         case .connection: "connection"
         case .contextLength: "context_length"
         }

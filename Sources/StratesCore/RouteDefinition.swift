@@ -10,7 +10,7 @@ public struct RouteDefinition: ControlRule {
     public static let fields: Set<String> = [
         "name", "scope", "strategy", "retries", "deployments", "max_input_usd_per_mtok", "max_output_usd_per_mtok",
     ]
-    static let deploymentFields: Set<String> = ["provider", "model", "weight", "timeout_seconds", "context_tokens"]
+    static let deploymentFields: Set<String> = ["provider", "model", "weight", "timeout_seconds", "first_token_timeout_seconds", "context_tokens"]
 
     public var id: String
     public var name: String
@@ -77,6 +77,7 @@ public struct RouteDefinition: ControlRule {
             [
                 #""provider":\#(JSONText.quote(deployment.provider))"#, #""model":\#(deployment.model.map(JSONText.quote) ?? "null")"#,
                 #""weight":\#(deployment.weight)"#, #""timeout_seconds":\#(deployment.timeoutSeconds.map { String($0) } ?? "null")"#,
+                #""first_token_timeout_seconds":\#(deployment.firstTokenTimeoutSeconds.map { String($0) } ?? "null")"#,
                 #""context_tokens":\#(RuleJSON.optional(deployment.contextTokens))"#,
             ].joined(separator: ",")
         }
@@ -116,9 +117,10 @@ extension RuleFields {
             if case .set(let model) = fields.text("model") { deployment.model = model.isEmpty ? nil : model }
             if case .set(let weight) = fields.wholeNumber("weight", minimum: 0) { deployment.weight = Int(min(weight, 1_000_000)) }
             if case .set(let tokens) = fields.wholeNumber("context_tokens") { deployment.contextTokens = tokens }
-            if let seconds = object["timeout_seconds"] {
-                if let number = Self.number(seconds)?.doubleValue, number > 0, number <= 86_400 { deployment.timeoutSeconds = number } else {
-                    fields.problem("'timeout_seconds' must be seconds above 0, e.g. 30 or 2.5")
+            for (name, path) in [("timeout_seconds", \Deployment.timeoutSeconds), ("first_token_timeout_seconds", \Deployment.firstTokenTimeoutSeconds)] {
+                guard let seconds = object[name] else { continue }
+                if let number = Self.number(seconds)?.doubleValue, number > 0, number <= 86_400 { deployment[keyPath: path] = number } else {
+                    fields.problem("'\(name)' must be seconds above 0, e.g. 30 or 2.5")
                 }
             }
             for problem in fields.problems { self.problem("\(key)[\(index)]: \(problem)") }

@@ -29,8 +29,17 @@ extension Gateway {
             var response: UpstreamResponse?
             let failure: AttemptFailure
             do {
-                let answer = try await target.provider.send(upstream(target), logger: logger)
+                let outgoing = upstream(target)
+                var answer = try await target.provider.send(outgoing, logger: logger)
                 let latency = Double((ContinuousClock.now - started).milliseconds)
+                if answer.status < 300, outgoing.stream, let limit = target.deployment.firstTokenTimeoutSeconds {
+                    // Nothing has reached the client yet: a stream slow to its first token can still move on.
+                    if let watched = await FirstTokenWatch.await(answer, api: outgoing.api, timeout: limit) {
+                        answer = watched
+                    } else {
+                        throw ProviderError.firstTokenTimeout("no first token from \(target.name) within \(limit) s")
+                    }
+                }
                 let retryAfter = answer.header("retry-after").flatMap(Double.init)
                 var statusFailure = answer.status >= 400 ? AttemptFailure(status: answer.status, retryAfter: retryAfter) : nil
                 var answered = answer
@@ -48,7 +57,7 @@ extension Gateway {
                 failure = statusFailure
                 response = answered
             } catch let error as ProviderError {
-                failure = error.isTimeout ? .timeout : .connection
+                failure = error.isFirstTokenTimeout ? .firstTokenTimeout : error.isTimeout ? .timeout : .connection
                 health.failed(target.name, failure, at: Date())
                 failures.append("\(target.name): \(failure.text)")
                 record.failedAttempts = failures.joined(separator: "; ")
@@ -79,7 +88,7 @@ extension Gateway {
         switch failure {
         case .rateLimited: 429
         case .serverError(let status), .clientError(let status): status
-        case .timeout: 504
+        case .timeout, .firstTokenTimeout: 504
         case .connection: 502
         case .contextLength: 400
         }

@@ -90,13 +90,22 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
     }
 
     private let base: Base
+    private var firstToken = false
+
+    private init(base: Base, firstToken: Bool = false) {
+        self.base = base
+        self.firstToken = firstToken
+    }
 
     public static func connect(_ detail: String) -> ProviderError { ProviderError(base: .connect(detail)) }
     public static func timeout(_ detail: String) -> ProviderError { ProviderError(base: .timeout(detail)) }
+    /// A stream whose first token did not come in time (a kind of timeout).
+    public static func firstTokenTimeout(_ detail: String) -> ProviderError { ProviderError(base: .timeout(detail), firstToken: true) }
     public static func missingCredentials(_ detail: String) -> ProviderError { ProviderError(base: .missingCredentials(detail)) }
     public static func other(_ detail: String) -> ProviderError { ProviderError(base: .other(detail)) }
 
     public var isTimeout: Bool { if case .timeout = base { return true } else { return false } }
+    public var isFirstTokenTimeout: Bool { firstToken }
     public var isConnect: Bool { if case .connect = base { return true } else { return false } }
 
     public var description: String {

@@ -11,6 +11,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
         case http(HTTPClientResponse.Body)
         case generated(SimStream)
         case bytes(ByteBuffer)
+        case relayed(AsyncThrowingStream<ByteBuffer, any Error>)
     }
 
     let source: Source
@@ -18,12 +19,15 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     public static func bytes(_ buffer: ByteBuffer) -> UpstreamBody { UpstreamBody(source: .bytes(buffer)) }
     static func http(_ body: HTTPClientResponse.Body) -> UpstreamBody { UpstreamBody(source: .http(body)) }
     static func generated(_ stream: SimStream) -> UpstreamBody { UpstreamBody(source: .generated(stream)) }
+    /// Chunks passed on by a task that read them from another body (see the first-token watch).
+    public static func relayed(_ stream: AsyncThrowingStream<ByteBuffer, any Error>) -> UpstreamBody { UpstreamBody(source: .relayed(stream)) }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         enum State {
             case http(HTTPClientResponse.Body.AsyncIterator)
             case generated(SimStream)
             case bytes(ByteBuffer?)
+            case relayed(AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator)
         }
 
         var state: State
@@ -41,6 +45,10 @@ public struct UpstreamBody: AsyncSequence, Sendable {
             case .bytes(let buffer):
                 state = .bytes(nil)
                 return buffer
+            case .relayed(var iterator):
+                let chunk = try await iterator.next()
+                state = .relayed(iterator)
+                return chunk
             }
         }
     }
@@ -50,6 +58,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
         case .http(let body): return AsyncIterator(state: .http(body.makeAsyncIterator()))
         case .generated(let stream): return AsyncIterator(state: .generated(stream))
         case .bytes(let buffer): return AsyncIterator(state: .bytes(buffer))
+        case .relayed(let stream): return AsyncIterator(state: .relayed(stream.makeAsyncIterator()))
         }
     }
 

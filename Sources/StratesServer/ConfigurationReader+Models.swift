@@ -4,7 +4,7 @@ import Yams
 
 extension ConfigurationReader {
     static let modelKeys = "name, provider, model, timeout_seconds, strategy, retries, deployments, max_input_usd_per_mtok, max_output_usd_per_mtok"
-    static let deploymentKeys = "provider, model, weight, timeout_seconds, context_tokens"
+    static let deploymentKeys = "provider, model, weight, timeout_seconds, first_token_timeout_seconds, context_tokens"
 
     /// `models`: a list of routes. The short form serves a name (or glob) from one provider:
     /// `{name: "gpt-*", provider: openai}`; the long form lists deployments with a strategy:
@@ -86,6 +86,7 @@ extension ConfigurationReader {
                 case "weight": deployment.weight = int(v, key, 0...1_000_000) ?? 1
                 case "timeout_seconds": deployment.timeoutSeconds = seconds(v, key)
                 case "context_tokens": deployment.contextTokens = int(v, key, 1...100_000_000).map(Int64.init)
+                case "first_token_timeout_seconds": deployment.firstTokenTimeoutSeconds = seconds(v, key)
                 default: problem(k, key, "unknown setting (expected: \(Self.deploymentKeys))")
                 }
             }

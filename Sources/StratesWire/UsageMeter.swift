@@ -132,7 +132,7 @@ public struct UsageMeter: Sendable {
 
     mutating func observeAnthropicEvent(_ event: SSEEvent) {
         guard let root = try? JSONView(object: event.data) else { return }
-        let fields = root.members(["type", "message", "delta", "usage", "error"])
+        let fields = root.members(["type", "message", "delta", "usage", "error", "content_block"])
         let name = event.event ?? fields["type"]?.string ?? ""
         switch name {
         case "message_start":
@@ -152,7 +152,10 @@ public struct UsageMeter: Sendable {
             }
             sawFirstToken = true
         case "content_block_start":
-            sawFirstToken = true
+            // An empty text or thinking block opens before any token; a tool call's block
+            // carries its name, the model's first output.
+            let type = fields["content_block"]?["type"]?.string
+            if type != "text" && type != "thinking" && type != "redacted_thinking" { sawFirstToken = true }
         case "message_delta":
             if let usageView = fields["usage"] { usage = UsageFields.anthropic(usageView, base: usage) ?? usage }
         case "message_stop":

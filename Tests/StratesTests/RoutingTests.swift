@@ -470,3 +470,52 @@ final class NoticeRecorder: NoticeSink {
         #expect(throws: RuleProblems.self) { try make(["name": "empty"]) }
     }
 }
+
+@Suite struct FirstTokenTimeoutTests {
+    static func slow(_ name: String, ttftMs: Int) -> SimProvider {
+        var settings = SimSettings()
+        settings.timeToFirstTokenMs = ttftMs
+        settings.outputTokensMin = 8
+        settings.outputTokensMax = 8
+        return SimProvider(name: name, defaults: settings)
+    }
+
+    func stream(_ harness: PipelineHarness, model: String, api: APIKind = .chatCompletions) async throws -> (GatewayResponse, [SSEEvent]) {
+        let body = api == .messages
+            ? #"{"model":"\#(model)","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+            : #"{"model":"\#(model)","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+        let response = await harness.gateway.handle(harness.request(api, body), logger: Logger(label: "test"))
+        guard case .stream(let relay) = response.body else { return (response, []) }
+        var decoder = SSEDecoder()
+        var events: [SSEEvent] = []
+        try await relay.relay { chunk in events += decoder.feed(chunk.readableBytesView) }
+        return (response, events)
+    }
+
+    @Test func aStreamSlowToItsFirstTokenMovesOnBeforeTheClientSeesIt() async throws {
+        let route = ModelRoute(pattern: "fast", deployments: [
+            Deployment(provider: "sluggish", model: "gpt-4o-mini", firstTokenTimeoutSeconds: 0.3), Deployment(provider: "quick", model: "gpt-4o-mini"),
+        ])
+        let harness = try await PipelineHarness(routes: [route], providers: [Self.slow("sluggish", ttftMs: 5_000), Self.slow("quick", ttftMs: 0)])
+        let started = ContinuousClock.now
+        let (response, events) = try await stream(harness, model: "fast")
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(response.headers.first { $0.name == "x-strates-deployment" }?.value == "quick/gpt-4o-mini")
+        #expect(events.last?.dataText == "[DONE]")
+        let record = try #require(try await harness.stored().first)
+        #expect(record.failedAttempts == "sluggish/gpt-4o-mini: first_token_timeout" && record.status == .completed && record.usage.output == 8)
+    }
+
+    @Test func aStreamInTimeIsRelayedWholeAndMeteredExactly() async throws {
+        let route = ModelRoute(pattern: "fast", deployments: [
+            Deployment(provider: "steady", model: "claude-haiku-4-5", firstTokenTimeoutSeconds: 2), Deployment(provider: "spare", model: "claude-haiku-4-5"),
+        ])
+        let harness = try await PipelineHarness(routes: [route], providers: [Self.slow("steady", ttftMs: 100), Self.slow("spare", ttftMs: 0)])
+        let (response, events) = try await stream(harness, model: "fast", api: .messages)
+        #expect(response.headers.first { $0.name == "x-strates-deployment" }?.value == "steady/claude-haiku-4-5")
+        #expect(events.first?.event == "message_start" && events.last?.event == "message_stop")
+        let record = try #require(try await harness.stored().first)
+        #expect(record.failedAttempts == nil && record.status == .completed && record.usage.output == 8)
+        #expect((record.timeToFirstTokenMs ?? 0) >= 100, "ttft \(String(describing: record.timeToFirstTokenMs))")
+    }
+}

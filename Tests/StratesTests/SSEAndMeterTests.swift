@@ -256,3 +256,22 @@ enum Fixtures {
         #expect(meter.sawFirstToken)
     }
 }
+
+@Suite struct FirstTokenMeterTests {
+    func meter(_ events: [(String, String)]) -> UsageMeter {
+        var meter = UsageMeter(api: .messages)
+        for (name, data) in events { _ = meter.observe(event: SSEEvent(event: name, data: Array(data.utf8))) }
+        return meter
+    }
+
+    @Test func anEmptyTextBlockIsNotTheFirstTokenButAToolCallsBlockIs() {
+        let start = ("message_start", #"{"type":"message_start","message":{"id":"m","model":"claude","usage":{"input_tokens":5,"output_tokens":1}}}"#)
+        let textBlock = ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#)
+        let thinking = ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#)
+        #expect(!meter([start, textBlock]).sawFirstToken && !meter([start, thinking]).sawFirstToken)
+        let delta = ("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#)
+        #expect(meter([start, textBlock, delta]).sawFirstToken)
+        let tool = ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"run","input":{}}}"#)
+        #expect(meter([start, tool]).sawFirstToken)
+    }
+}
