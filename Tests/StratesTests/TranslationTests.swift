@@ -131,3 +131,47 @@ extension ChatToMessagesTests {
         #expect(refusal(body)?.message.contains("not a JSON object") == true)
     }
 }
+
+@Suite struct MessagesToChatTests {
+    func chat(_ body: String) throws -> [String: Any] {
+        let bytes = try MessagesToChat.response(Array(body.utf8), created: 1_795_000_000)
+        return try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+    }
+
+    @Test func textToolCallsStopReasonAndUsageCarryOver() throws {
+        let out = try chat(#"""
+        {"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","stop_reason":"tool_use","stop_sequence":null,
+         "content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"Reading "},{"type":"text","text":"it."},
+                    {"type":"tool_use","id":"toolu_1","name":"read_file","input":{"path":"a.txt","lines":[1,2]}}],
+         "usage":{"input_tokens":100,"output_tokens":20,"cache_read_input_tokens":900,"cache_creation_input_tokens":50}}
+        """#)
+        #expect(out["id"] as? String == "chatcmpl-msg_1" && out["object"] as? String == "chat.completion" && out["model"] as? String == "claude-sonnet-4-5")
+        let choice = try #require((out["choices"] as? [[String: Any]])?.first)
+        #expect(choice["finish_reason"] as? String == "tool_calls")
+        let message = try #require(choice["message"] as? [String: Any])
+        #expect(message["content"] as? String == "Reading it." && message["role"] as? String == "assistant")
+        let call = try #require((message["tool_calls"] as? [[String: Any]])?.first)
+        let function = try #require(call["function"] as? [String: String])
+        #expect(call["id"] as? String == "toolu_1" && function["name"] == "read_file")
+        let arguments = try #require(try JSONSerialization.jsonObject(with: Data(function["arguments"]!.utf8)) as? [String: Any])
+        #expect(arguments["path"] as? String == "a.txt" && arguments["lines"] as? [Int] == [1, 2])
+        let usage = try #require(out["usage"] as? [String: Any])
+        #expect(usage["prompt_tokens"] as? Int == 1_050 && usage["completion_tokens"] as? Int == 20 && usage["total_tokens"] as? Int == 1_070)
+        #expect((usage["prompt_tokens_details"] as? [String: Int])?["cached_tokens"] == 900)
+    }
+
+    @Test(arguments: [("end_turn", "stop"), ("max_tokens", "length"), ("stop_sequence", "stop"), ("refusal", "content_filter")])
+    func stopReasons(anthropic: String, openAI: String) throws {
+        let out = try chat(#"{"id":"m","model":"c","content":[{"type":"text","text":"x"}],"stop_reason":"\#(anthropic)","usage":{"input_tokens":1,"output_tokens":1}}"#)
+        #expect((out["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == openAI)
+    }
+
+    @Test func errorsTakeOpenAIsShape() throws {
+        let body = MessagesToChat.error(Array(#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.utf8), status: 529)
+        let error = try #require((try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["error"] as? [String: Any])
+        #expect(error["message"] as? String == "Overloaded" && error["type"] as? String == "server_error" && error["code"] as? String == "overloaded_error")
+        let plain = MessagesToChat.error(Array("upstream exploded".utf8), status: 502)
+        #expect(String(decoding: plain, as: UTF8.self).contains("upstream exploded"))
+        #expect(throws: TranslationError.self) { try MessagesToChat.response(Array("{\"content\":[".utf8), created: 0) }
+    }
+}
