@@ -14,7 +14,7 @@ extension Gateway {
     /// Every failed attempt is noted on the record and in the deployment's health.
     func deliver(
         _ plan: [RoutedDeployment], retries: Int, record: inout RequestRecord, logger: Logger,
-        upstream: (RoutedDeployment) -> UpstreamRequest
+        upstream: (RoutedDeployment) throws -> UpstreamRequest
     ) async throws -> UpstreamResponse {
         let tries = plan.flatMap { target in (0...max(0, retries)).map { (target: target, retry: $0) } }
         var failures: [String] = []
@@ -28,8 +28,8 @@ extension Gateway {
             let started = ContinuousClock.now
             var response: UpstreamResponse?
             let failure: AttemptFailure
+            let outgoing = try upstream(target)
             do {
-                let outgoing = upstream(target)
                 var answer = try await target.provider.send(outgoing, logger: logger)
                 let latency = Double((ContinuousClock.now - started).milliseconds)
                 if answer.status < 300, outgoing.stream, let limit = target.deployment.firstTokenTimeoutSeconds {

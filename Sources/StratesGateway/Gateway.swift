@@ -43,6 +43,9 @@ public struct GatewayResponse: Sendable {
 public struct GatewayLimits: Sendable {
     /// Largest upstream response body read whole (non-streamed answers, error bodies).
     public var maxResponseBytes = 64 << 20
+    /// `max_tokens` for an OpenAI chat request carried to an Anthropic model without one
+    /// (Anthropic requires it).
+    public var translatedMaxTokens: Int64 = 4_096
 
     public init() {}
 }
@@ -138,7 +141,7 @@ public final class Gateway: Sendable {
         }
         let run = route.deployments.count > 1 ? attribution.run : nil
         let held = run.flatMap { affinity.held(run: $0, route: route.pattern, now: Date()) }
-        let planned = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date(), held: held)
+        let planned = router.plan(route, requested: summary.model, api: request.api, stream: summary.stream, health: health, pricing: pricing, now: Date(), held: held)
         var plan = planned.deployments
         if route.hasPriceCeiling { watchCeiling(route, requested: summary.model, planned.aboveCeiling) }
         let first = plan.first ?? router.deployments(of: route, requested: summary.model)[0]
@@ -167,6 +170,12 @@ public final class Gateway: Sendable {
             record.httpStatus = 400
             record.error = "api not supported by provider"
             settle(&record, request: request, logger: logger)
+            if FormatBridge.carries(request.api, to: first.provider.kind, stream: false) {
+                throw GatewayError.badRequest(
+                    "The model '\(summary.model)' is served by '\(first.provider.name)' (\(first.provider.kind.rawValue)). Strates carries OpenAI chat requests to Anthropic models without streaming for now: send \"stream\": false, call it through the Messages API, or route it to an OpenAI-format model.",
+                    param: "stream"
+                )
+            }
             throw GatewayError.badRequest(
                 "The model '\(summary.model)' is served by '\(first.provider.name)' (\(first.provider.kind.rawValue)), which does not speak the \(request.api.rawValue) API. Call it through its own API, or route this model to a provider that does.",
                 param: "model"
@@ -214,15 +223,29 @@ public final class Gateway: Sendable {
         let response: UpstreamResponse
         do {
             response = try await deliver(plan, retries: route.retries, record: &record, logger: logger) { target in
-                var outgoing = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: target.upstreamModel)
+                var api = request.api
+                var outgoing: [UInt8]
+                if target.provider.kind.supports(request.api) {
+                    outgoing = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: target.upstreamModel)
+                } else {
+                    // An OpenAI chat request for an Anthropic model: carried into the Messages API.
+                    outgoing = try ChatToMessages.translate(request.body, model: target.upstreamModel, defaultMaxTokens: limits.translatedMaxTokens)
+                    api = .messages
+                }
                 if let cap = admission.outputCap {
-                    outgoing = RequestRewrite.cappingMaxTokens(in: outgoing, api: request.api, to: cap)
+                    outgoing = RequestRewrite.cappingMaxTokens(in: outgoing, api: api, to: cap)
                 }
                 return UpstreamRequest(
-                    api: request.api, body: outgoing, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
+                    api: api, body: outgoing, headers: HeaderPolicy.upstream(request.headers), stream: summary.stream,
                     model: target.upstreamModel, requestID: requestID, query: request.query, timeout: target.deployment.timeoutSeconds
                 )
             }
+        } catch let error as TranslationError {
+            record.status = .rejected
+            record.httpStatus = 400
+            record.error = "refused: untranslatable"
+            settle(&record, request: request, logger: logger)
+            throw GatewayError.badRequest(error.message, param: error.param)
         } catch let error as ProviderError {
             let provider = record.provider ?? "upstream"
             record.status = .failed
@@ -262,8 +285,10 @@ public final class Gateway: Sendable {
             if let name = admission.cappedBy, record.downgradedBy == nil { headers.append(("x-strates-budget", name)) }
         }
 
+        // Answered in the Messages API for an OpenAI chat client: carried back on the way out.
+        let carried = !(router.providers[record.provider ?? ""]?.kind.supports(request.api) ?? true)
         guard (200..<300).contains(response.status) else {
-            return await passUpstreamError(response, headers: headers, record: record, request: request, logger: logger)
+            return await passUpstreamError(response, headers: headers, record: record, request: request, logger: logger, carried: carried)
         }
         // Some OpenAI-compatible servers ignore `stream: true` and answer with one JSON body:
         // meter that as the whole answer it is.
@@ -272,7 +297,7 @@ public final class Gateway: Sendable {
             let relay = StreamRelay(gateway: self, request: request, record: record, body: response.body, hideUsageChunk: hideUsageChunk, logger: logger)
             return GatewayResponse(status: response.status, headers: headers, body: .stream(relay))
         }
-        return await completeWhole(response, headers: headers, record: record, request: request, logger: logger)
+        return await completeWhole(response, headers: headers, record: record, request: request, logger: logger, carried: carried)
     }
 
     /// `route|provider/model` of each deployment now above its route's price ceiling.
@@ -286,9 +311,12 @@ public final class Gateway: Sendable {
     }
 
     /// A non-streamed answer: read it whole, meter it, pass it on unchanged.
-    func completeWhole(_ response: UpstreamResponse, headers: [(name: String, value: String)], record: RequestRecord, request: GatewayRequest, logger: Logger) async -> GatewayResponse {
+    func completeWhole(
+        _ response: UpstreamResponse, headers: [(name: String, value: String)], record: RequestRecord, request: GatewayRequest, logger: Logger,
+        carried: Bool = false
+    ) async -> GatewayResponse {
         var record = record
-        var meter = UsageMeter(api: request.api)
+        var meter = UsageMeter(api: carried ? .messages : request.api)
         let buffer: ByteBuffer
         do {
             buffer = try await response.body.collect(upTo: limits.maxResponseBytes)
@@ -319,8 +347,20 @@ public final class Gateway: Sendable {
             record.error = "the provider's response had no readable usage"
         }
         record.noteResponse(meter)
-        settle(&record, request: request, logger: logger)
-        return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer))
+        guard carried else {
+            settle(&record, request: request, logger: logger)
+            return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer))
+        }
+        do {
+            let answer = try MessagesToChat.response(bytes, created: Int64(Date().timeIntervalSince1970))
+            settle(&record, request: request, logger: logger)
+            return GatewayResponse(status: response.status, headers: headers.filter { $0.name != "content-type" } + [("content-type", "application/json")], body: .bytes(answer))
+        } catch {
+            return refuseWhole(
+                record, status: .failed, reason: "the Anthropic answer could not be carried back", request: request, logger: logger,
+                failure: GatewayError(status: 502, message: "The provider '\(record.provider ?? "upstream")' answered in a form Strates could not carry back to the chat format: \(error.message) The call was recorded.", code: "upstream_malformed_response")
+            )
+        }
     }
 
     /// A whole answer that cannot be passed on: the call may have been charged, so it is
@@ -339,7 +379,10 @@ public final class Gateway: Sendable {
 
     /// An upstream error status: recorded, and passed back as the provider sent it (it is
     /// already in the caller's format, since the provider speaks the same API).
-    func passUpstreamError(_ response: UpstreamResponse, headers: [(name: String, value: String)], record: RequestRecord, request: GatewayRequest, logger: Logger) async -> GatewayResponse {
+    func passUpstreamError(
+        _ response: UpstreamResponse, headers: [(name: String, value: String)], record: RequestRecord, request: GatewayRequest, logger: Logger,
+        carried: Bool = false
+    ) async -> GatewayResponse {
         var record = record
         record.status = .failed
         record.httpStatus = response.status
@@ -347,7 +390,12 @@ public final class Gateway: Sendable {
         let collected = try? await response.body.collect(upTo: 1 << 20)
         var bytes = collected.map { Array($0.readableBytesView) } ?? []
         var headers = headers
-        if (try? JSONView(object: bytes)) == nil {
+        if carried {
+            // An Anthropic error for an OpenAI chat client: in OpenAI's shape.
+            bytes = MessagesToChat.error(bytes, status: response.status)
+            headers.removeAll { $0.name == "content-type" }
+            headers.append(("content-type", "application/json"))
+        } else if (try? JSONView(object: bytes)) == nil {
             // Not JSON: wrap it so the client's SDK still gets its own error shape.
             let snippet = String(decoding: bytes.prefix(300), as: UTF8.self)
             let wrapped = GatewayError(status: response.status, message: "The provider '\(record.provider ?? "upstream")' answered \(response.status): \(snippet)")

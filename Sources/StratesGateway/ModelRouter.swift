@@ -58,10 +58,10 @@ public struct ModelRouter: Sendable {
     /// with cooling ones last; `held` (the deployment that served the request's run before)
     /// first, for its warm prompt cache. `aboveCeiling`: those left out for their price.
     func plan(
-        _ route: ModelRoute, requested: String, api: APIKind, health: DeploymentHealth, pricing: Pricing, now: Date,
+        _ route: ModelRoute, requested: String, api: APIKind, stream: Bool = false, health: DeploymentHealth, pricing: Pricing, now: Date,
         held: (deployment: String, provider: String)? = nil
     ) -> (deployments: [RoutedDeployment], aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)]) {
-        var usable = deployments(of: route, requested: requested).filter { $0.provider.kind.supports(api) }
+        var usable = deployments(of: route, requested: requested).filter { FormatBridge.serves(api, by: $0.provider.kind, stream: stream) }
         var aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)] = []
         if route.hasPriceCeiling {
             usable = usable.filter { item in
@@ -94,5 +94,17 @@ public struct ModelRouter: Sendable {
     public var advertisedModels: [String] {
         var seen = Set<String>()
         return routes.filter { !$0.isPattern }.map(\.pattern).filter { seen.insert($0).inserted }
+    }
+}
+
+/// Which requests a provider can serve: those of its own APIs, and — carried across formats
+/// — OpenAI chat completions (not streamed, for now) by an Anthropic model.
+public enum FormatBridge {
+    public static func serves(_ api: APIKind, by kind: ProviderKind, stream: Bool) -> Bool {
+        kind.supports(api) || carries(api, to: kind, stream: stream)
+    }
+
+    public static func carries(_ api: APIKind, to kind: ProviderKind, stream: Bool) -> Bool {
+        api == .chatCompletions && !kind.supports(api) && kind.supports(.messages) && !stream
     }
 }

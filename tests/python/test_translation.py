@@ -1,0 +1,80 @@
+"""Formats crossing through Strates: the official OpenAI SDK calling an Anthropic model
+(served by the stub upstream speaking the Messages API exactly), with tools, errors in the
+SDK's own classes, the ledger metered from the Anthropic answer, and what cannot be carried
+refused clearly."""
+import json
+
+import openai
+import pytest
+
+from conftest import request_id_of
+
+
+def client(gateway, **kwargs):
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, **kwargs)
+
+
+def test_openai_sdk_calls_an_anthropic_model(gateway, stub):
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="claude-haiku-4-5", max_tokens=100, temperature=0.5, stop=["END"],
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}])
+    answer = raw.parse()
+    assert answer.choices[0].message.content == "Hello from the stub." and answer.choices[0].finish_reason == "stop"
+    # Anthropic usage in OpenAI's terms: prompt tokens include cache reads and writes.
+    assert answer.usage.prompt_tokens == 12 + 2000 + 30000 and answer.usage.completion_tokens == 108
+    assert answer.usage.prompt_tokens_details.cached_tokens == 30000
+
+    sent = json.loads(stub.last("/v1/messages")["body"])
+    assert sent["model"] == "claude-haiku-4-5" and sent["system"] == "Be brief." and sent["max_tokens"] == 100
+    assert sent["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Say hello."}]}]
+    assert sent["stop_sequences"] == ["END"] and sent["temperature"] == 0.5
+
+    row = gateway.row_for(request_id_of(raw))
+    assert row["api"] == "chat_completions" and row["provider"] == "anthropic" and row["status"] == "completed"
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (12, 30000, 108)
+    assert row["cost_nano"] is not None and row["usage_estimated"] == 0
+
+
+def test_tools_cross_both_ways(gateway, stub):
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+                                               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    answer = client(gateway, default_headers={"x-stub-scenario": "tool"}).chat.completions.create(
+        model="claude-haiku-4-5", max_tokens=100, tools=tools, tool_choice="required",
+        messages=[{"role": "user", "content": "Weather in Paris?"}])
+    call = answer.choices[0].message.tool_calls[0]
+    assert answer.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris"} and call.id == "toolu_stub"
+    sent = json.loads(stub.last("/v1/messages")["body"])
+    assert sent["tools"] == [{"name": "get_weather", "description": "Weather for a city",
+                              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    assert sent["tool_choice"] == {"type": "any"}
+
+    # The tool's result goes back as a tool_result block in the user turn.
+    client(gateway).chat.completions.create(model="claude-haiku-4-5", max_tokens=100, tools=tools, messages=[
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "toolu_stub", "type": "function",
+                                                               "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "toolu_stub", "content": "18°C, clear"}])
+    sent = json.loads(stub.last("/v1/messages")["body"])
+    assert sent["messages"][1]["content"][0] == {"type": "tool_use", "id": "toolu_stub", "name": "get_weather", "input": {"city": "Paris"}}
+    assert sent["messages"][2]["content"][0] == {"type": "tool_result", "tool_use_id": "toolu_stub", "content": "18°C, clear"}
+
+
+def test_anthropic_errors_reach_the_openai_sdk_in_its_own_classes(gateway):
+    with pytest.raises(openai.RateLimitError) as limited:
+        client(gateway, default_headers={"x-stub-scenario": "error-429"}).chat.completions.create(
+            model="claude-haiku-4-5", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    body = limited.value.response.json()["error"]
+    assert "stub error 429" in body["message"] and body["type"] == "rate_limit_error"
+
+
+def test_what_cannot_be_carried_is_refused_clearly(gateway):
+    with pytest.raises(openai.BadRequestError) as several:
+        client(gateway).chat.completions.create(model="claude-haiku-4-5", n=2, messages=[{"role": "user", "content": "hi"}])
+    assert "'n' above 1" in several.value.response.json()["error"]["message"]
+    with pytest.raises(openai.BadRequestError) as streamed:
+        client(gateway).chat.completions.create(model="claude-haiku-4-5", stream=True, messages=[{"role": "user", "content": "hi"}])
+    assert "without streaming for now" in streamed.value.response.json()["error"]["message"]
+    with pytest.raises(openai.BadRequestError) as hot:
+        client(gateway).chat.completions.create(model="claude-haiku-4-5", temperature=1.7, messages=[{"role": "user", "content": "hi"}])
+    assert "above 1" in hot.value.response.json()["error"]["message"]
