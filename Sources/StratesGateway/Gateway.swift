@@ -172,7 +172,7 @@ public final class Gateway: Sendable {
             settle(&record, request: request, logger: logger)
             if FormatBridge.carries(request.api, to: first.provider.kind, stream: false) {
                 throw GatewayError.badRequest(
-                    "The model '\(summary.model)' is served by '\(first.provider.name)' (\(first.provider.kind.rawValue)). Strates carries OpenAI chat requests to Anthropic models without streaming for now: send \"stream\": false, call it through the Messages API, or route it to an OpenAI-format model.",
+                    "The model '\(summary.model)' is served by '\(first.provider.name)' (\(first.provider.kind.rawValue)), which speaks another API. Strates carries requests across the OpenAI chat and Anthropic messages formats without streaming for now: send \"stream\": false, or call the model through its own API.",
                     param: "stream"
                 )
             }
@@ -227,10 +227,14 @@ public final class Gateway: Sendable {
                 var outgoing: [UInt8]
                 if target.provider.kind.supports(request.api) {
                     outgoing = RequestRewrite.replacingModel(in: body, summary: bodySummary, with: target.upstreamModel)
-                } else {
+                } else if request.api == .chatCompletions {
                     // An OpenAI chat request for an Anthropic model: carried into the Messages API.
                     outgoing = try ChatToMessages.translate(request.body, model: target.upstreamModel, defaultMaxTokens: limits.translatedMaxTokens)
                     api = .messages
+                } else {
+                    // An Anthropic messages request for an OpenAI-format model.
+                    outgoing = try OpenAIForAnthropic.request(request.body, model: target.upstreamModel)
+                    api = .chatCompletions
                 }
                 if let cap = admission.outputCap {
                     outgoing = RequestRewrite.cappingMaxTokens(in: outgoing, api: api, to: cap)
@@ -316,7 +320,7 @@ public final class Gateway: Sendable {
         carried: Bool = false
     ) async -> GatewayResponse {
         var record = record
-        var meter = UsageMeter(api: carried ? .messages : request.api)
+        var meter = UsageMeter(api: carried ? FormatBridge.upstreamAPI(for: request.api) ?? request.api : request.api)
         let buffer: ByteBuffer
         do {
             buffer = try await response.body.collect(upTo: limits.maxResponseBytes)
@@ -352,7 +356,8 @@ public final class Gateway: Sendable {
             return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer))
         }
         do {
-            let answer = try MessagesToChat.response(bytes, created: Int64(Date().timeIntervalSince1970))
+            let answer = request.api == .messages
+                ? try OpenAIForAnthropic.response(bytes) : try MessagesToChat.response(bytes, created: Int64(Date().timeIntervalSince1970))
             settle(&record, request: request, logger: logger)
             return GatewayResponse(status: response.status, headers: headers.filter { $0.name != "content-type" } + [("content-type", "application/json")], body: .bytes(answer))
         } catch {
@@ -391,8 +396,8 @@ public final class Gateway: Sendable {
         var bytes = collected.map { Array($0.readableBytesView) } ?? []
         var headers = headers
         if carried {
-            // An Anthropic error for an OpenAI chat client: in OpenAI's shape.
-            bytes = MessagesToChat.error(bytes, status: response.status)
+            // The provider's error in the client's own API shape.
+            bytes = request.api == .messages ? OpenAIForAnthropic.error(bytes, status: response.status) : MessagesToChat.error(bytes, status: response.status)
             headers.removeAll { $0.name == "content-type" }
             headers.append(("content-type", "application/json"))
         } else if (try? JSONView(object: bytes)) == nil {

@@ -97,14 +97,25 @@ public struct ModelRouter: Sendable {
     }
 }
 
-/// Which requests a provider can serve: those of its own APIs, and — carried across formats
-/// — OpenAI chat completions (not streamed, for now) by an Anthropic model.
+/// Which requests a provider can serve: those of its own APIs, and — carried across formats,
+/// not streamed for now — OpenAI chat completions by an Anthropic model and Anthropic
+/// messages by an OpenAI-format model.
 public enum FormatBridge {
     public static func serves(_ api: APIKind, by kind: ProviderKind, stream: Bool) -> Bool {
         kind.supports(api) || carries(api, to: kind, stream: stream)
     }
 
     public static func carries(_ api: APIKind, to kind: ProviderKind, stream: Bool) -> Bool {
-        api == .chatCompletions && !kind.supports(api) && kind.supports(.messages) && !stream
+        guard !stream, !kind.supports(api), let target = upstreamAPI(for: api) else { return false }
+        return kind.supports(target)
+    }
+
+    /// The API a carried request is sent in.
+    public static func upstreamAPI(for api: APIKind) -> APIKind? {
+        switch api {
+        case .chatCompletions: .messages
+        case .messages: .chatCompletions
+        default: nil
+        }
     }
 }

@@ -175,3 +175,72 @@ extension ChatToMessagesTests {
         #expect(throws: TranslationError.self) { try MessagesToChat.response(Array("{\"content\":[".utf8), created: 0) }
     }
 }
+
+@Suite struct OpenAIForAnthropicTests {
+    func object(_ bytes: [UInt8]) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+    }
+
+    @Test func aClaudeCodeStyleTurnCarriesToChat() throws {
+        let body = #"""
+        {"model":"claude","max_tokens":2000,"system":[{"type":"text","text":"You are Claude Code."},{"type":"text","text":"Be careful."}],
+         "thinking":{"type":"enabled","budget_tokens":1024},"stop_sequences":["X"],"metadata":{"user_id":"u"},
+         "tools":[{"name":"Bash","description":"Run","input_schema":{"type":"object","properties":{"command":{"type":"string"}}}}],
+         "tool_choice":{"type":"any","disable_parallel_tool_use":true},
+         "messages":[
+          {"role":"user","content":[{"type":"text","text":"List files"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]},
+          {"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"Running."},{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"ls"}}]},
+          {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"a.txt"}]},{"type":"text","text":"And now?"}]}
+         ]}
+        """#
+        let out = try object(try OpenAIForAnthropic.request(Array(body.utf8), model: "gpt-4.1"))
+        #expect(out["model"] as? String == "gpt-4.1" && out["max_completion_tokens"] as? Int == 2000 && out["reasoning_effort"] as? String == "low")
+        #expect(out["stop"] as? [String] == ["X"] && out["user"] as? String == "u" && out["tool_choice"] as? String == "required")
+        #expect(out["parallel_tool_calls"] as? Bool == false)
+        let messages = try #require(out["messages"] as? [[String: Any]])
+        #expect(messages.map { $0["role"] as? String } == ["system", "user", "assistant", "tool", "user"])
+        #expect(messages[0]["content"] as? String == "You are Claude Code.\nBe careful.")
+        let image = try #require((messages[1]["content"] as? [[String: Any]])?[1]["image_url"] as? [String: String])
+        #expect(image["url"] == "data:image/png;base64,AAAA")
+        #expect(messages[2]["content"] as? String == "Running.")
+        let call = try #require((messages[2]["tool_calls"] as? [[String: Any]])?.first)
+        #expect((call["function"] as? [String: String])?["arguments"] == #"{"command":"ls"}"#)
+        #expect(messages[3]["tool_call_id"] as? String == "toolu_1" && messages[3]["content"] as? String == "a.txt")
+        let tool = try #require((out["tools"] as? [[String: Any]])?.first?["function"] as? [String: Any])
+        #expect(tool["name"] as? String == "Bash" && (tool["parameters"] as? [String: Any])?["type"] as? String == "object")
+    }
+
+    @Test func answersAndErrorsComeBackInAnthropicsShape() throws {
+        let answer = try object(try OpenAIForAnthropic.response(Array(#"""
+        {"id":"chatcmpl-1","model":"gpt-4.1","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"Checking.",
+         "tool_calls":[{"id":"call_1","type":"function","function":{"name":"Bash","arguments":"{\"command\":\"ls\"}"}}]}}],
+         "usage":{"prompt_tokens":1200,"completion_tokens":30,"prompt_tokens_details":{"cached_tokens":1000}}}
+        """#.utf8)))
+        #expect(answer["type"] as? String == "message" && answer["stop_reason"] as? String == "tool_use" && answer["id"] as? String == "msg_chatcmpl-1")
+        let content = try #require(answer["content"] as? [[String: Any]])
+        #expect(content.map { $0["type"] as? String } == ["text", "tool_use"] && (content[1]["input"] as? [String: String]) == ["command": "ls"])
+        let usage = try #require(answer["usage"] as? [String: Int])
+        #expect(usage["input_tokens"] == 200 && usage["cache_read_input_tokens"] == 1000 && usage["output_tokens"] == 30)
+        let error = try object(OpenAIForAnthropic.error(Array(#"{"error":{"message":"Slow down","type":"requests","code":"rate_limit_exceeded"}}"#.utf8), status: 429))
+        #expect((error["error"] as? [String: String]) == ["type": "rate_limit_error", "message": "Slow down"] && error["type"] as? String == "error")
+        #expect(throws: TranslationError.self) {
+            try OpenAIForAnthropic.response(Array(#"{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"not json"}}]}}]}"#.utf8))
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"model":"c","max_tokens":5,"top_k":3,"messages":[]}"#, "'top_k'"),
+        (#"{"model":"c","max_tokens":5,"stop_sequences":["a","b","c","d","e"],"messages":[]}"#, "at most 4 stop sequences"),
+        (#"{"model":"c","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[]}"#, "not server tools"),
+        (#"{"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{}}]}]}"#, "'document' blocks"),
+        (#"{"model":"c","max_tokens":5,"container":"x","messages":[]}"#, "'container' has no equivalent"),
+    ])
+    func whatHasNoEquivalentIsRefused(body: String, expected: String) {
+        do {
+            _ = try OpenAIForAnthropic.request(Array(body.utf8), model: "gpt")
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+}

@@ -4,6 +4,7 @@ SDK's own classes, the ledger metered from the Anthropic answer, and what cannot
 refused clearly."""
 import json
 
+import anthropic
 import openai
 import pytest
 
@@ -78,3 +79,36 @@ def test_what_cannot_be_carried_is_refused_clearly(gateway):
     with pytest.raises(openai.BadRequestError) as hot:
         client(gateway).chat.completions.create(model="claude-haiku-4-5", temperature=1.7, messages=[{"role": "user", "content": "hi"}])
     assert "above 1" in hot.value.response.json()["error"]["message"]
+
+
+def test_anthropic_sdk_calls_an_openai_model(gateway, stub):
+    anthropic_client = anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0)
+    raw = anthropic_client.messages.with_raw_response.create(
+        model="gpt-4o", max_tokens=200, system="Be brief.", stop_sequences=["END"], metadata={"user_id": "u-9"},
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Say hello."}]}])
+    message = raw.parse()
+    assert message.content[0].text == "Hello from the stub." and message.stop_reason == "end_turn"
+    # OpenAI usage in Anthropic's terms: cached prompt tokens are cache reads.
+    assert (message.usage.input_tokens, message.usage.cache_read_input_tokens, message.usage.output_tokens) == (210, 1024, 56)
+    sent = json.loads(stub.last("/v1/chat/completions")["body"])
+    assert sent["messages"][0] == {"role": "system", "content": "Be brief."} and sent["max_completion_tokens"] == 200
+    assert sent["stop"] == ["END"] and sent["user"] == "u-9"
+    row = gateway.row_for(request_id_of(raw))
+    assert row["api"] == "messages" and row["provider"] == "openai" and row["output_tokens"] == 56 and row["cache_read_tokens"] == 1024
+
+    tools = [{"name": "get_weather", "description": "Weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    called = anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0, default_headers={"x-stub-scenario": "tool"}).messages.create(
+        model="gpt-4o", max_tokens=100, tools=tools, tool_choice={"type": "tool", "name": "get_weather"},
+        messages=[{"role": "user", "content": "Weather in Paris?"}])
+    assert called.stop_reason == "tool_use" and called.content[0].name == "get_weather" and called.content[0].input == {"city": "Paris"}
+    sent = json.loads(stub.last("/v1/chat/completions")["body"])
+    assert sent["tools"][0]["function"]["parameters"] == tools[0]["input_schema"]
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+
+    with pytest.raises(anthropic.RateLimitError) as limited:
+        anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0, default_headers={"x-stub-scenario": "error-429"}).messages.create(
+            model="gpt-4o", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert limited.value.response.json()["error"]["type"] == "rate_limit_error"
+    with pytest.raises(anthropic.BadRequestError) as top_k:
+        anthropic_client.messages.create(model="gpt-4o", max_tokens=10, extra_body={"top_k": 5}, messages=[{"role": "user", "content": "hi"}])
+    assert "'top_k' has no equivalent" in top_k.value.message
