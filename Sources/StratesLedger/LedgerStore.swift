@@ -108,7 +108,16 @@ extension GrantStore {
 }
 
 /// Everything Strates keeps, in one backend.
-public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore, RoutingStore {}
+/// Feedback on requests and runs, for cost-aware routing.
+public protocol FeedbackStore: Sendable {
+    func record(_ feedback: Feedback) async throws
+    /// Feedback on `run`, or on the request `requestID`, newest first.
+    func feedback(run: String?, requestID: String?) async throws -> [Feedback]
+    /// The teams whose requests make up `run` (to check who may score it).
+    func teams(ofRun run: String) async throws -> [String?]
+}
+
+public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore, RoutingStore, FeedbackStore {}
 
 public protocol RoutingStore: Sendable {
     /// Requests that reached an upstream (not refused by Strates) in [from, to), grouped.

@@ -182,6 +182,15 @@ enum SQLiteMigrations {
                 CREATE INDEX route_events_at ON route_events (at);
                 """)
         }
+        migrator.registerMigration("010_feedback") { db in
+            try db.execute(sql: """
+                CREATE TABLE feedback (
+                    id TEXT PRIMARY KEY, at INTEGER NOT NULL, request_id TEXT, run TEXT, score REAL NOT NULL, source TEXT, comment TEXT
+                );
+                CREATE INDEX feedback_request ON feedback (request_id) WHERE request_id IS NOT NULL;
+                CREATE INDEX feedback_run ON feedback (run) WHERE run IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -22,9 +22,10 @@ ATTEMPTS = {
     "/api/reserves": {"name": "steal", "scope": "organization:default", "capacity_usd": 1},
     "/api/grants/{rule}/transfer": {"to": "bill", "amount_usd": 1},
     "/api/routes": {"name": "steal", "deployments": [{"provider": "sim"}]},
+    "/api/feedback": {"request_id": "{red_request}", "score": 0},
 }
 CHANGE = {"scope": "team:blue", "name": "renamed"}
-QUERIES = {"/api/reports/benefits": f"?period={PERIOD}"}
+QUERIES = {"/api/reports/benefits": f"?period={PERIOD}", "/api/feedback": "?run=red-run"}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +50,10 @@ def red(gw):
         status, rule = api(gw, "POST", path, body)
         assert status == 201, rule
         made[path] = rule
-    assert chat(gw, rosa, model="gpt-4o").status_code == 200
+    response = chat(gw, rosa, model="gpt-4o", headers={"x-strates-run": "red-run"})
+    assert response.status_code == 200
     gw.wait_rows(1, "member = 'rosa'")
+    made["request"] = {"id": response.headers["x-strates-request-id"]}
     return made
 
 
@@ -71,7 +74,7 @@ def test_a_team_admin_cannot_reach_another_teams_anything_on_any_route(gw, red):
     routes = [(r["method"], r["path"]) for r in listing["data"]]
     assert len(routes) >= 25 and ("GET", "/api/reports/benefits") in routes
     before = strip_live(definitions(gw))
-    secrets = ["rosa", "team:red", "red-budget", "rosa-limit", "red-policy", "rosa-rnd", "org-reserve"] + [r["id"] for r in red.values()]
+    secrets = ["rosa", "team:red", "red-budget", "rosa-limit", "red-policy", "rosa-rnd", "org-reserve", "red-run"] + [r["id"] for r in red.values()]
 
     def fill(path):
         collection = "/" + "/".join(path.split("/")[1:3])
@@ -84,7 +87,7 @@ def test_a_team_admin_cannot_reach_another_teams_anything_on_any_route(gw, red):
         body = None
         if method == "POST":
             assert path in ATTEMPTS, f"POST {path} is new: add what a team admin would try there to ATTEMPTS"
-            body = ATTEMPTS[path]
+            body = {k: (red["request"]["id"] if v == "{red_request}" else v) for k, v in ATTEMPTS[path].items()}
         elif method in ("PUT", "PATCH"):
             body = CHANGE
         response = httpx.request(method, url, json=body, headers={"authorization": f"Bearer {blue_admin}"}, timeout=30)

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import StratesCore
+import StratesGateway
+
+/// `POST /api/feedback` (`{"request_id" | "run", "score": 0…1, "source", "comment"}`) and
+/// `GET /api/feedback?run=…|request_id=…`. A team admin scores and reads only its team's
+/// requests and runs. The comment is stored, never logged.
+struct FeedbackController<Context: RequestContext> {
+    let runtime: StratesRuntime
+
+    func addRoutes(to router: Router<Context>) {
+        router.post("/api/feedback") { request, _ in await create(request) }
+        router.get("/api/feedback") { request, _ in await list(request) }
+    }
+
+    func create(_ request: Request) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let object = try await AdminAccess.jsonObject(request, example: #"{"request_id": "req_…", "score": 1, "source": "review"}"#)
+            let feedback: Feedback
+            do {
+                feedback = try Feedback.make(from: object, id: "fb_" + KeySecrets.randomHex(8), at: Date())
+            } catch {
+                throw GatewayError.badRequest("The feedback is not valid: \(error).")
+            }
+            try await requireVisible(requestID: feedback.requestID, run: feedback.run, access: access)
+            try await runtime.database.record(feedback)
+            return HTTPAdapters.json(.created, Array(feedback.json.utf8))
+        }
+    }
+
+    func list(_ request: Request) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let parameters = request.uri.queryParameters
+            let run = parameters.get("run")
+            let requestID = parameters.get("request_id")
+            guard (run == nil) != (requestID == nil) else {
+                throw GatewayError.badRequest("Give either 'run' or 'request_id' in the query.", param: "run")
+            }
+            try await requireVisible(requestID: requestID, run: run, access: access)
+            let items = try await runtime.database.feedback(run: run, requestID: requestID).map(\.json)
+            return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
+        }
+    }
+
+    /// The request or run must exist in the ledger, and, for a team admin, be its team's.
+    func requireVisible(requestID: String?, run: String?, access: AdminAccess) async throws {
+        await runtime.ledgerWriter.flush()
+        if let requestID {
+            guard let record = try await runtime.database.request(id: requestID), access.team == nil || record.attribution.team == access.team else {
+                throw GatewayError(status: 404, message: "No request '\(requestID)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Its id is in the x-strates-request-id response header.", code: "request_not_found")
+            }
+        }
+        if let run {
+            let teams = try await runtime.database.teams(ofRun: run)
+            guard !teams.isEmpty, access.team == nil || teams.allSatisfy({ $0 == access.team }) else {
+                throw GatewayError(status: 404, message: "No run '\(run)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Runs come from x-strates-run or the client's session id.", code: "run_not_found")
+            }
+        }
+    }
+}
