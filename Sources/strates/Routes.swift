@@ -7,8 +7,8 @@ import StratesWire
 extension StratesCommand {
     struct Routes: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Inspect routing: which rule and route a request would take, and the deployments it would try.",
-            subcommands: [Test.self]
+            abstract: "Routes (aliases and their deployments): list, set, show and delete those stored in the ledger, and test a request's routing.",
+            subcommands: [List.self, Set.self, ShowRule<RouteDefinition>.self, DeleteRule<RouteDefinition>.self, Test.self]
         )
 
         struct Test: AsyncParsableCommand {

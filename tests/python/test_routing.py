@@ -226,3 +226,28 @@ def test_routes_through_the_admin_api_apply_at_once_and_override_the_file(gw):
     status, error = api(gw, "POST", "/api/routes", {"name": "mine", "deployments": [{"provider": "up"}]}, key=lead)
     assert status == 403
     assert api(gw, "DELETE", "/api/routes/turbo")[0] == 200
+
+
+def test_routes_from_the_cli_reach_the_running_gateway(gw):
+    out = gw.cli("routes", "set", "cli-fast", "--strategy", "weighted", "--deployments", "up/gpt-4.1-mini*2,up/gpt-4.1-nano").stdout
+    assert "Created route 'cli-fast'" in out and "weighted: up/gpt-4.1-mini, up/gpt-4.1-nano" in out
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.url + "/v1", max_retries=0)
+
+    def served():
+        try:
+            raw = client.chat.completions.with_raw_response.create(model="cli-fast", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+            return raw.headers["x-strates-deployment"]
+        except openai.NotFoundError:
+            return None
+
+    assert wait_for(served, what="the CLI's route in force") in ("up/gpt-4.1-mini", "up/gpt-4.1-nano")
+    listed = gw.cli("routes", "list").stdout
+    assert "cli-fast" in listed and "api" in listed and "config" in listed
+    shown = json.loads(gw.cli("routes", "show", "cli-fast").stdout)
+    assert [d["weight"] for d in shown["deployments"]] == [2, 1]
+    failed = gw.cli("routes", "set", "cli-bad", "--deployments", "nowhere/x", check=False)
+    assert failed.returncode != 0 and "'nowhere' is not a configured provider" in failed.stderr
+    failed = gw.cli("routes", "set", "cli-bad", "--deployments", "no-slash", check=False)
+    assert failed.returncode != 0 and "PROVIDER/MODEL" in failed.stderr
+    gw.cli("routes", "delete", "cli-fast")
+    wait_for(lambda: served() is None, what="the deleted route gone")
