@@ -519,3 +519,52 @@ final class NoticeRecorder: NoticeSink {
         #expect((record.timeToFirstTokenMs ?? 0) >= 100, "ttft \(String(describing: record.timeToFirstTokenMs))")
     }
 }
+
+@Suite struct AutoRoutingTests {
+    func features(input: Int64 = 500, maxTokens: Int64? = nil, tools: Bool = false, reasoning: String? = nil, images: Bool = false) -> RequestFeatures {
+        RequestFeatures(
+            model: "strates/auto", attribution: Attribution(organization: "o", environment: .production), inputTokens: input, maxTokens: maxTokens,
+            hasTools: tools, reasoning: reasoning, hasImages: { images }
+        )
+    }
+
+    @Test func requestsAreClassifiedByTheirFeatures() {
+        #expect(TaskProfile.classify(features()).text == "chat/low")
+        #expect(TaskProfile.classify(features(tools: true)).text == "agentic/medium")
+        #expect(TaskProfile.classify(features(tools: true, images: true)).text == "vision/medium")
+        #expect(TaskProfile.classify(features(reasoning: "high")).text == "reasoning/high")
+        #expect(TaskProfile.classify(features(input: 40_000)).text == "long_context/medium")
+        #expect(TaskProfile.classify(features(input: 100_000)).text == "long_context/high")
+        #expect(TaskProfile.classify(features(maxTokens: 3_000)).text == "chat/medium")
+    }
+
+    @Test func theCheapestTierMeetingTheTargetWinsElseTheStrongest() throws {
+        let policy = AutoRoutingPolicy(tiers: ["fast", "medium", "smart"], targetSuccess: 0.9, minimumSamples: 20, exploration: 0)
+        let profile = TaskProfile(kind: .agentic, difficulty: .medium)
+        var random = SimRandom(seed: 1)
+        let none = try #require(policy.choose(profile, records: [:], random: &random))
+        #expect(none.tier == "smart" && none.reason.contains("no cheaper tier has shown 90% success on agentic/medium"))
+        // fast is good but has too few samples; medium has enough.
+        let records = ["fast": TierRecord(scoreSum: 10, samples: 10), "medium": TierRecord(scoreSum: 46, samples: 50)]
+        let chosen = try #require(policy.choose(profile, records: records, random: &random))
+        #expect(chosen.tier == "medium" && chosen.reason == "cheapest tier meeting 90% on agentic/medium: 92% over 50")
+        let proven = try #require(policy.choose(profile, records: records.merging(["fast": TierRecord(scoreSum: 19, samples: 20)]) { $1 }, random: &random))
+        #expect(proven.tier == "fast")
+        let failing = try #require(policy.choose(profile, records: ["fast": TierRecord(scoreSum: 5, samples: 100)], random: &random))
+        #expect(failing.tier == "smart")
+    }
+
+    @Test func aShareOfRequestsExploresCheaperTiers() throws {
+        let policy = AutoRoutingPolicy(tiers: ["fast", "medium", "smart"], exploration: 0.1)
+        var random = SimRandom(seed: 9)
+        var explored = 0
+        for _ in 0..<10_000 {
+            let choice = try #require(policy.choose(TaskProfile(kind: .chat, difficulty: .low), records: [:], random: &random))
+            if choice.tier != "smart" {
+                explored += 1
+                #expect(choice.reason.hasPrefix("exploring"))
+            }
+        }
+        #expect(abs(Double(explored) / 10_000 - 0.1) < 0.015, "explored \(explored)")
+    }
+}
