@@ -26,8 +26,9 @@ extension Gateway {
             record.provider = target.provider.name
             record.servedModel = target.upstreamModel
             let started = ContinuousClock.now
-            var response: UpstreamResponse?
             let failure: AttemptFailure
+            /// The failed try's answer (its refusal) or error: what the client gets if it is the last.
+            let outcome: Result<UpstreamResponse, ProviderError>
             let outgoing = try upstream(target)
             do {
                 var answer = try await target.provider.send(outgoing, logger: logger)
@@ -55,28 +56,28 @@ extension Gateway {
                     return answered
                 }
                 failure = statusFailure
-                response = answered
+                outcome = .success(answered)
             } catch let error as ProviderError {
                 failure = error.isFirstTokenTimeout ? .firstTokenTimeout : error.isTimeout ? .timeout : .connection
-                health.failed(target.name, failure, at: Date())
-                failures.append("\(target.name): \(failure.text)")
-                record.failedAttempts = failures.joined(separator: "; ")
-                guard let next = try await step(after: failure, at: position, in: tries, skipping: &skipping, random: &random) else { throw error }
-                logger.notice("attempt failed, trying again", metadata: ["deployment": "\(target.name)", "failure": "\(failure.text)"])
-                metrics.recordUpstreamError(provider: target.provider.name, status: error.isTimeout ? 504 : 502)
-                position = next
-                continue
+                outcome = .failure(error)
             }
             health.failed(target.name, failure, at: Date())
             failures.append("\(target.name): \(failure.text)")
-            guard let next = try await step(after: failure, at: position, in: tries, skipping: &skipping, random: &random), let response else {
-                // The last try: its refusal goes back to the client as the provider sent it.
-                record.failedAttempts = failures.dropLast().isEmpty ? nil : failures.dropLast().joined(separator: "; ")
-                return response!
-            }
-            // Read what is left of the refusal so that its connection can be reused.
-            _ = try? await response.body.collect(upTo: 1 << 20)
             record.failedAttempts = failures.joined(separator: "; ")
+            guard let next = try await step(after: failure, at: position, in: tries, skipping: &skipping, random: &random) else {
+                switch outcome {
+                case .success(let refusal):
+                    // The last try: its refusal goes back to the client as the provider sent it.
+                    record.failedAttempts = failures.dropLast().isEmpty ? nil : failures.dropLast().joined(separator: "; ")
+                    return refusal
+                case .failure(let error):
+                    throw error
+                }
+            }
+            if case .success(let refusal) = outcome {
+                // Read what is left of the refusal so that its connection can be reused.
+                _ = try? await refusal.body.collect(upTo: 1 << 20)
+            }
             logger.notice("attempt failed, trying again", metadata: ["deployment": "\(target.name)", "failure": "\(failure.text)"])
             metrics.recordUpstreamError(provider: target.provider.name, status: answerStatus(failure))
             position = next
