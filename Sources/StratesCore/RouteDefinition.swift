@@ -73,20 +73,10 @@ public struct RouteDefinition: ControlRule {
     }
 
     public var json: String {
-        let deployments = route.deployments.map { deployment in
-            [
-                #""provider":\#(JSONText.quote(deployment.provider))"#, #""model":\#(deployment.model.map(JSONText.quote) ?? "null")"#,
-                #""weight":\#(deployment.weight)"#, #""timeout_seconds":\#(deployment.timeoutSeconds.map { String($0) } ?? "null")"#,
-                #""first_token_timeout_seconds":\#(deployment.firstTokenTimeoutSeconds.map { String($0) } ?? "null")"#,
-                #""context_tokens":\#(RuleJSON.optional(deployment.contextTokens))"#,
-            ].joined(separator: ",")
-        }
+        let deployments = route.deployments.map { "{" + $0.jsonFields.joined(separator: ",") + "}" }
         let fields = RuleJSON.common(self) + [
             #""strategy":"\#(route.strategy.rawValue)""#, #""retries":\#(route.retries)"#,
-            #""max_input_usd_per_mtok":\#(route.maxInputPrice.map { JSONText.quote(NanoUSD($0.nanoPerMillion).dollars) } ?? "null")"#,
-            #""max_output_usd_per_mtok":\#(route.maxOutputPrice.map { JSONText.quote(NanoUSD($0.nanoPerMillion).dollars) } ?? "null")"#,
-            #""deployments":[\#(deployments.map { "{" + $0 + "}" }.joined(separator: ","))]"#,
-        ]
+        ] + route.ceilingJSONFields + [#""deployments":[\#(deployments.joined(separator: ","))]"#]
         return "{" + fields.joined(separator: ",") + "}"
     }
 

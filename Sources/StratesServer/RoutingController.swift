@@ -32,11 +32,7 @@ struct RoutingController<Context: RequestContext> {
             let deployments = route.deployments.map { deployment -> String in
                 let name = deployment.name(for: route.pattern)
                 let state = health[name]
-                let fields = [
-                    #""provider":\#(JSONText.quote(deployment.provider))"#,
-                    #""model":\#(deployment.model.map(JSONText.quote) ?? "null")"#,
-                    #""weight":\#(deployment.weight)"#,
-                    #""timeout_seconds":\#(deployment.timeoutSeconds.map { String($0) } ?? "null")"#,
+                let fields = deployment.jsonFields + [
                     #""failures_in_a_row":\#(state?.failures ?? 0)"#,
                     #""cooling_until":\#(state?.coolingUntil.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
                     #""latency_ms":\#(state?.latencyMs.map { String(($0 * 10).rounded() / 10) } ?? "null")"#,
@@ -44,11 +40,7 @@ struct RoutingController<Context: RequestContext> {
                 ]
                 return "{" + fields.joined(separator: ",") + "}"
             }
-            let ceiling = [
-                route.maxInputPrice.map { #""max_input_usd_per_mtok":\#(JSONText.quote(NanoUSD($0.nanoPerMillion).dollars))"# },
-                route.maxOutputPrice.map { #""max_output_usd_per_mtok":\#(JSONText.quote(NanoUSD($0.nanoPerMillion).dollars))"# },
-            ].compactMap { $0 }.map { "," + $0 }.joined()
-            return #"{"name":\#(JSONText.quote(route.pattern)),"source":"\#(index < fromAPI ? "api" : "config")","strategy":"\#(route.strategy.rawValue)","retries":\#(route.retries)\#(ceiling),"deployments":[\#(deployments.joined(separator: ","))]}"#
+            return #"{"name":\#(JSONText.quote(route.pattern)),"source":"\#(index < fromAPI ? "api" : "config")","strategy":"\#(route.strategy.rawValue)","retries":\#(route.retries),\#(route.ceilingJSONFields.joined(separator: ",")),"deployments":[\#(deployments.joined(separator: ","))]}"#
         }
         return #"{"object":"list","data":[\#(routes.joined(separator: ","))]}"#
     }
