@@ -141,7 +141,7 @@ public final class Gateway: Sendable {
         }
         let run = route.deployments.count > 1 ? attribution.run : nil
         let held = run.flatMap { affinity.held(run: $0, route: route.pattern, now: Date()) }
-        let planned = router.plan(route, requested: summary.model, api: request.api, stream: summary.stream, health: health, pricing: pricing, now: Date(), held: held)
+        let planned = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date(), held: held)
         var plan = planned.deployments
         if route.hasPriceCeiling { watchCeiling(route, requested: summary.model, planned.aboveCeiling) }
         let first = plan.first ?? router.deployments(of: route, requested: summary.model)[0]
@@ -170,12 +170,6 @@ public final class Gateway: Sendable {
             record.httpStatus = 400
             record.error = "api not supported by provider"
             settle(&record, request: request, logger: logger)
-            if FormatBridge.carries(request.api, to: first.provider.kind, stream: false) {
-                throw GatewayError.badRequest(
-                    "The model '\(summary.model)' is served by '\(first.provider.name)' (\(first.provider.kind.rawValue)), which speaks another API. Strates carries requests across the OpenAI chat and Anthropic messages formats without streaming for now: send \"stream\": false, or call the model through its own API.",
-                    param: "stream"
-                )
-            }
             throw GatewayError.badRequest(
                 "The model '\(summary.model)' is served by '\(first.provider.name)' (\(first.provider.kind.rawValue)), which does not speak the \(request.api.rawValue) API. Call it through its own API, or route this model to a provider that does.",
                 param: "model"
@@ -298,7 +292,16 @@ public final class Gateway: Sendable {
         // meter that as the whole answer it is.
         let answeredWhole = response.header("content-type")?.lowercased().hasPrefix("application/json") ?? false
         if summary.stream && !answeredWhole {
-            let relay = StreamRelay(gateway: self, request: request, record: record, body: response.body, hideUsageChunk: hideUsageChunk, logger: logger)
+            var translator: (any StreamTranslator)?
+            if carried {
+                translator = request.api == .chatCompletions
+                    ? MessagesStreamToChat(includeUsage: summary.clientIncludesUsage, created: Int64(Date().timeIntervalSince1970)) as any StreamTranslator
+                    : ChatStreamToMessages()
+            }
+            let relay = StreamRelay(
+                gateway: self, request: request, record: record, body: response.body, hideUsageChunk: hideUsageChunk,
+                upstreamAPI: carried ? FormatBridge.upstreamAPI(for: request.api) : nil, translator: translator, logger: logger
+            )
             return GatewayResponse(status: response.status, headers: headers, body: .stream(relay))
         }
         return await completeWhole(response, headers: headers, record: record, request: request, logger: logger, carried: carried)

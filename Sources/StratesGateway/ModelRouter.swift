@@ -58,10 +58,10 @@ public struct ModelRouter: Sendable {
     /// with cooling ones last; `held` (the deployment that served the request's run before)
     /// first, for its warm prompt cache. `aboveCeiling`: those left out for their price.
     func plan(
-        _ route: ModelRoute, requested: String, api: APIKind, stream: Bool = false, health: DeploymentHealth, pricing: Pricing, now: Date,
+        _ route: ModelRoute, requested: String, api: APIKind, health: DeploymentHealth, pricing: Pricing, now: Date,
         held: (deployment: String, provider: String)? = nil
     ) -> (deployments: [RoutedDeployment], aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)]) {
-        var usable = deployments(of: route, requested: requested).filter { FormatBridge.serves(api, by: $0.provider.kind, stream: stream) }
+        var usable = deployments(of: route, requested: requested).filter { FormatBridge.serves(api, by: $0.provider.kind) }
         var aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)] = []
         if route.hasPriceCeiling {
             usable = usable.filter { item in
@@ -98,15 +98,17 @@ public struct ModelRouter: Sendable {
 }
 
 /// Which requests a provider can serve: those of its own APIs, and — carried across formats,
-/// not streamed for now — OpenAI chat completions by an Anthropic model and Anthropic
-/// messages by an OpenAI-format model.
+/// streamed or not — OpenAI chat completions by an Anthropic model and Anthropic messages by
+/// an OpenAI-format model.
 public enum FormatBridge {
-    public static func serves(_ api: APIKind, by kind: ProviderKind, stream: Bool) -> Bool {
-        kind.supports(api) || carries(api, to: kind, stream: stream)
+    public static func serves(_ api: APIKind, by kind: ProviderKind) -> Bool {
+        kind.supports(api) || carries(api, to: kind)
     }
 
-    public static func carries(_ api: APIKind, to kind: ProviderKind, stream: Bool) -> Bool {
-        guard !stream, !kind.supports(api), let target = upstreamAPI(for: api) else { return false }
+    /// True when `kind` does not speak `api` but Strates can carry the request (streamed or
+    /// not) into an API it does speak, and the answer back.
+    public static func carries(_ api: APIKind, to kind: ProviderKind) -> Bool {
+        guard !kind.supports(api), let target = upstreamAPI(for: api) else { return false }
         return kind.supports(target)
     }
 

@@ -8,16 +8,27 @@ import Synchronization
 
 /// Relays an upstream stream to the client byte for byte while metering it, and settles
 /// the request when the stream ends: normally, cut by the upstream, or cut by the client.
+/// A stream carried across formats is metered as the upstream sent it and rewritten, event
+/// by event, into the client's format.
 public struct StreamRelay: Sendable {
     let body: UpstreamBody
     /// True when Strates added `include_usage` itself: the usage-only chunk is then hidden.
     let hideUsageChunk: Bool
+    /// The API the upstream answers in (the client's, unless the stream is carried).
+    let upstreamAPI: APIKind
+    /// Set when the stream is carried into another format.
+    let translator: (any StreamTranslator)?
     /// The request being relayed, and the promise that it is settled exactly once.
     let settlement: Settlement
 
-    init(gateway: Gateway, request: GatewayRequest, record: RequestRecord, body: UpstreamBody, hideUsageChunk: Bool, logger: Logger) {
+    init(
+        gateway: Gateway, request: GatewayRequest, record: RequestRecord, body: UpstreamBody, hideUsageChunk: Bool,
+        upstreamAPI: APIKind? = nil, translator: (any StreamTranslator)? = nil, logger: Logger
+    ) {
         self.body = body
-        self.hideUsageChunk = hideUsageChunk
+        self.hideUsageChunk = hideUsageChunk && translator == nil
+        self.upstreamAPI = upstreamAPI ?? request.api
+        self.translator = translator
         self.settlement = Settlement(gateway: gateway, request: request, record: record, logger: logger)
     }
 
@@ -61,7 +72,10 @@ public struct StreamRelay: Sendable {
     public func relay(_ send: (ByteBuffer) async throws -> Void) async throws {
         let (gateway, request, logger) = (settlement.gateway, settlement.request, settlement.logger)
         var record = settlement.record
-        var meter = UsageMeter(api: request.api)
+        var meter = UsageMeter(api: upstreamAPI)
+        var translator = translator
+        // A filtered stream passes whole events only, so a hidden event is never half sent.
+        let filtered = hideUsageChunk || translator != nil
         var decoder = SSEDecoder()
         var firstTokenAt: ContinuousClock.Instant?
         var clientGone = false
@@ -71,12 +85,15 @@ public struct StreamRelay: Sendable {
                 var out = ByteBuffer()
                 for event in chunk.withUnsafeReadableBytes({ decoder.feed($0) }) {
                     let usageOnly = meter.observe(event: event)
-                    if hideUsageChunk && !usageOnly { out.writeBytes(event.raw) }
+                    if let bytes = translator?.translate(event) {
+                        out.writeBytes(bytes)
+                    } else if hideUsageChunk && !usageOnly {
+                        out.writeBytes(event.raw)
+                    }
                 }
                 if firstTokenAt == nil, meter.sawFirstToken { firstTokenAt = .now }
-                // Unfiltered streams pass chunk by chunk as they arrive. A filtered stream
-                // passes whole events only, so a hidden event is never half sent.
-                let outgoing = hideUsageChunk ? out : chunk
+                // Unfiltered streams pass chunk by chunk as they arrive.
+                let outgoing = filtered ? out : chunk
                 if outgoing.readableBytes > 0 {
                     do { try await send(outgoing) } catch { clientGone = true; break }
                 }
@@ -109,7 +126,16 @@ public struct StreamRelay: Sendable {
         record.noteResponse(meter)
         gateway.settle(&record, request: request, logger: logger)
 
-        if upstreamCut && !clientGone {
+        var incomplete = upstreamCut
+        if !upstreamCut, !clientGone, translator != nil {
+            // A carried stream is closed in the client's format, or reported incomplete.
+            if let closing = translator?.finish() {
+                if !closing.isEmpty { try? await send(ByteBuffer(bytes: closing)) }
+            } else {
+                incomplete = true
+            }
+        }
+        if incomplete && !clientGone {
             // Tell the client in its own stream format that the answer is incomplete.
             let notice = ErrorBody.streamEvent(api: request.api, message: "The provider's stream was cut before it finished. The partial answer was metered; retry the request.")
             try? await send(ByteBuffer(bytes: notice))

@@ -1,7 +1,8 @@
 """Formats crossing through Strates: the official OpenAI SDK calling an Anthropic model
-(served by the stub upstream speaking the Messages API exactly), with tools, errors in the
-SDK's own classes, the ledger metered from the Anthropic answer, and what cannot be carried
-refused clearly."""
+(served by the stub upstream speaking the Messages API exactly) and the Anthropic SDK
+calling an OpenAI-format model, whole and streamed, with tools, errors in the SDK's own
+classes, the ledger metered from the upstream's answer, and what cannot be carried refused
+clearly."""
 import json
 
 import anthropic
@@ -73,9 +74,6 @@ def test_what_cannot_be_carried_is_refused_clearly(gateway):
     with pytest.raises(openai.BadRequestError) as several:
         client(gateway).chat.completions.create(model="claude-haiku-4-5", n=2, messages=[{"role": "user", "content": "hi"}])
     assert "'n' above 1" in several.value.response.json()["error"]["message"]
-    with pytest.raises(openai.BadRequestError) as streamed:
-        client(gateway).chat.completions.create(model="claude-haiku-4-5", stream=True, messages=[{"role": "user", "content": "hi"}])
-    assert "without streaming for now" in streamed.value.response.json()["error"]["message"]
     with pytest.raises(openai.BadRequestError) as hot:
         client(gateway).chat.completions.create(model="claude-haiku-4-5", temperature=1.7, messages=[{"role": "user", "content": "hi"}])
     assert "above 1" in hot.value.response.json()["error"]["message"]
@@ -112,3 +110,72 @@ def test_anthropic_sdk_calls_an_openai_model(gateway, stub):
     with pytest.raises(anthropic.BadRequestError) as top_k:
         anthropic_client.messages.create(model="gpt-4o", max_tokens=10, extra_body={"top_k": 5}, messages=[{"role": "user", "content": "hi"}])
     assert "'top_k' has no equivalent" in top_k.value.message
+
+
+def test_openai_sdk_streams_from_an_anthropic_model(gateway, stub):
+    with client(gateway).chat.completions.with_streaming_response.create(
+            model="claude-haiku-4-5", max_tokens=100, stream=True, stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": "Say hello."}]) as raw:
+        assert raw.headers["content-type"].startswith("text/event-stream")
+        chunks = list(raw.parse())
+        rid = request_id_of(raw)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello from the stub."
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 108
+    assert chunks[-1].usage.prompt_tokens == 12 + 2000 + 30000 and chunks[-1].usage.prompt_tokens_details.cached_tokens == 30000
+    assert json.loads(stub.last("/v1/messages")["body"])["stream"] is True
+    row = gateway.row_for(rid)
+    assert row["api"] == "chat_completions" and row["provider"] == "anthropic" and row["status"] == "completed"
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"], row["usage_estimated"]) == (12, 30000, 108, 0)
+    assert row["ttft_ms"] is not None
+
+    # The helper that accumulates a whole completion from the chunks, with a streamed tool call.
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    with client(gateway, default_headers={"x-stub-scenario": "tool"}).chat.completions.stream(
+            model="claude-haiku-4-5", max_tokens=100, tools=tools, messages=[{"role": "user", "content": "Weather in Paris?"}]) as stream:
+        final = stream.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    assert final.choices[0].finish_reason == "tool_calls" and call.id == "toolu_stub" and call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+    # Without include_usage the client gets no usage chunk, and the ledger still has the usage.
+    assert final.usage is None
+
+
+def test_anthropic_sdk_streams_from_an_openai_model(gateway, stub):
+    anthropic_client = anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0)
+    with anthropic_client.messages.stream(model="gpt-4o", max_tokens=100, messages=[{"role": "user", "content": "Say hello."}]) as stream:
+        text = "".join(stream.text_stream)
+        message = stream.get_final_message()
+        rid = stream.response.headers["x-strates-request-id"]
+    assert text == "Hello from the stub." and message.stop_reason == "end_turn"
+    assert (message.usage.input_tokens, message.usage.cache_read_input_tokens, message.usage.output_tokens) == (210, 1024, 56)
+    sent = json.loads(stub.last("/v1/chat/completions")["body"])
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    row = gateway.row_for(rid)
+    assert row["api"] == "messages" and row["provider"] == "openai" and row["status"] == "completed"
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"], row["usage_estimated"]) == (210, 1024, 56, 0)
+
+    tools = [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    tool_client = anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0, default_headers={"x-stub-scenario": "tool"})
+    with tool_client.messages.stream(model="gpt-4o", max_tokens=100, tools=tools, messages=[{"role": "user", "content": "Weather?"}]) as stream:
+        message = stream.get_final_message()
+    assert message.stop_reason == "tool_use"
+    block = message.content[0]
+    assert block.type == "tool_use" and block.id == "call_abc" and block.name == "get_weather" and block.input == {"city": "Paris"}
+
+
+def test_a_carried_stream_cut_midway_ends_with_an_error_in_the_clients_format(gateway):
+    cut_before = len(gateway.rows("status = 'cut'"))
+    cut_openai = client(gateway, default_headers={"x-stub-scenario": "cut"})
+    with pytest.raises(openai.APIError) as broken:
+        list(cut_openai.chat.completions.create(model="claude-haiku-4-5", max_tokens=50, stream=True,
+                                                messages=[{"role": "user", "content": "hi"}]))
+    assert "cut before it finished" in str(broken.value)
+    cut_anthropic = anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0, default_headers={"x-stub-scenario": "cut"})
+    with pytest.raises(anthropic.APIStatusError) as broken:
+        with cut_anthropic.messages.stream(model="gpt-4o", max_tokens=50, messages=[{"role": "user", "content": "hi"}]) as stream:
+            stream.get_final_message()
+    assert "cut before it finished" in str(broken.value)
+    cut = gateway.wait_rows(cut_before + 2, "status = 'cut'")[-2:]
+    assert {(r["api"], r["provider"]) for r in cut} == {("chat_completions", "anthropic"), ("messages", "openai")}
+    assert all(r["usage_estimated"] == 1 for r in cut)
