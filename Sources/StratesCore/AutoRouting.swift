@@ -66,22 +66,75 @@ public struct TierRecord: Sendable, Equatable {
     public var successRate: Double { samples > 0 ? scoreSum / Double(samples) : 0 }
 }
 
+/// Every tier's record per task class (`chat/low`, …), as read from feedback in the ledger.
+public struct TierBook: Sendable, Equatable {
+    public var records: [String: [String: TierRecord]] = [:]
+
+    public init() {}
+
+    public mutating func add(tier: String, taskClass: String, record: TierRecord) {
+        var existing = records[tier, default: [:]][taskClass] ?? TierRecord()
+        existing.scoreSum += record.scoreSum
+        existing.samples += record.samples
+        records[tier, default: [:]][taskClass] = existing
+    }
+
+    /// Each tier's record on `profile`.
+    public func records(on profile: TaskProfile, tiers: [String]) -> [String: TierRecord] {
+        let key = profile.text
+        return Dictionary(uniqueKeysWithValues: tiers.compactMap { tier in records[tier]?[key].map { (tier, $0) } })
+    }
+}
+
 /// Cost-aware auto routing: tiers from cheapest to strongest; a request goes to the cheapest
 /// tier whose observed success rate on its task profile meets the target (with enough
 /// feedback to trust it), else to the strongest; a share of requests explores a cheaper tier
 /// so that its record keeps growing.
-public struct AutoRoutingPolicy: Sendable, Equatable {
+public struct AutoRoutingPolicy: Sendable, Equatable, Codable {
     /// Route names (aliases or models), cheapest first.
     public var tiers: [String]
     public var targetSuccess: Double
     public var minimumSamples: Int
     public var exploration: Double
+    /// What savings are measured against: the route a client would otherwise have asked for
+    /// (default: the strongest tier).
+    public var baseline: String?
 
-    public init(tiers: [String], targetSuccess: Double = 0.9, minimumSamples: Int = 20, exploration: Double = 0.05) {
+    public init(tiers: [String], targetSuccess: Double = 0.9, minimumSamples: Int = 20, exploration: Double = 0.05, baseline: String? = nil) {
         self.tiers = tiers
         self.targetSuccess = targetSuccess
         self.minimumSamples = minimumSamples
         self.exploration = exploration
+        self.baseline = baseline
+    }
+
+    public static let keys = ["tiers", "target_success", "min_samples", "exploration", "baseline"]
+
+    /// The route savings are measured against.
+    public var baselineTier: String? { baseline ?? tiers.last }
+
+    /// What is wrong with the policy of the route `name`, as readers of a config or an API
+    /// answer need it said.
+    public func problems(route name: String) -> [String] {
+        var problems: [String] = []
+        if tiers.isEmpty { problems.append("'tiers' needs at least one route, cheapest first (e.g. [fast, smart])") }
+        if Set(tiers).count != tiers.count { problems.append("'tiers' names a route twice") }
+        if !(0...1).contains(targetSuccess) { problems.append("'target_success' must be from 0 to 1 (e.g. 0.9)") }
+        if !(0...1).contains(exploration) { problems.append("'exploration' must be from 0 to 1 (e.g. 0.05)") }
+        if minimumSamples < 1 { problems.append("'min_samples' must be at least 1") }
+        return problems
+    }
+
+    public var jsonFields: [String] {
+        [
+            #""tiers":[\#(tiers.map(JSONText.quote).joined(separator: ","))]"#, #""target_success":\#(targetSuccess)"#,
+            #""min_samples":\#(minimumSamples)"#, #""exploration":\#(exploration)"#,
+            #""baseline":\#(baseline.map(JSONText.quote) ?? "null")"#,
+        ]
+    }
+
+    public var text: String {
+        "auto over \(tiers.joined(separator: " < ")) (target \(Self.percent(targetSuccess)) after \(minimumSamples) scored, exploring \(Self.percent(exploration)))"
     }
 
     /// The tier for a request of `profile`, and the reason, as the ledger records it.

@@ -74,11 +74,16 @@ public struct ModelRoute: Sendable, Equatable, Codable {
     /// Price ceilings (list price per million tokens): a deployment above either is not used.
     public var maxInputPrice: TokenRate?
     public var maxOutputPrice: TokenRate?
+    /// Cost-aware auto routing: each request goes to one of these tiers (other routes) by
+    /// its task profile and their observed success. Such a route may have no deployments
+    /// of its own (`strates/auto`), or be one of its tiers.
+    public var auto: AutoRoutingPolicy?
 
     public init(
         pattern: String, deployments: [Deployment], strategy: RouteStrategy = .fallback, retries: Int = 0, maxInputPrice: TokenRate? = nil,
-        maxOutputPrice: TokenRate? = nil
+        maxOutputPrice: TokenRate? = nil, auto: AutoRoutingPolicy? = nil
     ) {
+        self.auto = auto
         self.pattern = pattern
         self.deployments = deployments
         self.strategy = strategy

@@ -56,6 +56,15 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var failedAttempts: String?
     /// The routing rule that sent the request to its route, when one did.
     public var routingRule: String?
+    /// The task profile read from the request's features (`chat/low`, `agentic/medium`, …),
+    /// what auto routing learns success rates per.
+    public var taskClass: String?
+    /// The tier an auto-routed request was sent to, and why.
+    public var autoTier: String?
+    public var routingReason: String?
+    /// `provider/model` an auto-routed request's savings are measured against: the first
+    /// deployment of the policy's baseline tier, as it stood when the request was routed.
+    public var baselineModel: String?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
@@ -64,8 +73,13 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         timeToFirstTokenMs: Int64? = nil, usage: Usage = .zero, usageEstimated: Bool = false,
         cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
         outputCap: Int64? = nil, downgradedBy: String? = nil, grantID: String? = nil, route: String? = nil,
-        failedAttempts: String? = nil, routingRule: String? = nil
+        failedAttempts: String? = nil, routingRule: String? = nil, taskClass: String? = nil, autoTier: String? = nil,
+        routingReason: String? = nil, baselineModel: String? = nil
     ) {
+        self.taskClass = taskClass
+        self.autoTier = autoTier
+        self.routingReason = routingReason
+        self.baselineModel = baselineModel
         self.id = id
         self.startedAt = startedAt
         self.endedAt = endedAt

@@ -8,7 +8,7 @@ public struct RouteDefinition: ControlRule {
     public static let noun = "route"
     public static let collection = "routes"
     public static let fields: Set<String> = [
-        "name", "scope", "strategy", "retries", "deployments", "max_input_usd_per_mtok", "max_output_usd_per_mtok",
+        "name", "scope", "strategy", "retries", "deployments", "max_input_usd_per_mtok", "max_output_usd_per_mtok", "auto",
     ]
     static let deploymentFields: Set<String> = ["provider", "model", "weight", "timeout_seconds", "first_token_timeout_seconds", "context_tokens"]
 
@@ -67,7 +67,17 @@ public struct RouteDefinition: ControlRule {
             }
         }
         if let deployments = fields.deployments("deployments") { route.deployments = deployments }
-        if route.deployments.isEmpty { fields.problem("'deployments' is required: a list of {provider, model, weight, timeout_seconds, context_tokens}") }
+        switch fields.autoPolicy("auto") {
+        case .set(let policy): route.auto = policy
+        case .clear: route.auto = nil
+        case .keep: break
+        }
+        if route.deployments.isEmpty && route.auto == nil {
+            fields.problem("'deployments' is required: a list of {provider, model, weight, timeout_seconds, context_tokens} (or 'auto' tiers)")
+        }
+        if let auto = route.auto, auto.tiers.contains(route.pattern), route.deployments.isEmpty {
+            fields.problem("'\(route.pattern)' is one of its own auto tiers, so it needs deployments of its own")
+        }
         try fields.check()
         return RouteDefinition(id: id, route: route, scope: scope, createdAt: current?.createdAt ?? now, updatedAt: now)
     }
@@ -76,7 +86,10 @@ public struct RouteDefinition: ControlRule {
         let deployments = route.deployments.map { "{" + $0.jsonFields.joined(separator: ",") + "}" }
         let fields = RuleJSON.common(self) + [
             #""strategy":"\#(route.strategy.rawValue)""#, #""retries":\#(route.retries)"#,
-        ] + route.ceilingJSONFields + [#""deployments":[\#(deployments.joined(separator: ","))]"#]
+        ] + route.ceilingJSONFields + [
+            #""deployments":[\#(deployments.joined(separator: ","))]"#,
+            #""auto":\#(route.auto.map { "{" + $0.jsonFields.joined(separator: ",") + "}" } ?? "null")"#,
+        ]
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -84,10 +97,41 @@ public struct RouteDefinition: ControlRule {
         "\(route.strategy.rawValue)\(route.retries > 0 ? ", \(route.retries) retries" : ""): "
             + route.deployments.map { "\($0.provider)/\($0.model ?? "(as asked)")" }.joined(separator: ", ")
             + (route.hasPriceCeiling ? "; ceiling \(route.ceilingText)" : "")
+            + (route.auto.map { (route.deployments.isEmpty ? "" : "; ") + $0.text } ?? "")
     }
 }
 
 extension RuleFields {
+    /// `{"tiers": [...], "target_success", "min_samples", "exploration", "baseline"}`; null clears it.
+    mutating func autoPolicy(_ key: String) -> FieldChange<AutoRoutingPolicy> {
+        switch raw(key) {
+        case .absent: return .keep
+        case .null: return .clear
+        case .value(let value):
+            guard let object = value as? [String: Any] else {
+                problem("'\(key)' must be an object such as {\"tiers\": [\"fast\", \"smart\"], \"target_success\": 0.9}")
+                return .keep
+            }
+            var fields = RuleFields(object, known: Set(AutoRoutingPolicy.keys))
+            var policy = AutoRoutingPolicy(tiers: [])
+            if let tiers = object["tiers"] as? [Any], tiers.allSatisfy({ $0 is String }) { policy.tiers = tiers.compactMap { $0 as? String } } else {
+                fields.problem("'tiers' must be a list of route names, cheapest first")
+            }
+            for (name, path) in [("target_success", \AutoRoutingPolicy.targetSuccess), ("exploration", \AutoRoutingPolicy.exploration)] {
+                guard let given = object[name] else { continue }
+                if let number = Self.number(given)?.doubleValue { policy[keyPath: path] = number } else { fields.problem("'\(name)' must be a number from 0 to 1") }
+            }
+            if case .set(let samples) = fields.wholeNumber("min_samples", minimum: 1) { policy.minimumSamples = Int(min(samples, 1_000_000)) }
+            if case .set(let baseline) = fields.text("baseline") {
+                policy.baseline = baseline
+                if !policy.tiers.contains(baseline) { fields.problem("'baseline' must be one of the tiers") }
+            }
+            for message in policy.problems(route: key) { fields.problem(message) }
+            for message in fields.problems { problem("\(key): \(message)") }
+            return .set(policy)
+        }
+    }
+
     /// A list of deployment objects; nil when absent (keep) or unreadable (a problem is noted).
     mutating func deployments(_ key: String) -> [Deployment]? {
         guard case .value(let value) = raw(key) else { return nil }

@@ -18,11 +18,14 @@ public struct RoutingUsageRow: Sendable, Equatable {
     public var usage: Usage
     public var cost: Int64
     public var unknownCost: Int64
+    /// `provider/model` an auto-routed request's savings are measured against.
+    public var baseline: String?
 
     public init(
         route: String, requestedModel: String, provider: String?, servedModel: String?, serviceTier: ServiceTier?, day: Date, failed: Bool,
-        fellBack: Bool, requests: Int64, usage: Usage, cost: Int64, unknownCost: Int64
+        fellBack: Bool, requests: Int64, usage: Usage, cost: Int64, unknownCost: Int64, baseline: String? = nil
     ) {
+        self.baseline = baseline
         self.route = route
         self.requestedModel = requestedModel
         self.provider = provider

@@ -72,6 +72,8 @@ public final class Gateway: Sendable {
     let affinity = RunAffinity()
     /// Deployments above their route's price ceiling, to report each move once.
     let ceilings = CeilingWatch()
+    /// The tiers' observed success, for cost-aware auto routing.
+    let autoRouting = AutoRoutingState()
     let notices: (any NoticeSink)?
     let backoff: RetryBackoff
 
@@ -136,20 +138,35 @@ public final class Gateway: Sendable {
             hasTools: summary.hasTools, reasoning: summary.reasoning, hasImages: { RequestSummary.mentionsImages(request.body) }
         )
         let router = self.router
-        guard let (route, rule) = router.decide(features) else {
+        guard var (route, rule) = router.decide(features) else {
             throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
+        }
+        // With auto routing on, every request's task profile is kept, so that feedback on
+        // any tier (asked for directly or not) teaches the router.
+        let profile = router.hasAutoRoutes && request.api != .countTokens ? TaskProfile.classify(features) : nil
+        var requested = summary.model
+        let alias = route.pattern
+        var auto: AutoChoice?
+        if let policy = route.auto, let profile {
+            var random = SystemRandomNumberGenerator()
+            guard let choice = router.chooseTier(policy, of: route, profile: profile, book: tierRecords, random: &random) else {
+                throw GatewayError(status: 503, message: "No tier of '\(route.pattern)' (\(policy.tiers.joined(separator: ", "))) is served by a configured provider right now.", code: "no_tier_available")
+            }
+            auto = choice
+            (route, requested) = (choice.route, choice.tier)
         }
         let run = route.deployments.count > 1 ? attribution.run : nil
         let held = run.flatMap { affinity.held(run: $0, route: route.pattern, now: Date()) }
-        let planned = router.plan(route, requested: summary.model, api: request.api, health: health, pricing: pricing, now: Date(), held: held)
+        let planned = router.plan(route, requested: requested, api: request.api, health: health, pricing: pricing, now: Date(), held: held)
         var plan = planned.deployments
-        if route.hasPriceCeiling { watchCeiling(route, requested: summary.model, planned.aboveCeiling) }
-        let first = plan.first ?? router.deployments(of: route, requested: summary.model)[0]
+        if route.hasPriceCeiling { watchCeiling(route, requested: requested, planned.aboveCeiling) }
+        let first = plan.first ?? router.deployments(of: route, requested: requested)[0]
         var record = RequestRecord(
             id: requestID, startedAt: Date(), api: request.api.rawValue, stream: summary.stream, status: .completed,
             attribution: attribution, requestedModel: summary.model, servedModel: first.upstreamModel, provider: first.provider.name,
-            inputEstimate: summary.estimatedInputTokens, route: route.deployments.count > 1 || rule != nil ? route.pattern : nil,
-            routingRule: rule?.name
+            inputEstimate: summary.estimatedInputTokens,
+            route: auto != nil ? alias : route.deployments.count > 1 || rule != nil ? route.pattern : nil,
+            routingRule: rule?.name, taskClass: profile?.text, autoTier: auto?.tier, routingReason: auto?.reason, baselineModel: auto?.baseline
         )
         guard !plan.isEmpty else {
             if request.api == .countTokens {
@@ -273,6 +290,10 @@ public final class Gateway: Sendable {
         headers.append(("x-strates-deployment", "\(record.provider ?? "")/\(record.servedModel ?? "")"))
         if let failed = record.failedAttempts {
             headers.append(("x-strates-fallbacks", String(failed.split(separator: ";").count)))
+        }
+        if let auto {
+            headers.append(("x-strates-auto-tier", HeaderPolicy.printable(auto.tier)))
+            headers.append(("x-strates-routing-reason", HeaderPolicy.printable(auto.reason)))
         }
         if let budget = record.downgradedBy {
             headers.append(("x-strates-downgraded-to", record.servedModel ?? ""))

@@ -24,4 +24,9 @@ public enum HeaderPolicy {
             return dropDownstream.contains(name) ? nil : (name, header.value)
         }
     }
+
+    /// `text` as a header value may carry it: printable ASCII, anything else as `?`.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { (0x20...0x7E).contains($0.value) ? $0 : "?" }))
+    }
 }

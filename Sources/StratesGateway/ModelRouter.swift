@@ -20,7 +20,11 @@ public struct ModelRouter: Sendable {
     /// Evaluated in order before the requested model's own route; the first match wins.
     public let rules: [RoutingRule]
 
+    /// True when some route is auto-routed: requests' task profiles are then worth reading.
+    public let hasAutoRoutes: Bool
+
     public init(routes: [ModelRoute], providers: [any Provider], rules: [RoutingRule] = []) {
+        self.hasAutoRoutes = routes.contains { $0.auto != nil }
         self.routes = routes
         self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.rules = rules
@@ -37,7 +41,7 @@ public struct ModelRouter: Sendable {
     /// The route serving `model`: the first whose pattern matches and that has a configured
     /// provider (any provider, with `anyProvider`, for tools that do not build them).
     public func route(for model: String, anyProvider: Bool = false) -> ModelRoute? {
-        routes.first { route in Glob.matches(route.pattern, model) && (anyProvider || route.deployments.contains { providers[$0.provider] != nil }) }
+        routes.first { route in Glob.matches(route.pattern, model) && (anyProvider || route.auto != nil || route.deployments.contains { providers[$0.provider] != nil }) }
     }
 
     /// The first deployment of the route serving `model`.

@@ -115,6 +115,11 @@ public protocol FeedbackStore: Sendable {
     func feedback(run: String?, requestID: String?) async throws -> [Feedback]
     /// The teams whose requests make up `run` (to check who may score it).
     func teams(ofRun run: String) async throws -> [String?]
+    /// How each tier has done per task class, from feedback given since `since`: each
+    /// request scored on its own, and each request of a scored run.
+    func tierRecords(since: Date) async throws -> TierBook
+    /// Changes whenever feedback is added (so the tier records need reading again).
+    func feedbackMark() async throws -> String
 }
 
 public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore, RoutingStore, FeedbackStore {}

@@ -5,7 +5,7 @@ import StratesCore
 extension SQLiteLedger {
     public func routingUsage(from: Date, to: Date, team: String?) async throws -> [RoutingUsageRow] {
         let sql = """
-            SELECT COALESCE(route, requested_model) AS route_key, requested_model, provider, served_model, service_tier,
+            SELECT COALESCE(route, requested_model) AS route_key, requested_model, provider, served_model, service_tier, baseline_model,
                 started_at / 86400000 AS day, status IN ('failed', 'cut') AS failed, failed_attempts IS NOT NULL AS fell_back,
                 COUNT(*) AS requests,
                 SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cache_read,
@@ -13,7 +13,7 @@ extension SQLiteLedger {
                 COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL THEN 1 ELSE 0 END) AS unknown_cost
             FROM requests
             WHERE started_at >= ? AND started_at < ? AND status != 'rejected' AND (? IS NULL OR team = ?)
-            GROUP BY route_key, requested_model, provider, served_model, service_tier, day, failed, fell_back
+            GROUP BY route_key, requested_model, provider, served_model, service_tier, baseline_model, day, failed, fell_back
             """
         return try await writer.read { db in
             try Row.fetchAll(db, sql: sql, arguments: [Self.millis(from), Self.millis(to), team, team]).map { row in
@@ -26,7 +26,7 @@ extension SQLiteLedger {
                         input: row["input"], output: row["output"], cacheRead: row["cache_read"], cacheWrite5m: row["cache_write_5m"],
                         cacheWrite1h: row["cache_write_1h"], reasoning: row["reasoning"]
                     ),
-                    cost: row["cost"], unknownCost: row["unknown_cost"]
+                    cost: row["cost"], unknownCost: row["unknown_cost"], baseline: row["baseline_model"]
                 )
             }
         }

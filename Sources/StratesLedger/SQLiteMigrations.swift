@@ -191,6 +191,14 @@ enum SQLiteMigrations {
                 CREATE INDEX feedback_run ON feedback (run) WHERE run IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("011_auto_routing") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN task_class TEXT;
+                ALTER TABLE requests ADD COLUMN auto_tier TEXT;
+                ALTER TABLE requests ADD COLUMN routing_reason TEXT;
+                ALTER TABLE requests ADD COLUMN baseline_model TEXT;
+                """)
+        }
         return migrator
     }
 }

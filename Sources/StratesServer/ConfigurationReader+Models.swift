@@ -3,7 +3,7 @@ import StratesCore
 import Yams
 
 extension ConfigurationReader {
-    static let modelKeys = "name, provider, model, timeout_seconds, strategy, retries, deployments, max_input_usd_per_mtok, max_output_usd_per_mtok"
+    static let modelKeys = "name, provider, model, timeout_seconds, strategy, retries, deployments, max_input_usd_per_mtok, max_output_usd_per_mtok, auto"
     static let deploymentKeys = "provider, model, weight, timeout_seconds, first_token_timeout_seconds, context_tokens"
 
     /// `models`: a list of routes. The short form serves a name (or glob) from one provider:
@@ -25,6 +25,7 @@ extension ConfigurationReader {
             var strategy = RouteStrategy.fallback
             var retries = 0
             var ceilings: (input: TokenRate?, output: TokenRate?) = (nil, nil)
+            var auto: AutoRoutingPolicy?
             for (k, v) in entries(item, path) {
                 let key = path + "." + (k.string ?? "")
                 switch k.string {
@@ -41,6 +42,7 @@ extension ConfigurationReader {
                 case "deployments": deployments = parseDeployments(v, key)
                 case "max_input_usd_per_mtok": ceilings.input = rate(v, key)
                 case "max_output_usd_per_mtok": ceilings.output = rate(v, key)
+                case "auto": auto = parseAuto(v, key)
                 default: problem(k, key, "unknown setting (expected: \(Self.modelKeys))")
                 }
             }
@@ -52,8 +54,10 @@ extension ConfigurationReader {
             case (_, _?) where hasSingle || singleFields:
                 problem(item, path, "give either provider, model and timeout_seconds (one deployment) or deployments (several), not both")
                 continue
+            case (false, nil) where auto != nil:
+                break
             case (false, nil):
-                problem(item, path + ".provider", "missing: which provider serves '\(name)' (or a list of deployments)")
+                problem(item, path + ".provider", "missing: which provider serves '\(name)' (or a list of deployments, or auto tiers)")
                 continue
             case (false, let list?) where list.isEmpty:
                 problem(item, path + ".deployments", "'\(name)' needs at least one deployment")
@@ -61,13 +65,52 @@ extension ConfigurationReader {
             default:
                 break
             }
+            let own = deployments ?? (hasSingle ? [single] : [])
+            if let auto, auto.tiers.contains(name), own.isEmpty {
+                problem(item, path + ".auto.tiers", "'\(name)' is one of its own tiers, so it needs deployments of its own")
+            }
             routes.append(ModelRoute(
-                pattern: name, deployments: deployments ?? [single], strategy: strategy, retries: retries, maxInputPrice: ceilings.input,
-                maxOutputPrice: ceilings.output
+                pattern: name, deployments: own, strategy: strategy, retries: retries, maxInputPrice: ceilings.input,
+                maxOutputPrice: ceilings.output, auto: auto
             ))
             modelNodes.append(item)
         }
         return routes
+    }
+
+    /// `auto: {tiers: [fast, smart], target_success: 0.9, min_samples: 20, exploration: 0.05, baseline: smart}`.
+    mutating func parseAuto(_ node: Node, _ path: String) -> AutoRoutingPolicy? {
+        var policy = AutoRoutingPolicy(tiers: [])
+        for (k, v) in entries(node, path) {
+            let key = path + "." + (k.string ?? "")
+            switch k.string {
+            case "tiers":
+                guard let items = v.sequence else {
+                    problem(v, key, "expected a list of routes, cheapest first (e.g. [fast, smart])")
+                    continue
+                }
+                policy.tiers = items.enumerated().compactMap { index, item in string(item, "\(key)[\(index)]") }
+            case "target_success": policy.targetSuccess = fraction(v, key) ?? policy.targetSuccess
+            case "exploration": policy.exploration = fraction(v, key) ?? policy.exploration
+            case "min_samples": policy.minimumSamples = int(v, key, 1...1_000_000) ?? policy.minimumSamples
+            case "baseline": policy.baseline = string(v, key)
+            default: problem(k, key, "unknown setting (expected: \(AutoRoutingPolicy.keys.joined(separator: ", ")))")
+            }
+        }
+        if let baseline = policy.baseline, !policy.tiers.contains(baseline) {
+            problem(node, path + ".baseline", "'\(baseline)' is not one of the tiers (\(policy.tiers.joined(separator: ", ")))")
+        }
+        for message in policy.problems(route: path) { problem(node, path, message) }
+        return policy
+    }
+
+    /// A share from 0 to 1: `0.9`.
+    mutating func fraction(_ node: Node, _ path: String) -> Double? {
+        guard let text = node.scalar?.string, let value = Double(text), (0...1).contains(value) else {
+            problem(node, path, "expected a number from 0 to 1 (e.g. 0.9)")
+            return nil
+        }
+        return value
     }
 
     mutating func parseDeployments(_ node: Node, _ path: String) -> [Deployment] {

@@ -103,6 +103,14 @@ public struct ConfigurationReader {
             }
         }
         configuration.fillDefaultModels()
+        for (index, route) in configuration.models.enumerated() {
+            for tier in route.auto?.tiers ?? [] where tier != route.pattern {
+                let serving = configuration.models.first { Glob.matches($0.pattern, tier) }
+                let why = serving?.auto != nil ? "is itself auto-routed (tiers cannot nest)"
+                    : serving?.deployments.isEmpty ?? true ? "is not served by any route with deployments in models" : nil
+                if let why { problem(modelNodes[index], "models[\(index)].auto.tiers", "'\(tier)' \(why)") }
+            }
+        }
         for (index, rule) in configuration.routingRules.enumerated() where !configuration.models.contains(where: { Glob.matches($0.pattern, rule.route) }) {
             problem(ruleNodes[index], "routing_rules[\(index)].route", "'\(rule.route)' is not served by any route in models (have: \(configuration.models.map(\.pattern).joined(separator: ", ")))")
         }

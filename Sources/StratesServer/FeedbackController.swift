@@ -25,6 +25,8 @@ struct FeedbackController<Context: RequestContext> {
             }
             try await requireVisible(requestID: feedback.requestID, run: feedback.run, access: access)
             try await runtime.database.record(feedback)
+            // Auto routing learns from it at once, not at the next reload.
+            try? await runtime.gateway.refreshTierRecords(from: runtime.database)
             return HTTPAdapters.json(.created, Array(feedback.json.utf8))
         }
     }

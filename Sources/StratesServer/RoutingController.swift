@@ -16,6 +16,12 @@ struct RoutingController<Context: RequestContext> {
             guard unknown.isEmpty else {
                 throw GatewayError.badRequest("The route is not valid: \(unknown.map { "'\($0)'" }.joined(separator: ", ")) is not a configured provider (have: \(providers.sorted().joined(separator: ", "))). Providers and their credentials come from the configuration file.")
             }
+            let router = runtime.gateway.router
+            for tier in definition.route.auto?.tiers ?? [] where tier != definition.route.pattern {
+                guard let serving = router.route(for: tier), serving.auto == nil else {
+                    throw GatewayError.badRequest("The route is not valid: its auto tier '\(tier)' is not served by any route with deployments (tiers are aliases or models, and cannot be auto-routed themselves).")
+                }
+            }
         }.addRoutes(to: router)
         router.get("/api/routing") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { _ in
@@ -40,7 +46,8 @@ struct RoutingController<Context: RequestContext> {
                 ]
                 return "{" + fields.joined(separator: ",") + "}"
             }
-            return #"{"name":\#(JSONText.quote(route.pattern)),"source":"\#(index < fromAPI ? "api" : "config")","strategy":"\#(route.strategy.rawValue)","retries":\#(route.retries),\#(route.ceilingJSONFields.joined(separator: ",")),"deployments":[\#(deployments.joined(separator: ","))]}"#
+            let auto = route.auto.map { "{" + $0.jsonFields.joined(separator: ",") + "}" } ?? "null"
+            return #"{"name":\#(JSONText.quote(route.pattern)),"source":"\#(index < fromAPI ? "api" : "config")","strategy":"\#(route.strategy.rawValue)","retries":\#(route.retries),\#(route.ceilingJSONFields.joined(separator: ",")),"deployments":[\#(deployments.joined(separator: ","))],"auto":\#(auto)}"#
         }
         return #"{"object":"list","data":[\#(routes.joined(separator: ","))]}"#
     }

@@ -4,8 +4,9 @@ import StratesGateway
 import StratesLedger
 
 /// Builds the routing report from the ledger for the CLI and the API: actual usage priced
-/// at the served model, and at the model it is compared with — the requested model when it
-/// has a price, else the first deployment of its route (an alias's primary).
+/// at the served model, and at the model it is compared with — for an auto-routed request
+/// the baseline it recorded (its policy's baseline tier, as routed), else the requested
+/// model when it has a price, else the first deployment of its route (an alias's primary).
 public enum RoutingReporting {
     public static func make(
         database: any LedgerDatabase, pricing: Pricing, routes: [ModelRoute], since: Date, until: Date, team: String?
@@ -20,6 +21,9 @@ public enum RoutingReporting {
                 return price.cost(of: usage, tier: tier, discountBasisPoints: discount)
             }
             var candidates: [(provider: String, model: String)] = []
+            if let baseline = row.baseline, let slash = baseline.firstIndex(of: "/") {
+                candidates.append((String(baseline[..<slash]), String(baseline[baseline.index(after: slash)...])))
+            }
             if let provider = row.provider { candidates.append((provider, row.requestedModel)) }
             if let route = routes.first(where: { $0.pattern == row.route }), let first = route.deployments.first {
                 candidates.append((first.provider, first.upstreamModel(for: row.requestedModel)))

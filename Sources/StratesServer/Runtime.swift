@@ -94,6 +94,7 @@ public struct StratesRuntime: Sendable {
             budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
             reserves: reserves, notices: dispatcher
         )
+        try await gateway.refreshTierRecords(from: database)
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
@@ -123,6 +124,7 @@ public struct StratesRuntime: Sendable {
         try await policies.reload()
         try await grants.reload()
         try await reserves.reload()
+        try await gateway.refreshTierRecords(from: database)
     }
 
     public func shutdown() async {

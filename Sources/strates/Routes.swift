@@ -60,15 +60,39 @@ extension StratesCommand {
                 )
                 let router = ModelRouter(routes: configuration.models, providers: [], rules: configuration.routingRules)
                 let decision = router.decide(features, anyProvider: true)
-                let (route, rule) = (decision?.route, decision?.rule)
+                var (route, rule) = (decision?.route, decision?.rule)
                 var random = SystemRandomNumberGenerator()
-                let ordered = route.map { RoutePlanner.order($0, requested: summary.model, standings: [:], now: Date(), random: &random) } ?? []
+                var requested = summary.model
+                var autoLines: [String] = []
+                var autoJSON = "null"
+                if let alias = route, var policy = alias.auto {
+                    // The choice without exploration: what the policy picks on what the ledger holds now.
+                    let profile = TaskProfile.classify(features)
+                    let (_, ledger) = try data.openLedger()
+                    let book = try await ledger.tierRecords(since: Date() - 30 * 86_400)
+                    let records = book.records(on: profile, tiers: policy.tiers)
+                    policy.exploration = 0
+                    guard let choice = router.chooseTier(policy, of: alias, profile: profile, book: book, random: &random) else {
+                        throw CommandFailure(description: "no tier of '\(alias.pattern)' is served by a configured route")
+                    }
+                    let standing = policy.tiers.map { tier in
+                        let record = records[tier] ?? TierRecord()
+                        return "\(tier) \(record.samples > 0 ? "\(Int((record.successRate * 100).rounded()))% over \(record.samples)" : "no scores")"
+                    }
+                    autoLines = [
+                        "auto:      \(alias.pattern): task class \(profile.text); \(standing.joined(separator: ", "))",
+                        "           → \(choice.tier): \(choice.reason) (\(Int((alias.auto?.exploration ?? 0) * 100))% of requests explore a cheaper tier)",
+                    ]
+                    autoJSON = #"{"alias":\#(JSONText.quote(alias.pattern)),"task_class":\#(JSONText.quote(profile.text)),"tier":\#(JSONText.quote(choice.tier)),"reason":\#(JSONText.quote(choice.reason)),"baseline":\#(choice.baseline.map(JSONText.quote) ?? "null")}"#
+                    (route, requested) = (choice.route, choice.tier)
+                }
+                let ordered = route.map { RoutePlanner.order($0, requested: requested, standings: [:], now: Date(), random: &random) } ?? []
                 let kinds = Dictionary(configuration.providers.map { ($0.name, $0.kind) }, uniquingKeysWith: { first, _ in first })
                 let speaks = { (deployment: Deployment) in kinds[deployment.provider]?.supports(apiKind) ?? false }
 
                 if format == "json" {
-                    let deployments = ordered.map { #"{"deployment":\#(JSONText.quote($0.name(for: summary.model))),"speaks_api":\#(speaks($0))}"# }
-                    print(#"{"model":\#(JSONText.quote(summary.model)),"rule":\#(rule.map { JSONText.quote($0.name) } ?? "null"),"route":\#(route.map { JSONText.quote($0.pattern) } ?? "null"),"strategy":\#(route.map { JSONText.quote($0.strategy.rawValue) } ?? "null"),"deployments":[\#(deployments.joined(separator: ","))]}"#)
+                    let deployments = ordered.map { #"{"deployment":\#(JSONText.quote($0.name(for: requested))),"speaks_api":\#(speaks($0))}"# }
+                    print(#"{"model":\#(JSONText.quote(summary.model)),"rule":\#(rule.map { JSONText.quote($0.name) } ?? "null"),"auto":\#(autoJSON),"route":\#(route.map { JSONText.quote($0.pattern) } ?? "null"),"strategy":\#(route.map { JSONText.quote($0.strategy.rawValue) } ?? "null"),"deployments":[\#(deployments.joined(separator: ","))]}"#)
                     return
                 }
                 let who = [("team", attribution.team), ("member", attribution.member), ("service", attribution.service), ("environment", attribution.environment.rawValue),
@@ -85,9 +109,10 @@ extension StratesCommand {
                     print("route:     none: no route serves '\(summary.model)' (configured: \(configuration.models.map(\.pattern).joined(separator: ", ")))")
                     throw ExitCode(1)
                 }
+                autoLines.forEach { print($0) }
                 print("route:     \(route.pattern) (\(route.strategy.rawValue), retries \(route.retries))")
                 for (index, deployment) in ordered.enumerated() {
-                    print("  \(index + 1). \(deployment.name(for: summary.model))\(speaks(deployment) ? "" : "  (skipped: its provider does not speak \(apiKind.rawValue))")")
+                    print("  \(index + 1). \(deployment.name(for: requested))\(speaks(deployment) ? "" : "  (skipped: its provider does not speak \(apiKind.rawValue))")")
                 }
             }
         }
