@@ -154,14 +154,15 @@ public struct StratesRuntime: Sendable {
                     problems.append(ConfigurationProblem(path: "providers.\(provider.name).api_key_file", message: "cannot read '\(file)'"))
                     continue
                 }
+            } else if provider.apiKeyEnv == nil, provider.allowPlaintextKey, let written = provider.apiKey {
+                // A key written in the config (allowed explicitly) wins over the kind's default variable.
+                key = written
             } else if let variable = provider.apiKeyEnv ?? provider.defaultKeyEnv {
                 key = environment[variable]
                 if key?.isEmpty ?? true {
                     problems.append(ConfigurationProblem(path: "providers.\(provider.name)", message: "no credential: the environment variable \(variable) is not set"))
                     continue
                 }
-            } else if provider.allowPlaintextKey {
-                key = provider.apiKey
             }
             guard let baseURL = provider.baseURL ?? provider.defaultBaseURL else {
                 problems.append(ConfigurationProblem(path: "providers.\(provider.name).base_url", message: "missing"))

@@ -24,7 +24,7 @@ extension StratesCommand {
             )
 
             @OptionGroup var data: DataOptions
-            @Argument(help: "A file holding the request body (JSON).") var file: String
+            @Argument(help: "A file holding the request body (JSON), or - to read it from standard input.") var file: String
             @Option(help: "chat_completions (default), responses, messages or embeddings.") var api: String = "chat_completions"
             @Option(name: .customLong("header"), help: "A request header, 'Name: value'; repeat for more.") var headers: [String] = []
             @Option(help: "The key's team.") var team: String?
@@ -36,7 +36,8 @@ extension StratesCommand {
             func run() async throws {
                 guard let apiKind = APIKind(rawValue: api), apiKind != .countTokens else { throw ValidationError("--api must be chat_completions, responses, messages or embeddings") }
                 guard let keyEnvironment = Environment(rawValue: environment) else { throw ValidationError("--environment must be production, sandbox or personal") }
-                guard let body = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+                let read = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+                guard let body = read else { throw ValidationError("cannot read \(file)") }
                 let bytes = Array(body)
                 let summary: RequestSummary
                 do {
