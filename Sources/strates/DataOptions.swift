@@ -36,9 +36,7 @@ struct DataOptions: ParsableArguments {
 
 enum CommandLogger {
     static func make(level: String) -> Logger {
-        var logger = Logger(label: "strates")
-        logger.logLevel = Logger.Level(rawValue: level) ?? .info
-        return logger
+        StratesLogHandler.logger(label: "strates", level: Logger.Level(rawValue: level) ?? .info)
     }
 }
 
