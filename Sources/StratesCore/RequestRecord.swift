@@ -65,6 +65,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     /// `provider/model` an auto-routed request's savings are measured against: the first
     /// deployment of the policy's baseline tier, as it stood when the request was routed.
     public var baselineModel: String?
+    /// Where an imported record came from (`claude-code`, …); nil for traffic through the gateway.
+    public var source: String?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
@@ -74,8 +76,9 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
         outputCap: Int64? = nil, downgradedBy: String? = nil, grantID: String? = nil, route: String? = nil,
         failedAttempts: String? = nil, routingRule: String? = nil, taskClass: String? = nil, autoTier: String? = nil,
-        routingReason: String? = nil, baselineModel: String? = nil
+        routingReason: String? = nil, baselineModel: String? = nil, source: String? = nil
     ) {
+        self.source = source
         self.taskClass = taskClass
         self.autoTier = autoTier
         self.routingReason = routingReason

@@ -67,6 +67,7 @@ enum JournalLineEncoder {
         record.string("autoTier", r.autoTier)
         record.string("routingReason", r.routingReason)
         record.string("baselineModel", r.baselineModel)
+        record.string("source", r.source)
         writer.out = record.close()
         out = writer.close()
         out.append(UInt8(ascii: "\n"))

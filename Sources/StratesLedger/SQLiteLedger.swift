@@ -41,8 +41,8 @@ extension SQLiteLedger {
             served_model, provider, upstream_request_id, latency_ms, ttft_ms, input_tokens, output_tokens,
             cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, usage_estimated,
             cost_nano, error, input_estimate, service_tier, output_cap, downgraded_by, grant_id, route, failed_attempts, routing_rule,
-            task_class, auto_tier, routing_reason, baseline_model
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            task_class, auto_tier, routing_reason, baseline_model, source
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO NOTHING
         """
 
@@ -51,20 +51,25 @@ extension SQLiteLedger {
         try await writer.write { db in
             let statement = try db.cachedStatement(sql: Self.insertRequestSQL)
             for r in records {
-                let a = r.attribution
-                let values: [(any DatabaseValueConvertible)?] = [
-                    r.id, Self.millis(r.startedAt), r.endedAt.map(Self.millis), r.api, r.stream, r.status.rawValue,
-                    r.httpStatus, a.keyID, a.organization, a.team, a.member, a.service, a.environment.rawValue,
-                    a.workflow, a.run, a.parentRun, a.process, a.endUser, a.traceID, r.requestedModel,
-                    r.servedModel, r.provider, r.upstreamRequestID, r.latencyMs, r.timeToFirstTokenMs,
-                    r.usage.input, r.usage.output, r.usage.cacheRead, r.usage.cacheWrite5m, r.usage.cacheWrite1h,
-                    r.usage.reasoning, r.usageEstimated, r.cost?.value, r.error, r.inputEstimate, (r.serviceTier ?? .standard).rawValue,
-                    r.outputCap, r.downgradedBy, r.grantID, r.route, r.failedAttempts, r.routingRule,
-                    r.taskClass, r.autoTier, r.routingReason, r.baselineModel,
-                ]
+                let values = Self.values(r)
                 try statement.execute(arguments: StatementArguments(values))
             }
         }
+    }
+
+    /// A record's column values, in `insertRequestSQL`'s order.
+    static func values(_ r: RequestRecord) -> [(any DatabaseValueConvertible)?] {
+        let a = r.attribution
+        return [
+            r.id, Self.millis(r.startedAt), r.endedAt.map(Self.millis), r.api, r.stream, r.status.rawValue,
+            r.httpStatus, a.keyID, a.organization, a.team, a.member, a.service, a.environment.rawValue,
+            a.workflow, a.run, a.parentRun, a.process, a.endUser, a.traceID, r.requestedModel,
+            r.servedModel, r.provider, r.upstreamRequestID, r.latencyMs, r.timeToFirstTokenMs,
+            r.usage.input, r.usage.output, r.usage.cacheRead, r.usage.cacheWrite5m, r.usage.cacheWrite1h,
+            r.usage.reasoning, r.usageEstimated, r.cost?.value, r.error, r.inputEstimate, (r.serviceTier ?? .standard).rawValue,
+            r.outputCap, r.downgradedBy, r.grantID, r.route, r.failedAttempts, r.routingRule,
+            r.taskClass, r.autoTier, r.routingReason, r.baselineModel, r.source,
+        ]
     }
 
     public func request(id: String) async throws -> RequestRecord? {
@@ -115,7 +120,7 @@ extension SQLiteLedger {
             outputCap: row["output_cap"], downgradedBy: row["downgraded_by"],
             grantID: row["grant_id"], route: row["route"], failedAttempts: row["failed_attempts"],
             routingRule: row["routing_rule"], taskClass: row["task_class"], autoTier: row["auto_tier"],
-            routingReason: row["routing_reason"], baselineModel: row["baseline_model"]
+            routingReason: row["routing_reason"], baselineModel: row["baseline_model"], source: row["source"]
         )
     }
 

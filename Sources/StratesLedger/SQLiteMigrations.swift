@@ -199,6 +199,14 @@ enum SQLiteMigrations {
                 ALTER TABLE requests ADD COLUMN baseline_model TEXT;
                 """)
         }
+        migrator.registerMigration("012_imports") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN source TEXT;
+                CREATE TABLE run_context (
+                    run TEXT PRIMARY KEY, source TEXT NOT NULL, cwd TEXT, git_branch TEXT, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

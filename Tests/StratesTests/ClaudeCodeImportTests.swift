@@ -1,0 +1,128 @@
+import Foundation
+import StratesCore
+import StratesGateway
+import StratesLedger
+@testable import StratesProviders
+import StratesServer
+import StratesWire
+import Testing
+
+/// Claude Code transcripts into the ledger: each response once with its final usage, across
+/// content-block lines, streamed partial counts, resumed-session copies and subagent files;
+/// other lines ignored, malformed ones counted; a second import adds nothing.
+@Suite struct ClaudeCodeImportTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("tests/fixtures/claude-code").path
+
+    func importer() -> ClaudeCodeImport {
+        ClaudeCodeImport(attribution: Attribution(organization: "default", team: "platform", member: "ana"), pricing: Pricing(PriceCatalog.builtIn()))
+    }
+
+    @Test func eachResponseCountsOnceWithItsFinalUsage() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let files = try ClaudeCodeImport.transcripts(at: [Self.fixtures])
+        #expect(files.count == 3)
+        let summary = try await importer().run(files: files, store: ledger)
+        #expect((summary.responseLines, summary.responses, summary.duplicates, summary.malformed) == (9, 5, 4, 1))
+        #expect(summary.problems.first?.hasSuffix(".jsonl:11: not a JSON object") == true, "\(summary.problems)")
+        #expect(summary.usage == Usage(input: 973, output: 488, cacheRead: 101_600, cacheWrite5m: 2_400, cacheWrite1h: 1_400))
+        #expect(summary.added == 5 && summary.sessions == 2 && summary.unpricedResponses == 0)
+
+        let rows = try await ledger.requests(organization: "default", environment: .production, from: .distantPast, to: .distantFuture)
+        let first = try #require(rows.first { $0.upstreamRequestID == "req_01A" })
+        // The streamed line said 8 output tokens; the final line of the same response 108.
+        #expect(first.usage == Usage(input: 12, output: 108, cacheRead: 30_000, cacheWrite5m: 1_500, cacheWrite1h: 500))
+        #expect(first.attribution.run == "5f1c2e9a-0000-4000-8000-000000000001" && first.attribution.workflow == "checkout-api")
+        #expect(first.source == "claude-code" && first.provider == "anthropic" && first.servedModel == "claude-sonnet-4-5-20250929")
+        #expect(first.cost == Pricing(PriceCatalog.builtIn()).cost(of: first) && first.cost != nil)
+        let sub = try #require(rows.first { $0.upstreamRequestID == "req_01S" })
+        #expect(sub.attribution.run == "5f1c2e9a-0000-4000-8000-000000000001/ad2d877")
+        #expect(sub.attribution.parentRun == "5f1c2e9a-0000-4000-8000-000000000001" && sub.attribution.process == "subagent")
+        let context = try #require(try await ledger.runContext("5f1c2e9a-0000-4000-8000-000000000002"))
+        #expect(context.cwd == "/home/ana/src/checkout-api" && context.gitBranch == "main" && context.source == "claude-code")
+    }
+
+    @Test func importingAgainAddsNothingAndMoreCompleteUsageUpdates() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let files = try ClaudeCodeImport.transcripts(at: [Self.fixtures])
+        _ = try await importer().run(files: files, store: ledger)
+        let again = try await importer().run(files: files, store: ledger)
+        #expect((again.added, again.updated, again.unchanged) == (0, 0, 5))
+        #expect(try await ledger.requestCount() == 5)
+
+        // A transcript read while its last response was still streaming, then read again.
+        let directory = NSTemporaryDirectory() + "strates-cc-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/s.jsonl"
+        func line(_ output: Int) -> String {
+            #"{"type":"assistant","sessionId":"s-9","timestamp":"2026-11-22T08:00:00Z","requestId":"req_9","message":{"id":"msg_9","model":"claude-haiku-4-5","usage":{"input_tokens":10,"output_tokens":\#(output)}}}"#
+        }
+        try (line(8) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let partial = try await importer().run(files: [path], store: ledger)
+        #expect(partial.added == 1)
+        try (line(8) + "\n" + line(300) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let complete = try await importer().run(files: [path], store: ledger)
+        #expect((complete.added, complete.updated) == (0, 1))
+        let rows = try await ledger.requests(organization: "default", environment: .production, from: .distantPast, to: .distantFuture)
+        #expect(rows.first { $0.upstreamRequestID == "req_9" }?.usage.output == 300)
+    }
+
+    @Test func linesThatAreNotResponsesAreToldApart() {
+        let other = [
+            #"{"type":"user","message":{"role":"user","content":"hi"},"sessionId":"s","timestamp":"2026-11-22T08:00:00Z"}"#,
+            #"{"type":"summary","summary":"x","leafUuid":"u"}"#,
+            #"{"type":"assistant","sessionId":"s","timestamp":"2026-11-22T08:00:00Z","message":{"id":"m","model":"claude-haiku-4-5","content":[]}}"#,
+            #"{"type":"assistant","sessionId":"s","timestamp":"2026-11-22T08:00:00Z","isApiErrorMessage":true,"message":{"id":"m","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}}}"#,
+        ]
+        for text in other { #expect(ClaudeCodeTranscript.read(Array(text.utf8)) == .other, "\(text)") }
+        let malformed = [
+            "[1,2]", "{\"type\":\"assistant\"", "not json",
+            #"{"type":"assistant","timestamp":"2026-11-22T08:00:00Z","message":{"id":"m","usage":{"input_tokens":1}}}"#,
+            #"{"type":"assistant","sessionId":"s","timestamp":"yesterday","message":{"id":"m","usage":{"input_tokens":1}}}"#,
+            #"{"type":"assistant","sessionId":"s","timestamp":"2026-11-22T08:00:00Z","message":{"usage":{"input_tokens":1}}}"#,
+        ]
+        for text in malformed {
+            guard case .malformed = ClaudeCodeTranscript.read(Array(text.utf8)) else {
+                Issue.record("expected malformed: \(text)")
+                continue
+            }
+        }
+    }
+
+    @Test func mutatedLinesNeverCrashTheReader() {
+        // Truncations and byte flips of a real-shaped line: every one is read as something.
+        let line = Array(#"{"type":"assistant","sessionId":"s","requestId":"r","timestamp":"2026-11-22T08:00:00.5Z","message":{"id":"m","model":"claude-haiku-4-5","usage":{"input_tokens":3,"output_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":1}}}}"#.utf8)
+        var random = SimRandom(seed: 7)
+        var responses = 0
+        for _ in 0..<20_000 {
+            var mutated = line
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: mutated = Array(mutated.prefix(Int.random(in: 0..<mutated.count, using: &random)))
+            case 1: mutated[Int.random(in: 0..<mutated.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            default: mutated.insert(contentsOf: Array("{[\"".utf8).shuffled(using: &random), at: Int.random(in: 0..<mutated.count, using: &random))
+            }
+            if case .response(let response) = ClaudeCodeTranscript.read(mutated) {
+                responses += 1
+                #expect(response.usage.output >= 0 && !response.messageID.isEmpty)
+            }
+        }
+        #expect(responses > 0 && responses < 20_000)
+    }
+
+    @Test(arguments: [
+        ("2026-01-25T18:16:50.773Z", 1_769_365_010.773), ("1970-01-01T00:00:00Z", 0), ("2024-02-29T23:59:59+01:00", 1_709_247_599),
+        ("2026-11-20T09:00:03.120-05:30", 1_795_185_003.12),
+    ])
+    func timestampsAreReadExactly(text: String, seconds: Double) throws {
+        let date = try #require(ClaudeCodeTranscript.parseTimestamp(text))
+        #expect(abs(date.timeIntervalSince1970 - seconds) < 0.0005)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let reference = formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) {
+            #expect(abs(reference.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.0005)
+        }
+        for bad in ["2026-13-01T00:00:00Z", "2026-01-01", "2026-01-01T00:00:00", "2026-01-01T00:00:00Zjunk"] {
+            #expect(ClaudeCodeTranscript.parseTimestamp(bad) == nil, "\(bad)")
+        }
+    }
+}

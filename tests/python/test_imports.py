@@ -1,0 +1,47 @@
+"""`strates import claude-code` from the command line, against the live gateway's ledger:
+the fixture transcripts (written to Claude Code's published line format, with its duplicate
+lines, partial stream counts, error lines and subagent files) imported once, then again
+with nothing added; what was imported shows in the usage API like gateway traffic."""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Gateway, api, sim_control_config
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    gateway = Gateway(tmp_path_factory.mktemp("imports"), sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']))
+    yield gateway
+    gateway.stop()
+
+
+def test_claude_code_transcripts_import_once(gw):
+    first = gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--team", "platform", "--format", "json")
+    summary = json.loads(first.stdout)
+    assert (summary["responses"], summary["duplicates_folded"], summary["added"], summary["malformed_lines"]) == (5, 4, 5, 1)
+    assert (summary["input_tokens"], summary["output_tokens"], summary["cache_read_tokens"]) == (973, 488, 101600)
+    assert float(summary["cost_usd"]) > 0 and summary["unpriced_responses"] == 0
+    assert "reading transcripts: 3/3 files, 5 responses" in first.stderr
+
+    again = json.loads(gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--team", "platform", "--format", "json").stdout)
+    assert (again["added"], again["updated"], again["already_present"]) == (0, 0, 5)
+    rows = gw.rows("source = 'claude-code'")
+    assert len(rows) == 5 and {r["member"] for r in rows} == {"ana"} and {r["workflow"] for r in rows} == {"checkout-api"}
+    assert sum(r["output_tokens"] for r in rows) == 488
+
+    table = gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana").stdout
+    assert "5 response(s) in 2 session(s) (4 duplicate line(s) folded)" in table and "0 added" in table
+    assert "Skipped 1 malformed line(s):" in table and ":11: not a JSON object" in table
+
+    status, usage = api(gw, "GET", "/api/usage?by=workflow&since=2026-11-01")
+    assert status == 200, usage
+    assert "checkout-api" in json.dumps(usage)
+
+
+def test_a_missing_folder_is_a_clear_error(gw):
+    missing = gw.cli("import", "claude-code", "/nonexistent/claude", check=False)
+    assert missing.returncode != 0 and "no such file or folder: /nonexistent/claude" in missing.stderr
