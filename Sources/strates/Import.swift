@@ -8,7 +8,7 @@ extension StratesCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import usage recorded outside the gateway: a team's history on day one.",
-            subcommands: [ClaudeCode.self]
+            subcommands: [ClaudeCode.self, Codex.self]
         )
 
         struct ClaudeCode: AsyncParsableCommand {
@@ -29,49 +29,81 @@ extension StratesCommand {
             )
 
             @OptionGroup var data: DataOptions
-            @Argument(help: "Transcript files or folders (default: ~/.claude/projects).") var paths: [String] = []
-            @Option(help: "The team the usage belongs to.") var team: String?
-            @Option(help: "The member the usage belongs to (default: $USER).") var member: String?
-            @Option(help: "production, sandbox or personal.") var environment: String = "production"
-            @Option(help: "The workflow (default: the project directory's name).") var workflow: String?
-            @Option(help: "table or json.") var format: String = "table"
+            @OptionGroup var options: ImportOptions
 
             func run() async throws {
-                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
-                guard let environment = Environment(rawValue: environment) else { throw ValidationError("--environment must be production, sandbox or personal") }
                 let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-                let roots = paths.isEmpty ? [(home as NSString).appendingPathComponent(".claude/projects")] : paths
-                let files: [String]
-                do {
-                    files = try ClaudeCodeImport.transcripts(at: roots)
-                } catch {
-                    throw CommandFailure(description: "\(error)" + (paths.isEmpty ? " (give the folder holding Claude Code's projects)" : ""))
-                }
-                let (configuration, ledger) = try data.openLedger()
-                let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
-                let who = Attribution(
-                    organization: configuration.organization, team: team, member: member ?? ProcessInfo.processInfo.environment["USER"],
-                    environment: environment, workflow: workflow
-                )
-                var lastShown = Date()
-                let summary = try await ClaudeCodeImport(attribution: who, pricing: pricing).run(files: files, store: ledger) { done, responses in
-                    // Progress on standard error, at most twice a second, so long imports show they are alive.
-                    guard Date().timeIntervalSince(lastShown) > 0.5 || done == files.count else { return }
-                    lastShown = Date()
-                    FileHandle.standardError.write(Data("reading transcripts: \(done)/\(files.count) files, \(responses) responses\n".utf8))
-                }
-                if format == "json" {
-                    print(summary.json)
-                    return
-                }
-                print("Read \(summary.files) file(s), \(summary.lines) line(s): \(summary.responses) response(s) in \(summary.sessions) session(s) (\(summary.duplicates) duplicate line(s) folded).")
-                print("Ledger: \(summary.added) added, \(summary.updated) updated with more complete usage, \(summary.unchanged) already present.")
-                print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpricedResponses > 0 ? " (\(summary.unpricedResponses) response(s) of unpriced models not counted)" : "").")
-                if summary.malformed > 0 {
-                    print("Skipped \(summary.malformed) malformed line(s):")
-                    for problem in summary.problems { print("  \(problem)") }
-                }
+                try await options.run(.claudeCode, defaultRoot: (home as NSString).appendingPathComponent(".claude/projects"), data: data)
             }
+        }
+
+        struct Codex: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Import Codex CLI session logs ($CODEX_HOME/sessions/**/*.jsonl, default ~/.codex/sessions) into the ledger.",
+                discussion: """
+                    Each model call is the step between two token_count events' running totals (a repeated event adds
+                    nothing). Input includes cached input, which is split out as cache reads; reasoning tokens are part
+                    of output, not added to it. The model is the one the latest turn_context names; a token count
+                    before any is reported, not guessed. Sessions become runs with their working directory and branch.
+                    Examples:
+                      strates import codex --member ana --team platform
+                      strates import codex ~/.codex/sessions/2026/11 --format json
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @OptionGroup var options: ImportOptions
+
+            func run() async throws {
+                let environment = ProcessInfo.processInfo.environment
+                let home = environment["CODEX_HOME"] ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".codex")
+                try await options.run(.codex, defaultRoot: (home as NSString).appendingPathComponent("sessions"), data: data)
+            }
+        }
+    }
+}
+
+/// What every session-log import takes, and how its result is shown.
+struct ImportOptions: ParsableArguments {
+    @Argument(help: "Log files or folders (default: the agent's own folder).") var paths: [String] = []
+    @Option(help: "The team the usage belongs to.") var team: String?
+    @Option(help: "The member the usage belongs to (default: $USER).") var member: String?
+    @Option(help: "production, sandbox or personal.") var environment: String = "production"
+    @Option(help: "The workflow (default: the project directory's name).") var workflow: String?
+    @Option(help: "table or json.") var format: String = "table"
+
+    func run(_ kind: TranscriptImport.Format, defaultRoot: String, data: DataOptions) async throws {
+        guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+        guard let environment = Environment(rawValue: environment) else { throw ValidationError("--environment must be production, sandbox or personal") }
+        let files: [String]
+        do {
+            files = try TranscriptImport.transcripts(at: paths.isEmpty ? [defaultRoot] : paths)
+        } catch {
+            throw CommandFailure(description: "\(error)" + (paths.isEmpty ? " (give the folder holding the session logs)" : ""))
+        }
+        let (configuration, ledger) = try data.openLedger()
+        let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
+        let who = Attribution(
+            organization: configuration.organization, team: team, member: member ?? ProcessInfo.processInfo.environment["USER"],
+            environment: environment, workflow: workflow
+        )
+        var lastShown = Date()
+        let summary = try await TranscriptImport(format: kind, attribution: who, pricing: pricing).run(files: files, store: ledger) { done, calls in
+            // Progress on standard error, at most twice a second, so long imports show they are alive.
+            guard Date().timeIntervalSince(lastShown) > 0.5 || done == files.count else { return }
+            lastShown = Date()
+            FileHandle.standardError.write(Data("reading session logs: \(done)/\(files.count) files, \(calls) model calls\n".utf8))
+        }
+        if format == "json" {
+            print(summary.json)
+            return
+        }
+        print("Read \(summary.files) file(s), \(summary.lines) line(s): \(summary.responses) model call(s) in \(summary.sessions) session(s) (\(summary.duplicates) duplicate line(s) folded).")
+        print("Ledger: \(summary.added) added, \(summary.updated) updated with more complete usage, \(summary.unchanged) already present.")
+        print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpricedResponses > 0 ? " (\(summary.unpricedResponses) call(s) of unpriced models not counted)" : "").")
+        if summary.malformed > 0 {
+            print("Skipped \(summary.malformed) malformed line(s):")
+            for problem in summary.problems { print("  \(problem)") }
         }
     }
 }

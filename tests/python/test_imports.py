@@ -3,13 +3,16 @@ the fixture transcripts (written to Claude Code's published line format, with it
 lines, partial stream counts, error lines and subagent files) imported once, then again
 with nothing added; what was imported shows in the usage API like gateway traffic."""
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import Gateway, api, sim_control_config
+from conftest import Gateway, api, sim_control_config, strates_binary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
+CODEX = Path(__file__).resolve().parents[1] / "fixtures" / "codex"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def test_claude_code_transcripts_import_once(gw):
     assert (summary["responses"], summary["duplicates_folded"], summary["added"], summary["malformed_lines"]) == (5, 4, 5, 1)
     assert (summary["input_tokens"], summary["output_tokens"], summary["cache_read_tokens"]) == (973, 488, 101600)
     assert float(summary["cost_usd"]) > 0 and summary["unpriced_responses"] == 0
-    assert "reading transcripts: 3/3 files, 5 responses" in first.stderr
+    assert "reading session logs: 3/3 files, 5 model calls" in first.stderr
 
     again = json.loads(gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--team", "platform", "--format", "json").stdout)
     assert (again["added"], again["updated"], again["already_present"]) == (0, 0, 5)
@@ -34,12 +37,27 @@ def test_claude_code_transcripts_import_once(gw):
     assert sum(r["output_tokens"] for r in rows) == 488
 
     table = gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana").stdout
-    assert "5 response(s) in 2 session(s) (4 duplicate line(s) folded)" in table and "0 added" in table
+    assert "5 model call(s) in 2 session(s) (4 duplicate line(s) folded)" in table and "0 added" in table
     assert "Skipped 1 malformed line(s):" in table and ":11: not a JSON object" in table
 
     status, usage = api(gw, "GET", "/api/usage?by=workflow&since=2026-11-01")
     assert status == 200, usage
     assert "checkout-api" in json.dumps(usage)
+
+
+def test_codex_sessions_import_from_codex_home(gw, tmp_path):
+    # With no path, the logs are read from $CODEX_HOME/sessions.
+    home = tmp_path / "codex-home"
+    shutil.copytree(CODEX, home / "sessions")
+    env = dict(gw.env, CODEX_HOME=str(home))
+    done = subprocess.run([strates_binary(), "import", "codex", "--member", "ana", "--format", "json", "--config", str(gw.config), "--database", gw.db],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["responses"], summary["duplicates_folded"], summary["malformed_lines"], summary["added"]) == (2, 1, 2, 2)
+    assert (summary["input_tokens"], summary["cache_read_tokens"], summary["output_tokens"]) == (3000, 9000, 700)
+    rows = gw.rows("source = 'codex'")
+    assert sorted(r["served_model"] for r in rows) == ["gpt-5", "gpt-5-codex"] and all(r["cost_nano"] for r in rows)
 
 
 def test_a_missing_folder_is_a_clear_error(gw):

@@ -14,13 +14,13 @@ import Testing
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("tests/fixtures/claude-code").path
 
-    func importer() -> ClaudeCodeImport {
-        ClaudeCodeImport(attribution: Attribution(organization: "default", team: "platform", member: "ana"), pricing: Pricing(PriceCatalog.builtIn()))
+    func importer() -> TranscriptImport {
+        TranscriptImport(format: .claudeCode, attribution: Attribution(organization: "default", team: "platform", member: "ana"), pricing: Pricing(PriceCatalog.builtIn()))
     }
 
     @Test func eachResponseCountsOnceWithItsFinalUsage() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
-        let files = try ClaudeCodeImport.transcripts(at: [Self.fixtures])
+        let files = try TranscriptImport.transcripts(at: [Self.fixtures])
         #expect(files.count == 3)
         let summary = try await importer().run(files: files, store: ledger)
         #expect((summary.responseLines, summary.responses, summary.duplicates, summary.malformed) == (9, 5, 4, 1))
@@ -44,7 +44,7 @@ import Testing
 
     @Test func importingAgainAddsNothingAndMoreCompleteUsageUpdates() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
-        let files = try ClaudeCodeImport.transcripts(at: [Self.fixtures])
+        let files = try TranscriptImport.transcripts(at: [Self.fixtures])
         _ = try await importer().run(files: files, store: ledger)
         let again = try await importer().run(files: files, store: ledger)
         #expect((again.added, again.updated, again.unchanged) == (0, 0, 5))
@@ -124,5 +124,38 @@ import Testing
         for bad in ["2026-13-01T00:00:00Z", "2026-01-01", "2026-01-01T00:00:00", "2026-01-01T00:00:00Zjunk"] {
             #expect(ClaudeCodeTranscript.parseTimestamp(bad) == nil, "\(bad)")
         }
+    }
+}
+
+/// Codex CLI session logs: a call is the step between running totals; cached input split
+/// out of input; reasoning kept inside output; repeated events add nothing.
+@Suite struct CodexImportTests {
+    static let fixtures = ClaudeCodeImportTests.fixtures.replacingOccurrences(of: "claude-code", with: "codex")
+
+    func importer() -> TranscriptImport {
+        TranscriptImport(format: .codex, attribution: Attribution(organization: "default", team: "platform", member: "ana"), pricing: Pricing(PriceCatalog.builtIn()))
+    }
+
+    @Test func eachCallIsTheStepBetweenRunningTotals() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let files = try TranscriptImport.transcripts(at: [Self.fixtures])
+        let summary = try await importer().run(files: files, store: ledger)
+        #expect((summary.files, summary.responseLines, summary.responses, summary.duplicates, summary.malformed) == (2, 3, 2, 1, 2))
+        #expect(summary.problems.contains { $0.hasSuffix(":2: a token_count before any turn_context names the model") }, "\(summary.problems)")
+        #expect(summary.usage == Usage(input: 3_000, output: 700, cacheRead: 9_000, reasoning: 500))
+        let rows = try await ledger.requests(organization: "default", environment: .production, from: .distantPast, to: .distantFuture)
+        #expect(rows.map(\.servedModel) == ["gpt-5-codex", "gpt-5"])
+        let second = try #require(rows.last)
+        #expect(second.usage == Usage(input: 2_096, output: 400, cacheRead: 4_904, reasoning: 244))
+        #expect(second.api == "responses" && second.provider == "openai" && second.source == "codex" && second.cost != nil)
+        #expect(second.attribution.run == "0199a213-81c0-7800-8aa1-bbab2a035a53" && second.attribution.workflow == "ledger-svc")
+        // Reasoning is inside output: the cost is output priced once, never output plus reasoning.
+        let price = try #require(Pricing(PriceCatalog.builtIn()).price(provider: "openai", model: "gpt-5", at: second.startedAt)?.0)
+        #expect(second.cost == price.cost(of: Usage(input: 2_096, output: 400, cacheRead: 4_904), tier: .standard, discountBasisPoints: 0))
+        let context = try #require(try await ledger.runContext("0199a213-81c0-7800-8aa1-bbab2a035a53"))
+        #expect(context.gitBranch == "fix/rounding" && context.source == "codex")
+
+        let again = try await importer().run(files: files, store: ledger)
+        #expect((again.added, again.updated) == (0, 0))
     }
 }

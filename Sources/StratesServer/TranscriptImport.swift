@@ -4,17 +4,39 @@ import StratesGateway
 import StratesLedger
 import StratesWire
 
-/// `strates import claude-code`: a team's Claude Code history from its session transcripts,
-/// into the ledger as if it had gone through the gateway. Each response counts once, with
-/// its most complete usage; its id comes from the response's identity, so importing the
-/// same files twice adds nothing (and a session that went on since adds only what is new).
-public struct ClaudeCodeImport {
+/// `strates import claude-code` and `strates import codex`: a team's coding-agent history
+/// from the agents' own session logs, into the ledger as if it had gone through the
+/// gateway. Each model call counts once, with its most complete usage; its id comes from
+/// the call's identity, so importing the same files twice adds nothing (and a session that
+/// went on since adds only what is new).
+public struct TranscriptImport {
+    public enum Format: String, Sendable {
+        case claudeCode = "claude-code"
+        case codex
+
+        /// A reader for one file's lines (Codex lines depend on the lines before them).
+        func reader() -> (([UInt8]) -> ClaudeCodeTranscript.Line) {
+            switch self {
+            case .claudeCode: return ClaudeCodeTranscript.read
+            case .codex:
+                var rollout = CodexRollout()
+                return { rollout.read($0) }
+            }
+        }
+
+        var provider: String { self == .claudeCode ? "anthropic" : "openai" }
+        var api: APIKind { self == .claudeCode ? .messages : .responses }
+        var idPrefix: String { self == .claudeCode ? "imp_cc_" : "imp_cx_" }
+    }
+
+    public var format: Format
     /// Who the imported usage is attributed to; the workflow defaults to the project
     /// directory's name.
     public var attribution: Attribution
     public var pricing: Pricing
 
-    public init(attribution: Attribution, pricing: Pricing) {
+    public init(format: Format, attribution: Attribution, pricing: Pricing) {
+        self.format = format
         self.attribution = attribution
         self.pricing = pricing
     }
@@ -70,12 +92,13 @@ public struct ClaudeCodeImport {
         var responses: [String: TranscriptResponse] = [:]
         for (index, file) in files.enumerated() {
             guard let data = FileManager.default.contents(atPath: file) else { throw ImportError("cannot read \(file)") }
+            let read = format.reader()
             var number = 0
             for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
                 number += 1
                 guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
                 summary.lines += 1
-                switch ClaudeCodeTranscript.read(Array(line)) {
+                switch read(Array(line)) {
                 case .other:
                     continue
                 case .malformed(let reason):
@@ -101,7 +124,7 @@ public struct ClaudeCodeImport {
             summary.usage = summary.usage + response.usage
             if let cost = record.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
             let run = record.attribution.run ?? response.sessionID
-            var context = contexts[run] ?? RunContext(run: run, source: "claude-code", cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp)
+            var context = contexts[run] ?? RunContext(run: run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp)
             context.cwd = response.cwd ?? context.cwd
             context.gitBranch = response.gitBranch ?? context.gitBranch
             context.lastAt = max(context.lastAt, response.timestamp)
@@ -132,10 +155,10 @@ public struct ClaudeCodeImport {
             who.run = response.sessionID
         }
         var record = RequestRecord(
-            id: "imp_cc_" + KeySecrets.hash(response.identity).prefix(24), startedAt: response.timestamp, endedAt: response.timestamp,
-            api: APIKind.messages.rawValue, stream: true, status: .completed, httpStatus: 200, attribution: who,
-            requestedModel: response.model, servedModel: response.model, provider: "anthropic", upstreamRequestID: response.requestID,
-            usage: response.usage, inputEstimate: response.usage.totalInput, source: "claude-code"
+            id: format.idPrefix + KeySecrets.hash(response.identity).prefix(24), startedAt: response.timestamp, endedAt: response.timestamp,
+            api: format.api.rawValue, stream: true, status: .completed, httpStatus: 200, attribution: who,
+            requestedModel: response.model, servedModel: response.model, provider: format.provider, upstreamRequestID: response.requestID,
+            usage: response.usage, inputEstimate: response.usage.totalInput, source: format.rawValue
         )
         record.cost = pricing.cost(of: record)
         return record
