@@ -124,6 +124,26 @@ public enum UsageReport {
         return ISO8601DateFormatter().date(from: text)
     }
 
+    /// `2026-11-20` as midnight UTC, as the ledger's `day` groups are written.
+    public static func parseDay(_ text: String) -> Date? {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, text.count == 10 else { return nil }
+        var components = DateComponents(year: parts[0], month: parts[1], day: parts[2])
+        components.timeZone = TimeZone(identifier: "UTC")
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard let date = calendar.date(from: components), dayText(date) == text else { return nil }
+        return date
+    }
+
+    /// Midnight UTC of `date`'s day as `2026-11-20`.
+    public static func dayText(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
     /// Parses `team,model` into dimensions; returns the names it did not know.
     public static func parseDimensions(_ text: String) -> (dimensions: [UsageDimension], unknown: [String]) {
         var dimensions: [UsageDimension] = []

@@ -1,0 +1,139 @@
+import Foundation
+import StratesCore
+
+/// A provider's own account of usage or cost for one UTC day and model, read from what its
+/// admin API returns (saved pages of it):
+///
+/// - Anthropic `GET /v1/organizations/usage_report/messages` (`bucket_width=1d`,
+///   `group_by[]=model`): `data[].starting_at` and `results[]` with
+///   `uncached_input_tokens`, `cache_read_input_tokens`, `cache_creation.ephemeral_5m_input_tokens`
+///   and `…_1h_…` (or the flat `cache_creation_5m_input_tokens`), `output_tokens`, `model`;
+/// - Anthropic `GET /v1/organizations/cost_report` (`group_by[]=description`): `results[]`
+///   with `amount` in cents as a decimal string, `currency`, `model`;
+/// - OpenAI `GET /v1/organization/usage/completions` (`group_by=model`): `data[].start_time`
+///   (Unix seconds) and `results[]` with `input_tokens` (cached included),
+///   `input_cached_tokens`, `output_tokens`, `num_model_requests`, `model`;
+/// - OpenAI `GET /v1/organization/costs` (`group_by=line_item`): `results[]` with
+///   `amount.value` in dollars and `line_item` (`gpt-4o-2024-08-06, input`).
+///
+/// A file holds one page, a JSON array of pages, or one page per line.
+public enum ProviderExport {
+    public enum Kind: String, Sendable {
+        case anthropicUsage = "anthropic usage report"
+        case anthropicCost = "anthropic cost report"
+        case openAIUsage = "openai completions usage"
+        case openAICost = "openai costs"
+    }
+
+    public struct Problem: Error, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    /// The rows of an export file, summed per day and model, and what kind of export it was.
+    public static func read(_ bytes: [UInt8]) throws(Problem) -> (kind: Kind, rows: [ExportRow]) {
+        var pages: [[String: Any]] = []
+        if let whole = try? JSONSerialization.jsonObject(with: Data(bytes)) {
+            if let page = whole as? [String: Any] {
+                pages = [page]
+            } else if let list = whole as? [Any] {
+                pages = list.compactMap { $0 as? [String: Any] }
+            }
+        } else {
+            for (index, line) in bytes.split(separator: UInt8(ascii: "\n")).enumerated() where line.contains(where: { $0 > 0x20 }) {
+                guard let page = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
+                    throw Problem(description: "line \(index + 1) is not a JSON object (give the admin API's response as saved: one page, a list of pages, or a page per line)")
+                }
+                pages.append(page)
+            }
+        }
+        guard !pages.isEmpty else { throw Problem(description: "no pages of an admin API response in the file") }
+        var kind: Kind?
+        var sums: [String: ExportRow] = [:]
+        for (number, page) in pages.enumerated() {
+            guard let buckets = page["data"] as? [[String: Any]] else {
+                throw Problem(description: "page \(number + 1) has no 'data' list of time buckets")
+            }
+            for bucket in buckets {
+                guard let day = Self.day(of: bucket) else {
+                    throw Problem(description: "page \(number + 1): a bucket without a readable starting_at or start_time")
+                }
+                for result in bucket["results"] as? [[String: Any]] ?? [] {
+                    let (found, row) = try Self.row(result, day: day)
+                    if let kind, kind != found {
+                        throw Problem(description: "the file mixes a \(kind.rawValue) with a \(found.rawValue); reconcile them one at a time")
+                    }
+                    kind = found
+                    let key = "\(Int(day.timeIntervalSince1970))|\(row.model)"
+                    sums[key] = sums[key].map { Self.add($0, row) } ?? row
+                }
+            }
+        }
+        guard let kind else { throw Problem(description: "the export holds no results (empty buckets only)") }
+        return (kind, sums.values.sorted { ($0.day, $0.model) < ($1.day, $1.model) })
+    }
+
+    static func day(of bucket: [String: Any]) -> Date? {
+        if let text = bucket["starting_at"] as? String, let start = ClaudeCodeTranscript.parseTimestamp(text) {
+            return Date(timeIntervalSince1970: (start.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
+        }
+        if let seconds = (bucket["start_time"] as? NSNumber)?.doubleValue {
+            return Date(timeIntervalSince1970: (seconds / 86_400).rounded(.down) * 86_400)
+        }
+        return nil
+    }
+
+    static func row(_ result: [String: Any], day: Date) throws(Problem) -> (Kind, ExportRow) {
+        func int(_ value: Any?) -> Int64 { (value as? NSNumber)?.int64Value ?? 0 }
+        let object = result["object"] as? String
+        if result["uncached_input_tokens"] != nil {
+            let creation = result["cache_creation"] as? [String: Any]
+            let usage = Usage(
+                input: int(result["uncached_input_tokens"]), output: int(result["output_tokens"]), cacheRead: int(result["cache_read_input_tokens"]),
+                cacheWrite5m: creation.map { int($0["ephemeral_5m_input_tokens"]) } ?? int(result["cache_creation_5m_input_tokens"]),
+                cacheWrite1h: creation.map { int($0["ephemeral_1h_input_tokens"]) } ?? int(result["cache_creation_1h_input_tokens"])
+            )
+            return (.anthropicUsage, ExportRow(day: day, model: result["model"] as? String ?? "", usage: usage))
+        }
+        if object == "organization.usage.completions.result" || result["input_cached_tokens"] != nil {
+            let cached = int(result["input_cached_tokens"])
+            let usage = Usage(input: max(0, int(result["input_tokens"]) - cached), output: int(result["output_tokens"]), cacheRead: cached)
+            return (.openAIUsage, ExportRow(day: day, model: result["model"] as? String ?? "", usage: usage, requests: int(result["num_model_requests"])))
+        }
+        if object == "organization.costs.result", let amount = result["amount"] as? [String: Any] {
+            let currency = (amount["currency"] as? String ?? "usd").lowercased()
+            guard currency == "usd" else { throw Problem(description: "a cost in \(currency.uppercased()): only USD is reconciled") }
+            guard let nano = Self.nano(amount["value"], scale: 9) else { throw Problem(description: "a cost whose amount.value is not a number") }
+            // `line_item` is `MODEL, input` / `MODEL, output` / …: the model is its first part.
+            let item = result["line_item"] as? String ?? ""
+            let model = item.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            return (.openAICost, ExportRow(day: day, model: model, cost: NanoUSD(nano)))
+        }
+        if let text = result["amount"] as? String {
+            let currency = (result["currency"] as? String ?? "USD").uppercased()
+            guard currency == "USD" else { throw Problem(description: "a cost in \(currency): only USD is reconciled") }
+            // Anthropic gives cents as a decimal string: one cent is 10,000,000 nano-USD.
+            guard let nano = Self.nano(text, scale: 7) else { throw Problem(description: "a cost whose amount '\(text)' is not a decimal number") }
+            return (.anthropicCost, ExportRow(day: day, model: result["model"] as? String ?? "", cost: NanoUSD(nano)))
+        }
+        throw Problem(description: "a result that is neither usage nor cost of a known export (fields: \(result.keys.sorted().joined(separator: ", ")))")
+    }
+
+    /// `value` (a decimal string or a JSON number) × 10^`scale`, rounded half away from zero.
+    static func nano(_ value: Any?, scale: Int) -> Int64? {
+        let text: String
+        if let string = value as? String { text = string } else if let number = value as? NSNumber { text = number.description } else { return nil }
+        guard let decimal = Decimal(string: text.trimmingCharacters(in: .whitespaces), locale: Locale(identifier: "en_US_POSIX")), !decimal.isNaN else { return nil }
+        var scaled = decimal * pow(Decimal(10), scale)
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &scaled, 0, .plain)
+        return NSDecimalNumber(decimal: rounded).int64Value
+    }
+
+    static func add(_ a: ExportRow, _ b: ExportRow) -> ExportRow {
+        var sum = a
+        if let usage = b.usage { sum.usage = (a.usage ?? Usage()) + usage }
+        if let requests = b.requests { sum.requests = (a.requests ?? 0) + requests }
+        if let cost = b.cost { sum.cost = (a.cost ?? .zero) + cost }
+        return sum
+    }
+}
