@@ -11,26 +11,63 @@ struct ReportController<Context: RequestContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/api/reports/benefits") { request, _ in await benefits(request) }
         router.get("/api/reports/routing") { request, _ in await routing(request) }
+        router.get("/api/reports/flow") { request, _ in await flow(request) }
+    }
+
+    /// `?by=team,workflow&since=30d&until=…&top=10&trend=day|week&format=json|csv`; a team admin sees its team's requests.
+    func flow(_ request: Request) async -> Response {
+        await AdminAccess.handle(request, runtime: runtime) { access in
+            let parameters = request.uri.queryParameters
+            let dimensions: [UsageDimension]
+            switch FlowReporting.dimensions(parameters.get("by") ?? "") {
+            case .success(let found): dimensions = found
+            case .failure(let problem): throw GatewayError.badRequest("'by': \(problem.message).", param: problem.param)
+            }
+            let window = try Self.window { parameters.get($0) }
+            let top = parameters.get("top").map { Int($0) } ?? 10
+            guard let top, (1...1_000).contains(top) else { throw GatewayError.badRequest("'top' must be a whole number from 1 to 1000.", param: "top") }
+            var trend: FlowReport.Trend?
+            if let text = parameters.get("trend") {
+                guard let unit = FlowReport.Trend(rawValue: text) else { throw GatewayError.badRequest("'trend' is day or week.", param: "trend") }
+                trend = unit
+            }
+            let format = parameters.get("format") ?? "json"
+            guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+            await runtime.ledgerWriter.flush()
+            let report = try await FlowReporting.make(
+                database: runtime.database, dimensions: dimensions, since: window.since, until: window.until, top: top, trend: trend, team: access.team
+            )
+            guard format == "csv" else { return HTTPAdapters.json(.ok, Array(report.json.utf8)) }
+            return Response(
+                status: .ok, headers: HTTPAdapters.fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv))
+            )
+        }
+    }
+
+    /// `since` (default 30 days back) and `until` (default now) from a report's query.
+    static func window(_ parameter: (String) -> String?) throws(GatewayError) -> (since: Date, until: Date) {
+        var window: [String: Date] = [:]
+        for (name, fallback) in [("since", "30d"), ("until", nil)] as [(String, String?)] {
+            guard let text = parameter(name) ?? fallback else { continue }
+            guard let date = UsageReport.parseSince(text) else {
+                throw GatewayError.badRequest("'\(name)' must be like 30d, 24h or 2026-11-01.", param: name)
+            }
+            window[name] = date
+        }
+        return (window["since"]!, window["until"] ?? Date())
     }
 
     /// `?since=30d&until=2026-11-30&format=json|csv`; a team admin sees its team's requests.
     func routing(_ request: Request) async -> Response {
         await AdminAccess.handle(request, runtime: runtime) { access in
             let parameters = request.uri.queryParameters
-            var window: [String: Date] = [:]
-            for (name, fallback) in [("since", "30d"), ("until", nil)] as [(String, String?)] {
-                guard let text = parameters.get(name) ?? fallback else { continue }
-                guard let date = UsageReport.parseSince(text) else {
-                    throw GatewayError.badRequest("'\(name)' must be like 30d, 24h or 2026-11-01.", param: name)
-                }
-                window[name] = date
-            }
+            let window = try Self.window { parameters.get($0) }
             let format = parameters.get("format") ?? "json"
             guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
             await runtime.ledgerWriter.flush()
             let report = try await RoutingReporting.make(
-                database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window["since"]!,
-                until: window["until"] ?? Date(), team: access.team
+                database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window.since,
+                until: window.until, team: access.team
             )
             guard format == "csv" else { return HTTPAdapters.json(.ok, Array(report.json.utf8)) }
             return Response(

@@ -8,8 +8,63 @@ extension StratesCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports over the ledger.",
-            subcommands: [Benefits.self, Routing.self]
+            subcommands: [Benefits.self, Routing.self, Flow.self]
         )
+
+        struct Flow: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Where the tokens go: spend along one or two dimensions, shares, top N, and the trend per day or week.",
+                discussion: """
+                    Dimensions: team, member, key, workflow, run, process, model, provider, environment, organization, status.
+                    Shares are of the window's spend (of its tokens when nothing was priced); groups past --top fold into
+                    "(other)". The trend is per day for windows up to 31 days, else per week (or as --trend says).
+                    Examples:
+                      strates report flow --by team,workflow --since 30d
+                      strates report flow --by environment,provider --since 2026-11-01 --trend week --format csv
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @Option(help: "One or two dimensions, e.g. team,workflow.") var by: String
+            @Option(help: "Start: 30d, 24h, or a date (2026-11-01).") var since: String = "30d"
+            @Option(help: "End (exclusive), same forms; default now.") var until: String?
+            @Option(help: "Groups shown per level; the rest fold into (other).") var top: Int = 10
+            @Option(help: "day or week (default: day up to 31 days, else week).") var trend: String?
+            @Option(help: "Only requests of this team.") var team: String?
+            @Option(help: "table, json or csv.") var format: String = "table"
+
+            func run() async throws {
+                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                let dimensions: [UsageDimension]
+                switch FlowReporting.dimensions(by) {
+                case .success(let found): dimensions = found
+                case .failure(let problem): throw ValidationError("--by: \(problem.message)")
+                }
+                guard (1...1_000).contains(top) else { throw ValidationError("--top must be from 1 to 1000") }
+                let unit = try trend.map { text in
+                    guard let unit = FlowReport.Trend(rawValue: text) else { throw ValidationError("--trend must be day or week") }
+                    return unit
+                }
+                guard let start = UsageReport.parseSince(since) else { throw ValidationError("--since must be like 30d, 24h or 2026-11-01") }
+                let end = try until.map { text in
+                    guard let date = UsageReport.parseSince(text) else { throw ValidationError("--until must be like 30d, 24h or 2026-11-01") }
+                    return date
+                } ?? Date()
+                let (_, ledger) = try data.openLedger()
+                let report = try await FlowReporting.make(database: ledger, dimensions: dimensions, since: start, until: end, top: top, trend: unit, team: team)
+                switch format {
+                case "json": print(report.json)
+                case "csv": print(report.csv, terminator: "")
+                default:
+                    guard report.requests > 0 else {
+                        print("No requests since \(since).")
+                        return
+                    }
+                    print("\(report.requests) requests, \(report.tokens) tokens, \(NanoUSD(report.cost)) since \(BudgetText.timestamp(start)); trend per \(report.trendUnit.rawValue) (last periods shown)")
+                    TextTable.print(report.table)
+                }
+            }
+        }
 
         struct Routing: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

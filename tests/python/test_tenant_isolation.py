@@ -25,7 +25,7 @@ ATTEMPTS = {
     "/api/feedback": {"request_id": "{red_request}", "score": 0},
 }
 CHANGE = {"scope": "team:blue", "name": "renamed"}
-QUERIES = {"/api/reports/benefits": f"?period={PERIOD}", "/api/feedback": "?run=red-run"}
+QUERIES = {"/api/reports/benefits": f"?period={PERIOD}", "/api/feedback": "?run=red-run", "/api/reports/flow": "?by=team,member&since=30d"}
 
 
 @pytest.fixture(scope="module")
