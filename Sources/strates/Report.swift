@@ -45,11 +45,7 @@ extension StratesCommand {
                     guard let unit = FlowReport.Trend(rawValue: text) else { throw ValidationError("--trend must be day or week") }
                     return unit
                 }
-                guard let start = UsageReport.parseSince(since) else { throw ValidationError("--since must be like 30d, 24h or 2026-11-01") }
-                let end = try until.map { text in
-                    guard let date = UsageReport.parseSince(text) else { throw ValidationError("--until must be like 30d, 24h or 2026-11-01") }
-                    return date
-                } ?? Date()
+                let (start, end) = try ReportWindow.parse(since: since, until: until)
                 let (_, ledger) = try data.openLedger()
                 let report = try await FlowReporting.make(database: ledger, dimensions: dimensions, since: start, until: end, top: top, trend: unit, team: team)
                 switch format {
@@ -87,11 +83,7 @@ extension StratesCommand {
 
             func run() async throws {
                 guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
-                guard let start = UsageReport.parseSince(since) else { throw ValidationError("--since must be like 30d, 24h or 2026-11-01") }
-                let end = try until.map { text in
-                    guard let date = UsageReport.parseSince(text) else { throw ValidationError("--until must be like 30d, 24h or 2026-11-01") }
-                    return date
-                } ?? Date()
+                let (start, end) = try ReportWindow.parse(since: since, until: until)
                 let (configuration, ledger) = try data.openLedger()
                 let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
                 let report = try await RoutingReporting.make(database: ledger, pricing: pricing, routes: configuration.models, since: start, until: end, team: team)
@@ -165,5 +157,15 @@ extension StratesCommand {
                 return String(format: "%04d-%02d", parts.year ?? 2026, parts.month ?? 1)
             }
         }
+    }
+}
+
+/// A report's `--since` and `--until` (default now) as dates.
+enum ReportWindow {
+    static func parse(since: String, until: String?) throws -> (Date, Date) {
+        guard let start = UsageReport.parseSince(since) else { throw ValidationError("--since must be like 30d, 24h or 2026-11-01") }
+        guard let until else { return (start, Date()) }
+        guard let end = UsageReport.parseSince(until) else { throw ValidationError("--until must be like 30d, 24h or 2026-11-01") }
+        return (start, end)
     }
 }
