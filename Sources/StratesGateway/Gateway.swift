@@ -74,6 +74,8 @@ public final class Gateway: Sendable {
     let ceilings = CeilingWatch()
     /// The tiers' observed success, for cost-aware auto routing.
     let autoRouting = AutoRoutingState()
+    /// Each run's calls and spend, to flag (and stop) runaway runs.
+    public let runs: RunWatch?
     let notices: (any NoticeSink)?
     let backoff: RetryBackoff
 
@@ -81,8 +83,9 @@ public final class Gateway: Sendable {
         authenticator: Authenticator, router: ModelRouter, ledger: LedgerWriter, pricing: Pricing, metrics: GatewayMetrics,
         budgets: BudgetGuard? = nil, rateLimits: RateLimiter? = nil, policies: AccessGuard? = nil, grants: GrantGuard? = nil,
         reserves: ReserveGuard? = nil, limits: GatewayLimits = GatewayLimits(), health: DeploymentHealth = DeploymentHealth(),
-        backoff: RetryBackoff = RetryBackoff(), notices: (any NoticeSink)? = nil
+        backoff: RetryBackoff = RetryBackoff(), notices: (any NoticeSink)? = nil, runs: RunWatch? = nil
     ) {
+        self.runs = runs
         self.notices = notices
         self.health = health
         self.backoff = backoff
@@ -334,7 +337,7 @@ public final class Gateway: Sendable {
     /// Reports deployments that went above the route's price ceiling, or came back under it.
     func watchCeiling(_ route: ModelRoute, requested: String, _ aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)]) {
         for event in ceilings.update(route: route, requested: requested, aboveCeiling: aboveCeiling, at: Date()) {
-            notices?.deliver(OperatorNotice(event: event))
+            notices?.deliver(.route(event))
         }
     }
 
@@ -450,6 +453,7 @@ public final class Gateway: Sendable {
     func control(_ record: inout RequestRecord, budgets covering: [Budget], summary: RequestSummary, request: GatewayRequest, logger: Logger) async throws(GatewayError) -> (RateAdmission, BudgetAdmission) {
         guard request.api != .countTokens else { return (.unlimited, .unrestricted) }
         do {
+            try runs?.admit(record)
             try policies?.check(record)
             let rates = try rateLimits?.admit(record, summary: summary, api: request.api) ?? .unlimited
             try await reserves?.admit(record, summary: summary, api: request.api)
@@ -487,6 +491,9 @@ public final class Gateway: Sendable {
             logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
         }
         releaseControls(record)
+        if let runs, record.attribution.run != nil {
+            for flag in runs.observe(record, body: request.body) { notices?.deliver(.runaway(flag, runs.policy)) }
+        }
         if let api = APIKind(rawValue: record.api) { metrics.recordRequest(record, api: api) }
         // Built only when the level lets the line out (the argument is an autoclosure).
         switch record.status {

@@ -3,11 +3,16 @@ import StratesCore
 import Synchronization
 
 /// Something an operator should hear about that is not a budget alert: a route moving off a
-/// deployment whose price rose above the route's ceiling, and back.
-public struct OperatorNotice: Sendable, Equatable {
-    public var event: RouteEvent
+/// deployment whose price rose above the route's ceiling (and back), or a run running away.
+public enum OperatorNotice: Sendable, Equatable {
+    case route(RouteEvent)
+    case runaway(RunawayFlag, RunawayPolicy)
 
-    public init(event: RouteEvent) { self.event = event }
+    /// The route change, when that is what this is.
+    public var event: RouteEvent? {
+        if case .route(let event) = self { return event }
+        return nil
+    }
 }
 
 /// Where notices go (the log, webhooks, the ledger's route events); never on the request path.

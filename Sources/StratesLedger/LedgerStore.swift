@@ -130,5 +130,8 @@ public protocol RoutingStore: Sendable {
     /// How often each sequence of failed attempts happened, per route.
     func fallbackReasons(from: Date, to: Date, team: String?) async throws -> [(route: String, attempts: String, count: Int64)]
     func record(_ event: RouteEvent) async throws
+    /// Runs flagged as running away, for the analytics reports.
+    func record(_ flag: RunawayFlag) async throws
+    func runawayFlags(from: Date, to: Date) async throws -> [RunawayFlag]
     func routeEvents(from: Date, to: Date) async throws -> [RouteEvent]
 }

@@ -61,3 +61,23 @@ extension SQLiteLedger {
         }
     }
 }
+
+extension SQLiteLedger {
+    public func record(_ flag: RunawayFlag) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO run_flags (at, run, team, reason, calls, cost_nano, stopped) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [Self.millis(flag.at), flag.run, flag.team, flag.reason.rawValue, flag.calls, flag.cost.value, flag.stopped]
+            )
+        }
+    }
+
+    public func runawayFlags(from: Date, to: Date) async throws -> [RunawayFlag] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM run_flags WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)]).compactMap { row in
+                guard let reason = RunawayFlag.Reason(rawValue: row["reason"]) else { return nil }
+                return RunawayFlag(at: Self.date(row["at"]), run: row["run"], team: row["team"], reason: reason, calls: row["calls"], cost: NanoUSD(row["cost_nano"]), stopped: row["stopped"])
+            }
+        }
+    }
+}

@@ -207,6 +207,15 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("013_run_flags") { db in
+            try db.execute(sql: """
+                CREATE TABLE run_flags (
+                    at INTEGER NOT NULL, run TEXT NOT NULL, team TEXT, reason TEXT NOT NULL, calls INTEGER NOT NULL, cost_nano INTEGER NOT NULL,
+                    stopped INTEGER NOT NULL
+                );
+                CREATE INDEX run_flags_at ON run_flags (at);
+                """)
+        }
         return migrator
     }
 }

@@ -24,7 +24,31 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
     }
 
     func deliver(_ notice: OperatorNotice) {
-        let event = notice.event
+        switch notice {
+        case .route(let event): deliver(event)
+        case .runaway(let flag, let policy): deliver(flag, policy: policy)
+        }
+    }
+
+    /// A runaway run: logged, kept in the ledger, posted to the webhooks.
+    func deliver(_ flag: RunawayFlag, policy: RunawayPolicy) {
+        let text = flag.text(policy)
+        logger.warning("runaway \(text)", metadata: ["run": "\(flag.run)", "reason": "\(flag.reason.rawValue)"])
+        if let events {
+            Task { [logger] in
+                do { try await events.record(flag) } catch { logger.error("runaway flag not recorded", metadata: ["error": "\(error)"]) }
+            }
+        }
+        guard let client, !webhooks.isEmpty else { return }
+        for webhook in webhooks {
+            let body = webhook.format == .slack
+                ? Array(#"{"text":\#(JSONValue.quote(":rotating_light: Strates: runaway " + text))}"#.utf8)
+                : Array(#"{"type":"run.runaway","text":\#(JSONValue.quote(text)),"flag":\#(flag.json)}"#.utf8)
+            Task { [logger] in await Self.post(body, to: webhook.url, client: client, logger: logger) }
+        }
+    }
+
+    func deliver(_ event: RouteEvent) {
         logger.warning("route: \(event.text)", metadata: ["route": "\(event.route)", "deployment": "\(event.deployment)", "event": "\(event.kind.rawValue)"])
         if let events {
             Task { [logger] in

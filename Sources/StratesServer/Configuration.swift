@@ -22,6 +22,8 @@ public struct StratesConfiguration: Sendable {
     public var customPrices: [ModelPrice] = []
     /// Output tokens a budget reserves for a request that sets no maximum.
     public var budgetDefaultOutputTokens: Int64 = 4_096
+    /// When a run counts as running away, and whether it is stopped.
+    public var runaway = RunawayPolicy()
     /// How often a running gateway reads budget definitions again (changes made with the CLI).
     public var budgetReloadSeconds = 2
     public var alertWebhooks: [AlertWebhook] = []

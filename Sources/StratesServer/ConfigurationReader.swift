@@ -76,6 +76,19 @@ public struct ConfigurationReader {
                     }
                 }
             case "alerts": parseAlerts(value, into: &configuration)
+            case "runaway":
+                for (k, v) in entries(value, "runaway") {
+                    let path = "runaway.\(k.string ?? "")"
+                    let off = v.scalar?.string == "off" || v.scalar?.string == "null"
+                    switch k.string {
+                    case "max_calls_per_run": configuration.runaway.maxCallsPerRun = off ? nil : int(v, path, 1...10_000_000)
+                    case "max_cost_per_run_usd":
+                        if off { configuration.runaway.maxCostPerRun = nil } else if let rate = rate(v, path) { configuration.runaway.maxCostPerRun = NanoUSD(rate.nanoPerMillion) }
+                    case "repeated_requests": configuration.runaway.repeatedRequests = off ? nil : int(v, path, 2...10_000)
+                    case "stop": configuration.runaway.stop = bool(v, path) ?? false
+                    default: problem(k, path, "unknown setting (expected: \(RunawayPolicy.keys.joined(separator: ", ")); give a limit 'off' to drop it)")
+                    }
+                }
             case "organization": configuration.organization = string(value, "organization") ?? configuration.organization
             case "log_level":
                 let level = string(value, "log_level") ?? "info"
@@ -89,7 +102,7 @@ public struct ConfigurationReader {
             case "routing_rules": configuration.routingRules = parseRoutingRules(value)
             case "prices": parsePrices(value, into: &configuration)
             default:
-                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts)")
+                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway)")
             }
         }
         let names = Set(configuration.providers.map(\.name))

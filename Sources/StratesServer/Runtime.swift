@@ -92,7 +92,7 @@ public struct StratesRuntime: Sendable {
             authenticator: authenticator, router: ModelRouter(routes: definitions.map(\.route) + configuration.models, providers: providers, rules: configuration.routingRules),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
-            reserves: reserves, notices: dispatcher
+            reserves: reserves, notices: dispatcher, runs: configuration.runaway.isOff ? nil : RunWatch(policy: configuration.runaway)
         )
         try await gateway.refreshTierRecords(from: database)
         return StratesRuntime(

@@ -20,7 +20,8 @@ struct PipelineHarness {
 
     init(
         routes: [ModelRoute] = [ModelRoute(pattern: "*", provider: "sim")], providers: [any Provider] = [SimProvider()],
-        backoff: RetryBackoff = RetryBackoff(), pricing: Pricing = Pricing(PriceCatalog.builtIn()), notices: (any NoticeSink)? = nil
+        backoff: RetryBackoff = RetryBackoff(), pricing: Pricing = Pricing(PriceCatalog.builtIn()), notices: (any NoticeSink)? = nil,
+        runs: RunWatch? = nil
     ) async throws {
         ledger = try SQLiteLedger(inMemory: ())
         let directory = NSTemporaryDirectory() + "strates-pipeline-" + UUID().uuidString
@@ -33,7 +34,7 @@ struct PipelineHarness {
             authenticator: Authenticator(store: ledger),
             router: ModelRouter(routes: routes, providers: providers),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance),
-            backoff: backoff, notices: notices
+            backoff: backoff, notices: notices, runs: runs
         )
     }
 

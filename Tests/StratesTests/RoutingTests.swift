@@ -386,7 +386,7 @@ final class SmallWindowProvider: Provider {
 final class NoticeRecorder: NoticeSink {
     let notices = Mutex([OperatorNotice]())
     func deliver(_ notice: OperatorNotice) { notices.withLock { $0.append(notice) } }
-    var events: [RouteEvent] { notices.withLock { $0.map(\.event) } }
+    var events: [RouteEvent] { notices.withLock { $0.compactMap(\.event) } }
 }
 
 @Suite struct PriceCeilingTests {
