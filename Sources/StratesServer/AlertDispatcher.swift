@@ -34,32 +34,31 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
     func deliver(_ flag: RunawayFlag, policy: RunawayPolicy) {
         let text = flag.text(policy)
         logger.warning("runaway \(text)", metadata: ["run": "\(flag.run)", "reason": "\(flag.reason.rawValue)"])
-        if let events {
-            Task { [logger] in
-                do { try await events.record(flag) } catch { logger.error("runaway flag not recorded", metadata: ["error": "\(error)"]) }
-            }
-        }
-        guard let client, !webhooks.isEmpty else { return }
-        for webhook in webhooks {
-            let body = webhook.format == .slack
-                ? Array(#"{"text":\#(JSONValue.quote(":rotating_light: Strates: runaway " + text))}"#.utf8)
-                : Array(#"{"type":"run.runaway","text":\#(JSONValue.quote(text)),"flag":\#(flag.json)}"#.utf8)
-            Task { [logger] in await Self.post(body, to: webhook.url, client: client, logger: logger) }
-        }
+        announce(
+            what: "runaway flag", record: events.map { events in { try await events.record(flag) } },
+            slack: ":rotating_light: Strates: runaway " + text, json: #"{"type":"run.runaway","text":\#(JSONValue.quote(text)),"flag":\#(flag.json)}"#
+        )
     }
 
     func deliver(_ event: RouteEvent) {
         logger.warning("route: \(event.text)", metadata: ["route": "\(event.route)", "deployment": "\(event.deployment)", "event": "\(event.kind.rawValue)"])
-        if let events {
+        announce(
+            what: "route event", record: events.map { events in { try await events.record(event) } },
+            slack: ":arrows_counterclockwise: Strates: " + event.text,
+            json: #"{"type":"route.\#(event.kind.rawValue)","text":\#(JSONValue.quote(event.text)),"event":\#(event.json)}"#
+        )
+    }
+
+    /// Keeps a notice in the ledger and posts it to every webhook, off the request path.
+    func announce(what: String, record: (@Sendable () async throws -> Void)?, slack: String, json: String) {
+        if let record {
             Task { [logger] in
-                do { try await events.record(event) } catch { logger.error("route event not recorded", metadata: ["error": "\(error)"]) }
+                do { try await record() } catch { logger.error("\(what) not recorded", metadata: ["error": "\(error)"]) }
             }
         }
         guard let client, !webhooks.isEmpty else { return }
         for webhook in webhooks {
-            let body = webhook.format == .slack
-                ? Array(#"{"text":\#(JSONValue.quote(":arrows_counterclockwise: Strates: " + event.text))}"#.utf8)
-                : Array(#"{"type":"route.\#(event.kind.rawValue)","text":\#(JSONValue.quote(event.text)),"event":\#(event.json)}"#.utf8)
+            let body = webhook.format == .slack ? Array(#"{"text":\#(JSONValue.quote(slack))}"#.utf8) : Array(json.utf8)
             Task { [logger] in await Self.post(body, to: webhook.url, client: client, logger: logger) }
         }
     }
