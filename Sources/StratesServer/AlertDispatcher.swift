@@ -35,7 +35,7 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
         let text = flag.text(policy)
         logger.warning("runaway \(text)", metadata: ["run": "\(flag.run)", "reason": "\(flag.reason.rawValue)"])
         announce(
-            what: "runaway flag", record: events.map { events in { try await events.record(flag) } },
+            what: "runaway flag", record: { try await $0.record(flag) },
             slack: ":rotating_light: Strates: runaway " + text, json: #"{"type":"run.runaway","text":\#(JSONValue.quote(text)),"flag":\#(flag.json)}"#
         )
     }
@@ -43,17 +43,17 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
     func deliver(_ event: RouteEvent) {
         logger.warning("route: \(event.text)", metadata: ["route": "\(event.route)", "deployment": "\(event.deployment)", "event": "\(event.kind.rawValue)"])
         announce(
-            what: "route event", record: events.map { events in { try await events.record(event) } },
+            what: "route event", record: { try await $0.record(event) },
             slack: ":arrows_counterclockwise: Strates: " + event.text,
             json: #"{"type":"route.\#(event.kind.rawValue)","text":\#(JSONValue.quote(event.text)),"event":\#(event.json)}"#
         )
     }
 
     /// Keeps a notice in the ledger and posts it to every webhook, off the request path.
-    func announce(what: String, record: (@Sendable () async throws -> Void)?, slack: String, json: String) {
-        if let record {
+    func announce(what: String, record: @escaping @Sendable (any RoutingStore) async throws -> Void, slack: String, json: String) {
+        if let events {
             Task { [logger] in
-                do { try await record() } catch { logger.error("\(what) not recorded", metadata: ["error": "\(error)"]) }
+                do { try await record(events) } catch { logger.error("\(what) not recorded", metadata: ["error": "\(error)"]) }
             }
         }
         guard let client, !webhooks.isEmpty else { return }
