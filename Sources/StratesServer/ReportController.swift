@@ -12,6 +12,13 @@ struct ReportController<Context: RequestContext> {
         router.get("/api/reports/benefits") { request, _ in await benefits(request) }
         router.get("/api/reports/routing") { request, _ in await routing(request) }
         router.get("/api/reports/flow") { request, _ in await flow(request) }
+        router.get("/api/reports/forecast") { request, _ in
+            await AdminAccess.handle(request, runtime: runtime) { access in
+                await runtime.ledgerWriter.flush()
+                let forecast = try await ForecastReporting.make(database: runtime.database, team: access.team)
+                return HTTPAdapters.json(.ok, Array(forecast.json.utf8))
+            }
+        }
     }
 
     /// `?by=team,workflow&since=30d&until=…&top=10&trend=day|week&format=json|csv`; a team admin sees its team's requests.

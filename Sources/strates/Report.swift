@@ -8,8 +8,44 @@ extension StratesCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports over the ledger.",
-            subcommands: [Benefits.self, Routing.self, Flow.self]
+            subcommands: [Benefits.self, Routing.self, Flow.self, ForecastCommand.self]
         )
+
+        struct ForecastCommand: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "forecast",
+                abstract: "Burn rate and end-of-period projection per budget and per team, days until exhaustion, week-over-week growth.",
+                discussion: """
+                    Method: \(Forecast.method). Budgets in their own periods and time zones; teams by UTC calendar month.
+                    Examples:
+                      strates report forecast
+                      strates report forecast --team platform --format json
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @Option(help: "Only this team's budgets and spend.") var team: String?
+            @Option(help: "table or json.") var format: String = "table"
+
+            func run() async throws {
+                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                let (_, ledger) = try data.openLedger()
+                let forecast = try await ForecastReporting.make(database: ledger, team: team)
+                guard format == "table" else {
+                    print(forecast.json)
+                    return
+                }
+                print("Method: \(Forecast.method).")
+                if forecast.budgets.isEmpty { print("\nNo budgets.") } else {
+                    print("")
+                    TextTable.print(forecast.budgetTable)
+                }
+                if forecast.teams.isEmpty { print("\nNo team spend this month.") } else {
+                    print("")
+                    TextTable.print(forecast.teamTable)
+                }
+            }
+        }
 
         struct Flow: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

@@ -47,3 +47,23 @@ def test_flow_by_team_and_workflow(gateway):
     lead = gateway.cli("keys", "create", "--admin", "--team", "data", "--member", "lead", "--quiet").stdout.strip()
     status, own = api(gateway, "GET", "/api/reports/flow?by=team&since=1d", key=lead)
     assert status == 200 and [g["key"] for g in own["groups"]] == ["data"]
+
+
+def test_forecast_of_budgets_and_teams(gateway):
+    send(gateway, gateway.key, "review", 2)
+    gateway.cli("budgets", "set", "platform-month", "--scope", "team:platform", "--period", "month", "--limit-usd", "10")
+    gateway.wait_rows(2, "workflow = 'review'")
+    status, forecast = api(gateway, "GET", "/api/reports/forecast")
+    assert status == 200, forecast
+    assert forecast["method"].startswith("linear: the average daily spend of the last 7 days")
+    line = next(b for b in forecast["budgets"] if b["budget"] == "platform-month")
+    assert float(line["spent"]) > 0 and float(line["daily_burn"]) > 0 and line["period_ends"] is not None
+    assert float(line["projected"]) >= float(line["spent"])
+    platform = next(t for t in forecast["teams"] if t["team"] == "platform")
+    assert float(platform["month_to_date_usd"]) > 0 and float(platform["projected_month_usd"]) >= float(platform["month_to_date_usd"])
+
+    table = gateway.cli("report", "forecast").stdout
+    assert "Method: linear" in table and "platform-month" in table and "week over week" in table
+    lead = gateway.cli("keys", "create", "--admin", "--team", "data", "--member", "lead2", "--quiet").stdout.strip()
+    status, own = api(gateway, "GET", "/api/reports/forecast", key=lead)
+    assert status == 200 and own["budgets"] == [] and all(t["team"] == "data" for t in own["teams"])

@@ -1,0 +1,43 @@
+import Foundation
+import StratesCore
+import Testing
+
+/// The forecast's arithmetic: burn from the last 7 days (or since the period began),
+/// projection to the period's end, when the limit is reached, week-over-week growth.
+@Suite struct ForecastTests {
+    static let dollar: Int64 = 1_000_000_000
+    static let november = BudgetWindow(start: UsageReport.parseDay("2026-11-01")!, end: UsageReport.parseDay("2026-12-01")!, rolling: false)
+
+    func budget(limit: Int64, period: BudgetPeriod = .month) -> Budget {
+        Budget(id: "b", name: "platform-month", scope: BudgetScope(kind: .team, value: "platform"), period: period, timeZone: "UTC", unit: .usd, limit: limit)
+    }
+
+    @Test func aBudgetBurningFasterThanItsLimitIsExhaustedBeforeThePeriodEnds() throws {
+        let now = UsageReport.parseDay("2026-11-21")!
+        let line = Forecast.line(for: budget(limit: 100 * Self.dollar), window: Self.november, spent: 80 * Self.dollar, recent: 21 * Self.dollar, now: now)
+        #expect(line.dailyBurn == Double(3 * Self.dollar))
+        #expect(line.projected == 110 * Self.dollar, "80 spent + 3 a day for the 10 days left")
+        let days = try #require(line.daysLeft)
+        #expect(abs(days - 20.0 / 3) < 1e-9 && line.exhaustsAt == now.addingTimeInterval(days * 86_400))
+        // At the same burn with 70 spent, the limit is reached only as the period ends: not this period.
+        let onTrack = Forecast.line(for: budget(limit: 100 * Self.dollar), window: Self.november, spent: 70 * Self.dollar, recent: 21 * Self.dollar, now: now)
+        #expect(onTrack.exhaustsAt == nil && onTrack.projected == 100 * Self.dollar)
+        let over = Forecast.line(for: budget(limit: 100 * Self.dollar), window: Self.november, spent: 101 * Self.dollar, recent: 0, now: now)
+        #expect(over.exhaustsAt == now && over.daysLeft == 0)
+    }
+
+    @Test func aYoungPeriodBurnsOverTheDaysItHasHad() {
+        let now = UsageReport.parseDay("2026-11-03")!
+        let line = Forecast.line(for: budget(limit: 1_000 * Self.dollar), window: Self.november, spent: 10 * Self.dollar, recent: 10 * Self.dollar, now: now)
+        #expect(line.dailyBurn == Double(5 * Self.dollar) && line.projected == 10 * Self.dollar + 5 * Self.dollar * 28)
+    }
+
+    @Test func teamsGrowWeekOverWeek() {
+        let start = Self.november.start
+        let now = UsageReport.parseDay("2026-11-21")!
+        let team = Forecast.team("platform", monthToDate: 40 * Self.dollar, lastWeek: 14 * Self.dollar, previousWeek: 10 * Self.dollar, monthStart: start, monthEnd: Self.november.end!, now: now)
+        #expect(team.weekOverWeek == 0.4 && team.dailyBurn == Double(2 * Self.dollar) && team.projectedMonth == 60 * Self.dollar)
+        let new = Forecast.team("new", monthToDate: 1, lastWeek: 1, previousWeek: 0, monthStart: start, monthEnd: Self.november.end!, now: now)
+        #expect(new.weekOverWeek == nil)
+    }
+}
