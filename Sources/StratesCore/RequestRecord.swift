@@ -67,6 +67,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var baselineModel: String?
     /// Where an imported record came from (`claude-code`, …); nil for traffic through the gateway.
     public var source: String?
+    /// For a request of a run: `tool` when it goes on from a tool's result, `human` otherwise.
+    public var turn: String?
 
     public init(
         id: String, startedAt: Date, endedAt: Date? = nil, api: String, stream: Bool, status: RequestStatus,
@@ -76,8 +78,9 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         cost: NanoUSD? = nil, error: String? = nil, inputEstimate: Int64 = 0, serviceTier: ServiceTier? = nil,
         outputCap: Int64? = nil, downgradedBy: String? = nil, grantID: String? = nil, route: String? = nil,
         failedAttempts: String? = nil, routingRule: String? = nil, taskClass: String? = nil, autoTier: String? = nil,
-        routingReason: String? = nil, baselineModel: String? = nil, source: String? = nil
+        routingReason: String? = nil, baselineModel: String? = nil, source: String? = nil, turn: String? = nil
     ) {
+        self.turn = turn
         self.source = source
         self.taskClass = taskClass
         self.autoTier = autoTier

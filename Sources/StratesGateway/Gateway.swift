@@ -169,7 +169,9 @@ public final class Gateway: Sendable {
             attribution: attribution, requestedModel: summary.model, servedModel: first.upstreamModel, provider: first.provider.name,
             inputEstimate: summary.estimatedInputTokens,
             route: auto != nil ? alias : route.deployments.count > 1 || rule != nil ? route.pattern : nil,
-            routingRule: rule?.name, taskClass: profile?.text, autoTier: auto?.tier, routingReason: auto?.reason, baselineModel: auto?.baseline
+            routingRule: rule?.name, taskClass: profile?.text, autoTier: auto?.tier, routingReason: auto?.reason, baselineModel: auto?.baseline,
+            // Workload profiles tell an agent's loop from people's turns; only runs need it.
+            turn: attribution.run == nil || request.api == .countTokens ? nil : ConversationTurn.latest(body: request.body)?.rawValue
         )
         guard !plan.isEmpty else {
             if request.api == .countTokens {

@@ -68,6 +68,7 @@ enum JournalLineEncoder {
         record.string("routingReason", r.routingReason)
         record.string("baselineModel", r.baselineModel)
         record.string("source", r.source)
+        record.string("turn", r.turn)
         writer.out = record.close()
         out = writer.close()
         out.append(UInt8(ascii: "\n"))

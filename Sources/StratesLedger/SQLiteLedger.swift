@@ -41,8 +41,8 @@ extension SQLiteLedger {
             served_model, provider, upstream_request_id, latency_ms, ttft_ms, input_tokens, output_tokens,
             cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, usage_estimated,
             cost_nano, error, input_estimate, service_tier, output_cap, downgraded_by, grant_id, route, failed_attempts, routing_rule,
-            task_class, auto_tier, routing_reason, baseline_model, source
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            task_class, auto_tier, routing_reason, baseline_model, source, turn
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO NOTHING
         """
 
@@ -68,7 +68,7 @@ extension SQLiteLedger {
             r.usage.input, r.usage.output, r.usage.cacheRead, r.usage.cacheWrite5m, r.usage.cacheWrite1h,
             r.usage.reasoning, r.usageEstimated, r.cost?.value, r.error, r.inputEstimate, (r.serviceTier ?? .standard).rawValue,
             r.outputCap, r.downgradedBy, r.grantID, r.route, r.failedAttempts, r.routingRule,
-            r.taskClass, r.autoTier, r.routingReason, r.baselineModel, r.source,
+            r.taskClass, r.autoTier, r.routingReason, r.baselineModel, r.source, r.turn,
         ]
     }
 
@@ -120,7 +120,8 @@ extension SQLiteLedger {
             outputCap: row["output_cap"], downgradedBy: row["downgraded_by"],
             grantID: row["grant_id"], route: row["route"], failedAttempts: row["failed_attempts"],
             routingRule: row["routing_rule"], taskClass: row["task_class"], autoTier: row["auto_tier"],
-            routingReason: row["routing_reason"], baselineModel: row["baseline_model"], source: row["source"]
+            routingReason: row["routing_reason"], baselineModel: row["baseline_model"], source: row["source"],
+            turn: row["turn"]
         )
     }
 

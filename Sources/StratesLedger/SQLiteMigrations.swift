@@ -216,6 +216,12 @@ enum SQLiteMigrations {
                 CREATE INDEX run_flags_at ON run_flags (at);
                 """)
         }
+        migrator.registerMigration("014_turns") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN turn TEXT;
+                CREATE INDEX requests_root_run ON requests (COALESCE(parent_run, run), started_at) WHERE run IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -60,7 +60,7 @@ struct SimReply {
         usage.output = Int64(count)
         usage.reasoning = Int64(reasoning)
         if let tools = fields["tools"], !tools.elements(limit: 1).isEmpty, !finishedByLength,
-           !Self.lastTurnIsToolResult(fields["messages"] ?? fields["input"]) {
+           ConversationTurn.latest(fields["messages"] ?? fields["input"]) != .tool {
             toolName = tools.elements(limit: 1).first.flatMap { $0["name"]?.string ?? $0.path("function", "name")?.string }
         }
     }
@@ -90,16 +90,6 @@ struct SimReply {
         while index <= bytes.count - needle.count {
             if bytes[index] == first, bytes[index..<(index + needle.count)].elementsEqual(needle) { return true }
             index += 1
-        }
-        return false
-    }
-
-    /// Whether the conversation ends with a tool's result, in which case the model answers in text.
-    static func lastTurnIsToolResult(_ messages: JSONView?) -> Bool {
-        guard let last = messages?.elements().last else { return false }
-        if last["role"]?.string == "tool" || last["type"]?.string == "function_call_output" { return true }
-        if let content = last["content"], content.isArray {
-            return content.elements().contains { $0["type"]?.string == "tool_result" }
         }
         return false
     }

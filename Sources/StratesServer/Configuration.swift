@@ -24,6 +24,8 @@ public struct StratesConfiguration: Sendable {
     public var budgetDefaultOutputTokens: Int64 = 4_096
     /// When a run counts as running away, and whether it is stopped.
     public var runaway = RunawayPolicy()
+    /// How runs are classified in the workload profile.
+    public var workloads = WorkloadRules()
     /// How often a running gateway reads budget definitions again (changes made with the CLI).
     public var budgetReloadSeconds = 2
     public var alertWebhooks: [AlertWebhook] = []

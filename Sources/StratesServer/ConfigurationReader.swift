@@ -76,6 +76,17 @@ public struct ConfigurationReader {
                     }
                 }
             case "alerts": parseAlerts(value, into: &configuration)
+            case "workloads":
+                for (k, v) in entries(value, "workloads") {
+                    let path = "workloads.\(k.string ?? "")"
+                    switch k.string {
+                    case "prompt_max_calls": configuration.workloads.promptMaxCalls = int(v, path, 1...1_000) ?? configuration.workloads.promptMaxCalls
+                    case "autonomous_min_calls": configuration.workloads.autonomousMinCalls = int(v, path, 2...100_000) ?? configuration.workloads.autonomousMinCalls
+                    case "autonomous_tool_share": configuration.workloads.autonomousToolShare = fraction(v, path) ?? configuration.workloads.autonomousToolShare
+                    case "human_gap_seconds": configuration.workloads.humanGapSeconds = seconds(v, path) ?? configuration.workloads.humanGapSeconds
+                    default: problem(k, path, "unknown setting (expected: \(WorkloadRules.keys.joined(separator: ", ")))")
+                    }
+                }
             case "runaway":
                 for (k, v) in entries(value, "runaway") {
                     let path = "runaway.\(k.string ?? "")"
@@ -102,7 +113,7 @@ public struct ConfigurationReader {
             case "routing_rules": configuration.routingRules = parseRoutingRules(value)
             case "prices": parsePrices(value, into: &configuration)
             default:
-                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway)")
+                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway, workloads)")
             }
         }
         let names = Set(configuration.providers.map(\.name))

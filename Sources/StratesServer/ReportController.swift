@@ -12,6 +12,16 @@ struct ReportController<Context: RequestContext> {
         router.get("/api/reports/benefits") { request, _ in await benefits(request) }
         router.get("/api/reports/routing") { request, _ in await routing(request) }
         router.get("/api/reports/flow") { request, _ in await flow(request) }
+        router.get("/api/reports/workloads") { request, _ in
+            await AdminAccess.handle(request, runtime: runtime) { access in
+                let window = try Self.window { request.uri.queryParameters.get($0) }
+                await runtime.ledgerWriter.flush()
+                let report = try await WorkloadReporting.make(
+                    database: runtime.database, rules: runtime.configuration.workloads, since: window.since, until: window.until, team: access.team
+                )
+                return HTTPAdapters.json(.ok, Array(report.json.utf8))
+            }
+        }
         router.get("/api/reports/forecast") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
                 await runtime.ledgerWriter.flush()

@@ -8,8 +8,47 @@ extension StratesCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports over the ledger.",
-            subcommands: [Benefits.self, Routing.self, Flow.self, ForecastCommand.self]
+            subcommands: [Benefits.self, Routing.self, Flow.self, Workloads.self, ForecastCommand.self]
         )
+
+        struct Workloads: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "What is being run: runs classified as prompt, chain or autonomous, per class and workflow.",
+                discussion: """
+                    A run (x-strates-run, or an agent's session) with its subagents is one unit. prompt: at most
+                    prompt_max_calls calls and no tool turn; autonomous: at least autonomous_min_calls calls, at least
+                    autonomous_tool_share of them going on from a tool's result; chain: the rest. Where a call's turn is
+                    unknown (imported history), a call within human_gap_seconds of the previous one counts as the loop's.
+                    The thresholds are set under `workloads:` in the configuration.
+                    Examples:
+                      strates report workloads --since 30d
+                      strates report workloads --team platform --format json
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @Option(help: "Start: 30d, 24h, or a date (2026-11-01).") var since: String = "30d"
+            @Option(help: "End (exclusive), same forms; default now.") var until: String?
+            @Option(help: "Only runs of this team.") var team: String?
+            @Option(help: "table or json.") var format: String = "table"
+
+            func run() async throws {
+                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                let (start, end) = try ReportWindow.parse(since: since, until: until)
+                let (configuration, ledger) = try data.openLedger()
+                let report = try await WorkloadReporting.make(database: ledger, rules: configuration.workloads, since: start, until: end, team: team)
+                guard format == "table" else {
+                    print(report.json)
+                    return
+                }
+                guard !report.lines.isEmpty else {
+                    print("No runs since \(since) (\(report.callsWithoutRun) call(s) without a run).")
+                    return
+                }
+                TextTable.print(report.table)
+                if report.callsWithoutRun > 0 { print("\n\(report.callsWithoutRun) call(s) belong to no run and are not profiled (send x-strates-run).") }
+            }
+        }
 
         struct ForecastCommand: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

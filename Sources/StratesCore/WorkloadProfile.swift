@@ -1,0 +1,220 @@
+import Foundation
+
+/// What is actually being run: each run (an agent session with its subagents) classified as
+/// a `prompt`, a `chain` or an `autonomous` loop, and per class and workflow how big and how
+/// costly runs are, how their context grows and how long their loops go.
+public enum WorkloadClass: String, Sendable, CaseIterable {
+    /// One or two calls, no tool loop.
+    case prompt
+    /// Several calls driven by people's turns, or a fixed sequence.
+    case chain
+    /// A tool-use loop: most calls go on from a tool's result, with few human turns.
+    case autonomous
+}
+
+/// The thresholds of the classification (configurable under `workloads:`).
+public struct WorkloadRules: Sendable, Equatable {
+    /// At most this many calls, with no tool turn: a prompt.
+    public var promptMaxCalls = 2
+    /// At least this share of calls going on from a tool's result ...
+    public var autonomousToolShare = 0.5
+    /// ... and at least this many calls: autonomous.
+    public var autonomousMinCalls = 3
+    /// Where a call's latest turn is unknown (imported history), a call starting within this
+    /// many seconds of the previous one's end is taken as the loop's, not a person's.
+    public var humanGapSeconds = 20.0
+
+    public init() {}
+
+    public static let keys = ["prompt_max_calls", "autonomous_tool_share", "autonomous_min_calls", "human_gap_seconds"]
+}
+
+/// One model call of a run, as the profile needs it.
+public struct RunCall: Sendable, Equatable {
+    public var started: Date
+    public var ended: Date?
+    /// Input of every kind (fresh, cache reads and writes): the context the model was sent.
+    public var context: Int64
+    public var output: Int64
+    public var cacheRead: Int64
+    public var cost: Int64
+    /// Whether the call went on from a tool's result; nil when unknown.
+    public var toolTurn: Bool?
+    public var process: String?
+    /// A subagent's call: it counts in the run's totals, not in its own turn sequence.
+    public var child: Bool
+
+    public init(started: Date, ended: Date?, context: Int64, output: Int64, cacheRead: Int64, cost: Int64, toolTurn: Bool?, process: String? = nil, child: Bool = false) {
+        self.child = child
+        self.started = started
+        self.ended = ended
+        self.context = context
+        self.output = output
+        self.cacheRead = cacheRead
+        self.cost = cost
+        self.toolTurn = toolTurn
+        self.process = process
+    }
+}
+
+/// One run, classified, with its measures.
+public struct RunProfile: Sendable, Equatable {
+    public var run: String
+    public var workflow: String
+    public var workload: WorkloadClass
+    public var calls: Int
+    public var tokens: Int64
+    public var cost: Int64
+    public var seconds: Double
+    /// Average growth of the context from one call to the next (tokens per step).
+    public var contextGrowth: Double
+    public var cacheRead: Int64
+    public var context: Int64
+    public var output: Int64
+    /// The longest stretch of calls going on from tool results.
+    public var loopLength: Int
+    public var childRuns: Int
+
+    /// Classifies `calls` (in time order; subagents' calls included) by `rules`: turns, loops
+    /// and context growth are read from the run's own calls, totals from all of them.
+    public static func make(run: String, workflow: String, calls all: [RunCall], childRuns: Int, rules: WorkloadRules) -> RunProfile {
+        let calls = all.filter { !$0.child }
+        var toolTurns = 0
+        var streak = 0
+        var longest = 0
+        for (index, call) in calls.enumerated() {
+            let tool: Bool
+            if let known = call.toolTurn {
+                tool = known
+            } else if index > 0, let previousEnd = calls[index - 1].ended ?? Optional(calls[index - 1].started) {
+                tool = call.started.timeIntervalSince(previousEnd) <= rules.humanGapSeconds
+            } else {
+                tool = false
+            }
+            if tool {
+                toolTurns += 1
+                streak += 1
+                longest = max(longest, streak)
+            } else {
+                streak = 0
+            }
+        }
+        let workload: WorkloadClass = if all.count <= rules.promptMaxCalls && toolTurns == 0 {
+            .prompt
+        } else if calls.count >= rules.autonomousMinCalls && Double(toolTurns) >= rules.autonomousToolShare * Double(calls.count) {
+            .autonomous
+        } else {
+            .chain
+        }
+        let first = all.map(\.started).min() ?? Date()
+        let last = all.map { $0.ended ?? $0.started }.max() ?? first
+        let steps = zip(calls, calls.dropFirst()).map { Double($1.context - $0.context) }
+        let context = all.reduce(0) { $0 + $1.context }
+        let output = all.reduce(0) { $0 + $1.output }
+        return RunProfile(
+            run: run, workflow: workflow, workload: workload, calls: all.count, tokens: context + output, cost: all.reduce(0) { $0 + $1.cost },
+            seconds: last.timeIntervalSince(first), contextGrowth: steps.isEmpty ? 0 : steps.reduce(0, +) / Double(steps.count),
+            cacheRead: all.reduce(0) { $0 + $1.cacheRead }, context: context, output: output, loopLength: longest, childRuns: childRuns
+        )
+    }
+}
+
+/// `strates report workloads`: per class, and per class and workflow, runs and their spread.
+public struct WorkloadReport: Sendable {
+    public struct Spread: Sendable, Equatable {
+        public var p50: Double
+        public var p90: Double
+        public var max: Double
+
+        static func of(_ values: [Double]) -> Spread {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return Spread(p50: 0, p90: 0, max: 0) }
+            func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
+            return Spread(p50: at(0.5), p90: at(0.9), max: sorted.last ?? 0)
+        }
+    }
+
+    public struct Line: Sendable, Equatable {
+        public var workload: WorkloadClass
+        /// Nil for the class's own line.
+        public var workflow: String?
+        public var runs: Int
+        public var calls: Spread
+        public var tokens: Spread
+        public var cost: Spread
+        public var contextGrowth: Double
+        public var cacheReadShare: Double
+        public var outputInputRatio: Double
+        public var loopLength: Spread
+        public var seconds: Spread
+        public var spend: Int64
+
+        static func make(_ workload: WorkloadClass, workflow: String?, _ runs: [RunProfile]) -> Line {
+            let context = runs.reduce(0) { $0 + $1.context }
+            let growths = runs.filter { $0.calls > 1 }.map(\.contextGrowth)
+            return Line(
+                workload: workload, workflow: workflow, runs: runs.count, calls: .of(runs.map { Double($0.calls) }), tokens: .of(runs.map { Double($0.tokens) }),
+                cost: .of(runs.map { Double($0.cost) }), contextGrowth: growths.isEmpty ? 0 : Spread.of(growths).p50,
+                cacheReadShare: context > 0 ? Double(runs.reduce(0) { $0 + $1.cacheRead }) / Double(context) : 0,
+                outputInputRatio: context > 0 ? Double(runs.reduce(0) { $0 + $1.output }) / Double(context) : 0,
+                loopLength: .of(runs.map { Double($0.loopLength) }), seconds: .of(runs.map(\.seconds)), spend: runs.reduce(0) { $0 + $1.cost }
+            )
+        }
+    }
+
+    public var since: Date
+    public var until: Date
+    public var rules: WorkloadRules
+    public var lines: [Line]
+    /// Calls that belong to no run: not profiled.
+    public var callsWithoutRun: Int64
+
+    public static func make(runs: [RunProfile], callsWithoutRun: Int64, rules: WorkloadRules, since: Date, until: Date) -> WorkloadReport {
+        var lines: [Line] = []
+        for workload in WorkloadClass.allCases {
+            let ofClass = runs.filter { $0.workload == workload }
+            guard !ofClass.isEmpty else { continue }
+            lines.append(.make(workload, workflow: nil, ofClass))
+            let byWorkflow = Dictionary(grouping: ofClass, by: \.workflow)
+            lines += byWorkflow.map { Line.make(workload, workflow: $0.key, $0.value) }.sorted { ($0.spend, $1.workflow ?? "") > ($1.spend, $0.workflow ?? "") }
+        }
+        return WorkloadReport(since: since, until: until, rules: rules, lines: lines, callsWithoutRun: callsWithoutRun)
+    }
+
+    public var json: String {
+        func spread(_ value: Spread, money: Bool = false) -> String {
+            money ? #"{"p50_usd":\#(JSONText.quote(NanoUSD(Int64(value.p50)).dollars)),"p90_usd":\#(JSONText.quote(NanoUSD(Int64(value.p90)).dollars)),"max_usd":\#(JSONText.quote(NanoUSD(Int64(value.max)).dollars))}"#
+                : #"{"p50":\#(Self.round(value.p50)),"p90":\#(Self.round(value.p90)),"max":\#(Self.round(value.max))}"#
+        }
+        let items = lines.map { line in
+            "{" + [
+                #""class":"\#(line.workload.rawValue)""#, #""workflow":\#(line.workflow.map(JSONText.quote) ?? "null")"#, #""runs":\#(line.runs)"#,
+                #""calls_per_run":\#(spread(line.calls))"#, #""tokens_per_run":\#(spread(line.tokens))"#, #""cost_per_run":\#(spread(line.cost, money: true))"#,
+                #""context_growth_per_step":\#(Self.round(line.contextGrowth))"#, #""cache_read_share":\#(Self.round(line.cacheReadShare, 4))"#,
+                #""output_input_ratio":\#(Self.round(line.outputInputRatio, 4))"#, #""loop_length":\#(spread(line.loopLength))"#,
+                #""duration_seconds":\#(spread(line.seconds))"#, #""spend_usd":\#(JSONText.quote(NanoUSD(line.spend).dollars))"#,
+            ].joined(separator: ",") + "}"
+        }
+        let rules = #"{"prompt_max_calls":\#(self.rules.promptMaxCalls),"autonomous_tool_share":\#(self.rules.autonomousToolShare),"autonomous_min_calls":\#(self.rules.autonomousMinCalls),"human_gap_seconds":\#(self.rules.humanGapSeconds)}"#
+        return #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"rules":\#(rules),"calls_without_run":\#(callsWithoutRun),"lines":[\#(items.joined(separator: ","))]}"#
+    }
+
+    public var table: [[String]] {
+        var rows = [["class / workflow", "runs", "calls p50/p90/max", "tokens p50", "cost p50/p90/max", "context +/step", "cache read", "out/in", "loop p50/max", "duration p50"]]
+        for line in lines {
+            rows.append([
+                line.workflow.map { "  " + $0 } ?? line.workload.rawValue, String(line.runs),
+                "\(Int(line.calls.p50))/\(Int(line.calls.p90))/\(Int(line.calls.max))", String(Int64(line.tokens.p50)),
+                "\(NanoUSD(Int64(line.cost.p50)))/\(NanoUSD(Int64(line.cost.p90)))/\(NanoUSD(Int64(line.cost.max)))",
+                String(Int64(line.contextGrowth.rounded())), String(format: "%.1f%%", line.cacheReadShare * 100), String(format: "%.3f", line.outputInputRatio),
+                "\(Int(line.loopLength.p50))/\(Int(line.loopLength.max))", String(format: "%.0fs", line.seconds.p50),
+            ])
+        }
+        return rows
+    }
+
+    static func round(_ value: Double, _ places: Double = 1) -> String {
+        let scale = pow(10, places)
+        return String((value * scale).rounded() / scale)
+    }
+}
