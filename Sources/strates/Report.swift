@@ -27,14 +27,13 @@ extension StratesCommand {
             )
 
             @OptionGroup var data: DataOptions
-            @Option(help: "Start: 30d, 24h, or a date (2026-11-01).") var since: String = "30d"
-            @Option(help: "End (exclusive), same forms; default now.") var until: String?
+            @OptionGroup var window: ReportWindow
             @Option(help: "Only runs of this team.") var team: String?
             @Option(help: "table or json.") var format: String = "table"
 
             func run() async throws {
                 guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
-                let (start, end) = try ReportWindow.parse(since: since, until: until)
+                let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let report = try await WorkloadReporting.make(database: ledger, rules: configuration.workloads, since: start, until: end, team: team)
                 guard format == "table" else {
@@ -42,7 +41,7 @@ extension StratesCommand {
                     return
                 }
                 guard !report.lines.isEmpty else {
-                    print("No runs since \(since) (\(report.callsWithoutRun) call(s) without a run).")
+                    print("No runs since \(window.since) (\(report.callsWithoutRun) call(s) without a run).")
                     return
                 }
                 TextTable.print(report.table)
@@ -101,8 +100,7 @@ extension StratesCommand {
 
             @OptionGroup var data: DataOptions
             @Option(help: "One or two dimensions, e.g. team,workflow.") var by: String
-            @Option(help: "Start: 30d, 24h, or a date (2026-11-01).") var since: String = "30d"
-            @Option(help: "End (exclusive), same forms; default now.") var until: String?
+            @OptionGroup var window: ReportWindow
             @Option(help: "Groups shown per level; the rest fold into (other).") var top: Int = 10
             @Option(help: "day or week (default: day up to 31 days, else week).") var trend: String?
             @Option(help: "Only requests of this team.") var team: String?
@@ -120,7 +118,7 @@ extension StratesCommand {
                     guard let unit = FlowReport.Trend(rawValue: text) else { throw ValidationError("--trend must be day or week") }
                     return unit
                 }
-                let (start, end) = try ReportWindow.parse(since: since, until: until)
+                let (start, end) = try window.dates()
                 let (_, ledger) = try data.openLedger()
                 let report = try await FlowReporting.make(database: ledger, dimensions: dimensions, since: start, until: end, top: top, trend: unit, team: team)
                 switch format {
@@ -128,7 +126,7 @@ extension StratesCommand {
                 case "csv": print(report.csv, terminator: "")
                 default:
                     guard report.requests > 0 else {
-                        print("No requests since \(since).")
+                        print("No requests since \(window.since).")
                         return
                     }
                     print("\(report.requests) requests, \(report.tokens) tokens, \(NanoUSD(report.cost)) since \(BudgetText.timestamp(start)); trend per \(report.trendUnit.rawValue) (last periods shown)")
@@ -151,14 +149,13 @@ extension StratesCommand {
             )
 
             @OptionGroup var data: DataOptions
-            @Option(help: "Start: 30d, 24h, or a date (2026-11-01).") var since: String = "30d"
-            @Option(help: "End (exclusive), same forms; default now.") var until: String?
+            @OptionGroup var window: ReportWindow
             @Option(help: "Only requests of this team.") var team: String?
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
                 guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
-                let (start, end) = try ReportWindow.parse(since: since, until: until)
+                let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
                 let report = try await RoutingReporting.make(database: ledger, pricing: pricing, routes: configuration.models, since: start, until: end, team: team)
@@ -167,7 +164,7 @@ extension StratesCommand {
                 case "csv": print(report.csv, terminator: "")
                 default:
                     if report.lines.isEmpty {
-                        print("No requests since \(since).")
+                        print("No requests since \(window.since).")
                     } else {
                         TextTable.print(report.table)
                     }
@@ -235,9 +232,12 @@ extension StratesCommand {
     }
 }
 
-/// A report's `--since` and `--until` (default now) as dates.
-enum ReportWindow {
-    static func parse(since: String, until: String?) throws -> (Date, Date) {
+/// A report's `--since` and `--until` (default now).
+struct ReportWindow: ParsableArguments {
+    @Option(help: "Start: 30d, 24h, or a date (2026-11-01).") var since: String = "30d"
+    @Option(help: "End (exclusive), same forms; default now.") var until: String?
+
+    func dates() throws -> (Date, Date) {
         guard let start = UsageReport.parseSince(since) else { throw ValidationError("--since must be like 30d, 24h or 2026-11-01") }
         guard let until else { return (start, Date()) }
         guard let end = UsageReport.parseSince(until) else { throw ValidationError("--until must be like 30d, 24h or 2026-11-01") }
