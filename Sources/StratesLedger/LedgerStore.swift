@@ -115,6 +115,10 @@ public protocol FeedbackStore: Sendable {
     func feedback(run: String?, requestID: String?) async throws -> [Feedback]
     /// The teams whose requests make up `run` (to check who may score it).
     func teams(ofRun run: String) async throws -> [String?]
+    /// Records an outcome; false when the run already has one of that kind and reference.
+    func record(_ outcome: Outcome) async throws -> Bool
+    func outcomes(run: String) async throws -> [Outcome]
+    func outcomes(from: Date, to: Date) async throws -> [Outcome]
     /// How each tier has done per task class, from feedback given since `since`: each
     /// request scored on its own, and each request of a scored run.
     func tierRecords(since: Date) async throws -> TierBook

@@ -29,6 +29,8 @@ public protocol ImportStore: Sendable {
     func importRecords(_ records: [RequestRecord]) async throws -> (added: Int, updated: Int)
     func saveRunContexts(_ contexts: [RunContext]) async throws
     func runContext(_ run: String) async throws -> RunContext?
+    /// Runs seen on `branch`, for matching commits that name no run.
+    func runContexts(branch: String) async throws -> [RunContext]
 }
 
 extension SQLiteLedger: ImportStore {
@@ -75,9 +77,17 @@ extension SQLiteLedger: ImportStore {
 
     public func runContext(_ run: String) async throws -> RunContext? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM run_context WHERE run = ?", arguments: [run]).map { row in
-                RunContext(run: row["run"], source: row["source"], cwd: row["cwd"], gitBranch: row["git_branch"], firstAt: Self.date(row["first_at"]), lastAt: Self.date(row["last_at"]))
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM run_context WHERE run = ?", arguments: [run]).map(Self.runContext)
         }
+    }
+
+    public func runContexts(branch: String) async throws -> [RunContext] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM run_context WHERE git_branch = ? ORDER BY first_at", arguments: [branch]).map(Self.runContext)
+        }
+    }
+
+    static func runContext(_ row: Row) -> RunContext {
+        RunContext(run: row["run"], source: row["source"], cwd: row["cwd"], gitBranch: row["git_branch"], firstAt: date(row["first_at"]), lastAt: date(row["last_at"]))
     }
 }

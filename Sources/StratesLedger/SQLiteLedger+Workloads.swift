@@ -16,6 +16,8 @@ public protocol WorkloadStore: Sendable {
     /// Calls of runs started in [from, to), ordered by top-level run and time; and how many
     /// calls in the window belong to no run.
     func workloadCalls(from: Date, to: Date, team: String?) async throws -> (calls: [WorkloadCallRow], withoutRun: Int64)
+    /// Runs started in [from, to) (by their first call), with their totals.
+    func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal]
 }
 
 extension SQLiteLedger {
@@ -43,6 +45,63 @@ extension SQLiteLedger {
             }
             let without = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE run IS NULL AND \(window)", arguments: arguments) ?? 0
             return (calls, without)
+        }
+    }
+}
+
+/// One run's totals, for the outcome reports: its session with its subagents.
+public struct RunTotal: Sendable, Equatable {
+    public var run: String
+    public var team: String?
+    public var member: String?
+    public var workflow: String?
+    /// The model it spent most on.
+    public var model: String?
+    public var calls: Int64
+    public var tokens: Int64
+    public var cost: Int64
+    public var firstAt: Date
+    public var lastAt: Date
+
+    public init(run: String, team: String?, member: String?, workflow: String?, model: String?, calls: Int64, tokens: Int64, cost: Int64, firstAt: Date, lastAt: Date) {
+        self.run = run
+        self.team = team
+        self.member = member
+        self.workflow = workflow
+        self.model = model
+        self.calls = calls
+        self.tokens = tokens
+        self.cost = cost
+        self.firstAt = firstAt
+        self.lastAt = lastAt
+    }
+}
+
+extension SQLiteLedger {
+    /// Runs started in [from, to) (by their first call), with their totals.
+    public func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal] {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                WITH calls AS (
+                    SELECT COALESCE(parent_run, run) AS root, team, member, workflow, COALESCE(served_model, requested_model) AS model, started_at,
+                        input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS tokens, COALESCE(cost_nano, 0) AS cost
+                    FROM requests WHERE run IS NOT NULL AND status != 'rejected' AND (? IS NULL OR team = ?)
+                ), runs AS (
+                    SELECT root, MIN(started_at) AS first_at, MAX(started_at) AS last_at, COUNT(*) AS calls, SUM(tokens) AS tokens, SUM(cost) AS cost,
+                        MAX(team) AS team, MAX(member) AS member, MAX(workflow) AS workflow
+                    FROM calls GROUP BY root HAVING MIN(started_at) >= ? AND MIN(started_at) < ?
+                ), models AS (
+                    SELECT root, model, SUM(cost) AS spent, SUM(tokens) AS used FROM calls GROUP BY root, model
+                )
+                SELECT runs.*, (SELECT model FROM models WHERE models.root = runs.root ORDER BY spent DESC, used DESC LIMIT 1) AS model
+                FROM runs ORDER BY cost DESC
+                """, arguments: [team, team, Self.millis(from), Self.millis(to)])
+            return rows.map { row in
+                RunTotal(
+                    run: row["root"], team: row["team"], member: row["member"], workflow: row["workflow"], model: row["model"], calls: row["calls"],
+                    tokens: row["tokens"], cost: row["cost"], firstAt: Self.date(row["first_at"]), lastAt: Self.date(row["last_at"])
+                )
+            }
         }
     }
 }

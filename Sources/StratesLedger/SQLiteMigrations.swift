@@ -222,6 +222,17 @@ enum SQLiteMigrations {
                 CREATE INDEX requests_root_run ON requests (COALESCE(parent_run, run), started_at) WHERE run IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("015_outcomes") { db in
+            try db.execute(sql: """
+                CREATE TABLE outcomes (
+                    id TEXT PRIMARY KEY, at INTEGER NOT NULL, run TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT, quantity INTEGER,
+                    value_nano INTEGER, inferred INTEGER NOT NULL DEFAULT 0, source TEXT
+                );
+                CREATE UNIQUE INDEX outcomes_identity ON outcomes (run, kind, ref) WHERE ref IS NOT NULL;
+                CREATE INDEX outcomes_run ON outcomes (run);
+                CREATE INDEX outcomes_at ON outcomes (at);
+                """)
+        }
         return migrator
     }
 }

@@ -19,6 +19,7 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
     ReportController(runtime: runtime).addRoutes(to: router)
     RoutingController(runtime: runtime).addRoutes(to: router)
     FeedbackController(runtime: runtime).addRoutes(to: router)
+    OutcomeController(runtime: runtime).addRoutes(to: router)
     // `GET /api`: every admin route, so that clients (and the tenant-isolation test) can
     // discover them rather than keep their own list.
     let adminRoutes = router.routes.map { (method: $0.method.rawValue, path: $0.path.description) }

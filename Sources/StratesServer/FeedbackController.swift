@@ -23,7 +23,7 @@ struct FeedbackController<Context: RequestContext> {
             } catch {
                 throw GatewayError.badRequest("The feedback is not valid: \(error).")
             }
-            try await requireVisible(requestID: feedback.requestID, run: feedback.run, access: access)
+            try await runtime.requireVisible(requestID: feedback.requestID, run: feedback.run, access: access)
             try await runtime.database.record(feedback)
             // Auto routing learns from it at once, not at the next reload.
             try? await runtime.gateway.refreshTierRecords(from: runtime.database)
@@ -39,22 +39,24 @@ struct FeedbackController<Context: RequestContext> {
             guard (run == nil) != (requestID == nil) else {
                 throw GatewayError.badRequest("Give either 'run' or 'request_id' in the query.", param: "run")
             }
-            try await requireVisible(requestID: requestID, run: run, access: access)
+            try await runtime.requireVisible(requestID: requestID, run: run, access: access)
             let items = try await runtime.database.feedback(run: run, requestID: requestID).map(\.json)
             return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
         }
     }
+}
 
+extension StratesRuntime {
     /// The request or run must exist in the ledger, and, for a team admin, be its team's.
     func requireVisible(requestID: String?, run: String?, access: AdminAccess) async throws {
-        await runtime.ledgerWriter.flush()
+        await ledgerWriter.flush()
         if let requestID {
-            guard let record = try await runtime.database.request(id: requestID), access.team == nil || record.attribution.team == access.team else {
+            guard let record = try await database.request(id: requestID), access.team == nil || record.attribution.team == access.team else {
                 throw GatewayError(status: 404, message: "No request '\(requestID)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Its id is in the x-strates-request-id response header.", code: "request_not_found")
             }
         }
         if let run {
-            let teams = try await runtime.database.teams(ofRun: run)
+            let teams = try await database.teams(ofRun: run)
             guard !teams.isEmpty, access.team == nil || teams.allSatisfy({ $0 == access.team }) else {
                 throw GatewayError(status: 404, message: "No run '\(run)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Runs come from x-strates-run or the client's session id.", code: "run_not_found")
             }

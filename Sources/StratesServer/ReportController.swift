@@ -22,6 +22,19 @@ struct ReportController<Context: RequestContext> {
                 return HTTPAdapters.json(.ok, Array(report.json.utf8))
             }
         }
+        router.get("/api/reports/outcomes") { request, _ in
+            await AdminAccess.handle(request, runtime: runtime) { access in
+                let parameters = request.uri.queryParameters
+                let window = try Self.window { parameters.get($0) }
+                let by = parameters.get("by") ?? "workflow"
+                guard OutcomeReporting.groupings.contains(by) else {
+                    throw GatewayError.badRequest("'by' is one of \(OutcomeReporting.groupings.joined(separator: ", ")).", param: "by")
+                }
+                await runtime.ledgerWriter.flush()
+                let report = try await OutcomeReporting.make(database: runtime.database, by: by, since: window.since, until: window.until, team: access.team)
+                return HTTPAdapters.json(.ok, Array(report.json.utf8))
+            }
+        }
         router.get("/api/reports/forecast") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
                 await runtime.ledgerWriter.flush()

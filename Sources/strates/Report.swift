@@ -8,7 +8,7 @@ extension StratesCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports over the ledger.",
-            subcommands: [Benefits.self, Routing.self, Flow.self, Workloads.self, ForecastCommand.self]
+            subcommands: [Benefits.self, Routing.self, Flow.self, Workloads.self, Outcomes.self, ForecastCommand.self]
         )
 
         struct Workloads: AsyncParsableCommand {
@@ -46,6 +46,46 @@ extension StratesCommand {
                 }
                 TextTable.print(report.table)
                 if report.callsWithoutRun > 0 { print("\n\(report.callsWithoutRun) call(s) belong to no run and are not profiled (send x-strates-run).") }
+            }
+        }
+
+        struct Outcomes: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "What the tokens produced: cost per outcome by kind and group, outcome rate, tokens per merged line, zero-output runs.",
+                discussion: """
+                    For runs started in the window (a session with its subagents), with the outcomes recorded for them
+                    (POST /api/outcomes, strates outcomes record, strates outcomes import-git). A run's cost counts once per
+                    kind it produced; cost per outcome is that spend over the outcomes of the kind.
+                    Examples:
+                      strates report outcomes --since 30d
+                      strates report outcomes --by model --format json
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @OptionGroup var window: ReportWindow
+            @Option(help: "workflow, team, member or model (the model a run spent most on).") var by: String = "workflow"
+            @Option(help: "Only runs of this team.") var team: String?
+            @Option(help: "table or json.") var format: String = "table"
+
+            func run() async throws {
+                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                guard OutcomeReporting.groupings.contains(by) else { throw ValidationError("--by must be one of \(OutcomeReporting.groupings.joined(separator: ", "))") }
+                let (start, end) = try window.dates()
+                let (_, ledger) = try data.openLedger()
+                let report = try await OutcomeReporting.make(database: ledger, by: by, since: start, until: end, team: team)
+                guard format == "table" else {
+                    print(report.json)
+                    return
+                }
+                print("\(report.runs) run(s), \(report.runsWithOutcome) with an outcome (\(String(format: "%.1f%%", report.outcomeRate * 100))), spend \(NanoUSD(report.spend)).")
+                if let perLine = report.tokensPerMergedLine { print("Tokens per merged line: \(String(format: "%.1f", perLine)).") }
+                if !report.kinds.isEmpty {
+                    print("")
+                    TextTable.print(report.table)
+                }
+                print("\nZero-output runs: \(report.zeroOutputRuns), costing \(NanoUSD(report.zeroOutputSpend)).")
+                for line in report.zeroOutputTop.prefix(5) { print("  \(line.run) (\(line.group)): \(NanoUSD(line.cost)), \(line.tokens) tokens") }
             }
         }
 

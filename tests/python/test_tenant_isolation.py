@@ -23,9 +23,10 @@ ATTEMPTS = {
     "/api/grants/{rule}/transfer": {"to": "bill", "amount_usd": 1},
     "/api/routes": {"name": "steal", "deployments": [{"provider": "sim"}]},
     "/api/feedback": {"request_id": "{red_request}", "score": 0},
+    "/api/outcomes": {"run": "red-run", "kind": "commit", "ref": "stolen"},
 }
 CHANGE = {"scope": "team:blue", "name": "renamed"}
-QUERIES = {"/api/reports/benefits": f"?period={PERIOD}", "/api/feedback": "?run=red-run", "/api/reports/flow": "?by=team,member&since=30d"}
+QUERIES = {"/api/reports/benefits": f"?period={PERIOD}", "/api/feedback": "?run=red-run", "/api/outcomes": "?run=red-run", "/api/reports/flow": "?by=team,member&since=30d"}
 
 
 @pytest.fixture(scope="module")

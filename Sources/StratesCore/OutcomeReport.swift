@@ -1,0 +1,106 @@
+import Foundation
+
+/// `strates report outcomes`: what the tokens produced. For runs started in the window: the
+/// cost per outcome of each kind, overall and per group (workflow, team, member or model);
+/// the share of runs with an outcome; tokens per merged line; and the runs that produced
+/// nothing, with what they cost.
+public struct OutcomeReport: Sendable {
+    /// A run as the report needs it: its group and totals.
+    public struct RunLine: Sendable, Equatable {
+        public var run: String
+        public var group: String
+        public var tokens: Int64
+        public var cost: Int64
+
+        public init(run: String, group: String, tokens: Int64, cost: Int64) {
+            self.run = run
+            self.group = group
+            self.tokens = tokens
+            self.cost = cost
+        }
+    }
+
+    public struct KindLine: Sendable, Equatable {
+        public var kind: Outcome.Kind
+        /// Nil for the kind's own line.
+        public var group: String?
+        public var outcomes: Int
+        public var runs: Int
+        public var quantity: Int64
+        public var value: Int64
+        /// Spend of the runs that produced outcomes of this kind.
+        public var cost: Int64
+        public var tokens: Int64
+
+        public var costPerOutcome: Int64 { outcomes > 0 ? cost / Int64(outcomes) : 0 }
+    }
+
+    public var since: Date
+    public var until: Date
+    public var by: String
+    public var runs: Int
+    public var runsWithOutcome: Int
+    public var spend: Int64
+    public var kinds: [KindLine]
+    /// Tokens of runs with a merge that says how many lines it merged, per such line.
+    public var tokensPerMergedLine: Double?
+    public var zeroOutputRuns: Int
+    public var zeroOutputSpend: Int64
+    /// The costliest runs without an outcome.
+    public var zeroOutputTop: [RunLine]
+
+    public static func make(runs: [RunLine], outcomes: [Outcome], by: String, since: Date, until: Date) -> OutcomeReport {
+        let byRun = Dictionary(grouping: outcomes, by: \.run)
+        let lines = runs.filter { byRun[$0.run] != nil }
+        var kinds: [KindLine] = []
+        for kind in Outcome.Kind.allCases {
+            let producing = lines.filter { byRun[$0.run]!.contains { $0.kind == kind } }
+            guard !producing.isEmpty else { continue }
+            func line(_ group: String?, _ runs: [RunLine]) -> KindLine {
+                let made = runs.flatMap { byRun[$0.run]!.filter { $0.kind == kind } }
+                return KindLine(
+                    kind: kind, group: group, outcomes: made.count, runs: runs.count, quantity: made.reduce(0) { $0 + ($1.quantity ?? 0) },
+                    value: made.reduce(0) { $0 + ($1.value?.value ?? 0) }, cost: runs.reduce(0) { $0 + $1.cost }, tokens: runs.reduce(0) { $0 + $1.tokens }
+                )
+            }
+            kinds.append(line(nil, producing))
+            kinds += Dictionary(grouping: producing, by: \.group).map { line($0.key, $0.value) }.sorted { ($0.cost, $1.group ?? "") > ($1.cost, $0.group ?? "") }
+        }
+        let merged = lines.filter { byRun[$0.run]!.contains { $0.kind == .merge && ($0.quantity ?? 0) > 0 } }
+        let mergedLines = merged.flatMap { byRun[$0.run]!.filter { $0.kind == .merge } }.reduce(0) { $0 + ($1.quantity ?? 0) }
+        let zero = runs.filter { byRun[$0.run] == nil }.sorted { ($0.cost, $1.run) > ($1.cost, $0.run) }
+        return OutcomeReport(
+            since: since, until: until, by: by, runs: runs.count, runsWithOutcome: lines.count, spend: runs.reduce(0) { $0 + $1.cost }, kinds: kinds,
+            tokensPerMergedLine: mergedLines > 0 ? Double(merged.reduce(0) { $0 + $1.tokens }) / Double(mergedLines) : nil,
+            zeroOutputRuns: zero.count, zeroOutputSpend: zero.reduce(0) { $0 + $1.cost }, zeroOutputTop: Array(zero.prefix(10))
+        )
+    }
+
+    public var outcomeRate: Double { runs > 0 ? Double(runsWithOutcome) / Double(runs) : 0 }
+
+    public var json: String {
+        let kindItems = kinds.map { line in
+            "{" + [
+                #""kind":"\#(line.kind.rawValue)""#, #""\#(by)":\#(line.group.map(JSONText.quote) ?? "null")"#, #""outcomes":\#(line.outcomes)"#,
+                #""runs":\#(line.runs)"#, #""quantity":\#(line.quantity)"#, #""value_usd":\#(JSONText.quote(NanoUSD(line.value).dollars))"#,
+                #""spend_usd":\#(JSONText.quote(NanoUSD(line.cost).dollars))"#, #""cost_per_outcome_usd":\#(JSONText.quote(NanoUSD(line.costPerOutcome).dollars))"#,
+                #""tokens":\#(line.tokens)"#,
+            ].joined(separator: ",") + "}"
+        }
+        let zero = zeroOutputTop.map { #"{"run":\#(JSONText.quote($0.run)),"\#(by)":\#(JSONText.quote($0.group)),"tokens":\#($0.tokens),"spend_usd":\#(JSONText.quote(NanoUSD($0.cost).dollars))}"# }
+        return "{" + [
+            #""since":\#(JSONText.quote(BudgetText.timestamp(since)))"#, #""until":\#(JSONText.quote(BudgetText.timestamp(until)))"#, #""by":"\#(by)""#,
+            #""runs":\#(runs)"#, #""runs_with_outcome":\#(runsWithOutcome)"#, #""outcome_rate":\#((outcomeRate * 10_000).rounded() / 10_000)"#,
+            #""spend_usd":\#(JSONText.quote(NanoUSD(spend).dollars))"#,
+            #""tokens_per_merged_line":\#(tokensPerMergedLine.map { String(($0 * 10).rounded() / 10) } ?? "null")"#,
+            #""kinds":[\#(kindItems.joined(separator: ","))]"#,
+            #""zero_output":{"runs":\#(zeroOutputRuns),"spend_usd":\#(JSONText.quote(NanoUSD(zeroOutputSpend).dollars)),"costliest":[\#(zero.joined(separator: ","))]}"#,
+        ].joined(separator: ",") + "}"
+    }
+
+    public var table: [[String]] {
+        [["kind / \(by)", "outcomes", "runs", "quantity", "spend", "cost per outcome"]] + kinds.map { line in
+            [line.group.map { "  " + $0 } ?? line.kind.rawValue, String(line.outcomes), String(line.runs), String(line.quantity), NanoUSD(line.cost).description, NanoUSD(line.costPerOutcome).description]
+        }
+    }
+}

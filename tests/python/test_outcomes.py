@@ -1,0 +1,82 @@
+"""Outcomes end to end: recorded through the API (idempotent, team-scoped, every problem
+named) and the CLI, imported from a real git repository by Strates-Run trailer and by
+branch and time (against imported Claude Code sessions), then set against what the runs
+cost in the outcome report, zero-output runs included."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import openai
+import pytest
+
+from conftest import Gateway, api, sim_control_config
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
+SESSION = "5f1c2e9a-0000-4000-8000-000000000001"
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    gateway = Gateway(tmp_path_factory.mktemp("outcomes"), sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']))
+    yield gateway
+    gateway.stop()
+
+
+def work(gw, run, workflow, calls):
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key=gw.key, max_retries=0, default_headers={"x-strates-run": run, "x-strates-workflow": workflow})
+    for step in range(calls):
+        client.chat.completions.create(model="gpt-4o-mini", max_tokens=50, messages=[{"role": "user", "content": f"Step {step} of {run}."}])
+
+
+def git(repo, *args, date=None):
+    env = dict(os.environ, GIT_AUTHOR_NAME="Ana", GIT_AUTHOR_EMAIL="ana@example.com", GIT_COMMITTER_NAME="Ana", GIT_COMMITTER_EMAIL="ana@example.com")
+    if date:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    return subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True).stdout
+
+
+def test_outcomes_from_the_api_the_cli_and_git(gw, tmp_path):
+    work(gw, "run-a", "fix-bug", 3)
+    work(gw, "run-b", "fix-bug", 1)
+    work(gw, "run-c", "docs", 2)
+    gw.wait_rows(6, "run LIKE 'run-%'")
+
+    status, made = api(gw, "POST", "/api/outcomes", {"run": "run-a", "kind": "merge", "ref": "#12", "quantity": 40})
+    assert status == 201 and made["kind"] == "merge" and made["id"].startswith("out_")
+    again = api(gw, "POST", "/api/outcomes", {"run": "run-a", "kind": "merge", "ref": "#12", "quantity": 40})
+    assert again[0] == 200 and again[1]["id"] == made["id"]
+    status, error = api(gw, "POST", "/api/outcomes", {"kind": "shipped", "quantity": -2})
+    assert status == 400 and "'run' is required" in error["error"]["message"] and "'kind' must be one of" in error["error"]["message"]
+    assert api(gw, "POST", "/api/outcomes", {"run": "no-such-run", "kind": "commit"})[0] == 404
+    assert "Recorded deployment" in gw.cli("outcomes", "record", "--run", "run-a", "--kind", "deployment", "--ref", "prod-1").stdout
+
+    # A repository whose commit names run-b by trailer, and one on the session's branch that names no run.
+    gw.cli("import", "claude-code", str(FIXTURES), "--member", "alice", "--team", "platform")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "feature/retry")
+    (repo / "pay.py").write_text("def pay():\n    return retry(charge)\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Retry payments\n\nStrates-Run: run-b")
+    (repo / "retry.py").write_text("def retry(f):\n    return f()\n\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Add the retry helper", date="2026-11-20T09:30:00Z")
+    out = gw.cli("outcomes", "import-git", str(repo), "--since", "60d", "--branch", "feature/retry").stdout
+    assert "Read 2 commit(s): 1 recorded from Strates-Run trailers, 1 matched by branch and time (inferred)" in out
+    assert "0 recorded from Strates-Run trailers" in gw.cli("outcomes", "import-git", str(repo), "--since", "60d", "--branch", "feature/retry").stdout
+    status, listed = api(gw, "GET", f"/api/outcomes?run={SESSION}")
+    assert status == 200 and listed["data"][0]["inferred"] is True and listed["data"][0]["quantity"] == 3
+
+    status, report = api(gw, "GET", "/api/reports/outcomes?since=30d&by=workflow")
+    assert status == 200, report
+    merge = next(k for k in report["kinds"] if k["kind"] == "merge" and k["workflow"] is None)
+    assert merge["outcomes"] == 1 and float(merge["cost_per_outcome_usd"]) > 0
+    assert report["tokens_per_merged_line"] > 0
+    zero = {r["run"] for r in report["zero_output"]["costliest"]}
+    assert "run-c" in zero and "run-a" not in zero and "run-b" not in zero
+    assert report["runs_with_outcome"] == 3 and 0 < report["outcome_rate"] < 1
+
+    table = gw.cli("report", "outcomes", "--since", "30d").stdout
+    assert "Zero-output runs:" in table and "cost per outcome" in table
+    assert api(gw, "GET", "/api/reports/outcomes?by=colour")[0] == 400
