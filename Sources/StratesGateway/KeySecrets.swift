@@ -41,4 +41,29 @@ public enum KeySecrets {
         )
         return (secret, key)
     }
+
+    /// Whether `header` (GitHub's `X-Hub-Signature-256: sha256=<hex>`) signs `body` with
+    /// `secret`; compared in constant time.
+    public static func validGitHubSignature(_ header: String?, body: [UInt8], secret: String) -> Bool {
+        guard let header, header.hasPrefix("sha256="), let code = hexBytes(header.dropFirst(7)) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: body, using: SymmetricKey(data: Data(secret.utf8)))
+    }
+
+    /// The HMAC-SHA256 of `body` with `secret`, as GitHub puts it in `X-Hub-Signature-256`.
+    public static func gitHubSignature(_ body: [UInt8], secret: String) -> String {
+        "sha256=" + JSONText.hex(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8))))
+    }
+
+    static func hexBytes(_ text: Substring) -> [UInt8]? {
+        guard text.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
 }

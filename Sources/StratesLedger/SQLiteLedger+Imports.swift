@@ -33,7 +33,7 @@ public protocol ImportStore: Sendable {
     func runContexts(branch: String) async throws -> [RunContext]
 }
 
-extension SQLiteLedger: ImportStore {
+extension SQLiteLedger {
     static let importRequestSQL = insertRequestSQL.replacingOccurrences(of: "ON CONFLICT (id) DO NOTHING", with: """
         ON CONFLICT (id) DO UPDATE SET
             input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,

@@ -76,6 +76,14 @@ public struct ConfigurationReader {
                     }
                 }
             case "alerts": parseAlerts(value, into: &configuration)
+            case "outcomes":
+                for (k, v) in entries(value, "outcomes") {
+                    let path = "outcomes.\(k.string ?? "")"
+                    switch k.string {
+                    case "github_webhook_secret_env": configuration.githubWebhookSecretEnv = string(v, path)
+                    default: problem(k, path, "unknown setting (expected: github_webhook_secret_env)")
+                    }
+                }
             case "workloads":
                 for (k, v) in entries(value, "workloads") {
                     let path = "workloads.\(k.string ?? "")"
@@ -113,7 +121,7 @@ public struct ConfigurationReader {
             case "routing_rules": configuration.routingRules = parseRoutingRules(value)
             case "prices": parsePrices(value, into: &configuration)
             default:
-                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway, workloads)")
+                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway, workloads, outcomes)")
             }
         }
         let names = Set(configuration.providers.map(\.name))

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import StratesCore
 import StratesGateway
@@ -27,6 +28,7 @@ struct OutcomeController<Context: RequestContext> {
                 return HTTPAdapters.json(.created, Array(outcome.json.utf8))
             }
         }
+        router.post("/api/outcomes/github") { request, _ in await github(request) }
         router.get("/api/outcomes") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
                 guard let run = request.uri.queryParameters.get("run") else {
@@ -36,6 +38,55 @@ struct OutcomeController<Context: RequestContext> {
                 let items = try await runtime.database.outcomes(run: run).map(\.json)
                 return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
             }
+        }
+    }
+
+    /// GitHub's webhook: `pull_request` (opened, or closed when merged) and `deployment_status`
+    /// (success) become outcomes of the runs named by `Strates-Run:` lines, or, failing
+    /// that, of the latest run seen on the branch (inferred). Deliveries are checked against
+    /// the configured secret (`X-Hub-Signature-256`); there is no admin key on this route.
+    func github(_ request: Request) async -> Response {
+        func answer(_ status: HTTPResponse.Status, _ json: String) -> Response { HTTPAdapters.json(status, Array(json.utf8)) }
+        func refuse(_ status: HTTPResponse.Status, _ message: String, _ code: String) -> Response {
+            HTTPAdapters.json(status, GatewayError(status: Int(status.code), message: message, code: code).body(format: .openAI))
+        }
+        guard let secret = runtime.githubWebhookSecret else {
+            return refuse(.notFound, "GitHub webhooks are not set up: give outcomes.github_webhook_secret_env in the configuration.", "webhook_not_configured")
+        }
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: 5 << 20) else { return refuse(.contentTooLarge, "The delivery is larger than 5 MiB.", "too_large") }
+        let body = Array(buffer.readableBytesView)
+        guard KeySecrets.validGitHubSignature(request.headers[HTTPField.Name("X-Hub-Signature-256")!], body: body, secret: secret) else {
+            return refuse(.unauthorized, "The delivery's X-Hub-Signature-256 does not match the configured secret.", "bad_signature")
+        }
+        let event = request.headers[HTTPField.Name("X-GitHub-Event")!] ?? ""
+        guard let payload = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            return refuse(.badRequest, "The delivery is not a JSON object (set the webhook's content type to application/json).", "invalid_json")
+        }
+        let found: GitHubOutcome
+        switch GitHubOutcome.read(event: event, payload: payload) {
+        case .success(let outcome): found = outcome
+        case .failure(let ignored): return answer(.ok, #"{"recorded":0,"ignored":\#(JSONText.quote(ignored.reason))}"#)
+        }
+        do {
+            await runtime.ledgerWriter.flush()
+            var runs: [String] = []
+            for run in found.runs where try await !runtime.database.teams(ofRun: run).isEmpty { runs.append(run) }
+            var inferred = false
+            if runs.isEmpty, found.runs.isEmpty, let branch = found.branch,
+               let latest = try await runtime.database.runContexts(branch: branch).filter({ $0.firstAt <= found.at }).max(by: { $0.lastAt < $1.lastAt }) {
+                runs = [latest.run]
+                inferred = true
+            }
+            var recorded = 0
+            for run in runs {
+                let outcome = Outcome(id: "out_" + KeySecrets.randomHex(8), at: found.at, run: run, kind: found.kind, ref: found.ref, quantity: found.quantity, inferred: inferred, source: "github")
+                if try await runtime.database.record(outcome) { recorded += 1 }
+            }
+            let named = runs.map(JSONText.quote).joined(separator: ",")
+            return answer(.accepted, #"{"recorded":\#(recorded),"kind":"\#(found.kind.rawValue)","ref":\#(JSONText.quote(found.ref)),"runs":[\#(named)],"inferred":\#(inferred)}"#)
+        } catch {
+            return refuse(.internalServerError, "The outcome could not be recorded: \(error). GitHub retries failed deliveries.", "ledger_unavailable")
         }
     }
 }

@@ -27,12 +27,21 @@ public struct StratesRuntime: Sendable {
     public let reserves: ReserveGuard
     /// Routes defined through the admin API, in force before the configuration's.
     public let routeDefinitions: RuleIndex<RouteDefinition>
+    /// The secret GitHub webhook deliveries are signed with; nil when none is configured.
+    public let githubWebhookSecret: String?
     let httpClients: [HTTPClient]
 
     /// Opens the ledger, replays what a crash left in its journal, and builds the
     /// providers. Throws `ConfigurationError` for missing credentials.
     public static func start(configuration: StratesConfiguration, environment: [String: String], logger: Logger) async throws -> StratesRuntime {
         let providerSettings = try resolveProviders(configuration, environment: environment)
+        var githubSecret: String?
+        if let variable = configuration.githubWebhookSecretEnv {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw ConfigurationError(problems: [ConfigurationProblem(path: "outcomes.github_webhook_secret_env", message: "the environment variable \(variable) is not set")])
+            }
+            githubSecret = value
+        }
         let database = try SQLiteLedger(path: configuration.databasePath)
         let lock = try JournalLock(directory: configuration.journalDirectory)
         let pricing = Pricing(try await catalog(configuration: configuration, store: database))
@@ -98,7 +107,8 @@ public struct StratesRuntime: Sendable {
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
-            rateLimits: rateLimits, policies: policies, grants: grants, reserves: reserves, routeDefinitions: routeDefinitions, httpClients: clients
+            rateLimits: rateLimits, policies: policies, grants: grants, reserves: reserves, routeDefinitions: routeDefinitions,
+            githubWebhookSecret: githubSecret, httpClients: clients
         )
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import StratesCore
+import StratesGateway
 import Testing
 
 /// Outcomes: read from the API's JSON and from git, matched to runs, and set against what
@@ -52,5 +53,41 @@ import Testing
         #expect(report.tokensPerMergedLine == 200 && report.runsWithOutcome == 2 && abs(report.outcomeRate - 2.0 / 3) < 1e-12)
         #expect(report.zeroOutputRuns == 1 && report.zeroOutputSpend == 100 && report.zeroOutputTop.map(\.run) == ["c"])
         #expect(report.json.contains(#""zero_output":{"runs":1"#))
+    }
+}
+
+@Suite struct GitHubOutcomeTests {
+    nonisolated(unsafe) static let merged: [String: Any] = [
+        "action": "closed", "repository": ["full_name": "acme/checkout-api"],
+        "pull_request": [
+            "number": 12, "merged": true, "merged_at": "2026-11-20T11:00:00Z", "created_at": "2026-11-20T10:00:00Z", "title": "Retry payments",
+            "body": "Fixes #9.\n\nStrates-Run: run-a\nstrates-run: run-b\nStrates-Run: run-a", "additions": 30, "deletions": 4, "head": ["ref": "feature/retry"],
+        ],
+    ]
+
+    @Test func pullRequestsAndDeploymentsBecomeOutcomes() throws {
+        let merge = try GitHubOutcome.read(event: "pull_request", payload: Self.merged).get()
+        #expect(merge == GitHubOutcome(kind: .merge, ref: "acme/checkout-api#12", quantity: 34, at: Date(timeIntervalSince1970: 1_795_172_400), runs: ["run-a", "run-b"], branch: "feature/retry"))
+        var opened = Self.merged
+        opened["action"] = "opened"
+        #expect(try GitHubOutcome.read(event: "pull_request", payload: opened).get().kind == .pullRequest)
+        var closed = Self.merged
+        var pull = closed["pull_request"] as! [String: Any]
+        pull["merged"] = false
+        closed["pull_request"] = pull
+        guard case .failure(let ignored) = GitHubOutcome.read(event: "pull_request", payload: closed) else { Issue.record("a closed, unmerged PR is no outcome"); return }
+        #expect(ignored.reason.contains("'closed' is not an outcome"))
+        let deployed: [String: Any] = ["deployment_status": ["state": "success", "created_at": "2026-11-20T12:00:00Z"], "deployment": ["id": 77, "environment": "production", "ref": "main"]]
+        #expect(try GitHubOutcome.read(event: "deployment_status", payload: deployed).get() == GitHubOutcome(kind: .deployment, ref: "production/77", quantity: nil, at: Date(timeIntervalSince1970: 1_795_176_000), runs: [], branch: "main"))
+        guard case .failure = GitHubOutcome.read(event: "issues", payload: [:]) else { Issue.record("issues events are not outcomes"); return }
+    }
+
+    @Test func deliveriesAreCheckedAgainstTheSecret() {
+        let body = Array(#"{"zen":"Design for failure."}"#.utf8)
+        let signature = KeySecrets.gitHubSignature(body, secret: "s3cret")
+        #expect(KeySecrets.validGitHubSignature(signature, body: body, secret: "s3cret"))
+        #expect(!KeySecrets.validGitHubSignature(signature, body: body + [0x20], secret: "s3cret"))
+        #expect(!KeySecrets.validGitHubSignature(signature, body: body, secret: "other"))
+        #expect(!KeySecrets.validGitHubSignature(nil, body: body, secret: "s3cret") && !KeySecrets.validGitHubSignature("sha256=zz", body: body, secret: "s3cret"))
     }
 }

@@ -80,3 +80,45 @@ def test_outcomes_from_the_api_the_cli_and_git(gw, tmp_path):
     table = gw.cli("report", "outcomes", "--since", "30d").stdout
     assert "Zero-output runs:" in table and "cost per outcome" in table
     assert api(gw, "GET", "/api/reports/outcomes?by=colour")[0] == 400
+
+
+def test_github_webhook_deliveries_become_outcomes(tmp_path):
+    import hashlib
+    import hmac
+
+    import httpx
+
+    config = sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']) + "outcomes: {github_webhook_secret_env: GH_HOOK_SECRET}\n"
+    gw = Gateway(tmp_path, config, env_extra={"GH_HOOK_SECRET": "hook-s3cret"})
+    try:
+        work(gw, "run-pr", "fix-bug", 2)
+        gw.cli("import", "claude-code", str(FIXTURES), "--member", "alice", "--team", "platform")
+        gw.wait_rows(2, "run = 'run-pr'")
+
+        def deliver(event, payload, secret="hook-s3cret"):
+            body = json.dumps(payload).encode()
+            signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            return httpx.post(gw.url + "/api/outcomes/github", content=body, timeout=30,
+                              headers={"X-GitHub-Event": event, "X-Hub-Signature-256": signature, "content-type": "application/json"})
+
+        merged = {"action": "closed", "repository": {"full_name": "acme/checkout-api"},
+                  "pull_request": {"number": 12, "merged": True, "merged_at": "2026-11-23T11:00:00Z", "title": "Retry payments",
+                                   "body": "Strates-Run: run-pr", "additions": 30, "deletions": 4, "head": {"ref": "fix/other"}}}
+        response = deliver("pull_request", merged)
+        assert response.status_code == 202, response.text
+        assert response.json() == {"recorded": 1, "kind": "merge", "ref": "acme/checkout-api#12", "runs": ["run-pr"], "inferred": False}
+        assert deliver("pull_request", merged).json()["recorded"] == 0, "GitHub redelivers: recorded once"
+        outcomes = api(gw, "GET", "/api/outcomes?run=run-pr")[1]["data"]
+        assert outcomes[0]["quantity"] == 34 and outcomes[0]["source"] == "github"
+
+        # No Strates-Run line: the branch names the imported session that worked on it.
+        opened = {"action": "opened", "pull_request": {"number": 13, "created_at": "2026-11-20T10:00:00Z", "title": "Add retries", "body": "",
+                                                       "additions": 3, "deletions": 0, "head": {"ref": "feature/retry"}}}
+        inferred = deliver("pull_request", opened).json()
+        assert inferred["inferred"] is True and inferred["runs"] == [SESSION] and inferred["kind"] == "pull_request"
+
+        assert deliver("pull_request", merged, secret="wrong").status_code == 401
+        assert deliver("ping", {"zen": "Design for failure."}).json()["ignored"] == "ping"
+        assert deliver("deployment_status", {"deployment_status": {"state": "failure"}, "deployment": {"id": 1}}).json()["recorded"] == 0
+    finally:
+        gw.stop()

@@ -24,6 +24,7 @@ ATTEMPTS = {
     "/api/routes": {"name": "steal", "deployments": [{"provider": "sim"}]},
     "/api/feedback": {"request_id": "{red_request}", "score": 0},
     "/api/outcomes": {"run": "red-run", "kind": "commit", "ref": "stolen"},
+    "/api/outcomes/github": {"zen": "Keep it logically awesome."},
 }
 CHANGE = {"scope": "team:blue", "name": "renamed"}
 QUERIES = {"/api/reports/benefits": f"?period={PERIOD}", "/api/feedback": "?run=red-run", "/api/outcomes": "?run=red-run", "/api/reports/flow": "?by=team,member&since=30d"}
