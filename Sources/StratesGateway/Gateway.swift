@@ -76,7 +76,7 @@ public final class Gateway: Sendable {
     let autoRouting = AutoRoutingState()
     /// Each run's calls and spend, to flag (and stop) runaway runs.
     public let runs: RunWatch?
-    let notices: (any NoticeSink)?
+    public let notices: (any NoticeSink)?
     let backoff: RetryBackoff
 
     public init(

@@ -7,6 +7,7 @@ import Synchronization
 public enum OperatorNotice: Sendable, Equatable {
     case route(RouteEvent)
     case runaway(RunawayFlag, RunawayPolicy)
+    case spike(SpendAnomaly)
 
     /// The route change, when that is what this is.
     public var event: RouteEvent? {

@@ -18,6 +18,8 @@ public protocol WorkloadStore: Sendable {
     func workloadCalls(from: Date, to: Date, team: String?) async throws -> (calls: [WorkloadCallRow], withoutRun: Int64)
     /// Runs started in [from, to) (by their first call), with their totals.
     func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal]
+    /// Spend per team and hour (hours since 1970, UTC) for requests started in [from, to).
+    func hourlySpendByTeam(from: Date, to: Date) async throws -> [String: [Int64: Int64]]
 }
 
 extension SQLiteLedger {
@@ -102,6 +104,21 @@ extension SQLiteLedger {
                     tokens: row["tokens"], cost: row["cost"], firstAt: Self.date(row["first_at"]), lastAt: Self.date(row["last_at"])
                 )
             }
+        }
+    }
+}
+
+extension SQLiteLedger {
+    /// Spend per team and hour (hours since 1970, UTC) for requests started in [from, to).
+    public func hourlySpendByTeam(from: Date, to: Date) async throws -> [String: [Int64: Int64]] {
+        try await writer.read { db in
+            var result: [String: [Int64: Int64]] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT COALESCE(team, '(none)') AS team, started_at / 3600000 AS hour, SUM(COALESCE(cost_nano, 0)) AS spend
+                FROM requests WHERE started_at >= ? AND started_at < ? AND status != 'rejected' GROUP BY 1, 2
+                """, arguments: [Self.millis(from), Self.millis(to)])
+            for row in rows { result[row["team"], default: [:]][row["hour"]] = row["spend"] }
+            return result
         }
     }
 }

@@ -27,6 +27,12 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
         switch notice {
         case .route(let event): deliver(event)
         case .runaway(let flag, let policy): deliver(flag, policy: policy)
+        case .spike(let spike):
+            logger.warning("spend spike: \(spike.text)", metadata: ["team": "\(spike.team)"])
+            announce(
+                what: "spend spike", record: { _ in }, slack: ":chart_with_upwards_trend: Strates: spend spike: " + spike.text,
+                json: #"{"type":"spend.spike","text":\#(JSONValue.quote(spike.text)),"spike":\#(spike.json)}"#
+            )
         }
     }
 

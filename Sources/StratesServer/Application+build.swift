@@ -56,12 +56,14 @@ public enum StratesServe {
             }
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: runtime.ledgerWriter), .init(service: MemoryTrimmer()),
+            .init(service: ControlReloader(runtime: runtime, interval: .seconds(configuration.budgetReloadSeconds), logger: logger)),
+        ]
+        if let sink = runtime.gateway.notices { services.append(.init(service: AnomalyWatcher(runtime: runtime, sink: sink, logger: logger))) }
+        services.append(.init(service: app))
         var serviceConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(service: runtime.ledgerWriter), .init(service: MemoryTrimmer()),
-                .init(service: ControlReloader(runtime: runtime, interval: .seconds(configuration.budgetReloadSeconds), logger: logger)),
-                .init(service: app),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -26,6 +26,8 @@ public struct StratesConfiguration: Sendable {
     public var runaway = RunawayPolicy()
     /// How runs are classified in the workload profile.
     public var workloads = WorkloadRules()
+    /// When an hour's spend is a spike.
+    public var anomalies = AnomalyRules()
     /// The environment variable holding the secret GitHub signs its webhook deliveries with.
     public var githubWebhookSecretEnv: String?
     /// How often a running gateway reads budget definitions again (changes made with the CLI).

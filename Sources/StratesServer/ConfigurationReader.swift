@@ -84,6 +84,20 @@ public struct ConfigurationReader {
                     default: problem(k, path, "unknown setting (expected: github_webhook_secret_env)")
                     }
                 }
+            case "anomalies":
+                for (k, v) in entries(value, "anomalies") {
+                    let path = "anomalies.\(k.string ?? "")"
+                    switch k.string {
+                    case "factor":
+                        if let text = v.scalar?.string, let factor = Double(text), factor > 1 { configuration.anomalies.factor = factor } else {
+                            problem(v, path, "expected a number above 1 (e.g. 3)")
+                        }
+                    // Dollars, read as exactly as prices are.
+                    case "min_usd_per_hour": if let rate = rate(v, path) { configuration.anomalies.minimumPerHour = NanoUSD(rate.nanoPerMillion) }
+                    case "baseline_days": configuration.anomalies.baselineDays = int(v, path, 1...90) ?? configuration.anomalies.baselineDays
+                    default: problem(k, path, "unknown setting (expected: \(AnomalyRules.keys.joined(separator: ", ")))")
+                    }
+                }
             case "workloads":
                 for (k, v) in entries(value, "workloads") {
                     let path = "workloads.\(k.string ?? "")"
@@ -121,7 +135,7 @@ public struct ConfigurationReader {
             case "routing_rules": configuration.routingRules = parseRoutingRules(value)
             case "prices": parsePrices(value, into: &configuration)
             default:
-                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway, workloads, outcomes)")
+                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway, workloads, outcomes, anomalies)")
             }
         }
         let names = Set(configuration.providers.map(\.name))

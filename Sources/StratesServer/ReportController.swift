@@ -35,6 +35,16 @@ struct ReportController<Context: RequestContext> {
                 return HTTPAdapters.json(.ok, Array(report.json.utf8))
             }
         }
+        router.get("/api/reports/anomalies") { request, _ in
+            await AdminAccess.handle(request, runtime: runtime) { access in
+                let window = try Self.window { request.uri.queryParameters.get($0) }
+                await runtime.ledgerWriter.flush()
+                let spikes = try await AnomalyReporting.detect(
+                    database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
+                )
+                return HTTPAdapters.json(.ok, Array(#"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#.utf8))
+            }
+        }
         router.get("/api/reports/forecast") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
                 await runtime.ledgerWriter.flush()

@@ -8,7 +8,7 @@ extension StratesCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports over the ledger.",
-            subcommands: [Benefits.self, Routing.self, Flow.self, Workloads.self, Outcomes.self, ForecastCommand.self]
+            subcommands: [Benefits.self, Routing.self, Flow.self, Workloads.self, Outcomes.self, Anomalies.self, ForecastCommand.self]
         )
 
         struct Workloads: AsyncParsableCommand {
@@ -86,6 +86,36 @@ extension StratesCommand {
                 }
                 print("\nZero-output runs: \(report.zeroOutputRuns), costing \(NanoUSD(report.zeroOutputSpend)).")
                 for line in report.zeroOutputTop.prefix(5) { print("  \(line.run) (\(line.group)): \(NanoUSD(line.cost)), \(line.tokens) tokens") }
+            }
+        }
+
+        struct Anomalies: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Spend spikes: hours in which a team spent far above its rolling baseline.",
+                discussion: """
+                    An hour is a spike when its spend is at least `factor` times the team's average hourly spend over the
+                    `baseline_days` before it, and at least `min_usd_per_hour` (defaults 3, 7 days and $1; set under
+                    `anomalies:`). A running gateway checks every minute and announces new spikes in its log and webhooks.
+                    Example: strates report anomalies --since 7d
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @OptionGroup var window: ReportWindow
+            @Option(help: "Only this team.") var team: String?
+            @Option(help: "table or json.") var format: String = "table"
+
+            func run() async throws {
+                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                let (start, end) = try window.dates()
+                let (configuration, ledger) = try data.openLedger()
+                let spikes = try await AnomalyReporting.detect(database: ledger, rules: configuration.anomalies, since: start, until: end, team: team)
+                guard format == "table" else {
+                    print(#"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#)
+                    return
+                }
+                if spikes.isEmpty { print("No spend spikes since \(window.since).") }
+                for spike in spikes { print(spike.text) }
             }
         }
 

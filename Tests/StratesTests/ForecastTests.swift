@@ -41,3 +41,22 @@ import Testing
         #expect(new.weekOverWeek == nil)
     }
 }
+
+/// Spend spikes against the rolling baseline of the days before.
+@Suite struct SpendAnomalyTests {
+    @Test func anHourFarAboveTheBaselineIsASpike() {
+        let dollar: Int64 = 1_000_000_000
+        var hours: [Int64: Int64] = [:]
+        for hour in Int64(1_000)..<Int64(1_168) { hours[hour] = dollar }   // $1 an hour for 7 days
+        hours[1_168] = 2 * dollar      // twice: not a spike
+        hours[1_169] = 5 * dollar      // five times: a spike
+        let rules = AnomalyRules()
+        let spikes = rules.spikes(team: "platform", hours: hours, checked: 1_160...1_170)
+        #expect(spikes.map(\.hour) == [1_169])
+        #expect(spikes.first?.baseline ?? 0 >= dollar && spikes.first?.text.contains("team 'platform' spent $5.000000") == true)
+        // Small spend over nothing is not a spike: below the hourly minimum.
+        #expect(rules.spikes(team: "new", hours: [5_000: dollar / 2], checked: 4_990...5_010).isEmpty)
+        let fresh = rules.spikes(team: "new", hours: [5_000: 3 * dollar], checked: 4_990...5_010)
+        #expect(fresh.count == 1 && fresh[0].text.contains("with no spend in the days before"))
+    }
+}

@@ -63,3 +63,21 @@ def test_codex_sessions_import_from_codex_home(gw, tmp_path):
 def test_a_missing_folder_is_a_clear_error(gw):
     missing = gw.cli("import", "claude-code", "/nonexistent/claude", check=False)
     assert missing.returncode != 0 and "no such file or folder: /nonexistent/claude" in missing.stderr
+
+
+def test_spend_spikes_show_against_the_baseline(tmp_path):
+    config = sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']) + "anomalies: {factor: 3, min_usd_per_hour: 0.01, baseline_days: 7}\n"
+    gw = Gateway(tmp_path, config)
+    try:
+        # An imported history: Claude Code sessions on 2026-11-20, nothing in the days before.
+        gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--team", "platform")
+        status, report = api(gw, "GET", "/api/reports/anomalies?since=2026-11-19&until=2026-11-22")
+        assert status == 200, report
+        # The resumed session's hour the next day is a spike too: far above a week's average.
+        assert [(s["team"], s["hour"]) for s in report["spikes"]] == [("platform", "2026-11-21T10:00:00Z"), ("platform", "2026-11-20T09:00:00Z")]
+        assert report["spikes"][1]["factor"] is None and report["spikes"][0]["factor"] > 3
+        text = gw.cli("report", "anomalies", "--since", "2026-11-19", "--until", "2026-11-22").stdout
+        assert "team 'platform' spent" in text and "with no spend in the days before" in text
+        assert "No spend spikes" in gw.cli("report", "anomalies", "--since", "2026-11-22", "--until", "2026-11-23").stdout
+    finally:
+        gw.stop()

@@ -1,0 +1,57 @@
+import Foundation
+
+/// A spend spike: an hour in which a team spent well above its rolling baseline, the average
+/// hourly spend of the days before. Flagged as it happens (log, webhook) and listed by
+/// `strates report anomalies`.
+public struct SpendAnomaly: Sendable, Equatable {
+    public var team: String
+    /// Hours since 1970 (UTC).
+    public var hour: Int64
+    public var spend: Int64
+    public var baseline: Int64
+
+    public init(team: String, hour: Int64, spend: Int64, baseline: Int64) {
+        self.team = team
+        self.hour = hour
+        self.spend = spend
+        self.baseline = baseline
+    }
+
+    public var start: Date { Date(timeIntervalSince1970: Double(hour) * 3_600) }
+    public var factor: Double { baseline > 0 ? Double(spend) / Double(baseline) : .infinity }
+
+    public var text: String {
+        "team '\(team)' spent \(NanoUSD(spend)) in the hour from \(BudgetText.timestamp(start)), "
+            + (baseline > 0 ? String(format: "%.1f×", factor) + " its baseline of \(NanoUSD(baseline)) an hour" : "with no spend in the days before")
+    }
+
+    public var json: String {
+        #"{"team":\#(JSONText.quote(team)),"hour":\#(JSONText.quote(BudgetText.timestamp(start))),"spend_usd":\#(JSONText.quote(NanoUSD(spend).dollars)),"baseline_usd":\#(JSONText.quote(NanoUSD(baseline).dollars)),"factor":\#(baseline > 0 ? String((factor * 10).rounded() / 10) : "null")}"#
+    }
+}
+
+/// When an hour's spend is a spike.
+public struct AnomalyRules: Sendable, Equatable {
+    /// The hour must reach this many times the baseline ...
+    public var factor = 3.0
+    /// ... and at least this much, so that cents over nothing are not spikes.
+    public var minimumPerHour = NanoUSD(1_000_000_000)
+    /// The baseline is the average hourly spend over this many days before the hour.
+    public var baselineDays = 7
+
+    public init() {}
+
+    public static let keys = ["factor", "min_usd_per_hour", "baseline_days"]
+
+    /// The spikes among `hours` (hour → spend) of one team, for the hours in `checked`.
+    public func spikes(team: String, hours: [Int64: Int64], checked: ClosedRange<Int64>) -> [SpendAnomaly] {
+        let span = Int64(baselineDays * 24)
+        return checked.compactMap { hour in
+            guard let spend = hours[hour], spend >= minimumPerHour.value else { return nil }
+            let before = ((hour - span)..<hour).reduce(Int64(0)) { $0 + (hours[$1] ?? 0) }
+            let baseline = before / span
+            guard Double(spend) >= factor * Double(baseline) else { return nil }
+            return SpendAnomaly(team: team, hour: hour, spend: spend, baseline: baseline)
+        }
+    }
+}
