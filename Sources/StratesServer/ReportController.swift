@@ -12,38 +12,23 @@ struct ReportController<Context: RequestContext> {
         router.get("/api/reports/benefits") { request, _ in await benefits(request) }
         router.get("/api/reports/routing") { request, _ in await routing(request) }
         router.get("/api/reports/flow") { request, _ in await flow(request) }
-        router.get("/api/reports/workloads") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let window = try Self.window { request.uri.queryParameters.get($0) }
-                await runtime.ledgerWriter.flush()
-                let report = try await WorkloadReporting.make(
-                    database: runtime.database, rules: runtime.configuration.workloads, since: window.since, until: window.until, team: access.team
-                )
-                return HTTPAdapters.json(.ok, Array(report.json.utf8))
-            }
+        windowed(router, "/api/reports/workloads") { window, access, _ in
+            try await WorkloadReporting.make(
+                database: runtime.database, rules: runtime.configuration.workloads, since: window.since, until: window.until, team: access.team
+            ).json
         }
-        router.get("/api/reports/outcomes") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let parameters = request.uri.queryParameters
-                let window = try Self.window { parameters.get($0) }
-                let by = parameters.get("by") ?? "workflow"
-                guard OutcomeReporting.groupings.contains(by) else {
-                    throw GatewayError.badRequest("'by' is one of \(OutcomeReporting.groupings.joined(separator: ", ")).", param: "by")
-                }
-                await runtime.ledgerWriter.flush()
-                let report = try await OutcomeReporting.make(database: runtime.database, by: by, since: window.since, until: window.until, team: access.team)
-                return HTTPAdapters.json(.ok, Array(report.json.utf8))
+        windowed(router, "/api/reports/outcomes") { window, access, parameter in
+            let by = parameter("by") ?? "workflow"
+            guard OutcomeReporting.groupings.contains(by) else {
+                throw GatewayError.badRequest("'by' is one of \(OutcomeReporting.groupings.joined(separator: ", ")).", param: "by")
             }
+            return try await OutcomeReporting.make(database: runtime.database, by: by, since: window.since, until: window.until, team: access.team).json
         }
-        router.get("/api/reports/anomalies") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let window = try Self.window { request.uri.queryParameters.get($0) }
-                await runtime.ledgerWriter.flush()
-                let spikes = try await AnomalyReporting.detect(
-                    database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
-                )
-                return HTTPAdapters.json(.ok, Array(#"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#.utf8))
-            }
+        windowed(router, "/api/reports/anomalies") { window, access, _ in
+            let spikes = try await AnomalyReporting.detect(
+                database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
+            )
+            return #"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#
         }
         router.get("/api/reports/forecast") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
@@ -81,6 +66,21 @@ struct ReportController<Context: RequestContext> {
             return Response(
                 status: .ok, headers: HTTPAdapters.fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv))
             )
+        }
+    }
+
+    /// A JSON report over `?since=…&until=…`: admin access, the ledger flushed first.
+    func windowed(
+        _ router: Router<Context>, _ path: String,
+        _ build: @escaping @Sendable (_ window: (since: Date, until: Date), _ access: AdminAccess, _ parameter: (String) -> String?) async throws -> String
+    ) {
+        router.get(RouterPath(path)) { request, _ in
+            await AdminAccess.handle(request, runtime: runtime) { access in
+                let parameters = request.uri.queryParameters
+                let window = try Self.window { parameters.get($0) }
+                await runtime.ledgerWriter.flush()
+                return HTTPAdapters.json(.ok, Array(try await build(window, access) { parameters.get($0) }.utf8))
+            }
         }
     }
 
