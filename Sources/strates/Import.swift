@@ -8,7 +8,7 @@ extension StratesCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import usage recorded outside the gateway: a team's history on day one.",
-            subcommands: [ClaudeCode.self, Codex.self]
+            subcommands: [ClaudeCode.self, Codex.self, LiteLLM.self]
         )
 
         struct ClaudeCode: AsyncParsableCommand {
@@ -58,6 +58,54 @@ extension StratesCommand {
                 let environment = ProcessInfo.processInfo.environment
                 let home = environment["CODEX_HOME"] ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".codex")
                 try await options.run(.codex, defaultRoot: (home as NSString).appendingPathComponent("sessions"), data: data)
+            }
+        }
+    }
+}
+
+extension StratesCommand.Import {
+    struct LiteLLM: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "litellm",
+            abstract: "Import LiteLLM spend logs (GET /spend/logs as JSON, or the UI's CSV export) into the ledger.",
+            discussion: """
+                Each row is one call, identified by LiteLLM's request_id (importing twice adds nothing). Team, user,
+                end user and session come from the row; --team and --member fill what it leaves empty. Cached prompt
+                tokens are split out of prompt_tokens. Calls are priced from Strates' catalog; a model it has no price
+                for keeps the spend LiteLLM recorded.
+                Example: strates import litellm spend-logs.json --team platform
+                """
+        )
+
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The export file.") var file: String
+        @Option(help: "The team for rows without one.") var team: String?
+        @Option(help: "The member for rows without a user.") var member: String?
+        @Option(help: "production, sandbox or personal.") var environment: String = "production"
+        @Option(help: "table or json.") var format: String = "table"
+
+        func run() async throws {
+            guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+            guard let environment = Environment(rawValue: environment) else { throw ValidationError("--environment must be production, sandbox or personal") }
+            guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let (configuration, ledger) = try data.openLedger()
+            let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
+            let who = Attribution(organization: configuration.organization, team: team, member: member, environment: environment)
+            let summary: SpendLogImport.Summary
+            do {
+                summary = try await SpendLogImport(attribution: who, pricing: pricing).run(Array(bytes), store: ledger)
+            } catch let error as ImportError {
+                throw CommandFailure(description: "\(file): \(error)")
+            }
+            guard format == "table" else {
+                print(summary.json)
+                return
+            }
+            print("Read \(summary.rows) row(s): \(summary.calls) call(s); \(summary.added) added, \(summary.updated) updated, \(summary.calls - summary.added - summary.updated) already present.")
+            print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read; cost \(summary.cost)\(summary.pricedByLiteLLM > 0 ? " (\(summary.pricedByLiteLLM) call(s) at LiteLLM's own price: no price in Strates' catalog)" : "").")
+            if summary.skipped > 0 {
+                print("Skipped \(summary.skipped) row(s):")
+                for problem in summary.problems { print("  \(problem)") }
             }
         }
     }

@@ -159,3 +159,49 @@ import Testing
         #expect((again.added, again.updated) == (0, 0))
     }
 }
+
+/// LiteLLM spend logs: JSON and CSV exports read alike, cached tokens split out of prompt
+/// tokens, rows without an id or time named, repeated rows once, LiteLLM's spend kept only
+/// where Strates has no price.
+@Suite struct LiteLLMImportTests {
+    static let fixtures = ClaudeCodeImportTests.fixtures.replacingOccurrences(of: "claude-code", with: "litellm")
+
+    func importer() -> SpendLogImport {
+        SpendLogImport(attribution: Attribution(organization: "default", team: "fallback", member: "someone"), pricing: Pricing(PriceCatalog.builtIn()))
+    }
+
+    @Test func jsonAndCSVExportsImportAlikeAndOnce() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let json = try #require(FileManager.default.contents(atPath: Self.fixtures + "/spend_logs.json"))
+        let summary = try await importer().run(Array(json), store: ledger)
+        #expect((summary.rows, summary.calls, summary.skipped, summary.added, summary.pricedByLiteLLM) == (7, 4, 2, 4, 1))
+        #expect(summary.problems == ["row 6: a row without request_id", "row 7: row bad-time: startTime is missing or not a time"])
+        #expect(summary.usage == Usage(input: 8_976, output: 500, cacheRead: 31_024, cacheWrite5m: 2_000))
+        let csv = try #require(FileManager.default.contents(atPath: Self.fixtures + "/spend_logs.csv"))
+        let again = try await importer().run(Array(csv), store: ledger)
+        #expect((again.calls, again.added, again.updated) == (4, 0, 0) && again.usage == summary.usage)
+
+        let rows = try await ledger.requests(organization: "default", environment: .production, from: .distantPast, to: .distantFuture)
+        let anthropic = try #require(rows.first { $0.upstreamRequestID == "msg_01XF" })
+        #expect(anthropic.usage == Usage(input: 8_000, output: 200, cacheRead: 30_000, cacheWrite5m: 2_000) && anthropic.provider == "anthropic")
+        #expect(anthropic.attribution.team == "platform" && anthropic.attribution.member == "ana" && anthropic.attribution.run == "sess-42")
+        let unpriced = try #require(rows.first { $0.servedModel == "acme-embed-v2" })
+        #expect(unpriced.cost == NanoUSD(400_000) && unpriced.api == "embeddings" && unpriced.error == SpendLogImport.pricedByLiteLLM)
+        #expect(rows.first { $0.upstreamRequestID == "chatcmpl-fail" }?.status == .failed)
+        #expect(rows.first { $0.upstreamRequestID == "chatcmpl-8f1a" }?.requestedModel == "smart")
+    }
+
+    @Test func whatIsNotAnExportIsSaid() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        await #expect(throws: ImportError.self) { try await importer().run(Array("id,name\n1,x\n".utf8), store: ledger) }
+        await #expect(throws: ImportError.self) { try await importer().run(Array("{\"object\":\"list\"}".utf8), store: ledger) }
+    }
+
+    @Test func csvFieldsKeepTheirQuotesCommasAndLineBreaks() {
+        let rows = CSVText.rows("a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\n\n1,,3")
+        #expect(rows == [["a", "b", "c"], ["x, y", "say \"hi\"", "two\nlines"], ["1", "", "3"]])
+        // What the writer writes, the reader reads back.
+        let fields = ["=cmd", "plain", "comma, here", "quote \" here"]
+        #expect(CSVText.rows(fields.map(CSVText.field).joined(separator: ",")) == [["'=cmd", "plain", "comma, here", "quote \" here"]])
+    }
+}

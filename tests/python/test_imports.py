@@ -81,3 +81,15 @@ def test_spend_spikes_show_against_the_baseline(tmp_path):
         assert "No spend spikes" in gw.cli("report", "anomalies", "--since", "2026-11-22", "--until", "2026-11-23").stdout
     finally:
         gw.stop()
+
+
+def test_litellm_spend_logs_import_once(gw):
+    logs = Path(__file__).resolve().parents[1] / "fixtures" / "litellm"
+    first = json.loads(gw.cli("import", "litellm", str(logs / "spend_logs.json"), "--format", "json").stdout)
+    assert (first["calls"], first["added"], first["skipped"], first["priced_by_litellm"]) == (4, 4, 2, 1)
+    again = gw.cli("import", "litellm", str(logs / "spend_logs.csv")).stdout
+    assert "4 call(s); 0 added, 0 updated, 4 already present." in again
+    rows = gw.rows("source = 'litellm'")
+    assert len(rows) == 4 and {r["team"] for r in rows} == {"platform", "data"}
+    bad = gw.cli("import", "litellm", str(FIXTURES / ".." / "codex" / "2026" / "11" / "20" / "rollout-2026-11-20T11-00-00-0199a213-81c0-7800-8aa1-bbab2a035a54.jsonl"), check=False)
+    assert bad.returncode != 0 and "not a LiteLLM spend-log export" in bad.stderr
