@@ -36,6 +36,20 @@ public final class RunWatch: Sendable {
         )
     }
 
+    /// A run produced something: its calls and spend count from zero again, and a stopped run
+    /// may go on (the limits are on work without an outcome).
+    public func outcomeRecorded(run: String) {
+        runs.withLock { runs in
+            guard var state = runs[run] else { return }
+            state.calls = 0
+            state.cost = 0
+            state.repeats = 0
+            state.flagged = []
+            state.stopped = false
+            runs[run] = state
+        }
+    }
+
     /// Counts a settled request of its run; returns the flags it raised (each once per run).
     func observe(_ record: RequestRecord, body: [UInt8], now: Date = Date()) -> [RunawayFlag] {
         guard let run = record.attribution.run, record.status != .rejected else { return [] }

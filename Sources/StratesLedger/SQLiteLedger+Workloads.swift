@@ -82,25 +82,30 @@ public struct RunTotal: Sendable, Equatable {
 extension SQLiteLedger {
     /// Runs started in [from, to) (by their first call), with their totals.
     public func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal] {
-        try await writer.read { db in
+        // Two passes over the calls, grouped once each: per run, then per run and model (the
+        // model a run spent most on is picked here, not by a correlated subquery per run).
+        let calls = """
+            SELECT COALESCE(parent_run, run) AS root, team, member, workflow, COALESCE(served_model, requested_model) AS model, started_at,
+                input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS tokens, COALESCE(cost_nano, 0) AS cost
+            FROM requests WHERE run IS NOT NULL AND status != 'rejected' AND (? IS NULL OR team = ?)
+            """
+        return try await writer.read { db in
+            var mainModel: [String: (model: String, cost: Int64, tokens: Int64)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT root, model, SUM(cost) AS spent, SUM(tokens) AS used FROM (\(calls)) GROUP BY root, model", arguments: [team, team]) {
+                let root: String = row["root"]
+                let candidate = (model: (row["model"] as String?) ?? "", cost: row["spent"] as Int64, tokens: row["used"] as Int64)
+                if let current = mainModel[root], (current.cost, current.tokens) >= (candidate.cost, candidate.tokens) { continue }
+                mainModel[root] = candidate
+            }
             let rows = try Row.fetchAll(db, sql: """
-                WITH calls AS (
-                    SELECT COALESCE(parent_run, run) AS root, team, member, workflow, COALESCE(served_model, requested_model) AS model, started_at,
-                        input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS tokens, COALESCE(cost_nano, 0) AS cost
-                    FROM requests WHERE run IS NOT NULL AND status != 'rejected' AND (? IS NULL OR team = ?)
-                ), runs AS (
-                    SELECT root, MIN(started_at) AS first_at, MAX(started_at) AS last_at, COUNT(*) AS calls, SUM(tokens) AS tokens, SUM(cost) AS cost,
-                        MAX(team) AS team, MAX(member) AS member, MAX(workflow) AS workflow
-                    FROM calls GROUP BY root HAVING MIN(started_at) >= ? AND MIN(started_at) < ?
-                ), models AS (
-                    SELECT root, model, SUM(cost) AS spent, SUM(tokens) AS used FROM calls GROUP BY root, model
-                )
-                SELECT runs.*, (SELECT model FROM models WHERE models.root = runs.root ORDER BY spent DESC, used DESC LIMIT 1) AS model
-                FROM runs ORDER BY cost DESC
+                SELECT root, MIN(started_at) AS first_at, MAX(started_at) AS last_at, COUNT(*) AS calls, SUM(tokens) AS tokens, SUM(cost) AS cost,
+                    MAX(team) AS team, MAX(member) AS member, MAX(workflow) AS workflow
+                FROM (\(calls)) GROUP BY root HAVING MIN(started_at) >= ? AND MIN(started_at) < ? ORDER BY cost DESC
                 """, arguments: [team, team, Self.millis(from), Self.millis(to)])
             return rows.map { row in
-                RunTotal(
-                    run: row["root"], team: row["team"], member: row["member"], workflow: row["workflow"], model: row["model"], calls: row["calls"],
+                let root: String = row["root"]
+                return RunTotal(
+                    run: root, team: row["team"], member: row["member"], workflow: row["workflow"], model: mainModel[root]?.model, calls: row["calls"],
                     tokens: row["tokens"], cost: row["cost"], firstAt: Self.date(row["first_at"]), lastAt: Self.date(row["last_at"])
                 )
             }

@@ -21,7 +21,9 @@ struct OutcomeController<Context: RequestContext> {
                     throw GatewayError.badRequest("The outcome is not valid: \(error).")
                 }
                 try await runtime.requireVisible(requestID: nil, run: outcome.run, access: access)
-                guard try await runtime.database.record(outcome) else {
+                let added = try await runtime.database.record(outcome)
+                runtime.gateway.runs?.outcomeRecorded(run: outcome.run)
+                guard added else {
                     let existing = try await runtime.database.outcomes(run: outcome.run).first { $0.kind == outcome.kind && $0.ref == outcome.ref }
                     return HTTPAdapters.json(.ok, Array((existing ?? outcome).json.utf8))
                 }
@@ -82,6 +84,7 @@ struct OutcomeController<Context: RequestContext> {
             for run in runs {
                 let outcome = Outcome(id: "out_" + KeySecrets.randomHex(8), at: found.at, run: run, kind: found.kind, ref: found.ref, quantity: found.quantity, inferred: inferred, source: "github")
                 if try await runtime.database.record(outcome) { recorded += 1 }
+                runtime.gateway.runs?.outcomeRecorded(run: run)
             }
             let named = runs.map(JSONText.quote).joined(separator: ",")
             return answer(.accepted, #"{"recorded":\#(recorded),"kind":"\#(found.kind.rawValue)","ref":\#(JSONText.quote(found.ref)),"runs":[\#(named)],"inferred":\#(inferred)}"#)

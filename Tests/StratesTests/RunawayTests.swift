@@ -38,6 +38,9 @@ import Testing
         for index in 0..<5 { #expect(await call(harness, run: "working", content: "step \(index)").status == 200) }
         let stored = try await harness.stored()
         #expect(stored.filter { $0.status == .rejected && $0.error == "refused: run_stopped" }.count == 1)
+        // An outcome shows the run produced something: its count starts again and it may go on.
+        harness.gateway.runs?.outcomeRecorded(run: "loop")
+        #expect(await call(harness, run: "loop", content: "after the commit").status == 200)
     }
 
     @Test func callAndSpendLimitsFlagWithoutStoppingByDefault() async throws {
