@@ -141,9 +141,11 @@ public final class Gateway: Sendable {
             hasTools: summary.hasTools, reasoning: summary.reasoning, hasImages: { RequestSummary.mentionsImages(request.body) }
         )
         let router = self.router
-        guard var (route, rule) = router.decide(features) else {
+        guard let decided = router.decide(features) else {
             throw GatewayError.unknownModel(summary.model, available: router.advertisedModels)
         }
+        var route = decided.route
+        let rule = decided.rule
         // With auto routing on, every request's task profile is kept, so that feedback on
         // any tier (asked for directly or not) teaches the router.
         let profile = router.hasAutoRoutes && request.api != .countTokens ? TaskProfile.classify(features) : nil
