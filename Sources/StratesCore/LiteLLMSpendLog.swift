@@ -48,13 +48,7 @@ public struct LiteLLMSpendRow: Sendable, Equatable {
         let cacheRead = int((usageObject?["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] ?? usageObject?["cache_read_input_tokens"])
         let cacheWrite = int(usageObject?["cache_creation_input_tokens"])
         let prompt = int(row["prompt_tokens"])
-        let spend = row["spend"].flatMap { value -> NanoUSD? in
-            guard let dollars = (value as? NSNumber)?.stringValue ?? (value as? String), let decimal = Decimal(string: dollars) else { return nil }
-            var scaled = decimal * Decimal(1_000_000_000)
-            var rounded = Decimal()
-            NSDecimalRound(&rounded, &scaled, 0, .plain)
-            return NanoUSD(NSDecimalNumber(decimal: rounded).int64Value)
-        }
+        let spend = DecimalText.signedScaled(row["spend"], decimals: 9).map(NanoUSD.init)
         return .success(LiteLLMSpendRow(
             requestID: id, callType: text("call_type") ?? "acompletion", startedAt: start, endedAt: text("endTime").flatMap(parseTime),
             model: text("model") ?? "", modelGroup: text("model_group"), provider: text("custom_llm_provider"),

@@ -67,6 +67,15 @@ public struct TokenRate: Hashable, Sendable, Codable, Comparable {
 
 /// Exact decimal text → scaled integer conversion, so prices never pass through floating point.
 public enum DecimalText {
+    /// `scaled` for a value from parsed JSON or CSV (a string or a number) that may be
+    /// negative (a credit): the sign kept, the magnitude rounded half up.
+    public static func signedScaled(_ value: Any?, decimals: Int) -> Int64? {
+        guard let text = (value as? String) ?? (value as? NSNumber)?.stringValue else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.hasPrefix("-") else { return scaled(trimmed, decimals: decimals) }
+        return scaled(String(trimmed.dropFirst()), decimals: decimals).map { -$0 }
+    }
+
     /// `scaled("2.5", decimals: 9)` is 2_500_000_000. Accepts plain and exponent notation
     /// ("3e-06", "1.25E-7"). Digits beyond `decimals` are rounded half up. Returns nil on
     /// anything that is not a non-negative decimal number or that overflows.

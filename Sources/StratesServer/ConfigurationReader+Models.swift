@@ -150,6 +150,15 @@ extension ConfigurationReader {
         return rate
     }
 
+    /// An amount of dollars, read exactly: `5`, `2.50`.
+    mutating func dollars(_ node: Node, _ path: String) -> NanoUSD? {
+        guard let text = node.scalar?.string, let nano = DecimalText.scaled(text, decimals: 9) else {
+            problem(node, path, "expected an amount of dollars (e.g. 5 or 2.50)")
+            return nil
+        }
+        return NanoUSD(nano)
+    }
+
     /// Seconds, whole or not: `30`, `2.5`.
     mutating func seconds(_ node: Node, _ path: String) -> Double? {
         guard let text = node.scalar?.string, let value = Double(text), value > 0, value <= 86_400 else {

@@ -92,8 +92,7 @@ public struct ConfigurationReader {
                         if let text = v.scalar?.string, let factor = Double(text), factor > 1 { configuration.anomalies.factor = factor } else {
                             problem(v, path, "expected a number above 1 (e.g. 3)")
                         }
-                    // Dollars, read as exactly as prices are.
-                    case "min_usd_per_hour": if let rate = rate(v, path) { configuration.anomalies.minimumPerHour = NanoUSD(rate.nanoPerMillion) }
+                    case "min_usd_per_hour": if let amount = dollars(v, path) { configuration.anomalies.minimumPerHour = amount }
                     case "baseline_days": configuration.anomalies.baselineDays = int(v, path, 1...90) ?? configuration.anomalies.baselineDays
                     default: problem(k, path, "unknown setting (expected: \(AnomalyRules.keys.joined(separator: ", ")))")
                     }
@@ -116,7 +115,7 @@ public struct ConfigurationReader {
                     switch k.string {
                     case "max_calls_per_run": configuration.runaway.maxCallsPerRun = off ? nil : int(v, path, 1...10_000_000)
                     case "max_cost_per_run_usd":
-                        if off { configuration.runaway.maxCostPerRun = nil } else if let rate = rate(v, path) { configuration.runaway.maxCostPerRun = NanoUSD(rate.nanoPerMillion) }
+                        if off { configuration.runaway.maxCostPerRun = nil } else if let amount = dollars(v, path) { configuration.runaway.maxCostPerRun = amount }
                     case "repeated_requests": configuration.runaway.repeatedRequests = off ? nil : int(v, path, 2...10_000)
                     case "stop": configuration.runaway.stop = bool(v, path) ?? false
                     default: problem(k, path, "unknown setting (expected: \(RunawayPolicy.keys.joined(separator: ", ")); give a limit 'off' to drop it)")

@@ -73,7 +73,7 @@ public enum ProviderExport {
     }
 
     static func day(of bucket: [String: Any]) -> Date? {
-        if let text = bucket["starting_at"] as? String, let start = ClaudeCodeTranscript.parseTimestamp(text) {
+        if let text = bucket["starting_at"] as? String, let start = RFC3339.parse(text) {
             return Date(timeIntervalSince1970: (start.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
         }
         if let seconds = (bucket["start_time"] as? NSNumber)?.doubleValue {
@@ -102,7 +102,7 @@ public enum ProviderExport {
         if object == "organization.costs.result", let amount = result["amount"] as? [String: Any] {
             let currency = (amount["currency"] as? String ?? "usd").lowercased()
             guard currency == "usd" else { throw Problem(description: "a cost in \(currency.uppercased()): only USD is reconciled") }
-            guard let nano = Self.nano(amount["value"], scale: 9) else { throw Problem(description: "a cost whose amount.value is not a number") }
+            guard let nano = DecimalText.signedScaled(amount["value"], decimals: 9) else { throw Problem(description: "a cost whose amount.value is not a number") }
             // `line_item` is `MODEL, input` / `MODEL, output` / …: the model is its first part.
             let item = result["line_item"] as? String ?? ""
             let model = item.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
@@ -112,21 +112,10 @@ public enum ProviderExport {
             let currency = (result["currency"] as? String ?? "USD").uppercased()
             guard currency == "USD" else { throw Problem(description: "a cost in \(currency): only USD is reconciled") }
             // Anthropic gives cents as a decimal string: one cent is 10,000,000 nano-USD.
-            guard let nano = Self.nano(text, scale: 7) else { throw Problem(description: "a cost whose amount '\(text)' is not a decimal number") }
+            guard let nano = DecimalText.signedScaled(text, decimals: 7) else { throw Problem(description: "a cost whose amount '\(text)' is not a decimal number") }
             return (.anthropicCost, ExportRow(day: day, model: result["model"] as? String ?? "", cost: NanoUSD(nano)))
         }
         throw Problem(description: "a result that is neither usage nor cost of a known export (fields: \(result.keys.sorted().joined(separator: ", ")))")
-    }
-
-    /// `value` (a decimal string or a JSON number) × 10^`scale`, rounded half away from zero.
-    static func nano(_ value: Any?, scale: Int) -> Int64? {
-        let text: String
-        if let string = value as? String { text = string } else if let number = value as? NSNumber { text = number.description } else { return nil }
-        guard let decimal = Decimal(string: text.trimmingCharacters(in: .whitespaces), locale: Locale(identifier: "en_US_POSIX")), !decimal.isNaN else { return nil }
-        var scaled = decimal * pow(Decimal(10), scale)
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &scaled, 0, .plain)
-        return NSDecimalNumber(decimal: rounded).int64Value
     }
 
     static func add(_ a: ExportRow, _ b: ExportRow) -> ExportRow {
