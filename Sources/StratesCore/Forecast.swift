@@ -43,7 +43,7 @@ public struct Forecast: Sendable {
 
     /// `recent`: spend in the burn basis (the last 7 days, or since the window began).
     public static func line(for budget: Budget, window: BudgetWindow, spent: Int64, recent: Int64, now: Date) -> BudgetLine {
-        let basisDays = max(1.0 / 24, min(7, now.timeIntervalSince(window.start) / 86_400))
+        let basisDays = Self.basisDays(since: window.start, now: now)
         let burn = Double(recent) / basisDays
         var line = BudgetLine(budget: budget, window: window, spent: spent, dailyBurn: burn)
         if let end = window.end {
@@ -67,7 +67,7 @@ public struct Forecast: Sendable {
     }
 
     public static func team(_ team: String, monthToDate: Int64, lastWeek: Int64, previousWeek: Int64, monthStart: Date, monthEnd: Date, now: Date) -> TeamLine {
-        let basisDays = max(1.0 / 24, min(7, now.timeIntervalSince(monthStart) / 86_400))
+        let basisDays = Self.basisDays(since: monthStart, now: now)
         let recent = now.timeIntervalSince(monthStart) < 7 * 86_400 ? monthToDate : lastWeek
         let burn = Double(recent) / basisDays
         let projected = monthToDate + Int64(burn * max(0, monthEnd.timeIntervalSince(now) / 86_400))
@@ -75,6 +75,11 @@ public struct Forecast: Sendable {
             team: team, monthToDate: monthToDate, lastWeek: lastWeek, previousWeek: previousWeek, dailyBurn: burn, projectedMonth: projected,
             weekOverWeek: previousWeek > 0 ? Double(lastWeek - previousWeek) / Double(previousWeek) : nil
         )
+    }
+
+    /// The days the burn is averaged over: the last 7, or fewer since `start` (an hour at least).
+    static func basisDays(since start: Date, now: Date) -> Double {
+        max(1.0 / 24, min(7, now.timeIntervalSince(start) / 86_400))
     }
 
     func amount(_ value: Int64, unit: BudgetUnit) -> String { unit == .usd ? NanoUSD(value).description : "\(value) tokens" }

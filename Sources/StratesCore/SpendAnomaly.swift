@@ -25,6 +25,11 @@ public struct SpendAnomaly: Sendable, Equatable {
             + (baseline > 0 ? String(format: "%.1f×", factor) + " its baseline of \(NanoUSD(baseline)) an hour" : "with no spend in the days before")
     }
 
+    /// `{"spikes": [...]}`, as the CLI and the API give the list.
+    public static func listJSON(_ spikes: [SpendAnomaly]) -> String {
+        #"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#
+    }
+
     public var json: String {
         #"{"team":\#(JSONText.quote(team)),"hour":\#(JSONText.quote(BudgetText.timestamp(start))),"spend_usd":\#(JSONText.quote(NanoUSD(spend).dollars)),"baseline_usd":\#(JSONText.quote(NanoUSD(baseline).dollars)),"factor":\#(baseline > 0 ? String((factor * 10).rounded() / 10) : "null")}"#
     }

@@ -34,6 +34,12 @@ enum HTTPAdapters {
         }
     }
 
+    /// A report in the format asked for (`json` or `csv`), rendered only in that one.
+    static func report(format: String, json: @autoclosure () -> String, csv: @autoclosure () -> String) -> Response {
+        guard format == "csv" else { return Self.json(.ok, Array(json().utf8)) }
+        return Response(status: .ok, headers: fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: csv())))
+    }
+
     static func json(_ status: HTTPResponse.Status = .ok, _ bytes: [UInt8], headers: [(name: String, value: String)] = []) -> Response {
         Response(status: status, headers: fields([("content-type", "application/json")] + headers), body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }

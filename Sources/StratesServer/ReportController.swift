@@ -28,7 +28,7 @@ struct ReportController<Context: RequestContext> {
             let spikes = try await AnomalyReporting.detect(
                 database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
             )
-            return #"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#
+            return SpendAnomaly.listJSON(spikes)
         }
         router.get("/api/reports/forecast") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
@@ -62,10 +62,7 @@ struct ReportController<Context: RequestContext> {
             let report = try await FlowReporting.make(
                 database: runtime.database, dimensions: dimensions, since: window.since, until: window.until, top: top, trend: trend, team: access.team
             )
-            guard format == "csv" else { return HTTPAdapters.json(.ok, Array(report.json.utf8)) }
-            return Response(
-                status: .ok, headers: HTTPAdapters.fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv))
-            )
+            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
         }
     }
 
@@ -109,10 +106,7 @@ struct ReportController<Context: RequestContext> {
                 database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window.since,
                 until: window.until, team: access.team
             )
-            guard format == "csv" else { return HTTPAdapters.json(.ok, Array(report.json.utf8)) }
-            return Response(
-                status: .ok, headers: HTTPAdapters.fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv))
-            )
+            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
         }
     }
 
@@ -143,11 +137,7 @@ struct ReportController<Context: RequestContext> {
                 database: runtime.database, pricing: runtime.pricing, organization: access.key.organization, period: period,
                 purpose: purpose == "all" ? nil : purpose, members: members
             )
-            guard format == "csv" else { return HTTPAdapters.json(.ok, Array(report.json.utf8)) }
-            return Response(
-                status: .ok, headers: HTTPAdapters.fields([("content-type", "text/csv; charset=utf-8")]),
-                body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv))
-            )
+            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
         }
     }
 }

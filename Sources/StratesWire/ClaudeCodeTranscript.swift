@@ -55,7 +55,7 @@ public enum ClaudeCodeTranscript {
         if model == "<synthetic>" { return .other }
         guard let messageID = parts["id"]?.string, !messageID.isEmpty else { return .malformed("an assistant line without message.id") }
         guard let session = fields["sessionId"]?.string, !session.isEmpty else { return .malformed("an assistant line without sessionId") }
-        guard let stamp = fields["timestamp"]?.string, let timestamp = parseTimestamp(stamp) else {
+        guard let stamp = fields["timestamp"]?.string, let timestamp = RFC3339.parse(stamp) else {
             return .malformed("an assistant line without a readable timestamp")
         }
         let requestID = fields["requestId"]?.string.flatMap { $0.isEmpty ? nil : $0 }
@@ -67,7 +67,4 @@ public enum ClaudeCodeTranscript {
             gitBranch: fields["gitBranch"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         ))
     }
-
-    /// `2026-01-25T18:16:50.773Z` (fractional seconds and a numeric offset optional).
-    public static func parseTimestamp(_ text: String) -> Date? { RFC3339.parse(text) }
 }

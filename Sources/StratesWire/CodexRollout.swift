@@ -47,7 +47,7 @@ public struct CodexRollout: Sendable {
             }
             guard let session = sessionID else { return .malformed("a token_count before the session_meta line") }
             guard let model else { return .malformed("a token_count before any turn_context names the model") }
-            guard let stamp = fields["timestamp"]?.string, let timestamp = ClaudeCodeTranscript.parseTimestamp(stamp) else {
+            guard let stamp = fields["timestamp"]?.string, let timestamp = RFC3339.parse(stamp) else {
                 return .malformed("a token_count without a readable timestamp")
             }
             if let total { totals = total } else { totals = zip(totals, step).map { $0 + $1 } }

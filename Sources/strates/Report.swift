@@ -111,7 +111,7 @@ extension StratesCommand {
                 let (configuration, ledger) = try data.openLedger()
                 let spikes = try await AnomalyReporting.detect(database: ledger, rules: configuration.anomalies, since: start, until: end, team: team)
                 guard format == "table" else {
-                    print(#"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#)
+                    print(SpendAnomaly.listJSON(spikes))
                     return
                 }
                 if spikes.isEmpty { print("No spend spikes since \(window.since).") }

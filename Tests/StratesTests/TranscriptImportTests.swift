@@ -114,7 +114,7 @@ import Testing
         ("2026-11-20T09:00:03.120-05:30", 1_795_185_003.12),
     ])
     func timestampsAreReadExactly(text: String, seconds: Double) throws {
-        let date = try #require(ClaudeCodeTranscript.parseTimestamp(text))
+        let date = try #require(RFC3339.parse(text))
         #expect(abs(date.timeIntervalSince1970 - seconds) < 0.0005)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -122,7 +122,7 @@ import Testing
             #expect(abs(reference.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.0005)
         }
         for bad in ["2026-13-01T00:00:00Z", "2026-01-01", "2026-01-01T00:00:00", "2026-01-01T00:00:00Zjunk"] {
-            #expect(ClaudeCodeTranscript.parseTimestamp(bad) == nil, "\(bad)")
+            #expect(RFC3339.parse(bad) == nil, "\(bad)")
         }
     }
 }
