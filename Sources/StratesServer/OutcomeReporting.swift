@@ -7,6 +7,17 @@ public enum OutcomeReporting {
     public static let groupings = ["workflow", "team", "member", "model"]
 
     public static func make(database: any LedgerDatabase, by: String, since: Date, until: Date, team: String?) async throws -> OutcomeReport {
+        let (runs, outcomes) = try await read(database: database, by: by, since: since, until: until, team: team)
+        return OutcomeReport.make(runs: runs, outcomes: outcomes, by: by, since: since, until: until)
+    }
+
+    public static func efficiency(database: any LedgerDatabase, by: String, since: Date, until: Date, team: String?) async throws -> EfficiencyReport {
+        let (runs, outcomes) = try await read(database: database, by: by, since: since, until: until, team: team)
+        return EfficiencyReport.make(runs: runs, outcomes: outcomes, by: by, since: since, until: until)
+    }
+
+    /// Runs started in the window, named by their group, and the outcomes recorded for them.
+    static func read(database: any LedgerDatabase, by: String, since: Date, until: Date, team: String?) async throws -> ([OutcomeReport.RunLine], [Outcome]) {
         let totals = try await database.runTotals(from: since, to: until, team: team)
         let runs = totals.map { total -> OutcomeReport.RunLine in
             let group = switch by {
@@ -20,6 +31,6 @@ public enum OutcomeReporting {
         // Outcomes come after their runs (a merge days later): all of those recorded since the window began.
         let names = Set(totals.map(\.run))
         let outcomes = try await database.outcomes(from: since, to: .distantFuture).filter { names.contains($0.run) }
-        return OutcomeReport.make(runs: runs, outcomes: outcomes, by: by, since: since, until: until)
+        return (runs, outcomes)
     }
 }

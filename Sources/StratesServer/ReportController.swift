@@ -24,6 +24,21 @@ struct ReportController<Context: RequestContext> {
             }
             return try await OutcomeReporting.make(database: runtime.database, by: by, since: window.since, until: window.until, team: access.team).json
         }
+        router.get("/api/reports/efficiency") { request, _ in
+            await AdminAccess.handle(request, runtime: runtime) { access in
+                let parameters = request.uri.queryParameters
+                let window = try Self.window { parameters.get($0) }
+                let by = parameters.get("by") ?? "model"
+                guard OutcomeReporting.groupings.contains(by) else {
+                    throw GatewayError.badRequest("'by' is one of \(OutcomeReporting.groupings.joined(separator: ", ")).", param: "by")
+                }
+                let format = parameters.get("format") ?? "json"
+                guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+                await runtime.ledgerWriter.flush()
+                let report = try await OutcomeReporting.efficiency(database: runtime.database, by: by, since: window.since, until: window.until, team: access.team)
+                return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
+            }
+        }
         windowed(router, "/api/reports/anomalies") { window, access, _ in
             let spikes = try await AnomalyReporting.detect(
                 database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team

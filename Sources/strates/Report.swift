@@ -8,7 +8,7 @@ extension StratesCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports over the ledger.",
-            subcommands: [Benefits.self, Routing.self, Flow.self, Workloads.self, Outcomes.self, Anomalies.self, ForecastCommand.self]
+            subcommands: [Benefits.self, Routing.self, Flow.self, Workloads.self, Outcomes.self, Efficiency.self, Anomalies.self, ForecastCommand.self]
         )
 
         struct Workloads: AsyncParsableCommand {
@@ -86,6 +86,40 @@ extension StratesCommand {
                 }
                 print("\nZero-output runs: \(report.zeroOutputRuns), costing \(NanoUSD(report.zeroOutputSpend)).")
                 for line in report.zeroOutputTop.prefix(5) { print("  \(line.run) (\(line.group)): \(NanoUSD(line.cost)), \(line.tokens) tokens") }
+            }
+        }
+
+        struct Efficiency: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "How much of the spend produced something: per model (or workflow, team, member), outcome rate, cost per outcome, tokens per merged line, zero-output spend.",
+                discussion: """
+                    Runs started in the window (a session with its subagents) with the outcomes recorded for them. A run
+                    belongs to the model it spent most on. Cost per outcome is the group's spend over its outcomes of any
+                    kind; tokens per merged line counts the runs that merged lines; zero-output runs are those without any
+                    outcome. The first line is the whole.
+                    Examples:
+                      strates report efficiency --since 30d
+                      strates report efficiency --by workflow --format csv
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+            @OptionGroup var window: ReportWindow
+            @Option(help: "model, workflow, team or member.") var by: String = "model"
+            @Option(help: "Only runs of this team.") var team: String?
+            @Option(help: "table, json or csv.") var format: String = "table"
+
+            func run() async throws {
+                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                guard OutcomeReporting.groupings.contains(by) else { throw ValidationError("--by must be one of \(OutcomeReporting.groupings.joined(separator: ", "))") }
+                let (start, end) = try window.dates()
+                let (_, ledger) = try data.openLedger()
+                let report = try await OutcomeReporting.efficiency(database: ledger, by: by, since: start, until: end, team: team)
+                switch format {
+                case "json": print(report.json)
+                case "csv": print(report.csv, terminator: "")
+                default: TextTable.print(report.table)
+                }
             }
         }
 

@@ -91,3 +91,30 @@ import Testing
         #expect(!KeySecrets.validGitHubSignature(nil, body: body, secret: "s3cret") && !KeySecrets.validGitHubSignature("sha256=zz", body: body, secret: "s3cret"))
     }
 }
+
+@Suite struct EfficiencyReportTests {
+    @Test func perGroupRatesCostsAndZeroOutputSpend() {
+        let runs = [
+            OutcomeReport.RunLine(run: "a", group: "opus", tokens: 10_000, cost: 900),
+            OutcomeReport.RunLine(run: "b", group: "opus", tokens: 4_000, cost: 300),
+            OutcomeReport.RunLine(run: "c", group: "haiku", tokens: 500, cost: 60),
+            OutcomeReport.RunLine(run: "d", group: "haiku", tokens: 700, cost: 40),
+        ]
+        let at = Date()
+        let outcomes = [
+            Outcome(id: "1", at: at, run: "a", kind: .commit, ref: "x"), Outcome(id: "2", at: at, run: "a", kind: .merge, ref: "#1", quantity: 50),
+            Outcome(id: "3", at: at, run: "c", kind: .testsPassed, ref: "ci"),
+        ]
+        let report = EfficiencyReport.make(runs: runs, outcomes: outcomes, by: "model", since: at, until: at)
+        #expect(report.lines.map(\.group) == ["(all)", "opus", "haiku"])
+        let opus = report.lines[1]
+        #expect(opus.runs == 2 && opus.runsWithOutcome == 1 && opus.outcomes == 2 && opus.costPerOutcome == 600)
+        #expect(opus.tokensPerMergedLine == 200 && opus.zeroOutputRuns == 1 && opus.zeroOutputSpend == 300)
+        let haiku = report.lines[2]
+        #expect(haiku.outcomeRate == 0.5 && haiku.costPerOutcome == 100 && haiku.tokensPerMergedLine == nil)
+        let whole = report.lines[0]
+        #expect(whole.spend == 1_300 && whole.outcomes == 3 && whole.zeroOutputSpend == 340 && abs(whole.zeroOutputShare - 340.0 / 1_300) < 1e-12)
+        #expect(report.csv.split(separator: "\n").count == 4)
+        #expect(report.json.contains(#""model":"haiku","runs":2,"runs_with_outcome":1,"outcome_rate":0.5"#))
+    }
+}

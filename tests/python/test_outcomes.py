@@ -2,6 +2,8 @@
 named) and the CLI, imported from a real git repository by Strates-Run trailer and by
 branch and time (against imported Claude Code sessions), then set against what the runs
 cost in the outcome report, zero-output runs included."""
+import csv
+import io
 import json
 import os
 import subprocess
@@ -80,6 +82,19 @@ def test_outcomes_from_the_api_the_cli_and_git(gw, tmp_path):
     table = gw.cli("report", "outcomes", "--since", "30d").stdout
     assert "Zero-output runs:" in table and "cost per outcome" in table
     assert api(gw, "GET", "/api/reports/outcomes?by=colour")[0] == 400
+
+    # Efficiency: the same runs per workflow, the whole first; CSV from the CLI.
+    status, efficiency = api(gw, "GET", "/api/reports/efficiency?since=30d&by=workflow")
+    assert status == 200, efficiency
+    whole, groups = efficiency["lines"][0], {line["workflow"]: line for line in efficiency["lines"][1:]}
+    assert whole["workflow"] == "(all)" and whole["runs"] == report["runs"] and whole["runs_with_outcome"] == report["runs_with_outcome"]
+    assert groups["docs"]["zero_output_runs"] == 1 and groups["docs"]["outcome_rate"] == 0 and groups["docs"]["cost_per_outcome_usd"] is None
+    assert groups["fix-bug"]["merged_lines"] == 40 and groups["fix-bug"]["tokens_per_merged_line"] > 0
+    assert groups["fix-bug"]["outcome_rate"] == 1.0 and float(groups["fix-bug"]["cost_per_outcome_usd"]) > 0
+    rows = list(csv.reader(io.StringIO(gw.cli("report", "efficiency", "--since", "30d", "--by", "workflow", "--format", "csv").stdout)))
+    assert rows[0][:4] == ["workflow", "runs", "runs_with_outcome", "outcome_rate"] and rows[1][0] == "(all)"
+    assert {row[0] for row in rows[1:]} == {"(all)", *groups}
+    assert api(gw, "GET", "/api/reports/efficiency?format=xml")[0] == 400
 
 
 def test_github_webhook_deliveries_become_outcomes(tmp_path):
