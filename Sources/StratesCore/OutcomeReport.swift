@@ -68,11 +68,18 @@ public struct OutcomeReport: Sendable {
         }
         let merged = lines.filter { byRun[$0.run]!.contains { $0.kind == .merge && ($0.quantity ?? 0) > 0 } }
         let mergedLines = merged.flatMap { byRun[$0.run]!.filter { $0.kind == .merge } }.reduce(0) { $0 + ($1.quantity ?? 0) }
-        let zero = runs.filter { byRun[$0.run] == nil }.sorted { ($0.cost, $1.run) > ($1.cost, $0.run) }
+        let zero = runs.filter { byRun[$0.run] == nil }
+        // The ten costliest, without sorting every zero-output run of the month.
+        var costliest: [RunLine] = []
+        for line in zero where costliest.count < 10 || (line.cost, costliest[9].run) > (costliest[9].cost, line.run) {
+            costliest.append(line)
+            costliest.sort { ($0.cost, $1.run) > ($1.cost, $0.run) }
+            if costliest.count > 10 { costliest.removeLast() }
+        }
         return OutcomeReport(
             since: since, until: until, by: by, runs: runs.count, runsWithOutcome: lines.count, spend: runs.reduce(0) { $0 + $1.cost }, kinds: kinds,
             tokensPerMergedLine: mergedLines > 0 ? Double(merged.reduce(0) { $0 + $1.tokens }) / Double(mergedLines) : nil,
-            zeroOutputRuns: zero.count, zeroOutputSpend: zero.reduce(0) { $0 + $1.cost }, zeroOutputTop: Array(zero.prefix(10))
+            zeroOutputRuns: zero.count, zeroOutputSpend: zero.reduce(0) { $0 + $1.cost }, zeroOutputTop: costliest
         )
     }
 

@@ -75,6 +75,25 @@ public struct RunProfile: Sendable, Equatable {
     public var loopLength: Int
     public var childRuns: Int
 
+    public init(
+        run: String, workflow: String, workload: WorkloadClass, calls: Int, tokens: Int64, cost: Int64, seconds: Double, contextGrowth: Double,
+        cacheRead: Int64, context: Int64, output: Int64, loopLength: Int, childRuns: Int
+    ) {
+        self.run = run
+        self.workflow = workflow
+        self.workload = workload
+        self.calls = calls
+        self.tokens = tokens
+        self.cost = cost
+        self.seconds = seconds
+        self.contextGrowth = contextGrowth
+        self.cacheRead = cacheRead
+        self.context = context
+        self.output = output
+        self.loopLength = loopLength
+        self.childRuns = childRuns
+    }
+
     /// Classifies `calls` (in time order; subagents' calls included) by `rules`: turns, loops
     /// and context growth are read from the run's own calls, totals from all of them.
     public static func make(run: String, workflow: String, calls all: [RunCall], childRuns: Int, rules: WorkloadRules) -> RunProfile {
@@ -119,6 +138,52 @@ public struct RunProfile: Sendable, Equatable {
     }
 }
 
+extension RunProfile {
+    /// One call of a top-level run as the ledger holds it: the run it was made in (the
+    /// session itself, or one of its subagents) and that run's workflow.
+    public struct Call: Sendable {
+        public var run: String
+        public var workflow: String?
+        public var call: RunCall
+
+        public init(run: String, workflow: String?, call: RunCall) {
+            self.run = run
+            self.workflow = workflow
+            self.call = call
+        }
+    }
+
+    /// The profile of top-level run `root` from all its calls in time order: the session's
+    /// own workflow (its subagents inherit it), subagents' calls counted as children.
+    public static func make(root: String, calls group: [Call], rules: WorkloadRules) -> RunProfile {
+        let workflow = group.first { $0.run == root }?.workflow ?? group.first?.workflow ?? "(none)"
+        let children = Set(group.map(\.run)).subtracting([root]).count
+        let calls = group.map { row in
+            var call = row.call
+            call.child = row.run != root
+            return call
+        }
+        return make(run: root, workflow: workflow, calls: calls, childRuns: children, rules: rules)
+    }
+}
+
+extension WorkloadRules {
+    /// The rules as text, kept with each stored profile: profiles made under other rules are
+    /// made again.
+    public var fingerprint: String { "\(promptMaxCalls)/\(autonomousToolShare)/\(autonomousMinCalls)/\(humanGapSeconds)" }
+
+    /// The rules a fingerprint was made from; nil for anything else.
+    public init?(fingerprint: String) {
+        let parts = fingerprint.split(separator: "/").map(String.init)
+        guard parts.count == 4, let prompt = Int(parts[0]), let share = Double(parts[1]), let minimum = Int(parts[2]), let gap = Double(parts[3]) else { return nil }
+        self.init()
+        promptMaxCalls = prompt
+        autonomousToolShare = share
+        autonomousMinCalls = minimum
+        humanGapSeconds = gap
+    }
+}
+
 /// `strates report workloads`: per class, and per class and workflow, runs and their spread.
 public struct WorkloadReport: Sendable {
     public struct Spread: Sendable, Equatable {
@@ -126,11 +191,43 @@ public struct WorkloadReport: Sendable {
         public var p90: Double
         public var max: Double
 
+        /// The median, 90th percentile (nearest rank) and maximum. Each rank is selected in
+        /// linear time rather than by sorting: a month can hold hundreds of thousands of runs.
         static func of(_ values: [Double]) -> Spread {
-            let sorted = values.sorted()
-            guard !sorted.isEmpty else { return Spread(p50: 0, p90: 0, max: 0) }
-            func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
-            return Spread(p50: at(0.5), p90: at(0.9), max: sorted.last ?? 0)
+            guard !values.isEmpty else { return Spread(p50: 0, p90: 0, max: 0) }
+            var work = values
+            func at(_ q: Double) -> Double { select(&work, rank: min(work.count - 1, Int((q * Double(work.count - 1)).rounded()))) }
+            return Spread(p50: at(0.5), p90: at(0.9), max: values.max() ?? 0)
+        }
+
+        /// The value that would be at `rank` if `values` were sorted (quickselect; reorders `values`).
+        static func select(_ values: inout [Double], rank: Int) -> Double {
+            var low = 0
+            var high = values.count - 1
+            var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+            while low < high {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                let pivot = values[low + Int((seed >> 33) % UInt64(high - low + 1))]
+                var i = low
+                var j = high
+                while i <= j {
+                    while values[i] < pivot { i += 1 }
+                    while values[j] > pivot { j -= 1 }
+                    if i <= j {
+                        values.swapAt(i, j)
+                        i += 1
+                        j -= 1
+                    }
+                }
+                if rank <= j {
+                    high = j
+                } else if rank >= i {
+                    low = i
+                } else {
+                    return values[rank]
+                }
+            }
+            return values[rank]
         }
     }
 

@@ -42,46 +42,42 @@ extension SQLiteLedger {
         }
     }
 
-    /// The requests column a scope kind filters on.
-    static func column(_ kind: BudgetScope.Kind) -> String {
+    /// The report dimension a scope kind filters on.
+    static func dimension(_ kind: BudgetScope.Kind) -> UsageDimension {
         switch kind {
-        case .organization: "organization"
-        case .team: "team"
-        case .member: "member"
-        case .key: "key_id"
-        case .workflow: "workflow"
-        case .environment: "environment"
+        case .organization: .organization
+        case .team: .team
+        case .member: .member
+        case .key: .key
+        case .workflow: .workflow
+        case .environment: .environment
         }
     }
 
     static let tokenSum = "input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens"
 
-    public func spend(scope: BudgetScope, from: Date, to: Date?) async throws -> ScopeSpend {
-        let sql = """
-            SELECT COALESCE(SUM(cost_nano), 0) AS cost, COALESCE(SUM(\(Self.tokenSum)), 0) AS tokens
-            FROM requests WHERE \(Self.column(scope.kind)) = ? AND started_at >= ? AND started_at < ?
-            """
-        let arguments: StatementArguments = [scope.value, Self.millis(from), to.map(Self.millis) ?? Int64.max]
+    /// A scope's cost and tokens (input of every kind plus output), per hour when `hourly`.
+    func scopeSpend(_ scope: BudgetScope, from: Date, to: Date?, hourly: Bool) async throws -> [(hour: Int64?, spend: ScopeSpend)] {
+        var window = UsageWindow(since: from, until: to)
+        window.groups = hourly ? [UsageWindow.hourGroup] : []
+        window.filters = [(UsageWindow.filter(Self.dimension(scope.kind))!, scope.value)]
+        let (sql, arguments) = window.sql()
         return try await writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: sql, arguments: arguments) else { return ScopeSpend() }
-            return ScopeSpend(cost: row["cost"], tokens: row["tokens"])
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let tokens: Int64 = row["input"] + row["cache_read"] + row["cache_write_5m"] + row["cache_write_1h"] + row["output"]
+                return (hourly ? row["g0"] as Int64 : nil, ScopeSpend(cost: row["cost"], tokens: tokens))
+            }
         }
     }
 
+    public func spend(scope: BudgetScope, from: Date, to: Date?) async throws -> ScopeSpend {
+        try await scopeSpend(scope, from: from, to: to, hourly: false).first?.spend ?? ScopeSpend()
+    }
+
     public func hourlySpend(scope: BudgetScope, from: Date, to: Date) async throws -> [Int64: ScopeSpend] {
-        let sql = """
-            SELECT started_at / 3600000 AS hour, COALESCE(SUM(cost_nano), 0) AS cost, COALESCE(SUM(\(Self.tokenSum)), 0) AS tokens
-            FROM requests WHERE \(Self.column(scope.kind)) = ? AND started_at >= ? AND started_at < ?
-            GROUP BY hour
-            """
-        let arguments: StatementArguments = [scope.value, Self.millis(from), Self.millis(to)]
-        return try await writer.read { db in
-            var hours: [Int64: ScopeSpend] = [:]
-            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                hours[row["hour"]] = ScopeSpend(cost: row["cost"], tokens: row["tokens"])
-            }
-            return hours
-        }
+        var hours: [Int64: ScopeSpend] = [:]
+        for (hour, spend) in try await scopeSpend(scope, from: from, to: to, hourly: true) { hours[hour ?? 0] = spend }
+        return hours
     }
 
     public func claimAlert(budgetID: String, windowStart: Date, threshold: Int, at date: Date) async throws -> Bool {

@@ -1,54 +1,149 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import StratesCore
 
-/// One call of a run, as the workload profile reads it: its top-level run (a subagent's
-/// calls belong to the session that started it), its measures, and its turn.
-public struct WorkloadCallRow: Sendable, Equatable {
-    public var root: String
-    public var run: String
-    public var workflow: String?
-    public var call: RunCall
-}
-
-/// The calls of runs in a window, for `strates report workloads`.
+/// Runs and their profiles, for `strates report workloads` and the outcome reports.
 public protocol WorkloadStore: Sendable {
-    /// Calls of runs started in [from, to), ordered by top-level run and time; and how many
-    /// calls in the window belong to no run.
-    func workloadCalls(from: Date, to: Date, team: String?) async throws -> (calls: [WorkloadCallRow], withoutRun: Int64)
-    /// Runs started in [from, to) (by their first call), with their totals.
+    /// The profiles, under `rules`, of runs whose first call is in [from, to) (a run is
+    /// taken whole, with its subagents), and how many calls in the window belong to no run.
+    func workloadProfiles(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> (runs: [RunProfile], withoutRun: Int64)
+    /// Runs started in [from, to) (by their first call), with their totals, in no order.
     func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal]
     /// Spend per team and hour (hours since 1970, UTC) for requests started in [from, to).
     func hourlySpendByTeam(from: Date, to: Date) async throws -> [String: [Int64: Int64]]
 }
 
 extension SQLiteLedger {
-    public func workloadCalls(from: Date, to: Date, team: String?) async throws -> (calls: [WorkloadCallRow], withoutRun: Int64) {
-        let window = "started_at >= ? AND started_at < ? AND status != 'rejected' AND (? IS NULL OR team = ?)"
-        let arguments: StatementArguments = [Self.millis(from), Self.millis(to), team, team]
+    public func workloadProfiles(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> (runs: [RunProfile], withoutRun: Int64) {
+        var window = UsageWindow(since: from, until: to)
+        window.condition = "status != 'rejected'"
+        if let team { window.filters = [(UsageWindow.filter(.team)!, team)] }
+        let (countSQL, countArguments) = window.sql()
+        let runs = try await storedRuns(from: from, to: to, team: team, rules: rules).map(\.profile)
+        let without = try await writer.read { db in try Row.fetchOne(db, sql: countSQL, arguments: countArguments)?["without_run"] as Int64? ?? 0 }
+        return (runs, without)
+    }
+
+    /// The stored runs whose first call is in [from, to), their profiles made first where
+    /// missing or out of date. Read column by column: a month can hold hundreds of
+    /// thousands of runs, and named lookups per row took most of a report's time.
+    func storedRuns(from: Date, to: Date, team: String?, rules: WorkloadRules?) async throws -> [StoredRun] {
+        _ = try await refreshProfiles(rules: rules)
         return try await writer.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT COALESCE(parent_run, run) AS root, run, workflow, process, started_at, ended_at,
-                    input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS context,
-                    output_tokens, cache_read_tokens, COALESCE(cost_nano, 0) AS cost, turn
-                FROM requests WHERE run IS NOT NULL AND \(window)
-                ORDER BY root, started_at
-                """, arguments: arguments)
-            let calls = rows.map { row in
-                let turn: String? = row["turn"]
-                return WorkloadCallRow(
-                    root: row["root"], run: row["run"], workflow: row["workflow"],
-                    call: RunCall(
-                        started: Self.date(row["started_at"]), ended: (row["ended_at"] as Int64?).map(Self.date), context: row["context"],
-                        output: row["output_tokens"], cacheRead: row["cache_read_tokens"], cost: row["cost"], toolTurn: turn.map { $0 == "tool" },
-                        process: row["process"]
-                    )
-                )
+            let statement = try db.makeStatement(sql: """
+                SELECT root, team, member, model, first_at, last_at, workload, workflow, calls, tokens, cost, seconds, context_growth,
+                    cache_read, context, output, loop_length, child_runs
+                FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
+                """)
+            try statement.setArguments([Self.millis(from), Self.millis(to), team, team])
+            let handle = statement.sqliteStatement
+            func text(_ column: Int32) -> String? {
+                guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return nil }
+                return String(cString: bytes)
             }
-            let without = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE run IS NULL AND \(window)", arguments: arguments) ?? 0
-            return (calls, without)
+            func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+            var runs: [StoredRun] = []
+            while true {
+                let code = sqlite3_step(handle)
+                if code == SQLITE_DONE { break }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+                }
+                let root = text(0) ?? ""
+                runs.append(StoredRun(
+                    profile: RunProfile(
+                        run: root, workflow: text(7) ?? "(none)", workload: WorkloadClass(rawValue: text(6) ?? "") ?? .chain, calls: Int(int(8)),
+                        tokens: int(9), cost: int(10), seconds: sqlite3_column_double(handle, 11), contextGrowth: sqlite3_column_double(handle, 12),
+                        cacheRead: int(13), context: int(14), output: int(15), loopLength: Int(int(16)), childRuns: Int(int(17))
+                    ),
+                    team: text(1), member: text(2), model: text(3), firstAt: int(4), lastAt: int(5)
+                ))
+            }
+            sqlite3_reset(handle)
+            return runs
         }
     }
+
+    /// Builds the rollups again from the requests; returns how many requests they cover.
+    public func rebuildRollups() async throws -> Int {
+        try await writer.write { db in
+            try Rollups.rebuild(db)
+            return try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(requests), 0) FROM usage_daily") ?? 0
+        }
+    }
+
+    /// Makes every pending run profile now (reports would otherwise make them when first
+    /// asked); returns how many were made. Without rules, under those the stored profiles
+    /// were made with (the totals the outcome reports read do not depend on them).
+    public func refreshProfiles(rules: WorkloadRules?) async throws -> Int {
+        try await writer.write { db in try Self.refreshProfiles(db, rules: rules) }
+    }
+
+    /// Makes the profiles of runs written to since their last profile, and of runs profiled
+    /// under other rules: from all of a run's calls, with its totals, its team and member
+    /// (the last its calls name) and the model it spent most on.
+    @discardableResult
+    static func refreshProfiles(_ db: Database, rules given: WorkloadRules?) throws -> Int {
+        let stored = try String.fetchOne(db, sql: "SELECT rules FROM run_profiles LIMIT 1").flatMap(WorkloadRules.init(fingerprint:))
+        let rules = given ?? stored ?? WorkloadRules()
+        try db.execute(sql: "INSERT OR IGNORE INTO run_dirty (root) SELECT root FROM run_profiles WHERE rules != ?", arguments: [rules.fingerprint])
+        let roots = try String.fetchAll(db, sql: "SELECT root FROM run_dirty")
+        guard !roots.isEmpty else { return 0 }
+        let calls = try db.cachedStatement(sql: """
+            SELECT run, workflow, team, member, COALESCE(served_model, requested_model) AS model, process, started_at, ended_at,
+                input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS context,
+                output_tokens, cache_read_tokens, COALESCE(cost_nano, 0) AS cost, turn
+            FROM requests WHERE COALESCE(parent_run, run) = ? AND run IS NOT NULL AND status != 'rejected' ORDER BY started_at
+            """)
+        let save = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO run_profiles (root, rules, team, member, model, first_at, last_at, workload, workflow, calls, tokens, cost,
+                seconds, context_growth, cache_read, context, output, loop_length, child_runs)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let forget = try db.cachedStatement(sql: "DELETE FROM run_profiles WHERE root = ?")
+        for root in roots {
+            var group: [RunProfile.Call] = []
+            var team: String?
+            var member: String?
+            var spentOn: [String: (cost: Int64, tokens: Int64)] = [:]
+            for row in try Row.fetchAll(calls, arguments: [root]) {
+                let turn: String? = row["turn"]
+                team = (row["team"] as String?) ?? team
+                member = (row["member"] as String?) ?? member
+                let call = RunCall(
+                    started: date(row["started_at"]), ended: (row["ended_at"] as Int64?).map(date), context: row["context"],
+                    output: row["output_tokens"], cacheRead: row["cache_read_tokens"], cost: row["cost"], toolTurn: turn.map { $0 == "tool" },
+                    process: row["process"]
+                )
+                let spent = spentOn[row["model"], default: (0, 0)]
+                spentOn[row["model"]] = (spent.cost + call.cost, spent.tokens + call.context + call.output)
+                group.append(RunProfile.Call(run: row["run"], workflow: row["workflow"], call: call))
+            }
+            guard let first = group.first, let last = group.last else {
+                try forget.execute(arguments: [root])
+                continue
+            }
+            let model = spentOn.max { ($0.value.cost, $0.value.tokens, $1.key) < ($1.value.cost, $1.value.tokens, $0.key) }?.key
+            let p = RunProfile.make(root: root, calls: group, rules: rules)
+            try save.execute(arguments: [
+                root, rules.fingerprint, team, member, model, millis(first.call.started), millis(last.call.started), p.workload.rawValue, p.workflow,
+                p.calls, p.tokens, p.cost, p.seconds, p.contextGrowth, p.cacheRead, p.context, p.output, p.loopLength, p.childRuns,
+            ])
+        }
+        try db.execute(sql: "DELETE FROM run_dirty")
+        return roots.count
+    }
+}
+
+/// A run as `run_profiles` keeps it: its profile and what the outcome reports group by.
+struct StoredRun {
+    var profile: RunProfile
+    var team: String?
+    var member: String?
+    var model: String?
+    var firstAt: Int64
+    var lastAt: Int64
 }
 
 /// One run's totals, for the outcome reports: its session with its subagents.
@@ -80,35 +175,15 @@ public struct RunTotal: Sendable, Equatable {
 }
 
 extension SQLiteLedger {
-    /// Runs started in [from, to) (by their first call), with their totals.
+    /// Runs started in [from, to) (by their first call), with their totals: the stored run
+    /// profiles (made first where a run has new calls).
     public func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal] {
-        // Two passes over the calls, grouped once each: per run, then per run and model (the
-        // model a run spent most on is picked here, not by a correlated subquery per run).
-        let calls = """
-            SELECT COALESCE(parent_run, run) AS root, team, member, workflow, COALESCE(served_model, requested_model) AS model, started_at,
-                input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS tokens, COALESCE(cost_nano, 0) AS cost
-            FROM requests WHERE run IS NOT NULL AND status != 'rejected' AND (? IS NULL OR team = ?)
-            """
-        return try await writer.read { db in
-            var mainModel: [String: (model: String, cost: Int64, tokens: Int64)] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT root, model, SUM(cost) AS spent, SUM(tokens) AS used FROM (\(calls)) GROUP BY root, model", arguments: [team, team]) {
-                let root: String = row["root"]
-                let candidate = (model: (row["model"] as String?) ?? "", cost: row["spent"] as Int64, tokens: row["used"] as Int64)
-                if let current = mainModel[root], (current.cost, current.tokens) >= (candidate.cost, candidate.tokens) { continue }
-                mainModel[root] = candidate
-            }
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT root, MIN(started_at) AS first_at, MAX(started_at) AS last_at, COUNT(*) AS calls, SUM(tokens) AS tokens, SUM(cost) AS cost,
-                    MAX(team) AS team, MAX(member) AS member, MAX(workflow) AS workflow
-                FROM (\(calls)) GROUP BY root HAVING MIN(started_at) >= ? AND MIN(started_at) < ? ORDER BY cost DESC
-                """, arguments: [team, team, Self.millis(from), Self.millis(to)])
-            return rows.map { row in
-                let root: String = row["root"]
-                return RunTotal(
-                    run: root, team: row["team"], member: row["member"], workflow: row["workflow"], model: mainModel[root]?.model, calls: row["calls"],
-                    tokens: row["tokens"], cost: row["cost"], firstAt: Self.date(row["first_at"]), lastAt: Self.date(row["last_at"])
-                )
-            }
+        try await storedRuns(from: from, to: to, team: team, rules: nil).map { run in
+            RunTotal(
+                run: run.profile.run, team: run.team, member: run.member, workflow: run.profile.workflow == "(none)" ? nil : run.profile.workflow,
+                model: run.model, calls: Int64(run.profile.calls), tokens: run.profile.tokens, cost: run.profile.cost,
+                firstAt: Self.date(run.firstAt), lastAt: Self.date(run.lastAt)
+            )
         }
     }
 }
@@ -116,13 +191,33 @@ extension SQLiteLedger {
 extension SQLiteLedger {
     /// Spend per team and hour (hours since 1970, UTC) for requests started in [from, to).
     public func hourlySpendByTeam(from: Date, to: Date) async throws -> [String: [Int64: Int64]] {
-        try await writer.read { db in
+        // Whole hours grouped in the rollup's own key order (hour, organization, team), so
+        // SQLite sums as it scans instead of sorting a month of hours; the partial hours at
+        // the ends come from the requests.
+        let low = Self.millis(from)
+        let high = Self.millis(to)
+        let unit = Rollups.hourly.unit
+        let (first, last) = ((low + unit - 1) / unit, high / unit)
+        let edges = (first < last ? [(low, first * unit), (last * unit, high)] : [(low, high)]).filter { $0.0 < $0.1 }
+        return try await writer.read { db in
             var result: [String: [Int64: Int64]] = [:]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT COALESCE(team, '(none)') AS team, started_at / 3600000 AS hour, SUM(COALESCE(cost_nano, 0)) AS spend
-                FROM requests WHERE started_at >= ? AND started_at < ? AND status != 'rejected' GROUP BY 1, 2
-                """, arguments: [Self.millis(from), Self.millis(to)])
-            for row in rows { result[row["team"], default: [:]][row["hour"]] = row["spend"] }
+            if first < last {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT hour, team, SUM(cost) FROM usage_hourly WHERE hour >= ? AND hour < ? AND status != 'rejected'
+                    GROUP BY hour, organization, team
+                    """, arguments: [first, last])
+                while let row = try rows.next() {
+                    let team: String = row[1]
+                    result[team.isEmpty ? "(none)" : team, default: [:]][row[0], default: 0] += row[2] as Int64
+                }
+            }
+            for (start, end) in edges {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT started_at / 3600000, COALESCE(team, '(none)'), SUM(COALESCE(cost_nano, 0)) FROM requests
+                    WHERE started_at >= ? AND started_at < ? AND status != 'rejected' GROUP BY 1, 2
+                    """, arguments: [start, end])
+                while let row = try rows.next() { result[row[1], default: [:]][row[0], default: 0] += row[2] as Int64 }
+            }
             return result
         }
     }

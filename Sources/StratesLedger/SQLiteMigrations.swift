@@ -233,6 +233,18 @@ enum SQLiteMigrations {
                 CREATE INDEX outcomes_at ON outcomes (at);
                 """)
         }
+        migrator.registerMigration("016_rollups") { db in
+            // Rollups replace the per-dimension indexes: budgets and reports now read whole
+            // hours from usage_hourly and scan only the edge hours of a window by time, so
+            // six indexes the gateway paid for on every insert are no longer read.
+            try db.execute(sql: Rollups.schema)
+            try Rollups.rebuild(db)
+            try db.execute(sql: """
+                DROP INDEX IF EXISTS requests_team_started_at; DROP INDEX IF EXISTS requests_member_started_at;
+                DROP INDEX IF EXISTS requests_key_started_at; DROP INDEX IF EXISTS requests_workflow_started_at;
+                DROP INDEX IF EXISTS requests_organization_started_at; DROP INDEX IF EXISTS requests_environment_started_at;
+                """)
+        }
         return migrator
     }
 }

@@ -9,7 +9,7 @@ import StratesWire
 /// gateway. Each model call counts once, with its most complete usage; its id comes from
 /// the call's identity, so importing the same files twice adds nothing (and a session that
 /// went on since adds only what is new).
-public struct TranscriptImport {
+public struct TranscriptImport: Sendable {
     public enum Format: String, Sendable {
         case claudeCode = "claude-code"
         case codex
@@ -85,45 +85,97 @@ public struct TranscriptImport {
         return found.sorted()
     }
 
-    /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
-    /// `progress(filesDone, responsesSoFar)` is called after each file.
-    public func run(files: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
-        var summary = Summary(files: files.count)
+    /// What one pass over some files found: the responses (duplicates folded, the first read
+    /// kept on a tie) and the counts for the summary.
+    struct FilesRead: Sendable {
         var responses: [String: TranscriptResponse] = [:]
-        for (index, file) in files.enumerated() {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ImportError("cannot read \(file)") }
+        var lines = 0
+        var responseLines = 0
+        var malformed = 0
+        var problems: [String] = []
+
+        /// Folds `later` (files read after these) in, as if read in one pass.
+        mutating func merge(_ later: FilesRead) {
+            lines += later.lines
+            responseLines += later.responseLines
+            malformed += later.malformed
+            problems += later.problems.prefix(max(0, 10 - problems.count))
+            for (identity, response) in later.responses {
+                if let kept = responses[identity], !response.supersedes(kept) { continue }
+                responses[identity] = response
+            }
+        }
+    }
+
+    /// Reads `files` in order. Strings repeated on every line of a session (the session, its
+    /// directory, branch and model) are kept once, not once per response.
+    static func read(files: ArraySlice<String>, format: Format) throws -> FilesRead {
+        var found = FilesRead()
+        var shared: [String: String] = [:]
+        func once(_ text: String?) -> String? {
+            guard let text else { return nil }
+            if let kept = shared[text] { return kept }
+            shared[text] = text
+            return text
+        }
+        for file in files {
             let read = format.reader()
-            let bytes = [UInt8](data)
-            for (index, range) in Self.lines(bytes).enumerated() {
-                let number = index + 1
-                guard bytes[range].contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
-                summary.lines += 1
-                switch read(Array(bytes[range])) {
+            var number = 0
+            try LineFile.forEachLine(path: file) { line in
+                number += 1
+                guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return }
+                found.lines += 1
+                switch read(line) {
                 case .other:
-                    continue
+                    return
                 case .malformed(let reason):
-                    summary.malformed += 1
-                    if summary.problems.count < 10 { summary.problems.append("\(file):\(number): \(reason)") }
-                case .response(let response):
-                    summary.responseLines += 1
-                    if let kept = responses[response.identity], !response.supersedes(kept) { continue }
-                    responses[response.identity] = response
+                    found.malformed += 1
+                    if found.problems.count < 10 { found.problems.append("\(file):\(number): \(reason)") }
+                case .response(var response):
+                    found.responseLines += 1
+                    if let kept = found.responses[response.identity], !response.supersedes(kept) { return }
+                    response.sessionID = once(response.sessionID) ?? response.sessionID
+                    response.cwd = once(response.cwd)
+                    response.gitBranch = once(response.gitBranch)
+                    response.model = once(response.model) ?? response.model
+                    found.responses[response.identity] = response
                 }
             }
-            progress(index + 1, responses.count)
         }
-        summary.responses = responses.count
-        let ordered = responses.values.sorted { ($0.timestamp, $0.identity) < ($1.timestamp, $1.identity) }
-        var records: [RequestRecord] = []
+        return found
+    }
+
+    /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
+    /// `progress(filesDone, responsesSoFar)` is called as files are read. Files are read in
+    /// batches, each batch by two tasks (its first and second half, merged in file order, so
+    /// the result is the same as one pass); the ledger is written in chunks while the next
+    /// chunk's records are made.
+    public func run(files: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
+        var summary = Summary(files: files.count)
+        var found = FilesRead()
+        let format = self.format
+        for start in stride(from: 0, to: files.count, by: 64) {
+            let batch = files[start..<min(start + 64, files.count)]
+            let middle = batch.startIndex + batch.count / 2
+            async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
+            async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
+            found.merge(try await first)
+            found.merge(try await second)
+            progress(batch.endIndex, found.responses.count)
+        }
+        summary.lines = found.lines
+        summary.responseLines = found.responseLines
+        summary.malformed = found.malformed
+        summary.problems = found.problems
+        summary.responses = found.responses.count
+        let ordered = found.responses.values.sorted { ($0.timestamp, $0.identity) < ($1.timestamp, $1.identity) }
+        found.responses = [:]
         var contexts: [String: RunContext] = [:]
         var sessions = Set<String>()
         for response in ordered {
-            let record = self.record(for: response)
-            records.append(record)
             sessions.insert(response.sessionID)
             summary.usage = summary.usage + response.usage
-            if let cost = record.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
-            let run = record.attribution.run ?? response.sessionID
+            let run = response.run
             var context = contexts[run] ?? RunContext(run: run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp)
             context.cwd = response.cwd ?? context.cwd
             context.gitBranch = response.gitBranch ?? context.gitBranch
@@ -131,29 +183,23 @@ public struct TranscriptImport {
             contexts[run] = context
         }
         summary.sessions = sessions.count
-        for start in stride(from: 0, to: records.count, by: 5_000) {
-            let (added, updated) = try await store.importRecords(Array(records[start..<min(start + 5_000, records.count)]))
+        let chunk = 20_000
+        let importer = self
+        var next: [RequestRecord]? = nil
+        for start in stride(from: 0, to: ordered.count, by: chunk) {
+            let records = next ?? ordered[start..<min(start + chunk, ordered.count)].map(importer.record(for:))
+            let following = start + chunk < ordered.count ? ordered[(start + chunk)..<min(start + 2 * chunk, ordered.count)] : []
+            async let made = following.map(importer.record(for:))
+            let (added, updated) = try await store.importRecords(records)
+            next = await made
             summary.added += added
             summary.updated += updated
+            for record in records {
+                if let cost = record.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
+            }
         }
         try await store.saveRunContexts(Array(contexts.values))
         return summary
-    }
-
-    /// Where each line of `bytes` lies (without its LF), found with `memchr`: `Data.split`
-    /// went through the bytes one by one and took a third of a large import.
-    static func lines(_ bytes: [UInt8]) -> [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var start = 0
-            while start < buffer.count {
-                let end = memchr(base + start, 0x0A, buffer.count - start).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? buffer.count
-                ranges.append(start..<end)
-                start = end + 1
-            }
-        }
-        return ranges
     }
 
     /// The ledger record of one response. A subagent's responses form a child run of its session.
@@ -163,12 +209,10 @@ public struct TranscriptImport {
             let name = (cwd as NSString).lastPathComponent
             who.workflow = name.isEmpty ? nil : name
         }
-        if response.isSidechain || response.agentID != nil {
-            who.run = "\(response.sessionID)/\(response.agentID ?? "subagent")"
+        who.run = response.run
+        if response.isSubagent {
             who.parentRun = response.sessionID
             who.process = "subagent"
-        } else {
-            who.run = response.sessionID
         }
         var record = RequestRecord(
             id: format.idPrefix + KeySecrets.hash(response.identity).prefix(24), startedAt: response.timestamp, endedAt: response.timestamp,
@@ -179,6 +223,12 @@ public struct TranscriptImport {
         record.cost = pricing.cost(of: record)
         return record
     }
+}
+
+extension TranscriptResponse {
+    var isSubagent: Bool { isSidechain || agentID != nil }
+    /// The run a response belongs to: its session, or for a subagent a child run of it.
+    var run: String { isSubagent ? "\(sessionID)/\(agentID ?? "subagent")" : sessionID }
 }
 
 public struct ImportError: Error, CustomStringConvertible {

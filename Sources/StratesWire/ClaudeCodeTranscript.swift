@@ -44,9 +44,32 @@ public enum ClaudeCodeTranscript {
         case malformed(String)
     }
 
+    static let assistantWord = Array(#""assistant""#.utf8)
+
+    /// Whether `needle` occurs in `bytes` (memchr to each candidate first byte, then memcmp).
+    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { haystack in
+            needle.withUnsafeBufferPointer { word in
+                guard let base = haystack.baseAddress, let wordBase = word.baseAddress, word.count > 0 else { return false }
+                var start = 0
+                while haystack.count - start >= word.count {
+                    guard let hit = memchr(base + start, Int32(word[0]), haystack.count - start - word.count + 1) else { return false }
+                    let at = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+                    if memcmp(base + at, wordBase, word.count) == 0 { return true }
+                    start = at + 1
+                }
+                return false
+            }
+        }
+    }
+
+    static let fieldNames = ["type", "message", "sessionId", "requestId", "timestamp", "isSidechain", "agentId", "cwd", "gitBranch"]
+
     public static func read(_ bytes: [UInt8]) -> Line {
-        guard let root = try? JSONView(object: bytes) else { return .malformed("not a JSON object") }
-        let fields = root.members(["type", "message", "sessionId", "requestId", "timestamp", "isSidechain", "agentId", "cwd", "gitBranch"])
+        // Most lines (user turns and tool results, the largest) never say "assistant": they
+        // are only checked to be one JSON object, without picking any member out.
+        let mayRespond = contains(bytes, Self.assistantWord)
+        guard let fields = try? JSONView.object(bytes, members: mayRespond ? fieldNames : []) else { return .malformed("not a JSON object") }
         guard fields["type"]?.string == "assistant" else { return .other }
         guard let message = fields["message"], message.isObject else { return .malformed("an assistant line without a message") }
         let parts = message.members(["id", "model", "usage"])

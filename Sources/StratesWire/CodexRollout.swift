@@ -22,8 +22,7 @@ public struct CodexRollout: Sendable {
     public init() {}
 
     public mutating func read(_ bytes: [UInt8]) -> ClaudeCodeTranscript.Line {
-        guard let root = try? JSONView(object: bytes) else { return .malformed("not a JSON object") }
-        let fields = root.members(["timestamp", "type", "payload"])
+        guard let fields = try? JSONView.object(bytes, members: ["timestamp", "type", "payload"]) else { return .malformed("not a JSON object") }
         guard let payload = fields["payload"], payload.isObject else { return .other }
         switch fields["type"]?.string {
         case "session_meta":

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads the few fields Strates needs from a JSON document without building the rest.
 ///
 /// The gateway must forward bodies byte for byte, so it never decodes and re-encodes them;
@@ -69,8 +71,10 @@ public struct JSONScanner {
             let key = JSONValue.decodeString(bytes, keyRange) ?? ""
             return keys.contains(key) ? key : nil
         }
-        for key in keys where key.utf8.count == raw.count && key.utf8.elementsEqual(raw) {
-            return key
+        for key in keys where key.utf8.count == raw.count {
+            let same = key.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
+                ?? key.utf8.elementsEqual(raw)
+            if same { return key }
         }
         return nil
     }

@@ -26,6 +26,18 @@ public struct JSONView: Sendable {
         self.range = start..<end
     }
 
+    /// The listed members of `bytes`, which must be one JSON object and nothing else: the
+    /// check and the lookup in one pass (`init(object:)` then `members` walks the object twice).
+    public static func object(_ bytes: [UInt8], members keys: [String]) throws -> [String: JSONView] {
+        let found: [String: Range<Int>] = try bytes.withUnsafeBytes { raw in
+            var scanner = JSONScanner(raw)
+            let found = try scanner.objectMembers(keys: keys)
+            try scanner.expectEnd()
+            return found
+        }
+        return found.mapValues { JSONView(bytes: bytes, range: $0) }
+    }
+
     var first: UInt8? { range.isEmpty ? nil : bytes[range.lowerBound] }
 
     public var isObject: Bool { first == UInt8(ascii: "{") }

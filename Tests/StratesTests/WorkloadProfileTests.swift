@@ -1,7 +1,25 @@
 import Foundation
-import StratesCore
+@testable import StratesCore
 import StratesWire
 import Testing
+
+@Suite struct SpreadTests {
+    /// Selecting ranks gives what sorting gives, duplicates and all.
+    @Test(arguments: [1, 2, 3, 10, 101, 1_000] as [Int])
+    func selectedRanksMatchASortedCopy(count: Int) {
+        var state: UInt64 = UInt64(count)
+        for _ in 0..<20 {
+            let values = (0..<count).map { _ -> Double in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Double((state >> 40) % 37)
+            }
+            let sorted = values.sorted()
+            let spread = WorkloadReport.Spread.of(values)
+            func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
+            #expect(spread.p50 == at(0.5) && spread.p90 == at(0.9) && spread.max == sorted.last)
+        }
+    }
+}
 
 /// Runs classified from their calls: prompts, chains of people's turns, autonomous tool
 /// loops (known turns, or timing where the turn is unknown), and the report's spreads.

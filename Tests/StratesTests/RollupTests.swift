@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+import Testing
+@testable import StratesCore
+@testable import StratesLedger
+
+/// The rollups must give exactly what summing the requests gives, for any window (whole
+/// hours or not), grouping and filter, after gateway inserts, import updates and the
+/// migration that builds them from an existing ledger.
+@Suite struct RollupTests {
+    /// A small deterministic generator (the tests must fail the same way twice).
+    struct Seeded {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        mutating func pick<T>(_ values: [T]) -> T { values[next(values.count)] }
+    }
+
+    static let start: Int64 = 1_790_000_000_000
+
+    static func records(count: Int, seed: UInt64) -> [RequestRecord] {
+        var random = Seeded(state: seed)
+        return (0..<count).map { index in
+            let started = start + Int64(random.next(72 * 3_600_000))
+            let run: String? = random.pick([nil, "r\(random.next(12))"])
+            let child = run != nil && random.next(4) == 0
+            let model = random.pick(["gpt-4o", "claude-sonnet-4-5", "gpt-4.1-mini"])
+            return RequestRecord(
+                id: "q\(seed)-\(index)", startedAt: Date(timeIntervalSince1970: Double(started) / 1000), api: "messages", stream: false,
+                status: random.pick([.completed, .completed, .completed, .failed, .rejected]),
+                attribution: Attribution(
+                    organization: "default", team: random.pick([nil, "a", "b", "c"]), member: random.pick([nil, "ana", "bo"]), keyID: random.pick(["k1", "k2"]),
+                    environment: random.pick([.production, .sandbox]), workflow: random.pick([nil, "review", "fix"]),
+                    run: child ? "\(run!)/sub" : run, parentRun: child ? run : nil, process: child ? "subagent" : nil
+                ),
+                requestedModel: model, servedModel: random.next(5) == 0 ? nil : model, provider: random.pick([nil, "openai", "anthropic"]),
+                usage: Usage(input: Int64(random.next(5_000)), output: Int64(random.next(900)), cacheRead: Int64(random.next(3_000)), cacheWrite5m: Int64(random.next(50))),
+                usageEstimated: random.next(10) == 0, cost: random.next(6) == 0 ? nil : NanoUSD(Int64(random.next(90_000))), inputEstimate: 1
+            )
+        }
+    }
+
+    static func value(_ record: RequestRecord, _ dimension: UsageDimension) -> String? {
+        let a = record.attribution
+        switch dimension {
+        case .team: return a.team
+        case .member: return a.member
+        case .key: return a.keyID
+        case .workflow: return a.workflow
+        case .run: return a.run
+        case .process: return a.process
+        case .model: return record.servedModel ?? record.requestedModel
+        case .provider: return record.provider
+        case .environment: return a.environment.rawValue
+        case .organization: return a.organization
+        case .status: return record.status.rawValue
+        case .day:
+            let formatter = DateFormatter()
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyy-MM-dd"
+            return formatter.string(from: record.startedAt)
+        }
+    }
+
+    /// The usage report computed by hand from the records.
+    static func expected(_ records: [RequestRecord], _ query: UsageQuery) -> [[String: String]: (Int64, Usage, Int64, Int64)] {
+        var sums: [[String: String]: (Int64, Usage, Int64, Int64)] = [:]
+        for record in records {
+            if let since = query.since, record.startedAt < since { continue }
+            if let until = query.until, record.startedAt >= until { continue }
+            if query.filters.contains(where: { value(record, $0.key) != $0.value }) { continue }
+            var group: [String: String] = [:]
+            for dimension in query.groupBy { group[dimension.rawValue] = value(record, dimension) ?? "(none)" }
+            var sum = sums[group] ?? (0, Usage(), 0, 0)
+            sum.0 += 1
+            sum.1 = sum.1 + record.usage
+            sum.2 += record.cost?.value ?? 0
+            sum.3 += record.cost == nil ? 1 : 0
+            sums[group] = sum
+        }
+        return sums
+    }
+
+    static func actual(_ rows: [UsageRow]) -> [[String: String]: (Int64, Usage, Int64, Int64)] {
+        Dictionary(uniqueKeysWithValues: rows.map { ($0.group, ($0.requests, $0.usage, $0.cost.value, $0.unknownCostRequests)) })
+    }
+
+    static func check(_ ledger: SQLiteLedger, _ records: [RequestRecord], seed: UInt64, queries: Int = 40) async throws {
+        var random = Seeded(state: seed)
+        let dimensions: [UsageDimension] = [.team, .member, .model, .day, .status, .workflow, .provider, .environment, .key, .run, .process]
+        for _ in 0..<queries {
+            var query = UsageQuery()
+            for _ in 0..<random.next(3) { query.groupBy.append(random.pick(dimensions)) }
+            query.groupBy = Array(NSOrderedSet(array: query.groupBy.map(\.rawValue)).array as! [String]).compactMap(UsageDimension.init(rawValue:))
+            // Windows on whole hours, inside one hour, across edges, or open.
+            let low = start - 3_600_000 + Int64(random.next(80 * 3_600_000))
+            let high = low + Int64(random.pick([1, 1_800_000, 3_600_000, 7_200_000 + random.next(3_600_000), 50 * 3_600_000]))
+            if random.next(5) > 0 { query.since = Date(timeIntervalSince1970: Double(random.next(3) == 0 ? low / 3_600_000 * 3_600_000 : low) / 1000) }
+            if random.next(5) > 0 { query.until = Date(timeIntervalSince1970: Double(high) / 1000) }
+            if random.next(3) == 0 { query.filters[.team] = random.pick(["a", "b"]) }
+            if random.next(4) == 0 { query.filters[.model] = "gpt-4o" }
+            let expected = expected(records, query)
+            let actual = actual(try await ledger.usage(query))
+            #expect(actual.count == expected.count, "\(query)")
+            for (group, sum) in expected {
+                let got = actual[group]
+                #expect(got?.0 == sum.0 && got?.1 == sum.1 && got?.2 == sum.2 && got?.3 == sum.3, "\(query) \(group): \(String(describing: got)) != \(sum)")
+            }
+        }
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func usageFromRollupsMatchesTheRequests(seed: UInt64) async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let records = Self.records(count: 1_500, seed: seed)
+        var index = 0
+        var random = Seeded(state: seed)
+        while index < records.count {
+            let size = 1 + random.next(200)
+            try await ledger.insert(Array(records[index..<min(index + size, records.count)]))
+            index += size
+        }
+        try await ledger.insert(Array(records.prefix(50)))
+        try await Self.check(ledger, records, seed: seed)
+    }
+
+    @Test func budgetSpendReadsTheSameAsTheRequests() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let records = Self.records(count: 800, seed: 9)
+        try await ledger.insert(records)
+        let from = Date(timeIntervalSince1970: Double(Self.start + 5 * 3_600_000 + 123_456) / 1000)
+        let to = Date(timeIntervalSince1970: Double(Self.start + 40 * 3_600_000 + 777) / 1000)
+        let inWindow = records.filter { $0.attribution.team == "a" && $0.startedAt >= from && $0.startedAt < to }
+        let spend = try await ledger.spend(scope: BudgetScope(kind: .team, value: "a"), from: from, to: to)
+        #expect(spend.cost == inWindow.reduce(0) { $0 + ($1.cost?.value ?? 0) })
+        #expect(spend.tokens == inWindow.reduce(0) { $0 + $1.usage.totalInput + $1.usage.output })
+        let hourly = try await ledger.hourlySpend(scope: BudgetScope(kind: .team, value: "a"), from: from, to: to)
+        #expect(hourly.values.reduce(0) { $0 + $1.cost } == spend.cost)
+        for (hour, value) in hourly {
+            let ofHour = inWindow.filter { SQLiteLedger.millis($0.startedAt) / 3_600_000 == hour }
+            #expect(value.cost == ofHour.reduce(0) { $0 + ($1.cost?.value ?? 0) })
+        }
+    }
+
+    @Test func hourlySpendPerTeamReadsTheSameAsTheRequests() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let records = Self.records(count: 900, seed: 12)
+        try await ledger.insert(records)
+        var random = Seeded(state: 12)
+        for _ in 0..<10 {
+            let low = Self.start - 3_600_000 + Int64(random.next(60 * 3_600_000))
+            let high = low + Int64(random.next(30 * 3_600_000))
+            let (from, to) = (Date(timeIntervalSince1970: Double(low) / 1000), Date(timeIntervalSince1970: Double(high) / 1000))
+            var expected: [String: [Int64: Int64]] = [:]
+            for record in records where record.startedAt >= from && record.startedAt < to && record.status != .rejected {
+                expected[record.attribution.team ?? "(none)", default: [:]][SQLiteLedger.millis(record.startedAt) / 3_600_000, default: 0] += record.cost?.value ?? 0
+            }
+            #expect(try await ledger.hourlySpendByTeam(from: from, to: to) == expected)
+        }
+    }
+
+    @Test func importsThatFindMoreUsageMoveTheSums() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        var records = Self.records(count: 300, seed: 4).map { record -> RequestRecord in
+            var record = record
+            record.status = .completed
+            return record
+        }
+        _ = try await ledger.importRecords(records)
+        for index in stride(from: 0, to: records.count, by: 3) {
+            records[index].usage.output += 1_000
+            records[index].cost = NanoUSD((records[index].cost?.value ?? 0) + 5_000)
+        }
+        let (added, updated) = try await ledger.importRecords(records)
+        #expect(added == 0 && updated == 100)
+        try await Self.check(ledger, records, seed: 4, queries: 20)
+        let totals = try await ledger.runTotals(from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 4_000_000_000), team: nil)
+        for total in totals {
+            let calls = records.filter { ($0.attribution.parentRun ?? $0.attribution.run) == total.run }
+            #expect(total.calls == Int64(calls.count))
+            #expect(total.cost == calls.reduce(0) { $0 + ($1.cost?.value ?? 0) })
+            #expect(total.tokens == calls.reduce(0) { $0 + $1.usage.totalInput + $1.usage.output })
+        }
+        #expect(totals.count == Set(records.compactMap { $0.attribution.parentRun ?? $0.attribution.run }).count)
+    }
+
+    @Test func theMigrationBuildsRollupsFromAnExistingLedger() async throws {
+        let path = NSTemporaryDirectory() + "strates-rollup-\(UUID().uuidString).db"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let records = Self.records(count: 600, seed: 5)
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteMigrations.migrator.migrate(queue, upTo: "015_outcomes")
+            try await queue.write { db in
+                let statement = try db.makeStatement(sql: SQLiteLedger.insertRequestSQL)
+                for record in records { try RecordBinding.run(statement, record, in: db) }
+            }
+        }
+        let ledger = try SQLiteLedger(path: path)
+        try await Self.check(ledger, records, seed: 5, queries: 20)
+        let totals = try await ledger.runTotals(from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 4_000_000_000), team: nil)
+        #expect(totals.reduce(0) { $0 + $1.calls } == Int64(records.filter { $0.attribution.run != nil && $0.status != .rejected }.count))
+    }
+
+    @Test func workloadProfilesFollowNewCallsAndNewRules() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        func call(_ index: Int, turn: String) -> RequestRecord {
+            var record = RequestRecord(
+                id: "w\(index)", startedAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(index) * 5), api: "messages", stream: true, status: .completed,
+                attribution: Attribution(organization: "default", team: "a", run: "session-1"), requestedModel: "claude-sonnet-4-5",
+                usage: Usage(input: 1_000 + Int64(index) * 100, output: 50), cost: NanoUSD(10), inputEstimate: 1
+            )
+            record.turn = turn
+            return record
+        }
+        let window = (Date(timeIntervalSince1970: 1_789_999_000), Date(timeIntervalSince1970: 1_790_100_000))
+        try await ledger.insert([call(0, turn: "human"), call(1, turn: "human")])
+        var profiles = try await ledger.workloadProfiles(from: window.0, to: window.1, team: nil, rules: WorkloadRules()).runs
+        #expect(profiles.map(\.workload) == [.prompt])
+        try await ledger.insert((2..<8).map { call($0, turn: "tool") })
+        profiles = try await ledger.workloadProfiles(from: window.0, to: window.1, team: "a", rules: WorkloadRules()).runs
+        #expect(profiles.map(\.workload) == [.autonomous])
+        #expect(profiles.first?.calls == 8)
+        #expect(profiles.first?.loopLength == 6)
+        #expect(profiles.first?.contextGrowth == 100)
+        var strict = WorkloadRules()
+        strict.autonomousToolShare = 0.9
+        profiles = try await ledger.workloadProfiles(from: window.0, to: window.1, team: nil, rules: strict).runs
+        #expect(profiles.map(\.workload) == [.chain])
+        #expect(try await ledger.workloadProfiles(from: window.0, to: window.1, team: "b", rules: strict).runs.isEmpty)
+    }
+}

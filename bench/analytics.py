@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""The analytics benchmark: a team's history imported, and the reports over a big ledger.
+
+    bench/analytics.sh                      # 1M imported records, reports over 10M requests (~15 min)
+    bench/analytics.sh --write-md           # ... and write the results into BENCHMARKS.md
+    bench/analytics.py --smoke --bin .build/debug/strates   # small sizes, no speed targets (the test suite)
+
+Import: a generated Claude Code projects folder (bench/analytics_data.py: session files,
+subagent files, user lines and streamed duplicate lines around each response) goes through
+`strates import claude-code` into a fresh ledger, twice (the second adds nothing). Wall time,
+CPU time and peak RSS of the strates process are measured, and the ledger must hold every
+response once.
+
+Reports: request rows for N requests over 30 days are written straight into a ledger that
+strates created (teams, members, workflows, runs with subagents, outcomes), then
+`strates ledger rebuild-rollups` builds the rollups (timed: it is what an upgraded ledger
+does once), a small import adds traffic through Strates' own write path, and each report
+command runs three times; the median wall time of the whole command (process start, opening
+the ledger, the query, printing) is the figure.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import analytics_data  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measured(command):
+    """Runs `command` with its own resource usage: (seconds, cpu seconds, peak RSS MB, stdout)."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text, problems = out.read(), err.read()
+    if process.returncode != 0:
+        raise SystemExit(f"command failed ({process.returncode}): {' '.join(command)}\n{problems[-3000:]}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
+
+
+def import_phase(strates, work, records):
+    history = work / "claude-projects"
+    started = time.monotonic()
+    files, lines, size = analytics_data.write_claude_code_history(str(history), records)
+    generated = time.monotonic() - started
+    database = work / "import.db"
+    command = [strates, "import", "claude-code", str(history), "--database", str(database), "--member", "bench", "--team", "platform", "--format", "json"]
+    seconds, cpu, rss, out = measured(command)
+    summary = json.loads(out)
+    again_seconds, again_cpu, again_rss, again_out = measured(command)
+    again = json.loads(again_out)
+    problems = []
+    if summary["added"] != records:
+        problems.append(f"first import added {summary['added']} of {records} responses")
+    if summary["duplicates_folded"] <= 0:
+        problems.append("no streamed duplicate line was folded")
+    if again["added"] != 0 or again["updated"] != 0:
+        problems.append(f"second import changed the ledger: {again['added']} added, {again['updated']} updated")
+    shutil.rmtree(history, ignore_errors=True)
+    return {
+        "records": records, "files": files, "lines": lines, "bytes": size, "generated_seconds": round(generated, 1),
+        "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(rss, 1),
+        "records_per_second": round(records / seconds), "again_seconds": round(again_seconds, 2), "again_peak_rss_mb": round(again_rss, 1),
+        "added": summary["added"], "duplicates_folded": summary["duplicates_folded"], "problems": problems,
+    }
+
+
+REPORTS = [
+    ("usage --by team,model --since 30d", ["usage", "--by", "team,model", "--since", "30d", "--format", "json"]),
+    ("report flow --by team,workflow --since 30d", ["report", "flow", "--by", "team,workflow", "--since", "30d", "--format", "json"]),
+    ("report flow --by member,model --trend week", ["report", "flow", "--by", "member,model", "--since", "30d", "--trend", "week", "--format", "json"]),
+    ("report workloads --since 30d", ["report", "workloads", "--since", "30d", "--format", "json"]),
+    ("report outcomes --since 30d", ["report", "outcomes", "--since", "30d", "--format", "json"]),
+    ("report outcomes --by model --since 30d", ["report", "outcomes", "--by", "model", "--since", "30d", "--format", "json"]),
+    ("report forecast", ["report", "forecast", "--format", "json"]),
+    ("report anomalies --since 30d", ["report", "anomalies", "--since", "30d", "--format", "json"]),
+    ("budgets list", ["budgets", "list"]),
+]
+
+
+def reports_phase(strates, work, requests, smoke):
+    database = work / "reports.db"
+    base = ["--database", str(database)]
+    measured([strates, "ledger", "rebuild-rollups", *base])
+    started = time.monotonic()
+    written = analytics_data.fill_ledger(str(database), requests)
+    filled = time.monotonic() - started
+    rebuild_seconds, _, rebuild_rss, rebuild_out = measured([strates, "ledger", "rebuild-rollups", *base])
+    for team in analytics_data.TEAMS[:4]:
+        measured([strates, "budgets", "set", f"{team}-monthly", "--scope", f"team:{team}", "--limit-usd", "250000", "--soft", *base])
+    # New traffic through Strates' own write path after the rollups were built.
+    history = work / "fresh-history"
+    fresh = 2_000 if not smoke else 200
+    analytics_data.write_claude_code_history(str(history), fresh, per_session=50, seed=99, start=time.time() - 3 * 86_400)
+    measured([strates, "import", "claude-code", str(history), "--member", "late", "--team", "platform", "--format", "json", *base])
+    shutil.rmtree(history, ignore_errors=True)
+    results = []
+    problems = []
+    for name, arguments in REPORTS:
+        times = []
+        output = ""
+        for _ in range(3):
+            seconds, _, rss, output = measured([strates, *arguments, *base])
+            times.append(seconds)
+        results.append({"report": name, "median_seconds": round(statistics.median(times), 3), "max_seconds": round(max(times), 3), "peak_rss_mb": round(rss, 1)})
+        if name.startswith("usage"):
+            counted = sum(row["requests"] for row in json.loads(output)["rows"]) if output.strip().startswith("{") else None
+            if counted is not None and counted != written + fresh:
+                problems.append(f"usage counts {counted} requests, the ledger holds {written + fresh}")
+    return {
+        "requests": written, "fill_seconds": round(filled, 1), "rebuild_seconds": round(rebuild_seconds, 2), "rebuild_peak_rss_mb": round(rebuild_rss, 1),
+        "rebuild_output": rebuild_out.strip(), "fresh_requests": fresh, "reports": results, "problems": problems,
+    }
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+def markdown(result):
+    imp, rep = result["import"], result["reports"]
+    lines = [
+        f"Run {result['stamp']} on {result['machine']['cpus']} cores ({result['machine']['cpu']}), release build, `bench/analytics.sh`.",
+        "",
+        f"**Import** of a generated Claude Code history: {imp['records']:,} responses in {imp['files']:,} files, "
+        f"{imp['lines']:,} lines, {imp['bytes'] / 2**20:,.0f} MB (user lines, tool results, streamed duplicates).",
+        "",
+        "| | wall | CPU | peak RSS | records/s | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        f"| `strates import claude-code` (all new) | {imp['seconds']} s | {imp['cpu_seconds']} s | {imp['peak_rss_mb']:.0f} MB | {imp['records_per_second']:,} | 1 M in ≤ 10 s: {'met' if imp['records'] >= 1_000_000 and imp['seconds'] <= 10 else 'not met'} |",
+        f"| same again (nothing new) | {imp['again_seconds']} s | | {imp['again_peak_rss_mb']:.0f} MB | | |",
+        "",
+        f"**Reports** over {rep['requests']:,} requests in 30 days, plus {rep['fresh_requests']:,} imported afterwards through Strates' write path. "
+        f"`strates ledger rebuild-rollups` over them: {rep['rebuild_seconds']} s, {rep['rebuild_peak_rss_mb']:.0f} MB ({rep['rebuild_output']}).",
+        "",
+        "| command (whole process, median of 3) | wall | peak RSS | target ≤ 1 s |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for row in rep["reports"]:
+        lines.append(f"| `strates {row['report']}` | {row['median_seconds']} s | {row['peak_rss_mb']:.0f} MB | {'met' if row['median_seconds'] <= 1 else 'not met'} |")
+    problems = imp["problems"] + rep["problems"]
+    lines += ["", "Checks: " + ("every response imported once, the second import added nothing, the usage report counts every request." if not problems else "; ".join(problems))]
+    return "\n".join(lines) + "\n"
+
+
+def write_md(text):
+    path = ROOT / "BENCHMARKS.md"
+    content = path.read_text()
+    begin, end = "<!-- analytics:begin -->", "<!-- analytics:end -->"
+    if begin in content and end in content:
+        head, rest = content.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        content = head + begin + "\n" + text + end + tail
+    else:
+        content += f"\n## Analytics at volume\n\n{begin}\n{text}{end}\n"
+    path.write_text(content)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=str(ROOT / ".build" / "release" / "strates"), help="the strates binary")
+    parser.add_argument("--records", type=int, default=1_000_000, help="responses in the imported history")
+    parser.add_argument("--requests", type=int, default=10_000_000, help="requests in the reports' ledger")
+    parser.add_argument("--smoke", action="store_true", help="small sizes, no speed targets")
+    parser.add_argument("--write-md", action="store_true", help="write the results into BENCHMARKS.md")
+    parser.add_argument("--work-dir", help="where the data goes (default: a temporary folder, removed after)")
+    parser.add_argument("--out", help="also write the JSON results here")
+    args = parser.parse_args()
+    if args.smoke:
+        args.records, args.requests = 3_000, 30_000
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="strates-analytics-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"import: {args.records:,} records …", file=sys.stderr, flush=True)
+        imported = import_phase(args.bin, work, args.records)
+        print(f"import: {imported['seconds']} s, {imported['peak_rss_mb']} MB; reports over {args.requests:,} requests …", file=sys.stderr, flush=True)
+        reports = reports_phase(args.bin, work, args.requests, args.smoke)
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+    result = {"stamp": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(), "smoke": args.smoke, "import": imported, "reports": reports}
+    text = json.dumps(result, indent=2)
+    print(text)
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    if not args.smoke:
+        (out_dir / f"analytics-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    print(markdown(result), file=sys.stderr)
+    if args.write_md and not args.smoke:
+        write_md(markdown(result))
+    problems = imported["problems"] + reports["problems"]
+    if problems:
+        print("FAILED: " + "; ".join(problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
