@@ -164,3 +164,14 @@ def fill_ledger(path, requests, days=30, seed=11, now=None, progress=None):
         db.commit()
     db.close()
     return written
+
+
+if __name__ == "__main__":
+    # `python3 analytics_data.py fill DB REQUESTS`: the benchmark fills its ledger in a
+    # process of its own, so the harness stays small and the peak RSS it reads for each
+    # command (which on Linux starts from the parent's size) is the command's own.
+    import sys
+
+    if len(sys.argv) != 4 or sys.argv[1] != "fill":
+        raise SystemExit("usage: analytics_data.py fill DATABASE REQUESTS")
+    print(fill_ledger(sys.argv[2], int(sys.argv[3])))

@@ -10,6 +10,11 @@ public enum CSVText {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// A whole document: a header line, then each row, every field escaped.
+    public static func document(header: [String], rows: [[String]]) -> String {
+        ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
     /// Reads RFC 4180 CSV: quoted fields may hold commas, quotes (doubled) and line breaks;
     /// lines end in LF or CRLF. Empty lines are skipped.
     public static func rows(_ text: String) -> [[String]] {

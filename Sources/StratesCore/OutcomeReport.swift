@@ -105,6 +105,20 @@ public struct OutcomeReport: Sendable {
         ].joined(separator: ",") + "}"
     }
 
+    /// One row per kind and per kind and group (the group empty on the kind's own row), then
+    /// a `zero_output` row with the runs that produced nothing and what they cost.
+    public var csv: String {
+        CSVText.document(
+            header: ["kind", by, "outcomes", "runs", "quantity", "value_usd", "spend_usd", "cost_per_outcome_usd", "tokens"],
+            rows: kinds.map { line in
+                [
+                    line.kind.rawValue, line.group ?? "", String(line.outcomes), String(line.runs), String(line.quantity), NanoUSD(line.value).dollars,
+                    NanoUSD(line.cost).dollars, NanoUSD(line.costPerOutcome).dollars, String(line.tokens),
+                ]
+            } + [["zero_output", "", "0", String(zeroOutputRuns), "0", "0.000000", NanoUSD(zeroOutputSpend).dollars, "", ""]]
+        )
+    }
+
     public var table: [[String]] {
         [["kind / \(by)", "outcomes", "runs", "quantity", "spend", "cost per outcome"]] + kinds.map { line in
             [line.group.map { "  " + $0 } ?? line.kind.rawValue, String(line.outcomes), String(line.runs), String(line.quantity), NanoUSD(line.cost).description, NanoUSD(line.costPerOutcome).description]

@@ -296,6 +296,24 @@ public struct WorkloadReport: Sendable {
         return #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"rules":\#(rules),"calls_without_run":\#(callsWithoutRun),"lines":[\#(items.joined(separator: ","))]}"#
     }
 
+    public var csv: String {
+        CSVText.document(
+            header: [
+                "class", "workflow", "runs", "calls_p50", "calls_p90", "calls_max", "tokens_p50", "tokens_p90", "tokens_max", "cost_p50_usd", "cost_p90_usd",
+                "cost_max_usd", "context_growth_per_step", "cache_read_share", "output_input_ratio", "loop_p50", "loop_max", "duration_p50_s", "duration_p90_s", "spend_usd",
+            ],
+            rows: lines.map { line in
+                [
+                    line.workload.rawValue, line.workflow ?? "", String(line.runs), Self.whole(line.calls.p50), Self.whole(line.calls.p90), Self.whole(line.calls.max),
+                    Self.whole(line.tokens.p50), Self.whole(line.tokens.p90), Self.whole(line.tokens.max), NanoUSD(Int64(line.cost.p50)).dollars,
+                    NanoUSD(Int64(line.cost.p90)).dollars, NanoUSD(Int64(line.cost.max)).dollars, Self.round(line.contextGrowth), Self.round(line.cacheReadShare, 4),
+                    Self.round(line.outputInputRatio, 4), Self.whole(line.loopLength.p50), Self.whole(line.loopLength.max), Self.round(line.seconds.p50),
+                    Self.round(line.seconds.p90), NanoUSD(line.spend).dollars,
+                ]
+            }
+        )
+    }
+
     public var table: [[String]] {
         var rows = [["class / workflow", "runs", "calls p50/p90/max", "tokens p50", "cost p50/p90/max", "context +/step", "cache read", "out/in", "loop p50/max", "duration p50"]]
         for line in lines {
@@ -309,6 +327,9 @@ public struct WorkloadReport: Sendable {
         }
         return rows
     }
+
+    /// Counts (calls, tokens, loop lengths) are whole numbers: a rank of whole values.
+    static func whole(_ value: Double) -> String { String(Int64(value.rounded())) }
 
     static func round(_ value: Double, _ places: Double = 1) -> String {
         let scale = pow(10, places)

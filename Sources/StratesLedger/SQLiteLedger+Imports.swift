@@ -46,25 +46,35 @@ extension SQLiteLedger {
     public func importRecords(_ records: [RequestRecord]) async throws -> (added: Int, updated: Int) {
         guard !records.isEmpty else { return (0, 0) }
         return try await writer.write { db in
-            var present = Set<String>()
+            // The records already in the ledger, with the usage they hold: only those the
+            // import will update (more complete usage) are taken out of the rollups and put back.
+            var present: [String: (output: Int64, input: Int64)] = [:]
             for chunk in stride(from: 0, to: records.count, by: 500).map({ Array(records[$0..<min($0 + 500, records.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                present.formUnion(try String.fetchAll(db, sql: "SELECT id FROM requests WHERE id IN (\(marks))", arguments: StatementArguments(chunk.map(\.id))))
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, output_tokens, input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
+                    FROM requests WHERE id IN (\(marks))
+                    """, arguments: StatementArguments(chunk.map(\.id)))
+                for row in rows { present[row[0]] = (row[1], row[2]) }
             }
             // The import's connection keeps the indexes it writes to in memory (SQLite's
             // default 2 MB cache made every index insert of a large import a page read).
             try db.execute(sql: "PRAGMA cache_size = -262144")
             let mark = try Rollups.mark(db)
-            let again = Array(present)
-            try Rollups.fold(ids: again, sign: -1, db)
+            let again = records.lazy.filter { record in
+                guard let held = present[record.id] else { return false }
+                return (record.usage.output, record.usage.totalInput) > (held.output, held.input)
+            }.map(\.id)
+            let changing = Array(Set(again))
+            try Rollups.fold(ids: changing, sign: -1, db)
             let statement = try db.cachedStatement(sql: Self.importRequestSQL)
             var (added, updated) = (0, 0)
             for record in records {
                 try RecordBinding.run(statement, record, in: db)
                 guard db.changesCount > 0 else { continue }
-                if present.contains(record.id) { updated += 1 } else { added += 1 }
+                if present[record.id] != nil { updated += 1 } else { added += 1 }
             }
-            try Rollups.fold(ids: again, sign: 1, db)
+            try Rollups.fold(ids: changing, sign: 1, db)
             try Rollups.foldAdded(after: mark, db)
             return (added, updated)
         }

@@ -15,41 +15,25 @@ struct ReportController<Context: RequestContext> {
         windowed(router, "/api/reports/workloads") { window, access, _ in
             try await WorkloadReporting.make(
                 database: runtime.database, rules: runtime.configuration.workloads, since: window.since, until: window.until, team: access.team
-            ).json
+            )
         }
         windowed(router, "/api/reports/outcomes") { window, access, parameter in
-            let by = parameter("by") ?? "workflow"
-            guard OutcomeReporting.groupings.contains(by) else {
-                throw GatewayError.badRequest("'by' is one of \(OutcomeReporting.groupings.joined(separator: ", ")).", param: "by")
-            }
-            return try await OutcomeReporting.make(database: runtime.database, by: by, since: window.since, until: window.until, team: access.team).json
+            try await OutcomeReporting.make(database: runtime.database, by: try Self.grouping(parameter, default: "workflow"), since: window.since, until: window.until, team: access.team)
         }
-        router.get("/api/reports/efficiency") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let parameters = request.uri.queryParameters
-                let window = try Self.window { parameters.get($0) }
-                let by = parameters.get("by") ?? "model"
-                guard OutcomeReporting.groupings.contains(by) else {
-                    throw GatewayError.badRequest("'by' is one of \(OutcomeReporting.groupings.joined(separator: ", ")).", param: "by")
-                }
-                let format = parameters.get("format") ?? "json"
-                guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
-                await runtime.ledgerWriter.flush()
-                let report = try await OutcomeReporting.efficiency(database: runtime.database, by: by, since: window.since, until: window.until, team: access.team)
-                return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
-            }
+        windowed(router, "/api/reports/efficiency") { window, access, parameter in
+            try await OutcomeReporting.efficiency(database: runtime.database, by: try Self.grouping(parameter, default: "model"), since: window.since, until: window.until, team: access.team)
         }
         windowed(router, "/api/reports/anomalies") { window, access, _ in
-            let spikes = try await AnomalyReporting.detect(
+            SpikeList(try await AnomalyReporting.detect(
                 database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
-            )
-            return SpendAnomaly.listJSON(spikes)
+            ))
         }
         router.get("/api/reports/forecast") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
                 await runtime.ledgerWriter.flush()
+                let format = try Self.format { request.uri.queryParameters.get($0) }
                 let forecast = try await ForecastReporting.make(database: runtime.database, team: access.team)
-                return HTTPAdapters.json(.ok, Array(forecast.json.utf8))
+                return HTTPAdapters.report(format: format, json: forecast.json, csv: forecast.csv)
             }
         }
     }
@@ -71,8 +55,7 @@ struct ReportController<Context: RequestContext> {
                 guard let unit = FlowReport.Trend(rawValue: text) else { throw GatewayError.badRequest("'trend' is day or week.", param: "trend") }
                 trend = unit
             }
-            let format = parameters.get("format") ?? "json"
-            guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+            let format = try Self.format { parameters.get($0) }
             await runtime.ledgerWriter.flush()
             let report = try await FlowReporting.make(
                 database: runtime.database, dimensions: dimensions, since: window.since, until: window.until, top: top, trend: trend, team: access.team
@@ -82,18 +65,37 @@ struct ReportController<Context: RequestContext> {
     }
 
     /// A JSON report over `?since=…&until=…`: admin access, the ledger flushed first.
+    /// A report over a window (`since`, `until`), as JSON or CSV (`format`).
     func windowed(
         _ router: Router<Context>, _ path: String,
-        _ build: @escaping @Sendable (_ window: (since: Date, until: Date), _ access: AdminAccess, _ parameter: (String) -> String?) async throws -> String
+        _ build: @escaping @Sendable (_ window: (since: Date, until: Date), _ access: AdminAccess, _ parameter: (String) -> String?) async throws -> any ReportRendering
     ) {
         router.get(RouterPath(path)) { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
                 let parameters = request.uri.queryParameters
                 let window = try Self.window { parameters.get($0) }
+                let format = try Self.format { parameters.get($0) }
                 await runtime.ledgerWriter.flush()
-                return HTTPAdapters.json(.ok, Array(try await build(window, access) { parameters.get($0) }.utf8))
+                let report = try await build(window, access) { parameters.get($0) }
+                return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
             }
         }
+    }
+
+    /// `format`: json (the default) or csv.
+    static func format(_ parameter: (String) -> String?) throws(GatewayError) -> String {
+        let format = parameter("format") ?? "json"
+        guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+        return format
+    }
+
+    /// `by` for the outcome reports: workflow, team, member or model.
+    static func grouping(_ parameter: (String) -> String?, default fallback: String) throws(GatewayError) -> String {
+        let by = parameter("by") ?? fallback
+        guard OutcomeReporting.groupings.contains(by) else {
+            throw GatewayError.badRequest("'by' is one of \(OutcomeReporting.groupings.joined(separator: ", ")).", param: "by")
+        }
+        return by
     }
 
     /// `since` (default 30 days back) and `until` (default now) from a report's query.
@@ -114,8 +116,7 @@ struct ReportController<Context: RequestContext> {
         await AdminAccess.handle(request, runtime: runtime) { access in
             let parameters = request.uri.queryParameters
             let window = try Self.window { parameters.get($0) }
-            let format = parameters.get("format") ?? "json"
-            guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+            let format = try Self.format { parameters.get($0) }
             await runtime.ledgerWriter.flush()
             let report = try await RoutingReporting.make(
                 database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window.since,
@@ -139,8 +140,7 @@ struct ReportController<Context: RequestContext> {
             guard let period = ReportPeriod(text, timeZone: zone) else {
                 throw GatewayError.badRequest("'period' \(text) is not valid: \(ReportPeriod.problem).", param: "period")
             }
-            let format = parameters.get("format") ?? "json"
-            guard format == "json" || format == "csv" else { throw GatewayError.badRequest("'format' is json or csv.", param: "format") }
+            let format = try Self.format { parameters.get($0) }
             let purpose = parameters.get("purpose") ?? "benefit"
             var members: Set<String>?
             if let team = access.team {

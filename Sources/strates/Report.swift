@@ -29,17 +29,14 @@ extension StratesCommand {
             @OptionGroup var data: DataOptions
             @OptionGroup var window: ReportWindow
             @Option(help: "Only runs of this team.") var team: String?
-            @Option(help: "table or json.") var format: String = "table"
+            @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let report = try await WorkloadReporting.make(database: ledger, rules: configuration.workloads, since: start, until: end, team: team)
-                guard format == "table" else {
-                    print(report.json)
-                    return
-                }
+                if ReportOutput.printed(format, json: report.json, csv: report.csv) { return }
                 guard !report.lines.isEmpty else {
                     print("No runs since \(window.since) (\(report.callsWithoutRun) call(s) without a run).")
                     return
@@ -66,18 +63,15 @@ extension StratesCommand {
             @OptionGroup var window: ReportWindow
             @Option(help: "workflow, team, member or model (the model a run spent most on).") var by: String = "workflow"
             @Option(help: "Only runs of this team.") var team: String?
-            @Option(help: "table or json.") var format: String = "table"
+            @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
                 guard OutcomeReporting.groupings.contains(by) else { throw ValidationError("--by must be one of \(OutcomeReporting.groupings.joined(separator: ", "))") }
                 let (start, end) = try window.dates()
                 let (_, ledger) = try data.openLedger()
                 let report = try await OutcomeReporting.make(database: ledger, by: by, since: start, until: end, team: team)
-                guard format == "table" else {
-                    print(report.json)
-                    return
-                }
+                if ReportOutput.printed(format, json: report.json, csv: report.csv) { return }
                 print("\(report.runs) run(s), \(report.runsWithOutcome) with an outcome (\(String(format: "%.1f%%", report.outcomeRate * 100))), spend \(NanoUSD(report.spend)).")
                 if let perLine = report.tokensPerMergedLine { print("Tokens per merged line: \(String(format: "%.1f", perLine)).") }
                 if !report.kinds.isEmpty {
@@ -115,11 +109,7 @@ extension StratesCommand {
                 let (start, end) = try window.dates()
                 let (_, ledger) = try data.openLedger()
                 let report = try await OutcomeReporting.efficiency(database: ledger, by: by, since: start, until: end, team: team)
-                switch format {
-                case "json": print(report.json)
-                case "csv": print(report.csv, terminator: "")
-                default: TextTable.print(report.table)
-                }
+                if !ReportOutput.printed(format, json: report.json, csv: report.csv) { TextTable.print(report.table) }
             }
         }
 
@@ -137,17 +127,14 @@ extension StratesCommand {
             @OptionGroup var data: DataOptions
             @OptionGroup var window: ReportWindow
             @Option(help: "Only this team.") var team: String?
-            @Option(help: "table or json.") var format: String = "table"
+            @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let spikes = try await AnomalyReporting.detect(database: ledger, rules: configuration.anomalies, since: start, until: end, team: team)
-                guard format == "table" else {
-                    print(SpendAnomaly.listJSON(spikes))
-                    return
-                }
+                if ReportOutput.printed(format, json: SpendAnomaly.listJSON(spikes), csv: SpendAnomaly.listCSV(spikes)) { return }
                 if spikes.isEmpty { print("No spend spikes since \(window.since).") }
                 for spike in spikes { print(spike.text) }
             }
@@ -167,16 +154,13 @@ extension StratesCommand {
 
             @OptionGroup var data: DataOptions
             @Option(help: "Only this team's budgets and spend.") var team: String?
-            @Option(help: "table or json.") var format: String = "table"
+            @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
                 let (_, ledger) = try data.openLedger()
                 let forecast = try await ForecastReporting.make(database: ledger, team: team)
-                guard format == "table" else {
-                    print(forecast.json)
-                    return
-                }
+                if ReportOutput.printed(format, json: forecast.json, csv: forecast.csv) { return }
                 print("Method: \(Forecast.method).")
                 if forecast.budgets.isEmpty { print("\nNo budgets.") } else {
                     print("")
@@ -346,5 +330,18 @@ struct ReportWindow: ParsableArguments {
         guard let until else { return (start, Date()) }
         guard let end = UsageReport.parseSince(until) else { throw ValidationError("--until must be like 30d, 24h or 2026-11-01") }
         return (start, end)
+    }
+}
+
+/// How the report commands print JSON and CSV (each rendered only when asked for).
+enum ReportOutput {
+    /// Prints the report when `format` is json or csv; false for a table, which the caller prints.
+    static func printed(_ format: String, json: @autoclosure () -> String, csv: @autoclosure () -> String) -> Bool {
+        switch format {
+        case "json": print(json())
+        case "csv": print(csv(), terminator: "")
+        default: return false
+        }
+        return true
     }
 }

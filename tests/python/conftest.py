@@ -1,5 +1,7 @@
 """Live fixtures: the stub upstream and `strates serve` as real processes on loopback."""
 import base64
+import csv
+import io
 import json
 import os
 import re
@@ -188,6 +190,12 @@ def request_id_of(raw_response):
 def api(gw, method, path, body=None, key=None):
     response = httpx.request(method, gw.url + path, json=body, headers={"authorization": f"Bearer {key or gw.admin_key}"}, timeout=30)
     return response.status_code, response.json()
+
+
+def api_csv(gw, path, key=None):
+    """A report route asked for CSV: (status, content type, rows as lists)."""
+    response = httpx.get(gw.url + path, headers={"authorization": f"Bearer {key or gw.admin_key}"}, timeout=30)
+    return response.status_code, response.headers.get("content-type", ""), list(csv.reader(io.StringIO(response.text)))
 
 
 def member_key(gw, team, member):

@@ -5,7 +5,7 @@ import json
 
 import openai
 
-from conftest import api
+from conftest import api, api_csv
 
 
 def send(gateway, key, workflow, count):
@@ -62,6 +62,10 @@ def test_forecast_of_budgets_and_teams(gateway):
     platform = next(t for t in forecast["teams"] if t["team"] == "platform")
     assert float(platform["month_to_date_usd"]) > 0 and float(platform["projected_month_usd"]) >= float(platform["month_to_date_usd"])
 
+    status, kind, rows = api_csv(gateway, "/api/reports/forecast?format=csv")
+    assert status == 200 and kind.startswith("text/csv") and rows[0][:3] == ["kind", "name", "scope"]
+    assert ["budget", "platform-month", "team:platform", "usd"] == next(r for r in rows if r[1] == "platform-month")[:4]
+    assert any(r[0] == "team" and r[1] == "platform" for r in rows)
     table = gateway.cli("report", "forecast").stdout
     assert "Method: linear" in table and "platform-month" in table and "week over week" in table
     lead = gateway.cli("keys", "create", "--admin", "--team", "data", "--member", "lead2", "--quiet").stdout.strip()

@@ -2,6 +2,8 @@
 the fixture transcripts (written to Claude Code's published line format, with its duplicate
 lines, partial stream counts, error lines and subagent files) imported once, then again
 with nothing added; what was imported shows in the usage API like gateway traffic."""
+import csv
+import io
 import json
 import shutil
 import subprocess
@@ -76,6 +78,8 @@ def test_spend_spikes_show_against_the_baseline(tmp_path):
         # The resumed session's hour the next day is a spike too: far above a week's average.
         assert [(s["team"], s["hour"]) for s in report["spikes"]] == [("platform", "2026-11-21T10:00:00Z"), ("platform", "2026-11-20T09:00:00Z")]
         assert report["spikes"][1]["factor"] is None and report["spikes"][0]["factor"] > 3
+        rows = list(csv.reader(io.StringIO(gw.cli("report", "anomalies", "--since", "2026-11-19", "--until", "2026-11-22", "--format", "csv").stdout)))
+        assert rows[0] == ["team", "hour", "spend_usd", "baseline_usd", "factor"] and [r[:2] for r in rows[1:]] == [["platform", "2026-11-21T10:00:00Z"], ["platform", "2026-11-20T09:00:00Z"]]
         text = gw.cli("report", "anomalies", "--since", "2026-11-19", "--until", "2026-11-22").stdout
         assert "team 'platform' spent" in text and "with no spend in the days before" in text
         assert "No spend spikes" in gw.cli("report", "anomalies", "--since", "2026-11-22", "--until", "2026-11-23").stdout

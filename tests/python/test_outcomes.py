@@ -12,7 +12,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from conftest import Gateway, api, sim_control_config
+from conftest import Gateway, api, api_csv, sim_control_config
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
 SESSION = "5f1c2e9a-0000-4000-8000-000000000001"
@@ -95,6 +95,8 @@ def test_outcomes_from_the_api_the_cli_and_git(gw, tmp_path):
     assert rows[0][:4] == ["workflow", "runs", "runs_with_outcome", "outcome_rate"] and rows[1][0] == "(all)"
     assert {row[0] for row in rows[1:]} == {"(all)", *groups}
     assert api(gw, "GET", "/api/reports/efficiency?format=xml")[0] == 400
+    status, kind, rows = api_csv(gw, "/api/reports/outcomes?since=30d&by=workflow&format=csv")
+    assert status == 200 and rows[0][:2] == ["kind", "workflow"] and rows[-1][0] == "zero_output" and rows[-1][3] == str(report["zero_output"]["runs"])
 
 
 def test_github_webhook_deliveries_become_outcomes(tmp_path):

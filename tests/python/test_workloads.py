@@ -6,7 +6,7 @@ import json
 import openai
 import pytest
 
-from conftest import Gateway, api, sim_control_config
+from conftest import Gateway, api, api_csv, sim_control_config
 
 CONFIG = sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']) + "workloads: {autonomous_min_calls: 3, human_gap_seconds: 5}\n"
 TOOLS = [{"type": "function", "function": {"name": "run_tests", "parameters": {"type": "object", "properties": {}}}}]
@@ -60,3 +60,9 @@ def test_runs_are_profiled_by_class_and_workflow(gw):
     table = gw.cli("report", "workloads", "--since", "1d").stdout
     assert "autonomous" in table and "  fix-bug" in table and "  docs" in table
     assert json.loads(gw.cli("report", "workloads", "--since", "1d", "--format", "json").stdout)["lines"] == report["lines"]
+    status, kind, rows = api_csv(gw, "/api/reports/workloads?since=1d&format=csv")
+    assert status == 200 and kind.startswith("text/csv") and rows[0][:3] == ["class", "workflow", "runs"]
+    by_line = {(row[0], row[1]): row for row in rows[1:]}
+    assert by_line[("autonomous", "fix-bug")][5] == "6" and len(by_line) == len(report["lines"])
+    assert gw.cli("report", "workloads", "--since", "1d", "--format", "csv").stdout.splitlines()[0].startswith("class,workflow,runs,calls_p50")
+    assert api(gw, "GET", "/api/reports/workloads?format=xml")[0] == 400
