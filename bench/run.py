@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -426,7 +427,8 @@ def main():
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: (Service.stop_all(), sys.exit(130)))
-    results = Harness(args).run()
+    harness = Harness(args)
+    results = harness.run()
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -440,8 +442,9 @@ def main():
         print("BENCHMARKS.md updated")
     problems = report.problems(results)
     if problems:
-        print("FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
+        print("FAILED:\n  " + "\n  ".join(problems) + f"\nlogs kept in {harness.work}", file=sys.stderr)
         return 1
+    shutil.rmtree(harness.work, ignore_errors=True)
     return 0
 
 

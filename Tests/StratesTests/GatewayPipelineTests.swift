@@ -10,9 +10,21 @@ import Testing
 @testable import StratesProviders
 @testable import StratesWire
 
+/// A temporary folder, removed when the last holder lets go (tests leave nothing in /tmp).
+final class TemporaryFolder: Sendable {
+    let path: String
+
+    init(prefix: String) {
+        path = NSTemporaryDirectory() + prefix + UUID().uuidString
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
 /// The pipeline without HTTP: a gateway over the simulated provider, an in-memory ledger
 /// and a real journal in a temporary directory.
 struct PipelineHarness {
+    let folder = TemporaryFolder(prefix: "strates-pipeline-")
     let ledger: SQLiteLedger
     let writer: LedgerWriter
     let gateway: Gateway
@@ -24,8 +36,7 @@ struct PipelineHarness {
         runs: RunWatch? = nil
     ) async throws {
         ledger = try SQLiteLedger(inMemory: ())
-        let directory = NSTemporaryDirectory() + "strates-pipeline-" + UUID().uuidString
-        let lock = try JournalLock(directory: directory)
+        let lock = try JournalLock(directory: folder.path)
         writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
         let (secret, key) = KeySecrets.makeKey(name: nil, role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .sandbox, workflow: nil, expiresAt: nil)
         try await ledger.insert(key)

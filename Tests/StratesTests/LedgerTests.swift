@@ -65,6 +65,7 @@ import Testing
 
     @Test func crashLeavesNothingUnrecorded() async throws {
         let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
         let logger = Logger(label: "test")
@@ -91,6 +92,7 @@ import Testing
 
     @Test func flushMovesRecordsAndDropsOldSegmentsButKeepsInFlight() async throws {
         let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
         let writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
@@ -115,6 +117,7 @@ import Testing
 
     @Test func overlappingFlushesLoseNothing() async throws {
         let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
         let writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
@@ -138,6 +141,7 @@ import Testing
 
     @Test func tornLastLineIsSkipped() async throws {
         let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let lock = try JournalLock(directory: directory)
         let ledger = try SQLiteLedger(inMemory: ())
         do {
@@ -209,6 +213,7 @@ import Testing
 @Suite struct JournalLockTests {
     @Test func secondHolderIsRefusedUntilTheFirstLetsGo() throws {
         let directory = NSTemporaryDirectory() + "strates-lock-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var first: JournalLock? = try JournalLock(directory: directory)
         #expect(first != nil)
         #expect(throws: LedgerError.self) { try JournalLock(directory: directory) }

@@ -53,6 +53,7 @@ import Testing
         // A transcript read while its last response was still streaming, then read again.
         let directory = NSTemporaryDirectory() + "strates-cc-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/s.jsonl"
         func line(_ output: Int) -> String {
             #"{"type":"assistant","sessionId":"s-9","timestamp":"2026-11-22T08:00:00Z","requestId":"req_9","message":{"id":"msg_9","model":"claude-haiku-4-5","usage":{"input_tokens":10,"output_tokens":\#(output)}}}"#
