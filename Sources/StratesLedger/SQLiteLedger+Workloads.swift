@@ -85,9 +85,14 @@ extension SQLiteLedger {
     /// (the last its calls name) and the model it spent most on.
     @discardableResult
     static func refreshProfiles(_ db: Database, rules given: WorkloadRules?) throws -> Int {
-        let stored = try String.fetchOne(db, sql: "SELECT rules FROM run_profiles LIMIT 1").flatMap(WorkloadRules.init(fingerprint:))
-        let rules = given ?? stored ?? WorkloadRules()
-        try db.execute(sql: "INSERT OR IGNORE INTO run_dirty (root) SELECT root FROM run_profiles WHERE rules != ?", arguments: [rules.fingerprint])
+        // Every stored profile was made under the same rules (each refresh makes again all
+        // those made under others), so one row says whether the rules changed; only then are
+        // all profiles read.
+        let stored = try String.fetchOne(db, sql: "SELECT rules FROM run_profiles LIMIT 1")
+        let rules = given ?? stored.flatMap(WorkloadRules.init(fingerprint:)) ?? WorkloadRules()
+        if let stored, stored != rules.fingerprint {
+            try db.execute(sql: "INSERT OR IGNORE INTO run_dirty (root) SELECT root FROM run_profiles WHERE rules != ?", arguments: [rules.fingerprint])
+        }
         let roots = try String.fetchAll(db, sql: "SELECT root FROM run_dirty")
         guard !roots.isEmpty else { return 0 }
         let calls = try db.cachedStatement(sql: """
@@ -194,24 +199,20 @@ extension SQLiteLedger {
         // Whole hours grouped in the rollup's own key order (hour, organization, team), so
         // SQLite sums as it scans instead of sorting a month of hours; the partial hours at
         // the ends come from the requests.
-        let low = Self.millis(from)
-        let high = Self.millis(to)
-        let unit = Rollups.hourly.unit
-        let (first, last) = ((low + unit - 1) / unit, high / unit)
-        let edges = (first < last ? [(low, first * unit), (last * unit, high)] : [(low, high)]).filter { $0.0 < $0.1 }
+        let hours = UsageWindow.split(Self.millis(from), Self.millis(to), unit: Rollups.hourly.unit)
         return try await writer.read { db in
             var result: [String: [Int64: Int64]] = [:]
-            if first < last {
+            if let whole = hours.whole {
                 let rows = try Row.fetchCursor(db, sql: """
                     SELECT hour, team, SUM(cost) FROM usage_hourly WHERE hour >= ? AND hour < ? AND status != 'rejected'
                     GROUP BY hour, organization, team
-                    """, arguments: [first, last])
+                    """, arguments: [whole.0, whole.1])
                 while let row = try rows.next() {
                     let team: String = row[1]
                     result[team.isEmpty ? "(none)" : team, default: [:]][row[0], default: 0] += row[2] as Int64
                 }
             }
-            for (start, end) in edges {
+            for (start, end) in hours.rest {
                 let rows = try Row.fetchCursor(db, sql: """
                     SELECT started_at / 3600000, COALESCE(team, '(none)'), SUM(COALESCE(cost_nano, 0)) FROM requests
                     WHERE started_at >= ? AND started_at < ? AND status != 'rejected' GROUP BY 1, 2

@@ -40,8 +40,6 @@ struct UsageWindow {
     /// Everything from `requests` (a grouping the rollup does not keep, such as run).
     var rawOnly = false
 
-    static let hour: Int64 = 3_600_000
-
     /// The expressions of a report dimension; nil for one only `requests` has.
     static func expression(_ dimension: UsageDimension) -> Expression? {
         switch dimension {
@@ -89,6 +87,18 @@ struct UsageWindow {
         ("without_run", "without_run", "run IS NULL"),
     ]
 
+    /// Splits [low, high) (milliseconds, open when nil) into whole units of `unit` (as unit
+    /// numbers) and the parts at either end left over (as milliseconds).
+    static func split(_ low: Int64?, _ high: Int64?, unit: Int64) -> (whole: (Int64?, Int64?)?, rest: [(Int64?, Int64?)]) {
+        let first = low.map { ($0 + unit - 1) / unit }
+        let last = high.map { $0 / unit }
+        if let first, let last, first >= last { return (nil, [(low, high)]) }
+        var rest: [(Int64?, Int64?)] = []
+        if let low, let first, low < first * unit { rest.append((low, first * unit)) }
+        if let high, let last, last * unit < high { rest.append((last * unit, high)) }
+        return ((first, last), rest)
+    }
+
     /// The query: groups as g0, g1, …, then the measures by name, largest cost first.
     func sql() -> (String, StatementArguments) {
         var parts: [String] = []
@@ -97,11 +107,12 @@ struct UsageWindow {
             guard !ranges.isEmpty else { return }
             var conditions = filters.map { "\($0.0.text(source)) = ?" }
             if let condition { conditions.append(condition) }
-            let column = switch source {
-            case .daily: Rollups.daily.column
-            case .hourly: Rollups.hourly.column
-            case .raw: "started_at"
+            let level: Rollups.Level? = switch source {
+            case .daily: Rollups.daily
+            case .hourly: Rollups.hourly
+            case .raw: nil
             }
+            let column = level?.column ?? "started_at"
             let spans = ranges.map { range -> String in
                 var bounds: [String] = []
                 if let low = range.0 { bounds.append("\(column) >= \(low)") }
@@ -111,24 +122,9 @@ struct UsageWindow {
             conditions.append("(" + spans.joined(separator: " OR ") + ")")
             let selected = groups.enumerated().map { "\($0.element.text(source)) AS g\($0.offset)" }
                 + Self.measures.map { "\(source == .raw ? $0.2 : $0.1) AS \($0.0)" }
-            let table = switch source {
-            case .daily: Rollups.daily.table
-            case .hourly: Rollups.hourly.table
-            case .raw: "requests"
-            }
+            let table = level?.table ?? "requests"
             parts.append("SELECT \(selected.joined(separator: ", ")) FROM \(table) WHERE \(conditions.joined(separator: " AND "))")
             arguments += filters.map { $0.1 }
-        }
-        // Splits [low, high) (milliseconds, open when nil) into whole units of `unit` (as unit
-        // numbers) and the parts at either end left over (as milliseconds).
-        func split(_ low: Int64?, _ high: Int64?, unit: Int64) -> (whole: (Int64?, Int64?)?, rest: [(Int64?, Int64?)]) {
-            let first = low.map { ($0 + unit - 1) / unit }
-            let last = high.map { $0 / unit }
-            if let first, let last, first >= last { return (nil, [(low, high)]) }
-            var rest: [(Int64?, Int64?)] = []
-            if let low, let first, low < first * unit { rest.append((low, first * unit)) }
-            if let high, let last, last * unit < high { rest.append((last * unit, high)) }
-            return ((first, last), rest)
         }
         let low = since.map(SQLiteLedger.millis)
         let high = until.map(SQLiteLedger.millis)
@@ -137,14 +133,14 @@ struct UsageWindow {
         } else {
             var forHours = [(low, high)]
             if !(groups + filters.map(\.0)).contains(where: { $0.daily == nil }) {
-                let days = split(low, high, unit: Rollups.daily.unit)
+                let days = Self.split(low, high, unit: Rollups.daily.unit)
                 if let whole = days.whole { part(.daily, [whole]) }
                 forHours = days.rest
             }
             var forRaw: [(Int64?, Int64?)] = []
             var hours: [(Int64?, Int64?)] = []
             for range in forHours {
-                let split = split(range.0, range.1, unit: Rollups.hourly.unit)
+                let split = Self.split(range.0, range.1, unit: Rollups.hourly.unit)
                 if let whole = split.whole { hours.append(whole) }
                 forRaw += split.rest
             }

@@ -32,7 +32,7 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                try ReportOutput.check(format: format)
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let report = try await WorkloadReporting.make(database: ledger, rules: configuration.workloads, since: start, until: end, team: team)
@@ -66,8 +66,8 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
-                guard OutcomeReporting.groupings.contains(by) else { throw ValidationError("--by must be one of \(OutcomeReporting.groupings.joined(separator: ", "))") }
+                try ReportOutput.check(format: format)
+                try ReportOutput.check(grouping: by)
                 let (start, end) = try window.dates()
                 let (_, ledger) = try data.openLedger()
                 let report = try await OutcomeReporting.make(database: ledger, by: by, since: start, until: end, team: team)
@@ -104,8 +104,8 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
-                guard OutcomeReporting.groupings.contains(by) else { throw ValidationError("--by must be one of \(OutcomeReporting.groupings.joined(separator: ", "))") }
+                try ReportOutput.check(format: format)
+                try ReportOutput.check(grouping: by)
                 let (start, end) = try window.dates()
                 let (_, ledger) = try data.openLedger()
                 let report = try await OutcomeReporting.efficiency(database: ledger, by: by, since: start, until: end, team: team)
@@ -130,7 +130,7 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                try ReportOutput.check(format: format)
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let spikes = try await AnomalyReporting.detect(database: ledger, rules: configuration.anomalies, since: start, until: end, team: team)
@@ -157,7 +157,7 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                try ReportOutput.check(format: format)
                 let (_, ledger) = try data.openLedger()
                 let forecast = try await ForecastReporting.make(database: ledger, team: team)
                 if ReportOutput.printed(format, json: forecast.json, csv: forecast.csv) { return }
@@ -195,7 +195,7 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                try ReportOutput.check(format: format)
                 let dimensions: [UsageDimension]
                 switch FlowReporting.dimensions(by) {
                 case .success(let found): dimensions = found
@@ -242,7 +242,7 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                try ReportOutput.check(format: format)
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
@@ -283,7 +283,7 @@ extension StratesCommand {
             @Option(help: "table, json or csv.") var format: String = "table"
 
             func run() async throws {
-                guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+                try ReportOutput.check(format: format)
                 guard let zone = TimeZone(identifier: timeZone) else { throw ValidationError("--time-zone \(timeZone) is not a known IANA zone (e.g. UTC, Europe/Paris)") }
                 let text = period ?? Self.currentMonth(in: zone)
                 guard let reportPeriod = ReportPeriod(text, timeZone: zone) else { throw ValidationError("--period \(text): \(ReportPeriod.problem)") }
@@ -333,8 +333,20 @@ struct ReportWindow: ParsableArguments {
     }
 }
 
-/// How the report commands print JSON and CSV (each rendered only when asked for).
+/// How the report commands check their options and print JSON and CSV (each rendered only
+/// when asked for).
 enum ReportOutput {
+    static func check(format: String) throws {
+        guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+    }
+
+    /// `--by` of the outcome and efficiency reports.
+    static func check(grouping: String) throws {
+        guard OutcomeReporting.groupings.contains(grouping) else {
+            throw ValidationError("--by must be one of \(OutcomeReporting.groupings.joined(separator: ", "))")
+        }
+    }
+
     /// Prints the report when `format` is json or csv; false for a table, which the caller prints.
     static func printed(_ format: String, json: @autoclosure () -> String, csv: @autoclosure () -> String) -> Bool {
         switch format {
