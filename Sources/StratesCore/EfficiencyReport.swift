@@ -22,6 +22,22 @@ public struct EfficiencyReport: Sendable {
         public var costPerOutcome: Int64? { outcomes > 0 ? spend / Int64(outcomes) : nil }
         public var tokensPerMergedLine: Double? { mergedLines > 0 ? Double(mergingTokens) / Double(mergedLines) : nil }
         public var zeroOutputShare: Double { spend > 0 ? Double(zeroOutputSpend) / Double(spend) : 0 }
+
+        public init(
+            group: String, runs: Int, runsWithOutcome: Int, outcomes: Int, spend: Int64, tokens: Int64, mergedLines: Int64, mergingTokens: Int64,
+            zeroOutputRuns: Int, zeroOutputSpend: Int64
+        ) {
+            self.group = group
+            self.runs = runs
+            self.runsWithOutcome = runsWithOutcome
+            self.outcomes = outcomes
+            self.spend = spend
+            self.tokens = tokens
+            self.mergedLines = mergedLines
+            self.mergingTokens = mergingTokens
+            self.zeroOutputRuns = zeroOutputRuns
+            self.zeroOutputSpend = zeroOutputSpend
+        }
     }
 
     public var since: Date
@@ -31,29 +47,12 @@ public struct EfficiencyReport: Sendable {
     public var lines: [Line]
 
     public static func make(runs: [OutcomeReport.RunLine], outcomes: [Outcome], by: String, since: Date, until: Date) -> EfficiencyReport {
-        let byRun = Dictionary(grouping: outcomes, by: \.run)
-        func line(_ group: String, _ runs: [OutcomeReport.RunLine]) -> Line {
-            var line = Line(group: group, runs: runs.count, runsWithOutcome: 0, outcomes: 0, spend: 0, tokens: 0, mergedLines: 0, mergingTokens: 0, zeroOutputRuns: 0, zeroOutputSpend: 0)
-            for run in runs {
-                line.spend += run.cost
-                line.tokens += run.tokens
-                guard let made = byRun[run.run], !made.isEmpty else {
-                    line.zeroOutputRuns += 1
-                    line.zeroOutputSpend += run.cost
-                    continue
-                }
-                line.runsWithOutcome += 1
-                line.outcomes += made.count
-                let merged = made.filter { $0.kind == .merge }.reduce(0) { $0 + ($1.quantity ?? 0) }
-                if merged > 0 {
-                    line.mergedLines += merged
-                    line.mergingTokens += run.tokens
-                }
-            }
-            return line
-        }
-        let groups = Dictionary(grouping: runs, by: \.group).map { line($0.key, $0.value) }.sorted { ($0.spend, $1.group) > ($1.spend, $0.group) }
-        return EfficiencyReport(since: since, until: until, by: by, lines: [line("(all)", runs)] + groups)
+        make(tally: .of(runs: runs, outcomes: outcomes), by: by, since: since, until: until)
+    }
+
+    public static func make(tally: OutcomeTally, by: String, since: Date, until: Date) -> EfficiencyReport {
+        let groups = tally.groups.sorted { ($0.spend, $1.group) > ($1.spend, $0.group) }
+        return EfficiencyReport(since: since, until: until, by: by, lines: [tally.whole] + groups)
     }
 
     static func ratio(_ value: Double?, _ places: Double = 10_000) -> String { value.map { String(($0 * places).rounded() / places) } ?? "null" }

@@ -33,6 +33,32 @@ public struct OutcomeReport: Sendable {
         public var tokens: Int64
 
         public var costPerOutcome: Int64 { outcomes > 0 ? cost / Int64(outcomes) : 0 }
+
+        public init(kind: Outcome.Kind, group: String?, outcomes: Int, runs: Int, quantity: Int64, value: Int64, cost: Int64, tokens: Int64) {
+            self.kind = kind
+            self.group = group
+            self.outcomes = outcomes
+            self.runs = runs
+            self.quantity = quantity
+            self.value = value
+            self.cost = cost
+            self.tokens = tokens
+        }
+
+        /// A line with nothing counted yet.
+        public init(kind: Outcome.Kind, group: String?) {
+            self.init(kind: kind, group: group, outcomes: 0, runs: 0, quantity: 0, value: 0, cost: 0, tokens: 0)
+        }
+
+        /// Counts `other`'s outcomes and runs in this line.
+        public mutating func add(_ other: KindLine) {
+            outcomes += other.outcomes
+            runs += other.runs
+            quantity += other.quantity
+            value += other.value
+            cost += other.cost
+            tokens += other.tokens
+        }
     }
 
     public var since: Date
@@ -50,36 +76,24 @@ public struct OutcomeReport: Sendable {
     public var zeroOutputTop: [RunLine]
 
     public static func make(runs: [RunLine], outcomes: [Outcome], by: String, since: Date, until: Date) -> OutcomeReport {
-        let byRun = Dictionary(grouping: outcomes, by: \.run)
-        let lines = runs.filter { byRun[$0.run] != nil }
+        make(tally: .of(runs: runs, outcomes: outcomes), by: by, since: since, until: until)
+    }
+
+    /// The report from its sums: each kind's own line (its groups summed), then its groups,
+    /// costliest first.
+    public static func make(tally: OutcomeTally, by: String, since: Date, until: Date) -> OutcomeReport {
+        let whole = tally.whole
         var kinds: [KindLine] = []
         for kind in Outcome.Kind.allCases {
-            let producing = lines.filter { byRun[$0.run]!.contains { $0.kind == kind } }
-            guard !producing.isEmpty else { continue }
-            func line(_ group: String?, _ runs: [RunLine]) -> KindLine {
-                let made = runs.flatMap { byRun[$0.run]!.filter { $0.kind == kind } }
-                return KindLine(
-                    kind: kind, group: group, outcomes: made.count, runs: runs.count, quantity: made.reduce(0) { $0 + ($1.quantity ?? 0) },
-                    value: made.reduce(0) { $0 + ($1.value?.value ?? 0) }, cost: runs.reduce(0) { $0 + $1.cost }, tokens: runs.reduce(0) { $0 + $1.tokens }
-                )
-            }
-            kinds.append(line(nil, producing))
-            kinds += Dictionary(grouping: producing, by: \.group).map { line($0.key, $0.value) }.sorted { ($0.cost, $1.group ?? "") > ($1.cost, $0.group ?? "") }
-        }
-        let merged = lines.filter { byRun[$0.run]!.contains { $0.kind == .merge && ($0.quantity ?? 0) > 0 } }
-        let mergedLines = merged.flatMap { byRun[$0.run]!.filter { $0.kind == .merge } }.reduce(0) { $0 + ($1.quantity ?? 0) }
-        let zero = runs.filter { byRun[$0.run] == nil }
-        // The ten costliest, without sorting every zero-output run of the month.
-        var costliest: [RunLine] = []
-        for line in zero where costliest.count < 10 || (line.cost, costliest[9].run) > (costliest[9].cost, line.run) {
-            costliest.append(line)
-            costliest.sort { ($0.cost, $1.run) > ($1.cost, $0.run) }
-            if costliest.count > 10 { costliest.removeLast() }
+            let groups = tally.kinds.filter { $0.kind == kind }
+            guard !groups.isEmpty else { continue }
+            kinds.append(groups.reduce(into: KindLine(kind: kind, group: nil)) { $0.add($1) })
+            kinds += groups.sorted { ($0.cost, $1.group ?? "") > ($1.cost, $0.group ?? "") }
         }
         return OutcomeReport(
-            since: since, until: until, by: by, runs: runs.count, runsWithOutcome: lines.count, spend: runs.reduce(0) { $0 + $1.cost }, kinds: kinds,
-            tokensPerMergedLine: mergedLines > 0 ? Double(merged.reduce(0) { $0 + $1.tokens }) / Double(mergedLines) : nil,
-            zeroOutputRuns: zero.count, zeroOutputSpend: zero.reduce(0) { $0 + $1.cost }, zeroOutputTop: costliest
+            since: since, until: until, by: by, runs: whole.runs, runsWithOutcome: whole.runsWithOutcome, spend: whole.spend, kinds: kinds,
+            tokensPerMergedLine: whole.tokensPerMergedLine, zeroOutputRuns: whole.zeroOutputRuns, zeroOutputSpend: whole.zeroOutputSpend,
+            zeroOutputTop: tally.zeroOutputTop
         )
     }
 

@@ -246,16 +246,72 @@ public struct WorkloadReport: Sendable {
         public var seconds: Spread
         public var spend: Int64
 
-        static func make(_ workload: WorkloadClass, workflow: String?, _ runs: [RunProfile]) -> Line {
-            let context = runs.reduce(0) { $0 + $1.context }
-            let growths = runs.filter { $0.calls > 1 }.map(\.contextGrowth)
-            return Line(
-                workload: workload, workflow: workflow, runs: runs.count, calls: .of(runs.map { Double($0.calls) }), tokens: .of(runs.map { Double($0.tokens) }),
-                cost: .of(runs.map { Double($0.cost) }), contextGrowth: growths.isEmpty ? 0 : Spread.of(growths).p50,
-                cacheReadShare: context > 0 ? Double(runs.reduce(0) { $0 + $1.cacheRead }) / Double(context) : 0,
-                outputInputRatio: context > 0 ? Double(runs.reduce(0) { $0 + $1.output }) / Double(context) : 0,
-                loopLength: .of(runs.map { Double($0.loopLength) }), seconds: .of(runs.map(\.seconds)), spend: runs.reduce(0) { $0 + $1.cost }
+        static func make(_ workload: WorkloadClass, workflow: String?, _ samples: Samples) -> Line {
+            Line(
+                workload: workload, workflow: workflow, runs: samples.calls.count, calls: .of(samples.calls), tokens: .of(samples.tokens),
+                cost: .of(samples.cost), contextGrowth: samples.growths.isEmpty ? 0 : Spread.of(samples.growths).p50,
+                cacheReadShare: samples.context > 0 ? Double(samples.cacheRead) / Double(samples.context) : 0,
+                outputInputRatio: samples.context > 0 ? Double(samples.output) / Double(samples.context) : 0,
+                loopLength: .of(samples.loopLengths), seconds: .of(samples.seconds), spend: samples.spend
             )
+        }
+    }
+
+    /// What one line's spreads and shares are made from: each run's measures, appended as
+    /// runs are read.
+    struct Samples: Sendable {
+        var calls: [Double] = []
+        var tokens: [Double] = []
+        var cost: [Double] = []
+        var growths: [Double] = []
+        var loopLengths: [Double] = []
+        var seconds: [Double] = []
+        var context: Int64 = 0
+        var cacheRead: Int64 = 0
+        var output: Int64 = 0
+        var spend: Int64 = 0
+
+        mutating func add(_ run: RunProfile) {
+            calls.append(Double(run.calls))
+            tokens.append(Double(run.tokens))
+            cost.append(Double(run.cost))
+            if run.calls > 1 { growths.append(run.contextGrowth) }
+            loopLengths.append(Double(run.loopLength))
+            seconds.append(run.seconds)
+            context += run.context
+            cacheRead += run.cacheRead
+            output += run.output
+            spend += run.cost
+        }
+    }
+
+    /// Builds the report one run at a time: a month's runs are never all in memory.
+    public struct Builder: Sendable {
+        struct Key: Hashable {
+            var workload: WorkloadClass
+            var workflow: String
+        }
+
+        var classes: [WorkloadClass: Samples] = [:]
+        var workflows: [Key: Samples] = [:]
+
+        public init() {}
+
+        public mutating func add(_ run: RunProfile) {
+            classes[run.workload, default: Samples()].add(run)
+            workflows[Key(workload: run.workload, workflow: run.workflow), default: Samples()].add(run)
+        }
+
+        /// Per class, its own line then its workflows, largest spend first.
+        public func report(callsWithoutRun: Int64, rules: WorkloadRules, since: Date, until: Date) -> WorkloadReport {
+            var lines: [Line] = []
+            for workload in WorkloadClass.allCases {
+                guard let samples = classes[workload] else { continue }
+                lines.append(.make(workload, workflow: nil, samples))
+                lines += workflows.filter { $0.key.workload == workload }.map { Line.make(workload, workflow: $0.key.workflow, $0.value) }
+                    .sorted { ($0.spend, $1.workflow ?? "") > ($1.spend, $0.workflow ?? "") }
+            }
+            return WorkloadReport(since: since, until: until, rules: rules, lines: lines, callsWithoutRun: callsWithoutRun)
         }
     }
 
@@ -267,15 +323,9 @@ public struct WorkloadReport: Sendable {
     public var callsWithoutRun: Int64
 
     public static func make(runs: [RunProfile], callsWithoutRun: Int64, rules: WorkloadRules, since: Date, until: Date) -> WorkloadReport {
-        var lines: [Line] = []
-        for workload in WorkloadClass.allCases {
-            let ofClass = runs.filter { $0.workload == workload }
-            guard !ofClass.isEmpty else { continue }
-            lines.append(.make(workload, workflow: nil, ofClass))
-            let byWorkflow = Dictionary(grouping: ofClass, by: \.workflow)
-            lines += byWorkflow.map { Line.make(workload, workflow: $0.key, $0.value) }.sorted { ($0.spend, $1.workflow ?? "") > ($1.spend, $0.workflow ?? "") }
-        }
-        return WorkloadReport(since: since, until: until, rules: rules, lines: lines, callsWithoutRun: callsWithoutRun)
+        var builder = Builder()
+        for run in runs { builder.add(run) }
+        return builder.report(callsWithoutRun: callsWithoutRun, rules: rules, since: since, until: until)
     }
 
     public var json: String {

@@ -8,21 +8,57 @@ public protocol WorkloadStore: Sendable {
     /// The profiles, under `rules`, of runs whose first call is in [from, to) (a run is
     /// taken whole, with its subagents), and how many calls in the window belong to no run.
     func workloadProfiles(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> (runs: [RunProfile], withoutRun: Int64)
+    /// `strates report workloads` over the runs whose first call is in [from, to).
+    func workloadReport(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> WorkloadReport
     /// Runs started in [from, to) (by their first call), with their totals, in no order.
     func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal]
+    /// The outcome and efficiency reports' sums for runs started in [from, to), grouped by
+    /// `by` (workflow, team, member or model).
+    func outcomeTally(from: Date, to: Date, team: String?, by: String) async throws -> OutcomeTally
     /// Spend per team and hour (hours since 1970, UTC) for requests started in [from, to).
     func hourlySpendByTeam(from: Date, to: Date) async throws -> [String: [Int64: Int64]]
 }
 
 extension SQLiteLedger {
     public func workloadProfiles(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> (runs: [RunProfile], withoutRun: Int64) {
+        let runs = try await storedRuns(from: from, to: to, team: team, rules: rules).map(\.profile)
+        return (runs, try await callsWithoutRun(from: from, to: to, team: team))
+    }
+
+    /// The runs' profiles streamed into the report four measures and two names at a time, not
+    /// read whole into memory first (a month holds hundreds of thousands of runs).
+    public func workloadReport(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> WorkloadReport {
+        _ = try await refreshProfiles(rules: rules)
+        let builder = try await writer.read { db in
+            var builder = WorkloadReport.Builder()
+            let statement = try db.makeStatement(sql: """
+                SELECT workload, workflow, calls, tokens, cost, seconds, context_growth, cache_read, context, output, loop_length, child_runs
+                FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
+                """)
+            try statement.setArguments([Self.millis(from), Self.millis(to), team, team])
+            var workflows: [String] = []
+            try Self.step(statement, in: db) { row in
+                // A handful of workflows name a month of runs: each name is made once.
+                let workflow = row.text(1, among: &workflows) ?? "(none)"
+                builder.add(RunProfile(
+                    run: "", workflow: workflow, workload: WorkloadClass(rawValue: row.text(0) ?? "") ?? .chain, calls: Int(row.int(2)), tokens: row.int(3),
+                    cost: row.int(4), seconds: row.double(5), contextGrowth: row.double(6), cacheRead: row.int(7), context: row.int(8), output: row.int(9),
+                    loopLength: Int(row.int(10)), childRuns: Int(row.int(11))
+                ))
+            }
+            return builder
+        }
+        let without = try await callsWithoutRun(from: from, to: to, team: team)
+        return builder.report(callsWithoutRun: without, rules: rules, since: from, until: to)
+    }
+
+    /// Calls in [from, to) that belong to no run (not profiled), from the rollups.
+    func callsWithoutRun(from: Date, to: Date, team: String?) async throws -> Int64 {
         var window = UsageWindow(since: from, until: to)
         window.condition = "status != 'rejected'"
         if let team { window.filters = [(UsageWindow.filter(.team)!, team)] }
-        let (countSQL, countArguments) = window.sql()
-        let runs = try await storedRuns(from: from, to: to, team: team, rules: rules).map(\.profile)
-        let without = try await writer.read { db in try Row.fetchOne(db, sql: countSQL, arguments: countArguments)?["without_run"] as Int64? ?? 0 }
-        return (runs, without)
+        let (sql, arguments) = window.sql()
+        return try await writer.read { db in try Row.fetchOne(db, sql: sql, arguments: arguments)?["without_run"] as Int64? ?? 0 }
     }
 
     /// The stored runs whose first call is in [from, to), their profiles made first where
@@ -37,30 +73,17 @@ extension SQLiteLedger {
                 FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
                 """)
             try statement.setArguments([Self.millis(from), Self.millis(to), team, team])
-            let handle = statement.sqliteStatement
-            func text(_ column: Int32) -> String? {
-                guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return nil }
-                return String(cString: bytes)
-            }
-            func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
             var runs: [StoredRun] = []
-            while true {
-                let code = sqlite3_step(handle)
-                if code == SQLITE_DONE { break }
-                guard code == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
-                }
-                let root = text(0) ?? ""
+            try Self.step(statement, in: db) { row in
                 runs.append(StoredRun(
                     profile: RunProfile(
-                        run: root, workflow: text(7) ?? "(none)", workload: WorkloadClass(rawValue: text(6) ?? "") ?? .chain, calls: Int(int(8)),
-                        tokens: int(9), cost: int(10), seconds: sqlite3_column_double(handle, 11), contextGrowth: sqlite3_column_double(handle, 12),
-                        cacheRead: int(13), context: int(14), output: int(15), loopLength: Int(int(16)), childRuns: Int(int(17))
+                        run: row.text(0) ?? "", workflow: row.text(7) ?? "(none)", workload: WorkloadClass(rawValue: row.text(6) ?? "") ?? .chain,
+                        calls: Int(row.int(8)), tokens: row.int(9), cost: row.int(10), seconds: row.double(11), contextGrowth: row.double(12),
+                        cacheRead: row.int(13), context: row.int(14), output: row.int(15), loopLength: Int(row.int(16)), childRuns: Int(row.int(17))
                     ),
-                    team: text(1), member: text(2), model: text(3), firstAt: int(4), lastAt: int(5)
+                    team: row.text(1), member: row.text(2), model: row.text(3), firstAt: row.int(4), lastAt: row.int(5)
                 ))
             }
-            sqlite3_reset(handle)
             return runs
         }
     }
@@ -221,5 +244,89 @@ extension SQLiteLedger {
             }
             return result
         }
+    }
+}
+
+extension SQLiteLedger {
+    /// The sums of the outcome and efficiency reports for runs started in [from, to), grouped
+    /// by `by` (workflow, team, member or model), with the outcomes recorded for those runs
+    /// since `from`: the outcomes since `from` read first (a month's are tens of thousands),
+    /// then the run profiles streamed past them four columns at a time. Joining the two in
+    /// SQL took three times as long (an index built and probed for every run); reading whole
+    /// runs into memory took longer still.
+    public func outcomeTally(from: Date, to: Date, team: String?, by: String) async throws -> OutcomeTally {
+        _ = try await refreshProfiles(rules: nil)
+        let group = switch by {
+        case "team": "team"
+        case "member": "member"
+        case "model": "model"
+        default: "workflow"
+        }
+        return try await writer.read { db in
+            var builder = OutcomeTally.Builder()
+            let outcomes = try db.makeStatement(sql: "SELECT run, kind, quantity, value_nano FROM outcomes WHERE at >= ?")
+            try outcomes.setArguments([Self.millis(from)])
+            try Self.step(outcomes, in: db) { row in
+                guard let run = row.text(0), let kind = row.text(1).flatMap(Outcome.Kind.init(rawValue:)) else { return }
+                builder.record(run: run, kind: kind, quantity: row.optionalInt(2), value: row.optionalInt(3))
+            }
+            let runs = try db.makeStatement(sql: """
+                SELECT root, \(group), tokens, cost FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
+                """)
+            try runs.setArguments([Self.millis(from), Self.millis(to), team, team])
+            var last: String?
+            try Self.step(runs, in: db) { row in
+                // Runs of a group follow each other only by chance; equal names are kept once.
+                var name = row.text(1) ?? "(none)"
+                if name == last { name = last! } else { last = name }
+                builder.add(OutcomeReport.RunLine(run: row.text(0) ?? "", group: name, tokens: row.int(2), cost: row.int(3)))
+            }
+            return builder.tally
+        }
+    }
+
+    /// Steps `statement` to its end, handing each row to `body` for reading by position.
+    static func step(_ statement: Statement, in db: Database, _ body: (RawRow) throws -> Void) throws {
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+            }
+            try body(RawRow(handle: handle))
+        }
+    }
+}
+
+/// The current row of a stepped statement, read by column position without GRDB's row
+/// values (which cost more than the reading itself over hundreds of thousands of rows).
+struct RawRow {
+    let handle: SQLiteStatement
+
+    func text(_ column: Int32) -> String? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: bytes)
+    }
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    func optionalInt(_ column: Int32) -> Int64? { sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column) }
+
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+
+    /// The text in `column`, the same String as an equal one in `seen` (added when new):
+    /// for columns with few distinct values over many rows.
+    func text(_ column: Int32, among seen: inout [String]) -> String? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        for name in seen where name.utf8.count == count {
+            let same = name.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes, count) == 0 } ?? (name == String(cString: bytes))
+            if same { return name }
+        }
+        let name = String(cString: bytes)
+        if seen.count < 64 { seen.append(name) }
+        return name
     }
 }
