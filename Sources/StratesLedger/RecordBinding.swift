@@ -35,7 +35,12 @@ enum RecordBinding {
         for value in [r.downgradedBy, r.grantID, r.route, r.failedAttempts, r.routingRule, r.taskClass, r.autoTier, r.routingReason, r.baselineModel, r.source, r.turn] {
             binder.text(value)
         }
-        let code = sqlite3_step(handle)
+        try step(statement, in: db)
+    }
+
+    /// Runs a statement whose values are bound, expecting no rows.
+    static func step(_ statement: Statement, in db: Database) throws {
+        let code = sqlite3_step(statement.sqliteStatement)
         guard code == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
         }

@@ -15,9 +15,9 @@ import GRDB
 ///   those runs when a report asks. It is ordered by the run's first call, so a report's
 ///   month of runs is one stretch of the table, not a lookup per run.
 ///
-/// Requests are only ever added, except by an import that finds more complete usage for a
-/// call it imported before: such rows are taken out of the sums before the update and put
-/// back after it (`fold(ids:sign:)`).
+/// Requests are only ever added (folded in from the records written, `fold(records:)`),
+/// except by an import that finds more complete usage for a call it imported before: such
+/// rows are taken out of the sums before the update and put back after it (`fold(ids:sign:)`).
 enum Rollups {
     static let dimensions = ["organization", "team", "member", "key_id", "workflow", "process", "model", "provider", "environment", "status"]
     static let measures = ["requests", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "cost", "unknown_cost", "estimated", "failed", "without_run"]
@@ -78,19 +78,6 @@ enum Rollups {
 
     static func markDirty(where condition: String) -> String {
         "INSERT OR IGNORE INTO run_dirty (root) SELECT DISTINCT \(root) FROM requests WHERE run IS NOT NULL AND \(condition)"
-    }
-
-    /// The highest rowid before a write; rows written after it are the ones to fold.
-    static func mark(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(rowid), 0) FROM requests") ?? 0
-    }
-
-    /// Folds the rows added after `mark` into every rollup.
-    static func foldAdded(after mark: Int64, _ db: Database) throws {
-        for level in [daily, hourly] {
-            try db.execute(sql: usageFold(level, where: "rowid > ?2"), arguments: [1, mark])
-        }
-        try db.execute(sql: markDirty(where: "rowid > ?"), arguments: [mark])
     }
 
     /// Takes rows out of (`sign` -1) or puts them back into (+1) the sums.

@@ -46,37 +46,39 @@ extension SQLiteLedger {
     public func importRecords(_ records: [RequestRecord]) async throws -> (added: Int, updated: Int) {
         guard !records.isEmpty else { return (0, 0) }
         return try await writer.write { db in
-            // The records already in the ledger, with the usage they hold: only those the
-            // import will update (more complete usage) are taken out of the rollups and put back.
-            var present: [String: (output: Int64, input: Int64)] = [:]
-            for chunk in stride(from: 0, to: records.count, by: 500).map({ Array(records[$0..<min($0 + 500, records.count)]) }) {
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT id, output_tokens, input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
-                    FROM requests WHERE id IN (\(marks))
-                    """, arguments: StatementArguments(chunk.map(\.id)))
-                for row in rows { present[row[0]] = (row[1], row[2]) }
-            }
             // The import's connection keeps the indexes it writes to in memory (SQLite's
             // default 2 MB cache made every index insert of a large import a page read).
             try db.execute(sql: "PRAGMA cache_size = -262144")
-            let mark = try Rollups.mark(db)
-            let again = records.lazy.filter { record in
-                guard let held = present[record.id] else { return false }
-                return (record.usage.output, record.usage.totalInput) > (held.output, held.input)
-            }.map(\.id)
-            let changing = Array(Set(again))
-            try Rollups.fold(ids: changing, sign: -1, db)
-            let statement = try db.cachedStatement(sql: Self.importRequestSQL)
-            var (added, updated) = (0, 0)
-            for record in records {
-                try RecordBinding.run(statement, record, in: db)
-                guard db.changesCount > 0 else { continue }
-                if present[record.id] != nil { updated += 1 } else { added += 1 }
+            // New records are inserted and folded into the rollups from memory. Those already
+            // in the ledger are looked up one by one (a first import finds none, so pays
+            // nothing); only those with more complete usage now are taken out of the rollups,
+            // updated and put back.
+            let insert = try db.cachedStatement(sql: Self.insertRequestSQL)
+            let held = try db.cachedStatement(sql: """
+                SELECT output_tokens, input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens FROM requests WHERE id = ?
+                """)
+            var added: [Int] = []
+            var changing: [Int] = []
+            for (index, record) in records.enumerated() {
+                try RecordBinding.run(insert, record, in: db)
+                if db.changesCount > 0 {
+                    added.append(index)
+                } else if let row = try Row.fetchOne(held, arguments: [record.id]),
+                          (record.usage.output, record.usage.totalInput) > (row[0] as Int64, row[1] as Int64) {
+                    changing.append(index)
+                }
             }
-            try Rollups.fold(ids: changing, sign: 1, db)
-            try Rollups.foldAdded(after: mark, db)
-            return (added, updated)
+            try Rollups.fold(records: added.lazy.map { records[$0] }, db)
+            let ids = Array(Set(changing.map { records[$0].id }))
+            try Rollups.fold(ids: ids, sign: -1, db)
+            let update = try db.cachedStatement(sql: Self.importRequestSQL)
+            var updated = 0
+            for index in changing {
+                try RecordBinding.run(update, records[index], in: db)
+                updated += db.changesCount > 0 ? 1 : 0
+            }
+            try Rollups.fold(ids: ids, sign: 1, db)
+            return (added.count, updated)
         }
     }
 

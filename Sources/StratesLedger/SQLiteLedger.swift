@@ -52,10 +52,13 @@ extension SQLiteLedger {
     public func insert(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
         try await writer.write { db in
-            let mark = try Rollups.mark(db)
             let statement = try db.cachedStatement(sql: Self.insertRequestSQL)
-            for record in records { try RecordBinding.run(statement, record, in: db) }
-            try Rollups.foldAdded(after: mark, db)
+            var inserted: [Int] = []
+            for (index, record) in records.enumerated() {
+                try RecordBinding.run(statement, record, in: db)
+                if db.changesCount > 0 { inserted.append(index) }
+            }
+            try Rollups.fold(records: inserted.lazy.map { records[$0] }, db)
         }
     }
 

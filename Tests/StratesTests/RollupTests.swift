@@ -65,26 +65,31 @@ import Testing
     }
 
     /// The usage report computed by hand from the records.
-    static func expected(_ records: [RequestRecord], _ query: UsageQuery) -> [[String: String]: (Int64, Usage, Int64, Int64)] {
-        var sums: [[String: String]: (Int64, Usage, Int64, Int64)] = [:]
+    /// Requests, usage, cost, unknown-cost requests, and the counts of estimated and failed requests.
+    typealias Sum = (Int64, Usage, Int64, Int64, Int64, Int64)
+
+    static func expected(_ records: [RequestRecord], _ query: UsageQuery) -> [[String: String]: Sum] {
+        var sums: [[String: String]: Sum] = [:]
         for record in records {
             if let since = query.since, record.startedAt < since { continue }
             if let until = query.until, record.startedAt >= until { continue }
             if query.filters.contains(where: { value(record, $0.key) != $0.value }) { continue }
             var group: [String: String] = [:]
             for dimension in query.groupBy { group[dimension.rawValue] = value(record, dimension) ?? "(none)" }
-            var sum = sums[group] ?? (0, Usage(), 0, 0)
+            var sum = sums[group] ?? (0, Usage(), 0, 0, 0, 0)
             sum.0 += 1
             sum.1 = sum.1 + record.usage
             sum.2 += record.cost?.value ?? 0
             sum.3 += record.cost == nil ? 1 : 0
+            sum.4 += record.usageEstimated ? 1 : 0
+            sum.5 += record.status == .failed || record.status == .rejected ? 1 : 0
             sums[group] = sum
         }
         return sums
     }
 
-    static func actual(_ rows: [UsageRow]) -> [[String: String]: (Int64, Usage, Int64, Int64)] {
-        Dictionary(uniqueKeysWithValues: rows.map { ($0.group, ($0.requests, $0.usage, $0.cost.value, $0.unknownCostRequests)) })
+    static func actual(_ rows: [UsageRow]) -> [[String: String]: Sum] {
+        Dictionary(uniqueKeysWithValues: rows.map { ($0.group, ($0.requests, $0.usage, $0.cost.value, $0.unknownCostRequests, $0.estimatedRequests, $0.failedRequests)) })
     }
 
     static func check(_ ledger: SQLiteLedger, _ records: [RequestRecord], seed: UInt64, queries: Int = 40) async throws {
@@ -106,8 +111,16 @@ import Testing
             #expect(actual.count == expected.count, "\(query)")
             for (group, sum) in expected {
                 let got = actual[group]
-                #expect(got?.0 == sum.0 && got?.1 == sum.1 && got?.2 == sum.2 && got?.3 == sum.3, "\(query) \(group): \(String(describing: got)) != \(sum)")
+                #expect(got?.0 == sum.0 && got?.1 == sum.1 && got?.2 == sum.2 && got?.3 == sum.3 && got?.4 == sum.4 && got?.5 == sum.5, "\(query) \(group): \(String(describing: got)) != \(sum)")
             }
+            // Calls that belong to no run (what the workload report says it left out).
+            let from = query.since ?? Date(timeIntervalSince1970: 0)
+            let to = query.until ?? Date(timeIntervalSince1970: 4_000_000_000)
+            let team = query.filters[.team]
+            let withoutRun = records.filter { record in
+                record.attribution.run == nil && record.status != .rejected && record.startedAt >= from && record.startedAt < to && (team == nil || record.attribution.team == team)
+            }.count
+            #expect(try await ledger.callsWithoutRun(from: from, to: to, team: team) == Int64(withoutRun), "\(query)")
         }
     }
 
