@@ -63,31 +63,144 @@ public enum ClaudeCodeTranscript {
         }
     }
 
-    static let fieldNames = ["type", "message", "sessionId", "requestId", "timestamp", "isSidechain", "agentId", "cwd", "gitBranch"]
+    /// What a line says, as far as a response needs: read in one walk over the line that
+    /// descends into `message` and its `usage` and steps over everything else (the content,
+    /// the largest part, is crossed once).
+    struct Fields {
+        var type: String?
+        var sessionID: String?
+        var requestID: String?
+        var timestamp: String?
+        var isSidechain: Bool?
+        var agentID: String?
+        var cwd: String?
+        var gitBranch: String?
+        var hasMessage = false
+        var messageID: String?
+        var model: String?
+        var hasUsage = false
+        var input: Int64?
+        var output: Int64?
+        var cacheRead: Int64?
+        var cacheCreation: Int64?
+        var write5m: Int64?
+        var write1h: Int64?
+
+        /// The usage as `UsageFields.anthropic` reads it: cache writes split by TTL when
+        /// `cache_creation` gives the breakdown, otherwise counted as 5-minute writes; nil
+        /// when no count is there at all.
+        var usage: Usage? {
+            guard hasUsage else { return nil }
+            var usage = Usage()
+            var sawAny = false
+            if let input { usage.input = input; sawAny = true }
+            if let output { usage.output = output; sawAny = true }
+            if let cacheRead { usage.cacheRead = cacheRead; sawAny = true }
+            if write5m != nil || write1h != nil {
+                usage.cacheWrite5m = write5m ?? 0
+                usage.cacheWrite1h = write1h ?? 0
+                sawAny = true
+            } else if let cacheCreation {
+                usage.cacheWrite5m = cacheCreation
+                sawAny = true
+            }
+            return sawAny ? usage : nil
+        }
+
+        mutating func readLine(_ scanner: inout JSONScanner) throws {
+            try scanner.walkObject { scanner, key in
+                if key.is("type") { type = try scanner.readString() }
+                else if key.is("message") {
+                    // A later `message` replaces an earlier one whole.
+                    (hasMessage, messageID, model, hasUsage, input, output, cacheRead, cacheCreation, write5m, write1h) =
+                        (scanner.atObject, nil, nil, false, nil, nil, nil, nil, nil, nil)
+                    guard hasMessage else { return false }
+                    try readMessage(&scanner)
+                }
+                else if key.is("sessionId") { sessionID = try scanner.readString() }
+                else if key.is("requestId") { requestID = try scanner.readString() }
+                else if key.is("timestamp") { timestamp = try scanner.readString() }
+                else if key.is("isSidechain") { isSidechain = try scanner.readBool() }
+                else if key.is("agentId") { agentID = try scanner.readString() }
+                else if key.is("cwd") { cwd = try scanner.readString() }
+                else if key.is("gitBranch") { gitBranch = try scanner.readString() }
+                else { return false }
+                return true
+            }
+        }
+
+        mutating func readMessage(_ scanner: inout JSONScanner) throws {
+            try scanner.walkObject { scanner, key in
+                if key.is("id") { messageID = try scanner.readString() }
+                else if key.is("model") { model = try scanner.readString() }
+                else if key.is("usage") {
+                    (hasUsage, input, output, cacheRead, cacheCreation, write5m, write1h) = (scanner.atObject, nil, nil, nil, nil, nil, nil)
+                    guard hasUsage else { return false }
+                    try scanner.walkObject { scanner, key in
+                        if key.is("input_tokens") { input = try scanner.readInt64() }
+                        else if key.is("output_tokens") { output = try scanner.readInt64() }
+                        else if key.is("cache_read_input_tokens") { cacheRead = try scanner.readInt64() }
+                        else if key.is("cache_creation_input_tokens") { cacheCreation = try scanner.readInt64() }
+                        else if key.is("cache_creation") {
+                            (write5m, write1h) = (nil, nil)
+                            guard scanner.atObject else { return false }
+                            try scanner.walkObject { scanner, key in
+                                if key.is("ephemeral_5m_input_tokens") { write5m = try scanner.readInt64() }
+                                else if key.is("ephemeral_1h_input_tokens") { write1h = try scanner.readInt64() }
+                                else { return false }
+                                return true
+                            }
+                        }
+                        else { return false }
+                        return true
+                    }
+                }
+                else { return false }
+                return true
+            }
+        }
+    }
+
+    /// Whether a line is braced like one JSON object: all that is checked of the lines that
+    /// cannot be responses (they never say "assistant"), which are most of a transcript's
+    /// bytes (user turns and tool results).
+    static func braced(_ bytes: [UInt8]) -> Bool {
+        let spaces: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
+        guard let first = bytes.firstIndex(where: { !spaces.contains($0) }), let last = bytes.lastIndex(where: { !spaces.contains($0) }) else { return false }
+        return first < last && bytes[first] == UInt8(ascii: "{") && bytes[last] == UInt8(ascii: "}")
+    }
 
     public static func read(_ bytes: [UInt8]) -> Line {
-        // Most lines (user turns and tool results, the largest) never say "assistant": they
-        // are only checked to be one JSON object, without picking any member out.
-        let mayRespond = contains(bytes, Self.assistantWord)
-        guard let fields = try? JSONView.object(bytes, members: mayRespond ? fieldNames : []) else { return .malformed("not a JSON object") }
-        guard fields["type"]?.string == "assistant" else { return .other }
-        guard let message = fields["message"], message.isObject else { return .malformed("an assistant line without a message") }
-        let parts = message.members(["id", "model", "usage"])
-        guard let counts = parts["usage"], counts.isObject, let usage = UsageFields.anthropic(counts) else { return .other }
-        let model = parts["model"]?.string ?? ""
+        guard contains(bytes, Self.assistantWord) else { return braced(bytes) ? .other : .malformed("not a JSON object") }
+        var fields = Fields()
+        let whole: Bool = bytes.withUnsafeBytes { raw in
+            var scanner = JSONScanner(raw)
+            do {
+                try fields.readLine(&scanner)
+                try scanner.expectEnd()
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard whole else { return .malformed("not a JSON object") }
+        guard fields.type == "assistant" else { return .other }
+        guard fields.hasMessage else { return .malformed("an assistant line without a message") }
+        guard let usage = fields.usage else { return .other }
+        let model = fields.model ?? ""
         if model == "<synthetic>" { return .other }
-        guard let messageID = parts["id"]?.string, !messageID.isEmpty else { return .malformed("an assistant line without message.id") }
-        guard let session = fields["sessionId"]?.string, !session.isEmpty else { return .malformed("an assistant line without sessionId") }
-        guard let stamp = fields["timestamp"]?.string, let timestamp = RFC3339.parse(stamp) else {
+        guard let messageID = fields.messageID, !messageID.isEmpty else { return .malformed("an assistant line without message.id") }
+        guard let session = fields.sessionID, !session.isEmpty else { return .malformed("an assistant line without sessionId") }
+        guard let stamp = fields.timestamp, let timestamp = RFC3339.parse(stamp) else {
             return .malformed("an assistant line without a readable timestamp")
         }
-        let requestID = fields["requestId"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+        let requestID = fields.requestID.flatMap { $0.isEmpty ? nil : $0 }
         return .response(TranscriptResponse(
             identity: requestID.map { "\(messageID):\($0)" } ?? "\(session):\(messageID)",
-            messageID: messageID, requestID: requestID, sessionID: session, agentID: fields["agentId"]?.string,
-            isSidechain: fields["isSidechain"]?.bool ?? false, timestamp: timestamp, model: model, usage: usage,
-            cwd: fields["cwd"]?.string.flatMap { $0.isEmpty ? nil : $0 },
-            gitBranch: fields["gitBranch"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+            messageID: messageID, requestID: requestID, sessionID: session, agentID: fields.agentID,
+            isSidechain: fields.isSidechain ?? false, timestamp: timestamp, model: model, usage: usage,
+            cwd: fields.cwd.flatMap { $0.isEmpty ? nil : $0 },
+            gitBranch: fields.gitBranch.flatMap { $0.isEmpty ? nil : $0 }
         ))
     }
 }

@@ -110,6 +110,52 @@ import Testing
         #expect(responses > 0 && responses < 20_000)
     }
 
+    /// The one-walk reader against Foundation's JSON parser: for every mutation of a
+    /// real-shaped line that is still valid JSON, what the reader makes of it is what the
+    /// parsed object says (type, ids, session, usage with its cache-write split).
+    @Test func theReaderAgreesWithAFullJSONParser() throws {
+        let line = Array(#"{"parentUuid":"p","isSidechain":false,"cwd":"/src/a\u00e9","sessionId":"s-1","gitBranch":"main","type":"assistant","message":{"model":"claude-sonnet-4-5","id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"a \"quoted\" {brace} [x]"},{"type":"tool_use","input":{"n":[1,2.5,-3e2,null,true]}}],"usage":{"input_tokens":12,"cache_creation_input_tokens":700,"cache_read_input_tokens":3400,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":500},"output_tokens":88,"service_tier":"standard"}},"requestId":"req_1","uuid":"u","timestamp":"2026-11-22T08:00:00.250Z"}"#.utf8)
+        var random = SimRandom(seed: 11)
+        var compared = 0
+        for round in 0..<30_000 {
+            var mutated = line
+            if round > 0 {
+                let at = Int.random(in: 0..<mutated.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: mutated[at] = Array("0123456789\"{}[],: ae-.".utf8).randomElement(using: &random)!
+                case 1: mutated.remove(at: at)
+                default: mutated.insert(Array(" 07\"".utf8).randomElement(using: &random)!, at: at)
+                }
+            }
+            let read = ClaudeCodeTranscript.read(mutated)
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(mutated))) as? [String: Any] else { continue }
+            guard object["type"] as? String == "assistant", let message = object["message"] as? [String: Any],
+                  let usage = message["usage"] as? [String: Any], let id = message["id"] as? String, !id.isEmpty,
+                  let session = object["sessionId"] as? String, !session.isEmpty,
+                  let stamp = object["timestamp"] as? String, RFC3339.parse(stamp) != nil, message["model"] as? String != "<synthetic>" else { continue }
+            func count(_ value: Any?) -> Int64? {
+                guard let number = value as? NSNumber else { return nil }
+                let double = number.doubleValue
+                return double.rounded() == double && abs(double) < 9e18 ? Int64(exactly: double) : nil
+            }
+            let breakdown = usage["cache_creation"] as? [String: Any]
+            let split = (count(breakdown?["ephemeral_5m_input_tokens"]), count(breakdown?["ephemeral_1h_input_tokens"]))
+            let counts = [count(usage["input_tokens"]), count(usage["output_tokens"]), count(usage["cache_read_input_tokens"]), count(usage["cache_creation_input_tokens"]), split.0, split.1]
+            guard counts.contains(where: { $0 != nil }) else { continue }
+            guard case .response(let response) = read else {
+                Issue.record("round \(round): \(read) for \(String(decoding: mutated, as: UTF8.self))")
+                continue
+            }
+            compared += 1
+            let writes: (Int64, Int64) = split.0 != nil || split.1 != nil ? (split.0 ?? 0, split.1 ?? 0) : (counts[3] ?? 0, 0)
+            #expect(response.messageID == id && response.sessionID == session, "round \(round)")
+            #expect(response.requestID == (object["requestId"] as? String).flatMap { $0.isEmpty ? nil : $0 }, "round \(round)")
+            #expect(response.cwd == (object["cwd"] as? String).flatMap { $0.isEmpty ? nil : $0 }, "round \(round)")
+            #expect(response.usage == Usage(input: counts[0] ?? 0, output: counts[1] ?? 0, cacheRead: counts[2] ?? 0, cacheWrite5m: writes.0, cacheWrite1h: writes.1), "round \(round)")
+        }
+        #expect(compared > 5_000)
+    }
+
     @Test(arguments: [
         ("2026-01-25T18:16:50.773Z", 1_769_365_010.773), ("1970-01-01T00:00:00Z", 0), ("2024-02-29T23:59:59+01:00", 1_709_247_599),
         ("2026-11-20T09:00:03.120-05:30", 1_795_185_003.12),
