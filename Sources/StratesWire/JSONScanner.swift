@@ -33,31 +33,14 @@ public struct JSONScanner {
     /// `objectMembers(wanted:)` with the wanted keys as a list: a handful of keys are
     /// compared faster than a set is built and hashed.
     public mutating func objectMembers(keys: [String]?) throws -> [String: Range<Int>] {
-        skipWhitespace()
-        try expect(UInt8(ascii: "{"))
         var result: [String: Range<Int>] = [:]
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            index += 1
-            return result
+        try walkObject { scanner, key in
+            let start = scanner.index
+            try scanner.skipValue(depth: 0)
+            if let name = scanner.keep(key.range, keys: keys) { result[name] = start..<scanner.index }
+            return true
         }
-        while true {
-            skipWhitespace()
-            let keyRange = try skipString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            skipWhitespace()
-            let start = index
-            try skipValue(depth: 0)
-            if let key = keep(keyRange, keys: keys) {
-                result[key] = start..<index
-            }
-            skipWhitespace()
-            guard let next = peek() else { throw fail("unterminated object") }
-            index += 1
-            if next == UInt8(ascii: "}") { return result }
-            if next != UInt8(ascii: ",") { throw Error(offset: index - 1, reason: "expected ',' or '}'") }
-        }
+        return result
     }
 
     /// The key to keep a member under, or nil to drop it. Most keys have no escapes, so
