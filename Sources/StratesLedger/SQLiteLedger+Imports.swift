@@ -22,11 +22,23 @@ public struct RunContext: Sendable, Equatable {
     }
 }
 
+/// What an import of records did: the positions, in the records given, of those added and
+/// of those updated (the rest were already there with as much usage).
+public struct ImportResult: Sendable, Equatable {
+    public var added: [Int] = []
+    public var updated: [Int] = []
+
+    public init(added: [Int] = [], updated: [Int] = []) {
+        self.added = added
+        self.updated = updated
+    }
+}
+
 /// Records imported from outside the gateway (agent transcripts, other proxies' logs).
 public protocol ImportStore: Sendable {
     /// Adds records by id. One already present is updated when the new one has more usage
     /// (a transcript read again after its session went on); otherwise left alone.
-    func importRecords(_ records: [RequestRecord]) async throws -> (added: Int, updated: Int)
+    func importRecords(_ records: [RequestRecord]) async throws -> ImportResult
     func saveRunContexts(_ contexts: [RunContext]) async throws
     func runContext(_ run: String) async throws -> RunContext?
     /// Runs seen on `branch`, for matching commits that name no run.
@@ -43,8 +55,8 @@ extension SQLiteLedger {
             > (requests.output_tokens, requests.input_tokens + requests.cache_read_tokens + requests.cache_write_5m_tokens + requests.cache_write_1h_tokens)
         """)
 
-    public func importRecords(_ records: [RequestRecord]) async throws -> (added: Int, updated: Int) {
-        guard !records.isEmpty else { return (0, 0) }
+    public func importRecords(_ records: [RequestRecord]) async throws -> ImportResult {
+        guard !records.isEmpty else { return ImportResult() }
         return try await writer.write { db in
             // The import's connection keeps the indexes it writes to in memory (SQLite's
             // default 2 MB cache made every index insert of a large import a page read).
@@ -72,13 +84,13 @@ extension SQLiteLedger {
             let ids = Array(Set(changing.map { records[$0].id }))
             try Rollups.fold(ids: ids, sign: -1, db)
             let update = try db.cachedStatement(sql: Self.importRequestSQL)
-            var updated = 0
+            var updated: [Int] = []
             for index in changing {
                 try RecordBinding.run(update, records[index], in: db)
-                updated += db.changesCount > 0 ? 1 : 0
+                if db.changesCount > 0 { updated.append(index) }
             }
             try Rollups.fold(ids: ids, sign: 1, db)
-            return (added.count, updated)
+            return ImportResult(added: added, updated: updated)
         }
     }
 

@@ -75,9 +75,9 @@ public struct SpendLogImport {
             if record.error == Self.pricedByLiteLLM { summary.pricedByLiteLLM += 1 }
         }
         for start in stride(from: 0, to: unique.count, by: 5_000) {
-            let (added, updated) = try await store.importRecords(Array(unique[start..<min(start + 5_000, unique.count)]))
-            summary.added += added
-            summary.updated += updated
+            let result = try await store.importRecords(Array(unique[start..<min(start + 5_000, unique.count)]))
+            summary.added += result.added.count
+            summary.updated += result.updated.count
         }
         return summary
     }

@@ -145,60 +145,113 @@ public struct TranscriptImport: Sendable {
         return found
     }
 
+    /// A response sent to the ledger, as far as the summary needs it once sent.
+    struct Sent {
+        var usage: Usage
+        var cost: NanoUSD?
+        /// What the ledger did with it: true added, false updated, nil already there.
+        var added: Bool?
+    }
+
+    /// Where a run happened, with when each of its latest directory and branch was seen.
+    struct RunPlace {
+        var context: RunContext
+        var cwdAt: Date
+        var branchAt: Date
+
+        mutating func see(_ response: TranscriptResponse) {
+            context.firstAt = min(context.firstAt, response.timestamp)
+            context.lastAt = max(context.lastAt, response.timestamp)
+            if let cwd = response.cwd, response.timestamp >= cwdAt { (context.cwd, cwdAt) = (cwd, response.timestamp) }
+            if let branch = response.gitBranch, response.timestamp >= branchAt { (context.gitBranch, branchAt) = (branch, response.timestamp) }
+        }
+    }
+
+    /// Files read (and responses written) together: a Claude Code history has about 100
+    /// responses per file, so a batch is a transaction of about ten thousand rows.
+    public static let filesPerBatch = 128
+
     /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
-    /// `progress(filesDone, responsesSoFar)` is called as files are read. Files are read in
-    /// batches, each batch by two tasks (its first and second half, merged in file order, so
-    /// the result is the same as one pass); the ledger is written in chunks while the next
-    /// chunk's records are made.
+    /// `progress(filesDone, responsesSoFar)` is called as files are read.
+    ///
+    /// Files are read in batches (`filesPerBatch`), each batch by two tasks (its halves merged in file
+    /// order), while the responses of the batch before are written: reading and writing
+    /// overlap. A response read again in a later batch (a resumed session's copy) is written
+    /// again only when its usage is more complete, as an update; the summary counts each
+    /// response once, by what the ledger held before the import.
     public func run(files: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
         var summary = Summary(files: files.count)
-        var found = FilesRead()
         let format = self.format
-        for start in stride(from: 0, to: files.count, by: 64) {
-            let batch = files[start..<min(start + 64, files.count)]
-            let middle = batch.startIndex + batch.count / 2
-            async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
-            async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
-            found.merge(try await first)
-            found.merge(try await second)
-            progress(batch.endIndex, found.responses.count)
-        }
-        summary.lines = found.lines
-        summary.responseLines = found.responseLines
-        summary.malformed = found.malformed
-        summary.problems = found.problems
-        summary.responses = found.responses.count
-        let ordered = found.responses.values.sorted { ($0.timestamp, $0.identity) < ($1.timestamp, $1.identity) }
-        found.responses = [:]
-        var contexts: [String: RunContext] = [:]
-        var sessions = Set<String>()
-        for response in ordered {
-            sessions.insert(response.sessionID)
-            summary.usage = summary.usage + response.usage
-            let run = response.run
-            var context = contexts[run] ?? RunContext(run: run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp)
-            context.cwd = response.cwd ?? context.cwd
-            context.gitBranch = response.gitBranch ?? context.gitBranch
-            context.lastAt = max(context.lastAt, response.timestamp)
-            contexts[run] = context
-        }
-        summary.sessions = sessions.count
-        let chunk = 20_000
         let importer = self
-        var next: [RequestRecord]? = nil
-        for start in stride(from: 0, to: ordered.count, by: chunk) {
-            let records = next ?? ordered[start..<min(start + chunk, ordered.count)].map(importer.record(for:))
-            let following = start + chunk < ordered.count ? ordered[(start + chunk)..<min(start + 2 * chunk, ordered.count)] : []
-            async let made = following.map(importer.record(for:))
-            let (added, updated) = try await store.importRecords(records)
-            next = await made
-            summary.added += added
-            summary.updated += updated
-            for record in records {
-                if let cost = record.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
+        var sent: [String: Sent] = [:]
+        var places: [String: RunPlace] = [:]
+        var sessions = Set<String>()
+        var waiting: [TranscriptResponse] = []
+        // Writes a batch's responses; gives back what the ledger did and what each cost.
+        @Sendable func write(_ responses: [TranscriptResponse]) async throws -> (ImportResult, [NanoUSD?]) {
+            guard !responses.isEmpty else { return (ImportResult(), []) }
+            let records = responses.map(importer.record(for:))
+            return (try await store.importRecords(records), records.map(\.cost))
+        }
+        func account(_ responses: [TranscriptResponse], _ result: ImportResult, _ costs: [NanoUSD?]) {
+            var outcome = [Bool?](repeating: nil, count: responses.count)
+            for index in result.added { outcome[index] = true }
+            for index in result.updated { outcome[index] = false }
+            for (index, response) in responses.enumerated() {
+                var now = Sent(usage: response.usage, cost: costs[index], added: outcome[index])
+                if let before = sent[response.identity] {
+                    // Read again with more usage: it counts as updated only if it was in the
+                    // ledger before the import and unchanged so far.
+                    now.added = before.added ?? outcome[index]
+                    if before.added == nil, outcome[index] == false { summary.updated += 1 }
+                } else {
+                    if outcome[index] == true { summary.added += 1 }
+                    if outcome[index] == false { summary.updated += 1 }
+                }
+                sent[response.identity] = now
             }
         }
-        try await store.saveRunContexts(Array(contexts.values))
+        for start in stride(from: 0, to: files.count, by: Self.filesPerBatch) {
+            let batch = files[start..<min(start + Self.filesPerBatch, files.count)]
+            let middle = batch.startIndex + batch.count / 2
+            let writing = waiting
+            // The write starts first: it makes its records, then waits on the ledger's own
+            // queue, leaving both of the pool's threads (one per core) to the reading.
+            async let written = write(writing)
+            async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
+            async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
+            var found = try await first
+            found.merge(try await second)
+            let (result, costs) = try await written
+            account(writing, result, costs)
+            summary.lines += found.lines
+            summary.responseLines += found.responseLines
+            summary.malformed += found.malformed
+            summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
+            // New responses, and those read before that now have more complete usage, in
+            // time order (the ledger's indexes take them in the order they grow).
+            waiting = found.responses.values.filter { response in
+                guard let before = sent[response.identity] else { return true }
+                return TranscriptResponse.moreComplete(response.usage, than: before.usage)
+            }.sorted { ($0.timestamp, $0.identity) < ($1.timestamp, $1.identity) }
+            for response in waiting {
+                sessions.insert(response.sessionID)
+                places[response.run, default: RunPlace(
+                    context: RunContext(run: response.run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
+                    cwdAt: .distantPast, branchAt: .distantPast
+                )].see(response)
+            }
+            progress(batch.endIndex, sent.count + waiting.count)
+        }
+        let (result, costs) = try await write(waiting)
+        account(waiting, result, costs)
+        summary.responses = sent.count
+        summary.sessions = sessions.count
+        for response in sent.values {
+            summary.usage = summary.usage + response.usage
+            if let cost = response.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
+        }
+        try await store.saveRunContexts(places.values.map(\.context))
         return summary
     }
 

@@ -28,7 +28,12 @@ public struct TranscriptResponse: Sendable, Equatable {
     /// tie the line read first stays (a resumed or forked session's copy of a response keeps
     /// the run it was read in first).
     public func supersedes(_ other: TranscriptResponse) -> Bool {
-        (usage.output, usage.total) > (other.usage.output, other.usage.total)
+        Self.moreComplete(usage, than: other.usage)
+    }
+
+    /// Whether `usage` is more complete than `other`: more output, or as much and more in all.
+    public static func moreComplete(_ usage: Usage, than other: Usage) -> Bool {
+        (usage.output, usage.total) > (other.output, other.total)
     }
 }
 

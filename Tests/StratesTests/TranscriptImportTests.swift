@@ -68,6 +68,46 @@ import Testing
         #expect(rows.first { $0.upstreamRequestID == "req_9" }?.usage.output == 300)
     }
 
+    /// Files are read in batches while the batch before is written: a response copied
+    /// into a file of a later batch (a resumed session) is written again only with more
+    /// usage, and the summary still counts it once, by what the ledger held before.
+    @Test func copiesInLaterBatchesCountOnceWithTheirFullestUsage() async throws {
+        let directory = NSTemporaryDirectory() + "strates-cc-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func line(_ message: Int, session: Int, output: Int) -> String {
+            #"{"type":"assistant","sessionId":"s\#(session)","requestId":"req_\#(message)","timestamp":"2026-11-22T08:00:\#(10 + message % 40).000Z","cwd":"/src/app","message":{"id":"msg_\#(message)","model":"claude-haiku-4-5","usage":{"input_tokens":10,"output_tokens":\#(output)}}}"#
+        }
+        // A batch and a bit of files, one response each; a file of the second batch copies
+        // response 3 with its final count, another response 5 with a smaller, partial one.
+        let batch = TranscriptImport.filesPerBatch
+        for index in 0..<(batch + 22) {
+            var text = line(index, session: index, output: index == 3 ? 8 : 100) + "\n"
+            if index == batch + 10 { text += line(3, session: 3, output: 90) + "\n" }
+            if index == batch + 20 { text += line(5, session: 5, output: 7) + "\n" }
+            try text.write(toFile: directory + String(format: "/f%04d.jsonl", index), atomically: true, encoding: .utf8)
+        }
+        let files = try TranscriptImport.transcripts(at: [directory])
+        let ledger = try SQLiteLedger(inMemory: ())
+        var progress: [Int] = []
+        let first = try await importer().run(files: files, store: ledger) { done, _ in progress.append(done) }
+        let count = batch + 22
+        #expect((first.responses, first.added, first.updated, first.duplicates) == (count, count, 0, 2))
+        #expect(progress == [batch, count])
+        #expect(first.usage.output == (count - 1) * 100 + 90)
+        let rows = try await ledger.requests(organization: "default", environment: .production, from: .distantPast, to: .distantFuture)
+        #expect(rows.count == count && rows.first { $0.upstreamRequestID == "req_3" }?.usage.output == 90)
+        #expect(rows.first { $0.upstreamRequestID == "req_5" }?.usage.output == 100)
+        #expect(try await ledger.usage(UsageQuery()).first?.usage.output == Int64((count - 1) * 100 + 90))
+
+        // The same files against a ledger holding response 3 with its partial count only.
+        let earlier = try SQLiteLedger(inMemory: ())
+        _ = try await importer().run(files: [files[3]], store: earlier)
+        let again = try await importer().run(files: files, store: earlier)
+        #expect((again.added, again.updated, again.unchanged) == (count - 1, 1, 0))
+        #expect(try await earlier.usage(UsageQuery()).first?.usage.output == Int64((count - 1) * 100 + 90))
+    }
+
     @Test func linesThatAreNotResponsesAreToldApart() {
         let other = [
             #"{"type":"user","message":{"role":"user","content":"hi"},"sessionId":"s","timestamp":"2026-11-22T08:00:00Z"}"#,
