@@ -228,12 +228,14 @@ public struct TranscriptImport: Sendable {
             summary.responseLines += found.responseLines
             summary.malformed += found.malformed
             summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
-            // New responses, and those read before that now have more complete usage, in
-            // time order (the ledger's indexes take them in the order they grow).
+            // New responses, and those read before that now have more complete usage, session
+            // by session in time order: the ledger's run indexes then take each session's rows
+            // at one place, and its time index in order (a batch in plain time order
+            // interleaves its sessions, and the write took a third longer).
             waiting = found.responses.values.filter { response in
                 guard let before = sent[response.identity] else { return true }
                 return TranscriptResponse.moreComplete(response.usage, than: before.usage)
-            }.sorted { ($0.timestamp, $0.identity) < ($1.timestamp, $1.identity) }
+            }.sorted { ($0.sessionID, $0.timestamp, $0.identity) < ($1.sessionID, $1.timestamp, $1.identity) }
             for response in waiting {
                 sessions.insert(response.sessionID)
                 places[response.run, default: RunPlace(
