@@ -174,9 +174,9 @@ public struct TranscriptImport: Sendable {
     /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
     /// `progress(filesDone, responsesSoFar)` is called as files are read.
     ///
-    /// Files are read in batches (`filesPerBatch`), each batch by two tasks (its halves merged in file
-    /// order), while the responses of the batch before are written: reading and writing
-    /// overlap. A response read again in a later batch (a resumed session's copy) is written
+    /// Files are read in batches (`filesPerBatch`), each by two tasks (its halves merged in
+    /// file order), while the responses of the batch before are written: reading and
+    /// writing overlap. A response read again in a later batch (a resumed session's copy) is written
     /// again only when its usage is more complete, as an update; the summary counts each
     /// response once, by what the ledger held before the import.
     public func run(files: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
@@ -243,7 +243,7 @@ public struct TranscriptImport: Sendable {
                     cwdAt: .distantPast, branchAt: .distantPast
                 )].see(response)
             }
-            progress(batch.endIndex, sent.count + waiting.count)
+            progress(batch.endIndex, sent.count + waiting.count { sent[$0.identity] == nil })
         }
         let (result, costs) = try await write(waiting)
         account(waiting, result, costs)
