@@ -170,8 +170,9 @@ public enum ClaudeCodeTranscript {
     /// cannot be responses (they never say "assistant"), which are most of a transcript's
     /// bytes (user turns and tool results).
     static func braced(_ bytes: [UInt8]) -> Bool {
-        let spaces: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
-        guard let first = bytes.firstIndex(where: { !spaces.contains($0) }), let last = bytes.lastIndex(where: { !spaces.contains($0) }) else { return false }
+        // JSON whitespace, compared directly: this runs on most lines of a transcript.
+        func solid(_ byte: UInt8) -> Bool { byte != 0x20 && byte != 0x09 && byte != 0x0D && byte != 0x0A }
+        guard let first = bytes.firstIndex(where: solid), let last = bytes.lastIndex(where: solid) else { return false }
         return first < last && bytes[first] == UInt8(ascii: "{") && bytes[last] == UInt8(ascii: "}")
     }
 
