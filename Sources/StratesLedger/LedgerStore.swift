@@ -118,7 +118,6 @@ public protocol FeedbackStore: Sendable {
     /// Records an outcome; false when the run already has one of that kind and reference.
     func record(_ outcome: Outcome) async throws -> Bool
     func outcomes(run: String) async throws -> [Outcome]
-    func outcomes(from: Date, to: Date) async throws -> [Outcome]
     /// How each tier has done per task class, from feedback given since `since`: each
     /// request scored on its own, and each request of a scored run.
     func tierRecords(since: Date) async throws -> TierBook

@@ -19,7 +19,8 @@ extension SQLiteLedger {
         }
     }
 
-    public func outcomes(from: Date, to: Date) async throws -> [Outcome] {
+    /// Outcomes recorded in [from, to), read whole (the tests' reference for `outcomeTally`).
+    func outcomes(from: Date, to: Date) async throws -> [Outcome] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.outcomeColumns) FROM outcomes WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)])
                 .compactMap(Self.outcome)

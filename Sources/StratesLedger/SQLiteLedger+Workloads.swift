@@ -5,13 +5,8 @@ import StratesCore
 
 /// Runs and their profiles, for `strates report workloads` and the outcome reports.
 public protocol WorkloadStore: Sendable {
-    /// The profiles, under `rules`, of runs whose first call is in [from, to) (a run is
-    /// taken whole, with its subagents), and how many calls in the window belong to no run.
-    func workloadProfiles(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> (runs: [RunProfile], withoutRun: Int64)
     /// `strates report workloads` over the runs whose first call is in [from, to).
     func workloadReport(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> WorkloadReport
-    /// Runs started in [from, to) (by their first call), with their totals, in no order.
-    func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal]
     /// The outcome and efficiency reports' sums for runs started in [from, to), grouped by
     /// `by` (workflow, team, member or model).
     func outcomeTally(from: Date, to: Date, team: String?, by: String) async throws -> OutcomeTally
@@ -20,7 +15,11 @@ public protocol WorkloadStore: Sendable {
 }
 
 extension SQLiteLedger {
-    public func workloadProfiles(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> (runs: [RunProfile], withoutRun: Int64) {
+    /// The profiles, under `rules`, of runs whose first call is in [from, to) (a run is
+    /// taken whole, with its subagents), and how many calls in the window belong to no run:
+    /// every run read whole into memory, the reference the tests hold the streamed
+    /// `workloadReport` to. The reports themselves never read runs this way.
+    func workloadProfiles(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> (runs: [RunProfile], withoutRun: Int64) {
         let runs = try await storedRuns(from: from, to: to, team: team, rules: rules).map(\.profile)
         return (runs, try await callsWithoutRun(from: from, to: to, team: team))
     }
@@ -174,38 +173,26 @@ struct StoredRun {
     var lastAt: Int64
 }
 
-/// One run's totals, for the outcome reports: its session with its subagents.
-public struct RunTotal: Sendable, Equatable {
-    public var run: String
-    public var team: String?
-    public var member: String?
-    public var workflow: String?
+/// One run's totals: its session with its subagents.
+struct RunTotal: Sendable, Equatable {
+    var run: String
+    var team: String?
+    var member: String?
+    var workflow: String?
     /// The model it spent most on.
-    public var model: String?
-    public var calls: Int64
-    public var tokens: Int64
-    public var cost: Int64
-    public var firstAt: Date
-    public var lastAt: Date
-
-    public init(run: String, team: String?, member: String?, workflow: String?, model: String?, calls: Int64, tokens: Int64, cost: Int64, firstAt: Date, lastAt: Date) {
-        self.run = run
-        self.team = team
-        self.member = member
-        self.workflow = workflow
-        self.model = model
-        self.calls = calls
-        self.tokens = tokens
-        self.cost = cost
-        self.firstAt = firstAt
-        self.lastAt = lastAt
-    }
+    var model: String?
+    var calls: Int64
+    var tokens: Int64
+    var cost: Int64
+    var firstAt: Date
+    var lastAt: Date
 }
 
 extension SQLiteLedger {
     /// Runs started in [from, to) (by their first call), with their totals: the stored run
-    /// profiles (made first where a run has new calls).
-    public func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal] {
+    /// profiles (made first where a run has new calls), read whole. The reference the tests
+    /// hold the streamed `outcomeTally` and the profiles' totals to.
+    func runTotals(from: Date, to: Date, team: String?) async throws -> [RunTotal] {
         try await storedRuns(from: from, to: to, team: team, rules: nil).map { run in
             RunTotal(
                 run: run.profile.run, team: run.team, member: run.member, workflow: run.profile.workflow == "(none)" ? nil : run.profile.workflow,
