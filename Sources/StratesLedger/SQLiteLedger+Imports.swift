@@ -43,6 +43,9 @@ public protocol ImportStore: Sendable {
     func runContext(_ run: String) async throws -> RunContext?
     /// Runs seen on `branch`, for matching commits that name no run.
     func runContexts(branch: String) async throws -> [RunContext]
+    /// The UTC days (their midnights) in `from..<to` on which the ledger holds calls to
+    /// `provider` that came from anywhere but `source`: the gateway's own, or another import.
+    func days(withCallsTo provider: String, from: Date, to: Date, notFrom source: String) async throws -> Set<Date>
 }
 
 extension SQLiteLedger {
@@ -116,6 +119,16 @@ extension SQLiteLedger {
     public func runContexts(branch: String) async throws -> [RunContext] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM run_context WHERE git_branch = ? ORDER BY first_at", arguments: [branch]).map(Self.runContext)
+        }
+    }
+
+    public func days(withCallsTo provider: String, from: Date, to: Date, notFrom source: String) async throws -> Set<Date> {
+        try await writer.read { db in
+            let days = try Int64.fetchAll(db, sql: """
+                SELECT DISTINCT started_at / 86400000 FROM requests
+                WHERE started_at >= ? AND started_at < ? AND provider = ? AND (source IS NULL OR source != ?)
+                """, arguments: [Self.millis(from), Self.millis(to), provider, source])
+            return Set(days.map { Date(timeIntervalSince1970: Double($0) * 86_400) })
         }
     }
 

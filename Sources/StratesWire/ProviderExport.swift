@@ -31,6 +31,51 @@ public enum ProviderExport {
 
     /// The rows of an export file, summed per day and model, and what kind of export it was.
     public static func read(_ bytes: [UInt8]) throws(Problem) -> (kind: Kind, rows: [ExportRow]) {
+        var sums: [String: ExportRow] = [:]
+        let kind = try forEachResult(bytes) { (bucket, result) throws(Problem) -> Kind in
+            let (found, row) = try Self.row(result, day: Self.day(containing: bucket.start))
+            let key = "\(Int(row.day.timeIntervalSince1970))|\(row.model)"
+            sums[key] = sums[key].map { Self.add($0, row) } ?? row
+            return found
+        }
+        return (kind, sums.values.sorted { ($0.day, $0.model) < ($1.day, $1.model) })
+    }
+
+    /// One time bucket of an export: when it starts and ends.
+    public struct Bucket: Sendable, Equatable {
+        public var start: Date
+        public var end: Date?
+    }
+
+    /// Calls `body` with every result of every bucket of every page, in order. Gives back the
+    /// kind of export `body` found; a file mixing kinds is refused.
+    static func forEachResult(_ bytes: [UInt8], _ body: (Bucket, [String: Any]) throws(Problem) -> Kind) throws(Problem) -> Kind {
+        let pages = try Self.pages(bytes)
+        var kind: Kind?
+        for (number, page) in pages.enumerated() {
+            guard let buckets = page["data"] as? [[String: Any]] else {
+                throw Problem(description: "page \(number + 1) has no 'data' list of time buckets")
+            }
+            for bucket in buckets {
+                guard let start = Self.start(of: bucket) else {
+                    throw Problem(description: "page \(number + 1): a bucket without a readable starting_at or start_time")
+                }
+                let span = Bucket(start: start, end: Self.end(of: bucket))
+                for result in bucket["results"] as? [[String: Any]] ?? [] {
+                    let found = try body(span, result)
+                    if let kind, kind != found {
+                        throw Problem(description: "the file mixes a \(kind.rawValue) with a \(found.rawValue); give them one at a time")
+                    }
+                    kind = found
+                }
+            }
+        }
+        guard let kind else { throw Problem(description: "the export holds no results (empty buckets only)") }
+        return kind
+    }
+
+    /// The pages of an admin API response as saved: one page, a JSON list of pages, or a page per line.
+    static func pages(_ bytes: [UInt8]) throws(Problem) -> [[String: Any]] {
         var pages: [[String: Any]] = []
         if let whole = try? JSONSerialization.jsonObject(with: Data(bytes)) {
             if let page = whole as? [String: Any] {
@@ -47,57 +92,50 @@ public enum ProviderExport {
             }
         }
         guard !pages.isEmpty else { throw Problem(description: "no pages of an admin API response in the file") }
-        var kind: Kind?
-        var sums: [String: ExportRow] = [:]
-        for (number, page) in pages.enumerated() {
-            guard let buckets = page["data"] as? [[String: Any]] else {
-                throw Problem(description: "page \(number + 1) has no 'data' list of time buckets")
-            }
-            for bucket in buckets {
-                guard let day = Self.day(of: bucket) else {
-                    throw Problem(description: "page \(number + 1): a bucket without a readable starting_at or start_time")
-                }
-                for result in bucket["results"] as? [[String: Any]] ?? [] {
-                    let (found, row) = try Self.row(result, day: day)
-                    if let kind, kind != found {
-                        throw Problem(description: "the file mixes a \(kind.rawValue) with a \(found.rawValue); reconcile them one at a time")
-                    }
-                    kind = found
-                    let key = "\(Int(day.timeIntervalSince1970))|\(row.model)"
-                    sums[key] = sums[key].map { Self.add($0, row) } ?? row
-                }
-            }
-        }
-        guard let kind else { throw Problem(description: "the export holds no results (empty buckets only)") }
-        return (kind, sums.values.sorted { ($0.day, $0.model) < ($1.day, $1.model) })
+        return pages
     }
 
-    static func day(of bucket: [String: Any]) -> Date? {
-        if let text = bucket["starting_at"] as? String, let start = RFC3339.parse(text) {
-            return Date(timeIntervalSince1970: (start.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
-        }
-        if let seconds = (bucket["start_time"] as? NSNumber)?.doubleValue {
-            return Date(timeIntervalSince1970: (seconds / 86_400).rounded(.down) * 86_400)
-        }
-        return nil
+    static func start(of bucket: [String: Any]) -> Date? {
+        if let text = bucket["starting_at"] as? String { return RFC3339.parse(text) }
+        return (bucket["start_time"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+    }
+
+    static func end(of bucket: [String: Any]) -> Date? {
+        if let text = bucket["ending_at"] as? String { return RFC3339.parse(text) }
+        return (bucket["end_time"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+    }
+
+    /// Midnight UTC of the day holding `date`.
+    public static func day(containing date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
     }
 
     static func row(_ result: [String: Any], day: Date) throws(Problem) -> (Kind, ExportRow) {
-        func int(_ value: Any?) -> Int64 { (value as? NSNumber)?.int64Value ?? 0 }
+        // A count is a whole number from 0 to 2^53; absent or null is 0. Anything else (text,
+        // a fraction, a negative or overflowing number) is refused rather than trapped on.
+        func int(_ value: Any?) throws(Problem) -> Int64 {
+            guard let value, !(value is NSNull) else { return 0 }
+            guard let number = value as? NSNumber, !(value is String) else { throw Problem(description: "a token or request count that is not a number: \(value)") }
+            let double = number.doubleValue
+            guard double.isFinite, double >= 0, double <= 9_007_199_254_740_992, double.rounded() == double else {
+                throw Problem(description: "a token or request count that is not a whole number from 0 to 2^53: \(number)")
+            }
+            return Int64(double)
+        }
         let object = result["object"] as? String
         if result["uncached_input_tokens"] != nil {
             let creation = result["cache_creation"] as? [String: Any]
             let usage = Usage(
-                input: int(result["uncached_input_tokens"]), output: int(result["output_tokens"]), cacheRead: int(result["cache_read_input_tokens"]),
-                cacheWrite5m: creation.map { int($0["ephemeral_5m_input_tokens"]) } ?? int(result["cache_creation_5m_input_tokens"]),
-                cacheWrite1h: creation.map { int($0["ephemeral_1h_input_tokens"]) } ?? int(result["cache_creation_1h_input_tokens"])
+                input: try int(result["uncached_input_tokens"]), output: try int(result["output_tokens"]), cacheRead: try int(result["cache_read_input_tokens"]),
+                cacheWrite5m: try int(creation.map { $0["ephemeral_5m_input_tokens"] } ?? result["cache_creation_5m_input_tokens"]),
+                cacheWrite1h: try int(creation.map { $0["ephemeral_1h_input_tokens"] } ?? result["cache_creation_1h_input_tokens"])
             )
             return (.anthropicUsage, ExportRow(day: day, model: result["model"] as? String ?? "", usage: usage))
         }
         if object == "organization.usage.completions.result" || result["input_cached_tokens"] != nil {
-            let cached = int(result["input_cached_tokens"])
-            let usage = Usage(input: max(0, int(result["input_tokens"]) - cached), output: int(result["output_tokens"]), cacheRead: cached)
-            return (.openAIUsage, ExportRow(day: day, model: result["model"] as? String ?? "", usage: usage, requests: int(result["num_model_requests"])))
+            let cached = try int(result["input_cached_tokens"])
+            let usage = Usage(input: max(0, try int(result["input_tokens"]) - cached), output: try int(result["output_tokens"]), cacheRead: cached)
+            return (.openAIUsage, ExportRow(day: day, model: result["model"] as? String ?? "", usage: usage, requests: try int(result["num_model_requests"])))
         }
         if object == "organization.costs.result", let amount = result["amount"] as? [String: Any] {
             let currency = (amount["currency"] as? String ?? "usd").lowercased()

@@ -8,7 +8,7 @@ extension StratesCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import usage recorded outside the gateway: a team's history on day one.",
-            subcommands: [ClaudeCode.self, Codex.self, LiteLLM.self]
+            subcommands: [ClaudeCode.self, Codex.self, LiteLLM.self, UsageExport.self]
         )
 
         struct ClaudeCode: AsyncParsableCommand {

@@ -3,6 +3,7 @@ the fixture transcripts (written to Claude Code's published line format, with it
 lines, partial stream counts, error lines and subagent files) imported once, then again
 with nothing added; what was imported shows in the usage API like gateway traffic."""
 import csv
+from datetime import datetime, timedelta, timezone
 import io
 import json
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Gateway, api, sim_control_config, strates_binary
+from conftest import Gateway, api, chat, member_key, sim_control_config, strates_binary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
 CODEX = Path(__file__).resolve().parents[1] / "fixtures" / "codex"
@@ -97,3 +98,47 @@ def test_litellm_spend_logs_import_once(gw):
     assert len(rows) == 4 and {r["team"] for r in rows} == {"platform", "data"}
     bad = gw.cli("import", "litellm", str(FIXTURES / ".." / "codex" / "2026" / "11" / "20" / "rollout-2026-11-20T11-00-00-0199a213-81c0-7800-8aa1-bbab2a035a54.jsonl"), check=False)
     assert bad.returncode != 0 and "not a LiteLLM spend-log export" in bad.stderr
+
+
+def anthropic_usage_export(*buckets):
+    """A page of Anthropic's messages usage report (/v1/organizations/usage_report/messages),
+    hourly, grouped by model and API key: (start, model, key, uncached input, output)."""
+    data = []
+    for start, model, key, uncached, output in buckets:
+        end = start + timedelta(hours=1)
+        data.append({"starting_at": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "ending_at": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "results": [{
+            "uncached_input_tokens": uncached, "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 100},
+            "cache_read_input_tokens": 2000, "output_tokens": output, "server_tool_use": {"web_search_requests": 0},
+            "api_key_id": key, "workspace_id": None, "model": model, "service_tier": "standard", "context_window": "0-200k"}]})
+    return {"data": data, "has_more": False, "next_page": None}
+
+
+def test_a_providers_usage_export_imports_once_and_skips_days_the_gateway_metered(gw, tmp_path):
+    # The gateway serves a call to 'sim' today; the export covers an earlier day and today.
+    key = member_key(gw, "platform", "ana")
+    assert chat(gw, key).status_code == 200
+    gw.wait_rows(1, "provider = 'sim' AND source IS NULL")
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    earlier = now - timedelta(days=3)
+    export = tmp_path / "usage.json"
+    export.write_text(json.dumps(anthropic_usage_export(
+        (earlier, "claude-sonnet-4-5-20250929", "apikey_01A", 1200, 300),
+        (earlier, "claude-sonnet-4-5-20250929", "apikey_01B", 10, 5),
+        (now, "claude-sonnet-4-5-20250929", "apikey_01A", 999, 99))))
+    first = json.loads(gw.cli("import", "usage-export", str(export), "--provider", "sim", "--team", "platform",
+                              "--key-team", "apikey_01B=search", "--format", "json").stdout)
+    assert (first["results"], first["rows"], first["added"], first["skipped_results"]) == (3, 2, 2, 1)
+    assert first["skipped_days"] == [now.strftime("%Y-%m-%d")]
+    rows = gw.rows("source = 'anthropic-usage-export'")
+    assert sorted((r["team"], r["input_tokens"], r["output_tokens"]) for r in rows) == [("platform", 1200, 300), ("search", 10, 5)]
+    assert all(r["cost_nano"] > 0 and r["provider"] == "sim" for r in rows)
+    again = gw.cli("import", "usage-export", str(export), "--provider", "sim").stdout
+    assert "Rows: 2 (0 added, 0 updated, 2 already present)." in again and "--include-metered-days" in again
+    # The imported usage shows in the reports like gateway traffic.
+    status, flow = api(gw, "GET", "/api/reports/flow?by=team&since=30d")
+    assert status == 200 and any(group["key"] == "search" and group["tokens"] == 2115 for group in flow["groups"]), flow
+    # A cost export carries no tokens: refused with what to do instead.
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps({"data": [{"starting_at": "2026-11-20T00:00:00Z", "results": [{"currency": "USD", "amount": "12.5", "model": "claude-sonnet-4-5-20250929"}]}]}))
+    refused = gw.cli("import", "usage-export", str(costs), "--provider", "sim", check=False)
+    assert refused.returncode != 0 and "dollars, not tokens" in refused.stderr
