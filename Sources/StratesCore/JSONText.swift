@@ -1,6 +1,6 @@
 /// Writing JSON text directly, for the few hot paths where an encoder is too slow.
 public enum JSONText {
-    static let hexDigits = Array("0123456789abcdef".utf8)
+    @usableFromInline static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Appends `text` as a JSON string literal, quotes included.
     public static func appendQuoted(_ text: String, to out: inout [UInt8]) {
@@ -29,9 +29,12 @@ public enum JSONText {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Lowercase hex of `bytes`.
+    /// Lowercase hex of `bytes`. Inlinable, so that it is specialized where it is called (a
+    /// digest's bytes read through a generic iterator cost more than the hashing).
+    @inlinable
     public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
             out.append(hexDigits[Int(byte >> 4)])
             out.append(hexDigits[Int(byte & 0x0F)])

@@ -167,18 +167,21 @@ public struct TranscriptImport: Sendable {
         }
     }
 
-    /// Files read (and responses written) together: a Claude Code history has about 100
-    /// responses per file, so a batch is a transaction of about ten thousand rows.
-    public static let filesPerBatch = 128
+    /// Files read together: a Claude Code history has about 100 responses per file.
+    public var filesPerBatch = 128
+    /// Responses written together, in one transaction. Larger transactions write each index
+    /// page to the write-ahead log fewer times: a million records took 39 s in transactions of
+    /// 12,800 and 32 s in transactions of 102,400 (see BENCHMARKS.md).
+    public var responsesPerWrite = 50_000
 
     /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
     /// `progress(filesDone, responsesSoFar)` is called as files are read.
     ///
     /// Files are read in batches (`filesPerBatch`), each by two tasks (its halves merged in
-    /// file order), while the responses of the batch before are written: reading and
-    /// writing overlap. A response read again in a later batch (a resumed session's copy) is written
-    /// again only when its usage is more complete, as an update; the summary counts each
-    /// response once, by what the ledger held before the import.
+    /// file order); responses are written `responsesPerWrite` at a time while the next
+    /// batches are read: reading and writing overlap. A response read again later (a resumed
+    /// session's copy) is written again only when its usage is more complete, as an update;
+    /// the summary counts each response once, by what the ledger held before the import.
     public func run(files: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
         var summary = Summary(files: files.count)
         let format = self.format
@@ -186,13 +189,14 @@ public struct TranscriptImport: Sendable {
         var sent: [String: Sent] = [:]
         var places: [String: RunPlace] = [:]
         var sessions = Set<String>()
-        var waiting: [TranscriptResponse] = []
-        // Writes a batch's responses; gives back what the ledger did and what each cost.
-        @Sendable func write(_ responses: [TranscriptResponse]) async throws -> (ImportResult, [NanoUSD?]) {
-            guard !responses.isEmpty else { return (ImportResult(), []) }
-            let records = responses.map(importer.record(for:))
-            return (try await store.importRecords(records), records.map(\.cost))
-        }
+        /// Read, not yet written; and how many of them are neither written nor being written.
+        var waiting: [String: TranscriptResponse] = [:]
+        var waitingNew = 0
+        /// Being written: the responses, and what the ledger did with them.
+        var writing: (responses: [TranscriptResponse], task: Task<(ImportResult, [NanoUSD?]), any Error>)?
+        /// The identities being written, and how many of them were not written before.
+        var writingIdentities = Set<String>()
+        var writingNew = 0
         func account(_ responses: [TranscriptResponse], _ result: ImportResult, _ costs: [NanoUSD?]) {
             var outcome = [Bool?](repeating: nil, count: responses.count)
             for index in result.added { outcome[index] = true }
@@ -211,42 +215,60 @@ public struct TranscriptImport: Sendable {
                 sent[response.identity] = now
             }
         }
-        for start in stride(from: 0, to: files.count, by: Self.filesPerBatch) {
-            let batch = files[start..<min(start + Self.filesPerBatch, files.count)]
+        // Waits for the write in progress, then starts writing what waits: new responses and
+        // those read before that now have more complete usage, session by session in time
+        // order (the ledger's run indexes then take each session's rows at one place; a batch
+        // in plain time order interleaves its sessions, and the write took a third longer).
+        func flush() async throws {
+            if let (responses, task) = writing {
+                let (result, costs) = try await task.value
+                account(responses, result, costs)
+                writing = nil
+            }
+            let responses = waiting.values.filter { response in
+                guard let before = sent[response.identity] else { return true }
+                return TranscriptResponse.moreComplete(response.usage, than: before.usage)
+            }.sorted { ($0.sessionID, $0.timestamp, $0.identity) < ($1.sessionID, $1.timestamp, $1.identity) }
+            waiting = [:]
+            waitingNew = 0
+            writingIdentities = Set(responses.map(\.identity))
+            writingNew = responses.count { sent[$0.identity] == nil }
+            guard !responses.isEmpty else { return }
+            writing = (responses, Task {
+                let records = importer.records(for: responses)
+                return (try await store.importRecords(records), records.map(\.cost))
+            })
+        }
+        for start in stride(from: 0, to: files.count, by: filesPerBatch) {
+            let batch = files[start..<min(start + filesPerBatch, files.count)]
             let middle = batch.startIndex + batch.count / 2
-            let writing = waiting
-            // The write starts first: it makes its records, then waits on the ledger's own
-            // queue, leaving both of the pool's threads (one per core) to the reading.
-            async let written = write(writing)
             async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
             async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
             var found = try await first
             found.merge(try await second)
-            let (result, costs) = try await written
-            account(writing, result, costs)
             summary.lines += found.lines
             summary.responseLines += found.responseLines
             summary.malformed += found.malformed
             summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
-            // New responses, and those read before that now have more complete usage, session
-            // by session in time order: the ledger's run indexes then take each session's rows
-            // at one place, and its time index in order (a batch in plain time order
-            // interleaves its sessions, and the write took a third longer).
-            waiting = found.responses.values.filter { response in
-                guard let before = sent[response.identity] else { return true }
-                return TranscriptResponse.moreComplete(response.usage, than: before.usage)
-            }.sorted { ($0.sessionID, $0.timestamp, $0.identity) < ($1.sessionID, $1.timestamp, $1.identity) }
-            for response in waiting {
+            for (identity, response) in found.responses {
+                if let kept = waiting[identity] {
+                    if !response.supersedes(kept) { continue }
+                } else if sent[identity] == nil, !writingIdentities.contains(identity) {
+                    waitingNew += 1
+                }
+                waiting[identity] = response
                 sessions.insert(response.sessionID)
                 places[response.run, default: RunPlace(
                     context: RunContext(run: response.run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
                     cwdAt: .distantPast, branchAt: .distantPast
                 )].see(response)
             }
-            progress(batch.endIndex, sent.count + waiting.count { sent[$0.identity] == nil })
+            progress(batch.endIndex, sent.count + writingNew + waitingNew)
+            if waiting.count >= responsesPerWrite { try await flush() }
         }
-        let (result, costs) = try await write(waiting)
-        account(waiting, result, costs)
+        // The last responses, then the wait for them.
+        try await flush()
+        try await flush()
         summary.responses = sent.count
         summary.sessions = sessions.count
         for response in sent.values {
@@ -257,13 +279,29 @@ public struct TranscriptImport: Sendable {
         return summary
     }
 
-    /// The ledger record of one response. A subagent's responses form a child run of its session.
-    func record(for response: TranscriptResponse) -> RequestRecord {
-        var who = attribution
-        if who.workflow == nil, let cwd = response.cwd {
-            let name = (cwd as NSString).lastPathComponent
-            who.workflow = name.isEmpty ? nil : name
+    /// The ledger records of responses; each working directory's workflow name is made once.
+    func records(for responses: [TranscriptResponse]) -> [RequestRecord] {
+        var workflows: [String: String?] = [:]
+        return responses.map { response in
+            var workflow: String?
+            if attribution.workflow == nil, let cwd = response.cwd {
+                if let known = workflows[cwd] {
+                    workflow = known
+                } else {
+                    let name = (cwd as NSString).lastPathComponent
+                    workflow = name.isEmpty ? nil : name
+                    workflows[cwd] = workflow
+                }
+            }
+            return record(for: response, workflow: workflow)
         }
+    }
+
+    /// The ledger record of one response. A subagent's responses form a child run of its
+    /// session. `workflow` names it when the import was given none (the project directory).
+    func record(for response: TranscriptResponse, workflow: String?) -> RequestRecord {
+        var who = attribution
+        if who.workflow == nil { who.workflow = workflow }
         who.run = response.run
         if response.isSubagent {
             who.parentRun = response.sessionID

@@ -78,9 +78,13 @@ import Testing
         func line(_ message: Int, session: Int, output: Int) -> String {
             #"{"type":"assistant","sessionId":"s\#(session)","requestId":"req_\#(message)","timestamp":"2026-11-22T08:00:\#(10 + message % 40).000Z","cwd":"/src/app","message":{"id":"msg_\#(message)","model":"claude-haiku-4-5","usage":{"input_tokens":10,"output_tokens":\#(output)}}}"#
         }
-        // A batch and a bit of files, one response each; a file of the second batch copies
-        // response 3 with its final count, another response 5 with a smaller, partial one.
-        let batch = TranscriptImport.filesPerBatch
+        // Batches of 16 files, written 40 responses at a time: response 3 is written before
+        // a file of a later batch copies it with its final count, and another file copies
+        // response 5 with a smaller, partial one.
+        var importer = importer()
+        importer.filesPerBatch = 16
+        importer.responsesPerWrite = 40
+        let batch = 64
         for index in 0..<(batch + 22) {
             var text = line(index, session: index, output: index == 3 ? 8 : 100) + "\n"
             if index == batch + 10 { text += line(3, session: 3, output: 90) + "\n" }
@@ -90,10 +94,16 @@ import Testing
         let files = try TranscriptImport.transcripts(at: [directory])
         let ledger = try SQLiteLedger(inMemory: ())
         var progress: [Int] = []
-        let first = try await importer().run(files: files, store: ledger) { done, _ in progress.append(done) }
+        var counted: [Int] = []
+        let first = try await importer.run(files: files, store: ledger) { done, responses in
+            progress.append(done)
+            counted.append(responses)
+        }
         let count = batch + 22
         #expect((first.responses, first.added, first.updated, first.duplicates) == (count, count, 0, 2))
-        #expect(progress == [batch, count])
+        #expect(progress == Array(stride(from: 16, to: count, by: 16)) + [count])
+        // Responses so far, each once, whether written, being written or waiting.
+        #expect(counted == progress)
         #expect(first.usage.output == (count - 1) * 100 + 90)
         let rows = try await ledger.requests(organization: "default", environment: .production, from: .distantPast, to: .distantFuture)
         #expect(rows.count == count && rows.first { $0.upstreamRequestID == "req_3" }?.usage.output == 90)
@@ -102,8 +112,8 @@ import Testing
 
         // The same files against a ledger holding response 3 with its partial count only.
         let earlier = try SQLiteLedger(inMemory: ())
-        _ = try await importer().run(files: [files[3]], store: earlier)
-        let again = try await importer().run(files: files, store: earlier)
+        _ = try await importer.run(files: [files[3]], store: earlier)
+        let again = try await importer.run(files: files, store: earlier)
         #expect((again.added, again.updated, again.unchanged) == (count - 1, 1, 0))
         #expect(try await earlier.usage(UsageQuery()).first?.usage.output == Int64((count - 1) * 100 + 90))
     }
