@@ -91,11 +91,16 @@ extension ModelPrice {
     /// Cache kinds without their own rate fall back to the conventional multiples of the
     /// input rate (read 0.1×, 5-minute write 1.25×, 1-hour write 2×), the rule every
     /// major provider uses; reasoning tokens are part of `output` and not charged twice.
-    public func cost(of usage: Usage, tier: ServiceTier = .standard, discountBasisPoints: Int64 = 0) -> NanoUSD {
+    ///
+    /// `longContext` says whether the long-context rates apply. Nil decides it from `usage`,
+    /// which is right for one request only: usage summed over many requests (a day's
+    /// rollup, a provider export's bucket) passes above the threshold without any request
+    /// having done so, so its caller says which it was.
+    public func cost(of usage: Usage, tier: ServiceTier = .standard, discountBasisPoints: Int64 = 0, longContext isLong: Bool? = nil) -> NanoUSD {
         var inputRate = input
         var outputRate = output
         var readRate = cacheRead ?? input.scaled(basisPoints: 1_000)
-        if let long = longContext, usage.totalInput > long.threshold {
+        if let long = longContext, isLong ?? (usage.totalInput > long.threshold) {
             inputRate = long.input
             outputRate = long.output
             readRate = long.cacheRead ?? long.input.scaled(basisPoints: 1_000)

@@ -20,6 +20,13 @@ public struct RoutingUsageRow: Sendable, Equatable {
     public var unknownCost: Int64
     /// `provider/model` an auto-routed request's savings are measured against.
     public var baseline: String?
+    /// The requests took more input than `longContextThreshold` each (priced at a model's
+    /// long-context rates where it has them).
+    public var longContext = false
+
+    /// The input (cache included) above which a request is long-context: where Anthropic and
+    /// Google change rates. The rows are split by it, since their usage is summed.
+    public static let longContextThreshold: Int64 = 200_000
 
     public init(
         route: String, requestedModel: String, provider: String?, servedModel: String?, serviceTier: ServiceTier?, day: Date, failed: Bool,

@@ -7,17 +7,18 @@ extension SQLiteLedger {
         let sql = """
             SELECT COALESCE(route, requested_model) AS route_key, requested_model, provider, served_model, service_tier, baseline_model,
                 started_at / 86400000 AS day, status IN ('failed', 'cut') AS failed, failed_attempts IS NOT NULL AS fell_back,
+                input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens > \(RoutingUsageRow.longContextThreshold) AS long_context,
                 COUNT(*) AS requests,
                 SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cache_read,
                 SUM(cache_write_5m_tokens) AS cache_write_5m, SUM(cache_write_1h_tokens) AS cache_write_1h, SUM(reasoning_tokens) AS reasoning,
                 COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL THEN 1 ELSE 0 END) AS unknown_cost
             FROM requests
             WHERE started_at >= ? AND started_at < ? AND status != 'rejected' AND (? IS NULL OR team = ?)
-            GROUP BY route_key, requested_model, provider, served_model, service_tier, baseline_model, day, failed, fell_back
+            GROUP BY route_key, requested_model, provider, served_model, service_tier, baseline_model, day, failed, fell_back, long_context
             """
         return try await writer.read { db in
             try Row.fetchAll(db, sql: sql, arguments: [Self.millis(from), Self.millis(to), team, team]).map { row in
-                RoutingUsageRow(
+                var line = RoutingUsageRow(
                     route: row["route_key"], requestedModel: row["requested_model"], provider: row["provider"], servedModel: row["served_model"],
                     serviceTier: ServiceTier(rawValue: row["service_tier"] ?? "standard").flatMap { $0 == .standard ? nil : $0 },
                     day: Date(timeIntervalSince1970: Double(row["day"] as Int64) * 86_400), failed: row["failed"], fellBack: row["fell_back"],
@@ -28,6 +29,8 @@ extension SQLiteLedger {
                     ),
                     cost: row["cost"], unknownCost: row["unknown_cost"], baseline: row["baseline_model"]
                 )
+                line.longContext = row["long_context"]
+                return line
             }
         }
     }

@@ -18,7 +18,7 @@ public enum RoutingReporting {
             let tier = row.serviceTier ?? .standard
             if !baseline {
                 guard let provider = row.provider, let (price, discount) = pricing.price(provider: provider, model: row.servedModel ?? row.requestedModel, at: row.day) else { return nil }
-                return price.cost(of: usage, tier: tier, discountBasisPoints: discount)
+                return price.cost(of: usage, tier: tier, discountBasisPoints: discount, longContext: row.longContext)
             }
             var candidates: [(provider: String, model: String)] = []
             if let baseline = row.baseline, let slash = baseline.firstIndex(of: "/") {
@@ -30,7 +30,7 @@ public enum RoutingReporting {
             }
             for candidate in candidates {
                 if let (price, discount) = pricing.price(provider: candidate.provider, model: candidate.model, at: row.day) {
-                    return price.cost(of: usage, tier: tier, discountBasisPoints: discount)
+                    return price.cost(of: usage, tier: tier, discountBasisPoints: discount, longContext: row.longContext)
                 }
             }
             return nil

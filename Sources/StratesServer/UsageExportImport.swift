@@ -128,7 +128,12 @@ public struct UsageExportImport {
             httpStatus: 200, attribution: who, requestedModel: model, servedModel: model, provider: provider,
             usage: bucket.usage, inputEstimate: bucket.usage.totalInput, serviceTier: tier, source: source
         )
-        record.cost = bucket.model == nil ? nil : pricing.cost(of: record)
+        // A row sums many requests, so whether they were long-context is the export's own
+        // `context_window` group (Anthropic's "200k-1M"), never the row's summed input.
+        if bucket.model != nil, let (price, discount) = pricing.price(of: record) {
+            let long = bucket.groups["context_window"].map { $0.hasPrefix("200k") } ?? false
+            record.cost = price.cost(of: record.usage, tier: tier ?? .standard, discountBasisPoints: discount, longContext: long)
+        }
         return record
     }
 }

@@ -117,6 +117,20 @@ import Testing
         #expect(try #require(rows[0].cost).value * 2 == Pricing(PriceCatalog.builtIn()).cost(of: standard)?.value)
     }
 
+    @Test func aBucketIsPricedLongContextByItsGroupNotItsTotal() async throws {
+        let export = #"""
+        {"data":[{"starting_at":"2026-11-20T00:00:00Z","ending_at":"2026-11-21T00:00:00Z","results":[
+          {"uncached_input_tokens":900000,"cache_read_input_tokens":0,"output_tokens":1000,"model":"claude-sonnet-4-5-20250929","context_window":"0-200k"},
+          {"uncached_input_tokens":900000,"cache_read_input_tokens":0,"output_tokens":1000,"model":"claude-sonnet-4-5-20250929","context_window":"200k-1M"}]}]}
+        """#
+        let ledger = try SQLiteLedger(inMemory: ())
+        let summary = try await importer().run(Array(export.utf8), store: ledger)
+        #expect(summary.rows == 2)
+        // Many short requests summing past 200k stay at $3 / $15; the long ones are at $6 / $22.50.
+        let costs = try await self.rows(ledger).map { $0.cost }
+        #expect(Set(costs) == [NanoUSD(2_700_000_000 + 15_000_000), NanoUSD(5_400_000_000 + 22_500_000)])
+    }
+
     @Test func aDayTheLedgerAlreadyHasIsNotCountedTwice() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
         // The gateway served one call to the same provider on Nov 21.
