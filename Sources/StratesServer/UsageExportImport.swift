@@ -55,11 +55,13 @@ public struct UsageExportImport {
         public var cost = NanoUSD.zero
         public var first: Date?
         public var last: Date?
+        /// Keys given a team (`teamsByKey`) that no result of the export names.
+        public var unseenKeys: [String] = []
 
         public var json: String {
             let days = skippedDays.map { JSONText.quote(UsageReport.dayText($0)) }.joined(separator: ",")
             let requests = self.requests.map(String.init) ?? "null"
-            return #"{"kind":\#(JSONText.quote(kind)),"results":\#(results),"empty":\#(empty),"skipped_days":[\#(days)],"skipped_results":\#(skippedResults),"rows":\#(rows),"added":\#(added),"updated":\#(updated),"already_present":\#(rows - added - updated),"provider_requests":\#(requests),"unpriced":\#(unpriced),"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars))}"#
+            return #"{"kind":\#(JSONText.quote(kind)),"results":\#(results),"empty":\#(empty),"skipped_days":[\#(days)],"skipped_results":\#(skippedResults),"rows":\#(rows),"added":\#(added),"updated":\#(updated),"already_present":\#(rows - added - updated),"provider_requests":\#(requests),"unpriced":\#(unpriced),"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars)),"unseen_keys":[\#(unseenKeys.map(JSONText.quote).joined(separator: ","))]}"#
         }
     }
 
@@ -94,6 +96,8 @@ public struct UsageExportImport {
             if let requests = bucket.requests { summary.requests = (summary.requests ?? 0) + requests }
         }
         summary.skippedDays = metered.sorted()
+        let seenKeys = Set(buckets.compactMap { $0.groups["api_key_id"] })
+        summary.unseenKeys = teamsByKey.keys.filter { !seenKeys.contains($0) }.sorted()
         let rows = records.values.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
         summary.rows = rows.count
         summary.first = rows.first?.startedAt

@@ -70,6 +70,9 @@ extension StratesCommand.Import {
             print("Rows: \(summary.rows) (\(summary.added) added, \(summary.updated) updated, \(summary.rows - summary.added - summary.updated) already present)\(summary.requests.map { "; the provider counts \($0) request(s) in them" } ?? "").")
             print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpriced > 0 ? " (\(summary.unpriced) row(s) without a price: model not in the catalog, or the export not grouped by model)" : "").")
             if summary.empty > 0 { print("Left out \(summary.empty) result(s) with no tokens.") }
+            if !summary.unseenKeys.isEmpty {
+                print("No results for --key-team key(s) \(summary.unseenKeys.joined(separator: ", ")): is the export grouped by api_key_id (group_by[]=api_key_id)?")
+            }
             if !summary.skippedDays.isEmpty {
                 print("Skipped \(summary.skippedResults) result(s) on \(summary.skippedDays.count) day(s) the ledger already has calls to '\(provider)' for: \(summary.skippedDays.map(UsageReport.dayText).joined(separator: ", ")).")
                 print("  The export counts that traffic too; compare those days with 'strates reconcile', or import them with --include-metered-days.")

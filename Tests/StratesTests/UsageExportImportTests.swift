@@ -76,6 +76,7 @@ import Testing
         let ledger = try SQLiteLedger(inMemory: ())
         let summary = try await importer().run(Array(Self.anthropic.utf8), store: ledger)
         #expect((summary.results, summary.empty, summary.rows, summary.added, summary.updated) == (4, 1, 3, 3, 0))
+        #expect(summary.unseenKeys.isEmpty)
         #expect(summary.usage == Usage(input: 2_540, output: 1_508, cacheRead: 200, cacheWrite5m: 500, cacheWrite1h: 1_000))
         let rows = try await self.rows(ledger)
         #expect(rows.count == 3 && rows.allSatisfy { $0.provider == "anthropic" && $0.api == "messages" && $0.source == "anthropic-usage-export" })
@@ -108,6 +109,8 @@ import Testing
         openAI.provider = "openai"
         let summary = try await openAI.run(Array(Self.openAI.utf8), store: ledger)
         #expect((summary.rows, summary.added, summary.requests) == (2, 2, 7))
+        // Not grouped by key: the key given a team is named as unseen.
+        #expect(summary.unseenKeys == ["apikey_01B"])
         let rows = try await self.rows(ledger)
         #expect(rows.map(\.serviceTier) == [.batch, nil] && rows.allSatisfy { $0.api == "chat_completions" && $0.attribution.service == "proj_1" })
         #expect(rows.first?.source == "openai-usage-export" && rows.allSatisfy { $0.cost != nil })
