@@ -47,3 +47,18 @@ def test_bench_smoke_runs_every_phase(tmp_path):
     assert crash["upstream_served"] > 0 and crash["lost"] == 0 and crash["duplicated"] == 0, crash
     targets = {t["target"] for t in results["targets"]}
     assert {"throughput_ratio", "cpu_ratio", "added_p50_ms", "added_ttft_p99_ms", "open_streams_rss_mb"} <= targets
+
+
+def test_the_relay_probe_runs_and_relays_every_shape():
+    # bench/relay_probe.py, briefly: the probe builds, relays chat and streams, and reports
+    # CPU per request for it and for Strates.
+    bin_dir = Path(strates_binary()).parent
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "relay_probe.py"), "--bin-dir", str(bin_dir), "--duration", "0.3",
+                             "--warmup", "0", "--probe-configuration", "debug"], capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"relay probe failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| chat")]
+    assert len(rows) == 12, result.stdout
+    for shape, concurrency, target, rate, *rest in (map(str.strip, row) for row in rows):
+        assert float(rate.replace(",", "")) > 0, (shape, concurrency, target)
+        if target != "direct":
+            assert int(rest[-1]) > 0, (shape, concurrency, target)
