@@ -5,7 +5,7 @@ import StratesWire
 import Synchronization
 
 /// A time-to-first-token timeout for a streamed answer: a task reads the upstream's stream
-/// and passes every chunk on; the attempt waits until the first token (or the end of the
+/// until its first token; the attempt waits until the first token (or the end of the
 /// stream) has been seen, or gives up after the deployment's `first_token_timeout_seconds`
 /// — before any byte has reached the client, so another deployment can still be tried.
 enum FirstTokenWatch {
@@ -46,32 +46,44 @@ enum FirstTokenWatch {
         }
     }
 
-    /// The response with a body that passes the upstream's chunks on, once its first token
-    /// came within `timeout` seconds; nil when it did not (the upstream call is then cancelled).
+    /// The most a stream may send before its first token is seen: past it the watch hands
+    /// the stream over as if the token had come (nothing is held without bound).
+    static let bytesBeforeFirstToken = 1 << 20
+
+    /// The response, once its first token came within `timeout` seconds; nil when it did not
+    /// (the upstream call is then cancelled).
+    ///
+    /// A task reads the stream until its first token (or its end, or
+    /// `bytesBeforeFirstToken`) and then hands over what it read and the rest of the stream:
+    /// the relay reads the rest straight from the upstream, at the client's pace. (Before,
+    /// the task passed every chunk on through an unbounded stream, so a slow client let a
+    /// fast upstream's whole answer pile up in memory.)
     static func await(_ response: UpstreamResponse, api: APIKind, timeout: Double) async -> UpstreamResponse? {
         let signal = Signal()
-        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
         let body = response.body
-        let reader = Task {
+        let reader = Task { () -> UpstreamBody.Resumed in
+            var iterator = body.makeAsyncIterator()
             var meter = UsageMeter(api: api)
             var decoder = SSEDecoder()
+            var chunks: [ByteBuffer] = []
+            var bytes = 0
+            // A stream that ends (or breaks) before any token is handed over too: the relay
+            // tells the client.
+            defer { signal.finish(true) }
             do {
-                for try await chunk in body {
-                    if !meter.sawFirstToken {
-                        for event in chunk.withUnsafeReadableBytes({ decoder.feed($0) }) { _ = meter.observe(event: event) }
-                        if meter.sawFirstToken { signal.finish(true) }
+                while let chunk = try await iterator.next() {
+                    chunks.append(chunk)
+                    bytes += chunk.readableBytes
+                    for event in chunk.withUnsafeReadableBytes({ decoder.feed($0) }) { _ = meter.observe(event: event) }
+                    if meter.sawFirstToken || bytes >= bytesBeforeFirstToken {
+                        return UpstreamBody.Resumed(chunks: chunks, rest: iterator, failure: nil)
                     }
-                    continuation.yield(chunk)
-                    try Task.checkCancellation()
                 }
-                continuation.finish()
+                return UpstreamBody.Resumed(chunks: chunks, rest: nil, failure: nil)
             } catch {
-                continuation.finish(throwing: error)
+                return UpstreamBody.Resumed(chunks: chunks, rest: nil, failure: error)
             }
-            // A stream that ended (or broke) before any token: let the relay tell the client.
-            signal.finish(true)
         }
-        continuation.onTermination = { _ in reader.cancel() }
         let arrived = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await signal.wait() }
             group.addTask {
@@ -84,9 +96,8 @@ enum FirstTokenWatch {
         }
         guard arrived else {
             reader.cancel()
-            continuation.finish()
             return nil
         }
-        return UpstreamResponse(status: response.status, headers: response.headers, body: .relayed(stream))
+        return UpstreamResponse(status: response.status, headers: response.headers, body: .resumed(await reader.value))
     }
 }

@@ -11,7 +11,41 @@ public struct UpstreamBody: AsyncSequence, Sendable {
         case http(HTTPClientResponse.Body)
         case generated(SimStream)
         case bytes(ByteBuffer)
-        case relayed(AsyncThrowingStream<ByteBuffer, any Error>)
+        case resumed(Resumed)
+    }
+
+    /// A body that was read up to some point by someone else (the first-token watch): the
+    /// chunks read so far, then the rest straight from the upstream (read at the pace the
+    /// client takes it, so nothing piles up in memory), or the error that ended it.
+    public final class Resumed: @unchecked Sendable {
+        // One reader at a time by construction: the watch until it hands over, then the relay.
+        var chunks: [ByteBuffer]
+        var next = 0
+        var rest: UpstreamBody.AsyncIterator?
+        var failure: (any Error)?
+
+        public init(chunks: [ByteBuffer], rest: UpstreamBody.AsyncIterator?, failure: (any Error)?) {
+            self.chunks = chunks
+            self.rest = rest
+            self.failure = failure
+        }
+
+        func read() async throws -> ByteBuffer? {
+            if next < chunks.count {
+                defer { next += 1 }
+                return chunks[next]
+            }
+            chunks = []
+            next = 0
+            if let failure {
+                self.failure = nil
+                throw failure
+            }
+            guard var iterator = rest else { return nil }
+            let chunk = try await iterator.next()
+            rest = chunk == nil ? nil : iterator
+            return chunk
+        }
     }
 
     let source: Source
@@ -19,15 +53,15 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     public static func bytes(_ buffer: ByteBuffer) -> UpstreamBody { UpstreamBody(source: .bytes(buffer)) }
     static func http(_ body: HTTPClientResponse.Body) -> UpstreamBody { UpstreamBody(source: .http(body)) }
     static func generated(_ stream: SimStream) -> UpstreamBody { UpstreamBody(source: .generated(stream)) }
-    /// Chunks passed on by a task that read them from another body (see the first-token watch).
-    public static func relayed(_ stream: AsyncThrowingStream<ByteBuffer, any Error>) -> UpstreamBody { UpstreamBody(source: .relayed(stream)) }
+    /// Chunks already read, then the rest of the body they were read from.
+    public static func resumed(_ body: Resumed) -> UpstreamBody { UpstreamBody(source: .resumed(body)) }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         enum State {
             case http(HTTPClientResponse.Body.AsyncIterator)
             case generated(SimStream)
             case bytes(ByteBuffer?)
-            case relayed(AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator)
+            case resumed(Resumed)
         }
 
         var state: State
@@ -45,10 +79,8 @@ public struct UpstreamBody: AsyncSequence, Sendable {
             case .bytes(let buffer):
                 state = .bytes(nil)
                 return buffer
-            case .relayed(var iterator):
-                let chunk = try await iterator.next()
-                state = .relayed(iterator)
-                return chunk
+            case .resumed(let body):
+                return try await body.read()
             }
         }
     }
@@ -58,7 +90,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
         case .http(let body): return AsyncIterator(state: .http(body.makeAsyncIterator()))
         case .generated(let stream): return AsyncIterator(state: .generated(stream))
         case .bytes(let buffer): return AsyncIterator(state: .bytes(buffer))
-        case .relayed(let stream): return AsyncIterator(state: .relayed(stream.makeAsyncIterator()))
+        case .resumed(let body): return AsyncIterator(state: .resumed(body))
         }
     }
 
