@@ -239,32 +239,39 @@ public struct TranscriptImport: Sendable {
                 return (try await store.importRecords(records), records.map(\.cost))
             })
         }
-        for start in stride(from: 0, to: files.count, by: filesPerBatch) {
-            let batch = files[start..<min(start + filesPerBatch, files.count)]
-            let middle = batch.startIndex + batch.count / 2
-            async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
-            async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
-            var found = try await first
-            found.merge(try await second)
-            summary.lines += found.lines
-            summary.responseLines += found.responseLines
-            summary.malformed += found.malformed
-            summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
-            for (identity, response) in found.responses {
-                if let kept = waiting[identity] {
-                    if !response.supersedes(kept) { continue }
-                } else if sent[identity] == nil, !writingIdentities.contains(identity) {
-                    waitingNew += 1
+        do {
+            for start in stride(from: 0, to: files.count, by: filesPerBatch) {
+                let batch = files[start..<min(start + filesPerBatch, files.count)]
+                let middle = batch.startIndex + batch.count / 2
+                async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
+                async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
+                var found = try await first
+                found.merge(try await second)
+                summary.lines += found.lines
+                summary.responseLines += found.responseLines
+                summary.malformed += found.malformed
+                summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
+                for (identity, response) in found.responses {
+                    if let kept = waiting[identity] {
+                        if !response.supersedes(kept) { continue }
+                    } else if sent[identity] == nil, !writingIdentities.contains(identity) {
+                        waitingNew += 1
+                    }
+                    waiting[identity] = response
+                    sessions.insert(response.sessionID)
+                    places[response.run, default: RunPlace(
+                        context: RunContext(run: response.run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
+                        cwdAt: .distantPast, branchAt: .distantPast
+                    )].see(response)
                 }
-                waiting[identity] = response
-                sessions.insert(response.sessionID)
-                places[response.run, default: RunPlace(
-                    context: RunContext(run: response.run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
-                    cwdAt: .distantPast, branchAt: .distantPast
-                )].see(response)
+                progress(batch.endIndex, sent.count + writingNew + waitingNew)
+                if waiting.count >= responsesPerWrite { try await flush() }
             }
-            progress(batch.endIndex, sent.count + writingNew + waitingNew)
-            if waiting.count >= responsesPerWrite { try await flush() }
+        } catch {
+            // A file that cannot be read ends the import; the write under way finishes first
+            // rather than racing the process's exit.
+            if let (_, task) = writing { _ = try? await task.value }
+            throw error
         }
         // The last responses, then the wait for them.
         try await flush()
