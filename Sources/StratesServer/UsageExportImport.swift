@@ -66,12 +66,28 @@ public struct UsageExportImport {
     }
 
     public func run(_ bytes: [UInt8], store: any ImportStore) async throws -> Summary {
-        let (kind, buckets): (ProviderExport.Kind, [UsageBucket])
-        do {
-            (kind, buckets) = try ProviderExport.usageBuckets(bytes)
-        } catch {
-            throw ImportError(error.description)
+        try await run(files: [(name: "", bytes: bytes)], store: store)
+    }
+
+    /// Imports several saved exports as one (pages saved to a file each, say). They must be
+    /// of one kind; a result given in two of them counts once.
+    public func run(files: [(name: String, bytes: [UInt8])], store: any ImportStore) async throws -> Summary {
+        var kind: ProviderExport.Kind?
+        var buckets: [UsageBucket] = []
+        for file in files {
+            let place = file.name.isEmpty ? "" : "\(file.name): "
+            do {
+                let read = try ProviderExport.usageBuckets(file.bytes)
+                if let kind, kind != read.kind {
+                    throw ImportError("\(place)this is an \(read.kind.rawValue), and the files before it an \(kind.rawValue): import one kind at a time")
+                }
+                kind = read.kind
+                buckets += read.buckets
+            } catch let error as ProviderExport.Problem {
+                throw ImportError(place + error.description)
+            }
         }
+        guard let kind else { throw ImportError("no export given") }
         let source = kind == .anthropicUsage ? "anthropic-usage-export" : "openai-usage-export"
         var summary = Summary(kind: kind.rawValue, results: buckets.count)
         let withTokens = buckets.filter { $0.usage.total > 0 }

@@ -22,12 +22,13 @@ extension StratesCommand.Import {
                 'strates reconcile'.
                 Examples:
                   strates import usage-export anthropic-usage.json --provider anthropic --team platform
+                  strates import usage-export pages/*.json --provider anthropic
                   strates import usage-export openai-usage.json --provider openai --key-team key_abc=search --format json
                 """
         )
 
         @OptionGroup var data: DataOptions
-        @Argument(help: "The export file.") var file: String
+        @Argument(help: "The export file (or several: pages saved one to a file).") var files: [String]
         @Option(help: "The provider as the ledger names it (its name in the configuration).") var provider: String
         @Option(help: "The team the usage belongs to.") var team: String?
         @Option(help: "The member the usage belongs to.") var member: String?
@@ -47,7 +48,12 @@ extension StratesCommand.Import {
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--key-team takes KEY_ID=TEAM, not '\(pair)'") }
                 teamsByKey[parts[0]] = parts[1]
             }
-            guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard !files.isEmpty else { throw ValidationError("give the export file") }
+            var exports: [(name: String, bytes: [UInt8])] = []
+            for file in files {
+                guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+                exports.append((file, Array(bytes)))
+            }
             let (configuration, ledger) = try data.openLedger()
             if !["anthropic", "openai"].contains(provider), !configuration.providers.contains(where: { $0.name == provider }) {
                 FileHandle.standardError.write(Data("warning: no provider named '\(provider)' in the configuration; the rows are recorded under that name\n".utf8))
@@ -57,9 +63,9 @@ extension StratesCommand.Import {
             let importer = UsageExportImport(provider: provider, attribution: who, teamsByKey: teamsByKey, includeMeteredDays: includeMeteredDays, pricing: pricing)
             let summary: UsageExportImport.Summary
             do {
-                summary = try await importer.run(Array(bytes), store: ledger)
+                summary = try await importer.run(files: exports, store: ledger)
             } catch let error as ImportError {
-                throw CommandFailure(description: "\(file): \(error)")
+                throw CommandFailure(description: error.description)
             }
             guard format == "table" else {
                 print(summary.json)

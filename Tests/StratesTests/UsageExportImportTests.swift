@@ -103,6 +103,25 @@ import Testing
         #expect(after.count == 3 && after.last?.usage == Usage(input: 90, output: 30))
     }
 
+    @Test func pagesSavedToSeveralFilesImportAsOne() async throws {
+        // The two buckets of the Anthropic export as two files, the second also repeating
+        // the first (overlapping pages): the same rows as the whole export.
+        let whole = try #require(try JSONSerialization.jsonObject(with: Data(Self.anthropic.utf8)) as? [String: Any])
+        let buckets = try #require(whole["data"] as? [Any])
+        let first = try JSONSerialization.data(withJSONObject: ["data": [buckets[0]]])
+        let second = try JSONSerialization.data(withJSONObject: ["data": [buckets[1], buckets[0]]])
+        let ledger = try SQLiteLedger(inMemory: ())
+        let summary = try await importer().run(files: [("a.json", Array(first)), ("b.json", Array(second))], store: ledger)
+        let reference = try await importer().run(Array(Self.anthropic.utf8), store: SQLiteLedger(inMemory: ()))
+        #expect((summary.rows, summary.added, summary.usage, summary.cost) == (reference.rows, reference.added, reference.usage, reference.cost))
+        do {
+            _ = try await importer().run(files: [("a.json", Array(first)), ("o.json", Array(Self.openAI.utf8))], store: ledger)
+            Issue.record("an OpenAI export was imported with an Anthropic one")
+        } catch let error as ImportError {
+            #expect(error.description == "o.json: this is an openai completions usage, and the files before it an anthropic usage report: import one kind at a time")
+        }
+    }
+
     @Test func openAIBatchUsageIsPricedAsBatchAndItsRequestsCounted() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
         var openAI = importer()
