@@ -234,4 +234,11 @@ public struct BudgetWindow: Sendable, Hashable {
         self.end = end
         self.rolling = rolling
     }
+
+    /// Whether `date` falls in this same window: within it for a calendar period (or after
+    /// its start for `total`), within its last hour for a rolling one, which moves hourly.
+    public func isCurrent(at date: Date) -> Bool {
+        guard let end else { return date >= start }
+        return date < end && date >= (rolling ? end.addingTimeInterval(-3_600) : start)
+    }
 }

@@ -77,12 +77,25 @@ public final class InProcessBudgetCounters: BudgetCounters {
         )
     }
 
-    static func window(_ budget: Budget, at date: Date) -> BudgetWindow {
-        budget.period.window(containing: date, timeZone: TimeZone(identifier: budget.timeZone) ?? .gmt)
+    /// The window a budget is in at `date`. Each is kept until it ends: making one takes a
+    /// time-zone lookup and a calendar, and every request needs its budgets' windows twice.
+    func window(_ budget: Budget, at date: Date) -> BudgetWindow {
+        let key = WindowKey(period: budget.period, timeZone: budget.timeZone)
+        if let window = currentWindows.withLock({ $0[key] }), window.isCurrent(at: date) { return window }
+        let window = budget.period.window(containing: date, timeZone: TimeZone(identifier: budget.timeZone) ?? .gmt)
+        currentWindows.withLock { $0[key] = window }
+        return window
     }
 
+    struct WindowKey: Hashable {
+        var period: BudgetPeriod
+        var timeZone: String
+    }
+
+    let currentWindows = Mutex([WindowKey: BudgetWindow]())
+
     public func reserve(requestID: String, demand: BudgetDemand, budgets: [Budget], at date: Date) async throws -> BudgetVerdict {
-        let windows = budgets.map { Self.window($0, at: date) }
+        let windows = budgets.map { self.window($0, at: date) }
         try await count(budgets, windows, at: date)
         let hour = Int64(date.timeIntervalSince1970 / 3_600)
         return state.withLock { state in
@@ -112,7 +125,7 @@ public final class InProcessBudgetCounters: BudgetCounters {
                 counter.reserved -= charge.amount
                 counter.holds -= 1
                 let used = charge.budget.unit == .usd ? (cost?.value ?? 0) : usage.total
-                let window = Self.window(charge.budget, at: date)
+                let window = self.window(charge.budget, at: date)
                 if charge.key.windowStart == nil {
                     counter.hourly[charge.hour, default: 0] += used
                     if counter.hourly.count > 9_000 {
@@ -133,7 +146,7 @@ public final class InProcessBudgetCounters: BudgetCounters {
     }
 
     public func standings(of budgets: [Budget], at date: Date) async throws -> [BudgetStanding] {
-        let windows = budgets.map { Self.window($0, at: date) }
+        let windows = budgets.map { self.window($0, at: date) }
         try await count(budgets, windows, at: date)
         return state.withLock { state in
             zip(budgets, windows).map { (state.counters[Self.key($0, $1)] ?? Counter()).standing($0, $1) }

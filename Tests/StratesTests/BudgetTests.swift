@@ -31,6 +31,24 @@ import Testing
         #expect(window.end == date(end))
     }
 
+    @Test func aWindowIsCurrentExactlyWhereTheSameWindowWouldBeMade() throws {
+        // The budget counters keep each window until it stops being current: that must agree
+        // with making the window afresh, across midnights, weeks, months, DST and hours.
+        var generator = SystemRandomNumberGenerator()
+        let periods: [BudgetPeriod] = [.day, .week, .month, .total, .rolling(days: 7)]
+        let zones = try ["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata"].map { try #require(TimeZone(identifier: $0)) }
+        let base = date("2026-01-01T00:00:00Z").timeIntervalSince1970
+        for _ in 0..<4_000 {
+            let period = periods.randomElement(using: &generator)!
+            let zone = zones.randomElement(using: &generator)!
+            let first = Date(timeIntervalSince1970: base + Double.random(in: 0..<(366 * 86_400), using: &generator))
+            let second = first.addingTimeInterval(Double.random(in: -3 * 86_400...3 * 86_400, using: &generator))
+            let window = period.window(containing: first, timeZone: zone)
+            #expect(window.isCurrent(at: first))
+            #expect(window.isCurrent(at: second) == (period.window(containing: second, timeZone: zone) == window), "\(period) \(zone.identifier) \(first) \(second)")
+        }
+    }
+
     @Test func totalNeverResets() {
         let window = BudgetPeriod.total.window(containing: Date(), timeZone: .gmt)
         #expect(window.end == nil)
