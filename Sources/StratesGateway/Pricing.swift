@@ -33,9 +33,10 @@ public final class Pricing: Sendable {
     /// The cost of a record's usage at the price of the model that served it (or, failing
     /// that, the model that was asked for); nil when no price is known. The simulated
     /// provider is priced as the model it stands in for, so sandbox runs show real money.
-    public func cost(of record: RequestRecord) -> NanoUSD? {
+    /// `longContext` is for a record that sums many requests (see `ModelPrice.cost`).
+    public func cost(of record: RequestRecord, longContext: Bool? = nil) -> NanoUSD? {
         guard let (price, discount) = price(of: record) else { return nil }
-        return price.cost(of: record.usage, tier: record.serviceTier ?? .standard, discountBasisPoints: discount)
+        return price.cost(of: record.usage, tier: record.serviceTier ?? .standard, discountBasisPoints: discount, longContext: longContext)
     }
 
     /// The cost of a record's usage at list price, without the provider's contract discount:

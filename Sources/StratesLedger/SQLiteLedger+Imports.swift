@@ -48,6 +48,19 @@ public protocol ImportStore: Sendable {
     func days(withCallsTo provider: String, from: Date, to: Date, notFrom source: String) async throws -> Set<Date>
 }
 
+extension ImportStore {
+    /// Imports `records` `batch` to a transaction; how many were added and how many updated.
+    public func importRecords(_ records: [RequestRecord], batch: Int) async throws -> (added: Int, updated: Int) {
+        var counts = (added: 0, updated: 0)
+        for start in stride(from: 0, to: records.count, by: batch) {
+            let result = try await importRecords(Array(records[start..<min(start + batch, records.count)]))
+            counts.added += result.added.count
+            counts.updated += result.updated.count
+        }
+        return counts
+    }
+}
+
 extension SQLiteLedger {
     static let importRequestSQL = insertRequestSQL.replacingOccurrences(of: "ON CONFLICT (id) DO NOTHING", with: """
         ON CONFLICT (id) DO UPDATE SET

@@ -35,8 +35,11 @@ public struct UpstreamBody: AsyncSequence, Sendable {
                 defer { next += 1 }
                 return chunks[next]
             }
-            chunks = []
-            next = 0
+            if !chunks.isEmpty {
+                // Let the chunks read early go once they are passed on.
+                chunks = []
+                next = 0
+            }
             if let failure {
                 self.failure = nil
                 throw failure

@@ -74,11 +74,7 @@ public struct SpendLogImport {
             summary.cost = summary.cost + (record.cost ?? .zero)
             if record.error == Self.pricedByLiteLLM { summary.pricedByLiteLLM += 1 }
         }
-        for start in stride(from: 0, to: unique.count, by: 5_000) {
-            let result = try await store.importRecords(Array(unique[start..<min(start + 5_000, unique.count)]))
-            summary.added += result.added.count
-            summary.updated += result.updated.count
-        }
+        (summary.added, summary.updated) = try await store.importRecords(unique, batch: 5_000)
         return summary
     }
 }

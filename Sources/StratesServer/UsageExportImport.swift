@@ -122,11 +122,7 @@ public struct UsageExportImport {
             summary.usage = summary.usage + record.usage
             if let cost = record.cost { summary.cost = summary.cost + cost } else { summary.unpriced += 1 }
         }
-        for start in stride(from: 0, to: rows.count, by: 5_000) {
-            let result = try await store.importRecords(Array(rows[start..<min(start + 5_000, rows.count)]))
-            summary.added += result.added.count
-            summary.updated += result.updated.count
-        }
+        (summary.added, summary.updated) = try await store.importRecords(rows, batch: 5_000)
         return summary
     }
 
@@ -150,9 +146,8 @@ public struct UsageExportImport {
         )
         // A row sums many requests, so whether they were long-context is the export's own
         // `context_window` group (Anthropic's "200k-1M"), never the row's summed input.
-        if bucket.model != nil, let (price, discount) = pricing.price(of: record) {
-            let long = bucket.groups["context_window"].map { $0.hasPrefix("200k") } ?? false
-            record.cost = price.cost(of: record.usage, tier: tier ?? .standard, discountBasisPoints: discount, longContext: long)
+        if bucket.model != nil {
+            record.cost = pricing.cost(of: record, longContext: bucket.groups["context_window"].map { $0.hasPrefix("200k") } ?? false)
         }
         return record
     }
