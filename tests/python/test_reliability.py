@@ -328,9 +328,11 @@ def test_memory_goes_back_after_a_burst_of_large_prompts(tmp_path):
     config = SIM_CONFIG.replace("log_level: error", "log_level: error\nserver: {max_body_bytes: 2000000}")
     gateway = Gateway(tmp_path, config)
     try:
-        system = "".join(f"    func step{i}(_ v: Int) -> Int {{ v &* {i % 97} }} // File{i % 300}.swift\n" for i in range(7000))
+        # 1.6 MB prompts: the gateway works on each connection's event loop, so only a few
+        # requests are parsed at once; the bodies still being received are what piles up.
+        system = "".join(f"    func step{i}(_ v: Int) -> Int {{ v &* {i % 97} }} // File{i % 300}.swift\n" for i in range(28000))
         body = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": system}, {"role": "user", "content": "go"}]}
-        assert len(json.dumps(body)) > 400_000
+        assert len(json.dumps(body)) > 1_600_000
         with httpx.Client(timeout=60) as http:  # warm up
             http.post(gateway.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {gateway.key}"})
         time.sleep(6)
@@ -339,14 +341,14 @@ def test_memory_goes_back_after_a_burst_of_large_prompts(tmp_path):
 
         def client():
             with httpx.Client(timeout=60) as http:
-                for _ in range(3):
+                for _ in range(2):
                     response = http.post(gateway.url + "/v1/chat/completions", json=body,
                                          headers={"authorization": f"Bearer {gateway.key}"})
                     assert response.status_code == 200
                     with lock:
                         peak[0] = max(peak[0], gateway_rss_mb(gateway))
 
-        threads = [threading.Thread(target=client) for _ in range(96)]
+        threads = [threading.Thread(target=client) for _ in range(64)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -356,7 +358,7 @@ def test_memory_goes_back_after_a_burst_of_large_prompts(tmp_path):
         while time.time() < deadline and after > baseline + 40:
             time.sleep(0.5)
             after = gateway_rss_mb(gateway)
-        print(f"\nburst of 288 large prompts: RSS {baseline:.0f} -> {peak[0]:.0f} -> {after:.0f} MB")
+        print(f"\nburst of 128 large prompts: RSS {baseline:.0f} -> {peak[0]:.0f} -> {after:.0f} MB")
         assert after <= baseline + 40, f"RSS stayed at {after:.0f} MB after the burst (baseline {baseline:.0f}, peak {peak[0]:.0f})"
     finally:
         gateway.stop()
