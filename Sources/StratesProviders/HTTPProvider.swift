@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -41,44 +40,47 @@ public struct HTTPProviderSettings: Sendable {
 /// Bodies stream through in both directions; nothing is decoded here.
 public struct HTTPProvider: Provider {
     public let settings: HTTPProviderSettings
-    let client: HTTPClient
+    let client: LoopHTTPClient
 
     public var name: String { settings.name }
     public var kind: ProviderKind { settings.kind }
 
-    public init(settings: HTTPProviderSettings, client: HTTPClient) {
+    public init(settings: HTTPProviderSettings, client: LoopHTTPClient) {
         self.settings = settings
         self.client = client
     }
 
     public func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
-        var url = settings.baseURL + request.api.upstreamPath
+        var target = client.origin.basePath + request.api.upstreamPath
         var query = settings.query.map { "\(Self.percentEncode($0.name))=\(Self.percentEncode($0.value))" }
         if let clientQuery = request.query, !clientQuery.isEmpty { query.append(clientQuery) }
-        if !query.isEmpty { url += "?" + query.joined(separator: "&") }
-        var outgoing = HTTPClientRequest(url: url)
-        outgoing.method = .POST
-        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
-        for header in settings.headers { outgoing.headers.replaceOrAdd(name: header.name, value: header.value) }
-        outgoing.headers.replaceOrAdd(name: "content-type", value: "application/json")
-        outgoing.headers.replaceOrAdd(name: "accept-encoding", value: "identity")
-        if request.stream { outgoing.headers.replaceOrAdd(name: "accept", value: "text/event-stream") }
-        if settings.kind == .anthropic, !outgoing.headers.contains(name: "anthropic-version") {
-            outgoing.headers.add(name: "anthropic-version", value: "2023-06-01")
+        if !query.isEmpty { target += "?" + query.joined(separator: "&") }
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(request.headers.count + settings.headers.count + 8)
+        headers.add(name: "host", value: client.origin.hostHeader)
+        for header in request.headers { headers.add(name: header.name, value: header.value) }
+        for header in settings.headers { headers.replaceOrAdd(name: header.name, value: header.value) }
+        headers.replaceOrAdd(name: "content-type", value: "application/json")
+        headers.replaceOrAdd(name: "accept-encoding", value: "identity")
+        if request.stream { headers.replaceOrAdd(name: "accept", value: "text/event-stream") }
+        if settings.kind == .anthropic, !headers.contains(name: "anthropic-version") {
+            headers.add(name: "anthropic-version", value: "2023-06-01")
         }
         if let key = settings.apiKey, !key.isEmpty {
             let value = settings.authHeader == "authorization" ? "Bearer \(key)" : key
-            outgoing.headers.replaceOrAdd(name: settings.authHeader, value: value)
+            headers.replaceOrAdd(name: settings.authHeader, value: value)
         }
-        outgoing.headers.replaceOrAdd(name: "x-strates-request-id", value: request.requestID)
-        outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+        headers.replaceOrAdd(name: "x-strates-request-id", value: request.requestID)
+        headers.replaceOrAdd(name: "content-length", value: String(request.body.count))
+        headers.remove(name: "transfer-encoding")
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target, headers: headers)
 
         let timeout = request.timeout.map { TimeAmount.milliseconds(Int64($0 * 1000)) } ?? settings.timeout
-        let response: HTTPClientResponse
+        let response: LoopHTTPClient.Response
         do {
-            response = try await client.execute(outgoing, timeout: timeout, logger: logger)
-        } catch let error as HTTPClientError {
-            if error == .deadlineExceeded || error == .readTimeout {
+            response = try await client.execute(head, body: ByteBuffer(bytes: request.body), headTimeout: timeout)
+        } catch let error as ProviderError {
+            if error.isTimeout {
                 throw ProviderError.timeout("no response from \(settings.name) within \(Double(timeout.nanoseconds / 1_000_000) / 1000) s")
             }
             throw ProviderError.connect("\(settings.name): \(error)")
@@ -87,9 +89,10 @@ public struct HTTPProvider: Provider {
         } catch {
             throw ProviderError.connect("\(settings.name): \(error)")
         }
-        var headers: [(name: String, value: String)] = []
-        for header in response.headers { headers.append((header.name, header.value)) }
-        return UpstreamResponse(status: Int(response.status.code), headers: headers, body: .http(response.body))
+        var responseHeaders: [(name: String, value: String)] = []
+        responseHeaders.reserveCapacity(response.head.headers.count)
+        for header in response.head.headers { responseHeaders.append((header.name, header.value)) }
+        return UpstreamResponse(status: Int(response.head.status.code), headers: responseHeaders, body: response.body)
     }
 
     static func percentEncode(_ text: String) -> String {

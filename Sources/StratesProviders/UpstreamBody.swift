@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import NIOCore
 
 /// A response body as it arrives: from an HTTP upstream, generated in process by the
@@ -8,7 +7,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
 
     enum Source: Sendable {
-        case http(HTTPClientResponse.Body)
+        case loop(UpstreamExchangeHandler.Producer)
         case generated(SimStream)
         case bytes(ByteBuffer)
         case resumed(Resumed)
@@ -54,14 +53,14 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     let source: Source
 
     public static func bytes(_ buffer: ByteBuffer) -> UpstreamBody { UpstreamBody(source: .bytes(buffer)) }
-    static func http(_ body: HTTPClientResponse.Body) -> UpstreamBody { UpstreamBody(source: .http(body)) }
+    static func loop(_ body: UpstreamExchangeHandler.Producer) -> UpstreamBody { UpstreamBody(source: .loop(body)) }
     static func generated(_ stream: SimStream) -> UpstreamBody { UpstreamBody(source: .generated(stream)) }
     /// Chunks already read, then the rest of the body they were read from.
     public static func resumed(_ body: Resumed) -> UpstreamBody { UpstreamBody(source: .resumed(body)) }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         enum State {
-            case http(HTTPClientResponse.Body.AsyncIterator)
+            case loop(UpstreamExchangeHandler.Producer.AsyncIterator)
             case generated(SimStream)
             case bytes(ByteBuffer?)
             case resumed(Resumed)
@@ -71,10 +70,9 @@ public struct UpstreamBody: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> ByteBuffer? {
             switch state {
-            case .http(var iterator):
-                let chunk = try await iterator.next()
-                state = .http(iterator)
-                return chunk
+            case .loop(let iterator):
+                // A class underneath: advancing it needs no write-back.
+                return try await iterator.next()
             case .generated(var stream):
                 let chunk = try await stream.next()
                 state = .generated(stream)
@@ -90,7 +88,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator {
         switch source {
-        case .http(let body): return AsyncIterator(state: .http(body.makeAsyncIterator()))
+        case .loop(let body): return AsyncIterator(state: .loop(body.makeAsyncIterator()))
         case .generated(let stream): return AsyncIterator(state: .generated(stream))
         case .bytes(let buffer): return AsyncIterator(state: .bytes(buffer))
         case .resumed(let body): return AsyncIterator(state: .resumed(body))

@@ -30,6 +30,7 @@ public struct StratesRuntime: Sendable {
     /// The secret GitHub webhook deliveries are signed with; nil when none is configured.
     public let githubWebhookSecret: String?
     let httpClients: [HTTPClient]
+    let upstreamClients: [LoopHTTPClient]
 
     /// Opens the ledger, replays what a crash left in its journal, and builds the
     /// providers. Throws `ConfigurationError` for missing credentials.
@@ -51,17 +52,18 @@ public struct StratesRuntime: Sendable {
         )
         var providers: [any Provider] = []
         var clients: [HTTPClient] = []
+        var upstreamClients: [LoopHTTPClient] = []
         for item in providerSettings {
             switch item {
             case .sim(let name, let settings, let perModel):
                 providers.append(SimProvider(name: name, defaults: settings, perModel: perModel))
             case .http(let settings, let connect, let read, let maxConnections):
-                var clientConfiguration = HTTPClient.Configuration()
-                clientConfiguration.timeout = .init(connect: connect, read: read)
-                clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
-                clientConfiguration.decompression = .disabled
-                let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
-                clients.append(client)
+                var clientSettings = LoopHTTPClient.Settings()
+                (clientSettings.connectTimeout, clientSettings.readTimeout, clientSettings.maxConnections) = (connect, read, maxConnections)
+                // The URL was checked when the configuration was resolved.
+                guard let origin = UpstreamOrigin(url: settings.baseURL) else { continue }
+                let client = try LoopHTTPClient(origin: origin, settings: clientSettings)
+                upstreamClients.append(client)
                 providers.append(HTTPProvider(settings: settings, client: client))
             }
         }
@@ -108,7 +110,7 @@ public struct StratesRuntime: Sendable {
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
             rateLimits: rateLimits, policies: policies, grants: grants, reserves: reserves, routeDefinitions: routeDefinitions,
-            githubWebhookSecret: githubSecret, httpClients: clients
+            githubWebhookSecret: githubSecret, httpClients: clients, upstreamClients: upstreamClients
         )
     }
 
@@ -139,6 +141,7 @@ public struct StratesRuntime: Sendable {
 
     public func shutdown() async {
         for client in httpClients { try? await client.shutdown() }
+        for client in upstreamClients { await client.shutdown() }
     }
 
     enum ResolvedProvider {
@@ -176,6 +179,10 @@ public struct StratesRuntime: Sendable {
             }
             guard let baseURL = provider.baseURL ?? provider.defaultBaseURL else {
                 problems.append(ConfigurationProblem(path: "providers.\(provider.name).base_url", message: "missing"))
+                continue
+            }
+            guard UpstreamOrigin(url: baseURL) != nil else {
+                problems.append(ConfigurationProblem(path: "providers.\(provider.name).base_url", message: "'\(baseURL)' is not an http:// or https:// URL (e.g. http://localhost:8000/v1)"))
                 continue
             }
             let settings = HTTPProviderSettings(
