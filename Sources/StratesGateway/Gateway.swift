@@ -38,6 +38,35 @@ public struct GatewayResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: Body
+    /// For a whole answer that was metered: the settlement (ledger, budgets, metrics), run by
+    /// the server once the answer is written, so that it is not on the client's wait. It
+    /// runs by itself if the server drops it.
+    public var settlement: DeferredSettlement?
+
+    init(status: Int, headers: [(name: String, value: String)], body: Body, settlement: DeferredSettlement? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.settlement = settlement
+    }
+}
+
+/// Work that must run exactly once: when called, or else when dropped.
+public final class DeferredSettlement: Sendable {
+    private let work: Mutex<(@Sendable () -> Void)?>
+
+    init(_ work: @escaping @Sendable () -> Void) {
+        self.work = Mutex(work)
+    }
+
+    public func run() {
+        work.withLock { work in
+            defer { work = nil }
+            return work
+        }?()
+    }
+
+    deinit { run() }
 }
 
 public struct GatewayLimits: Sendable {
@@ -125,6 +154,14 @@ public final class Gateway: Sendable {
             headers += error.headers
             return GatewayResponse(status: error.status, headers: headers, body: .bytes(error.body(format: request.api.errorFormat)))
         }
+    }
+
+    /// `handle`, with a whole answer's settlement run before it returns: for callers that
+    /// do not write the answer to a client themselves (in-process tests, the router's routes).
+    public func handleSettled(_ request: GatewayRequest, logger: Logger) async -> GatewayResponse {
+        let response = await handle(request, logger: logger)
+        response.settlement?.run()
+        return response
     }
 
     func process(_ request: GatewayRequest, requestID: String, logger: Logger) async throws(GatewayError) -> GatewayResponse {
@@ -383,8 +420,12 @@ public final class Gateway: Sendable {
         }
         record.noteResponse(meter)
         guard carried else {
-            settle(&record, request: request, logger: logger)
-            return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer))
+            let metered = record
+            let settlement = DeferredSettlement { [self] in
+                var record = metered
+                settle(&record, request: request, logger: logger)
+            }
+            return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer), settlement: settlement)
         }
         do {
             let answer = request.api == .messages

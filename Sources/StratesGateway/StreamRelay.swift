@@ -67,9 +67,10 @@ public struct StreamRelay: Sendable {
         }
     }
 
-    /// Sends the stream through `send`. Throws when the client goes away; the request is
-    /// settled in every case.
-    public func relay(_ send: (ByteBuffer) async throws -> Void) async throws {
+    /// Sends the stream through `send`, then calls `ended` (the server ends the answer
+    /// there, so the client is not kept waiting for the settlement). Throws when the client
+    /// goes away; the request is settled in every case.
+    public func relay(_ send: (ByteBuffer) async throws -> Void, ended: () async -> Void = {}) async throws {
         let (gateway, request, logger) = (settlement.gateway, settlement.request, settlement.logger)
         var record = settlement.record
         var meter = UsageMeter(api: upstreamAPI)
@@ -122,10 +123,6 @@ public struct StreamRelay: Sendable {
                 record.error = clientGone ? "the client closed the stream early" : upstreamCut ? "the provider's stream was cut" : "the provider's stream ended without its final event"
             }
         }
-        guard settlement.claim() else { return }
-        record.noteResponse(meter)
-        gateway.settle(&record, request: request, logger: logger)
-
         var incomplete = upstreamCut
         if !upstreamCut, !clientGone, translator != nil {
             // A carried stream is closed in the client's format, or reported incomplete.
@@ -140,6 +137,10 @@ public struct StreamRelay: Sendable {
             let notice = ErrorBody.streamEvent(api: request.api, message: "The provider's stream was cut before it finished. The partial answer was metered; retry the request.")
             try? await send(ByteBuffer(bytes: notice))
         }
+        if !clientGone { await ended() }
+        guard settlement.claim() else { return }
+        record.noteResponse(meter)
+        gateway.settle(&record, request: request, logger: logger)
         if clientGone { throw CancellationError() }
     }
 }

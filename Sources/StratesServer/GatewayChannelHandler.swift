@@ -69,6 +69,7 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var queued = CircularBuffer<HTTPRequestPart>()
     private var readHeld = false
     private var closeAfterAnswer = false
+    private var endWritten = false
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     private var executor: EventLoopExecutor?
 
@@ -187,15 +188,17 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         switch response.body {
         case .bytes(let bytes):
             writeWhole(status: response.status, headers: response.headers, body: ByteBuffer(bytes: bytes), context: context)
-            return nil
         case .buffer(let buffer):
             writeWhole(status: response.status, headers: response.headers, body: buffer, context: context)
-            return nil
         case .stream(let relay):
             let head = HTTPResponse(status: .init(code: response.status), headerFields: HTTPAdapters.fields(response.headers))
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
             return relay
         }
+        // The answer is on its way: now the ledger, budgets and metrics.
+        writeEnd(context: context)
+        response.settlement?.run()
+        return nil
     }
 
     private func writeWhole(status: Int, headers: [(name: String, value: String)], body: ByteBuffer, context: ChannelHandlerContext) {
@@ -224,11 +227,19 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// Ends the answer, then goes on with the connection: closes it when asked to, or
     /// takes the input that waited.
-    private func finishAnswer(context: ChannelHandlerContext) {
-        state = .idle
+    /// Ends the answer on the wire (once).
+    func writeEnd(context: ChannelHandlerContext) {
+        guard !endWritten else { return }
+        endWritten = true
         if context.channel.isActive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
+    }
+
+    private func finishAnswer(context: ChannelHandlerContext) {
+        writeEnd(context: context)
+        endWritten = false
+        state = .idle
         if closeAfterAnswer {
             context.close(promise: nil)
             return
@@ -311,12 +322,14 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 extension StreamRelay {
     /// Relays the stream to the client through the handler, a chunk at a time.
     func relay(bound: GatewayChannelHandler.Bound, loop: any EventLoop) async {
-        try? await relay { chunk in
+        try? await relay({ chunk in
             switch try await GatewayChannelHandler.onLoop(loop, { bound.value.handler.write(chunk: chunk, context: bound.value.context) }) {
             case .written: return
             case .wait(let writable): try await writable.get()
             case .gone: throw GatewayChannelHandler.ClientGone()
             }
-        }
+        }, ended: {
+            _ = try? await GatewayChannelHandler.onLoop(loop) { bound.value.handler.writeEnd(context: bound.value.context) }
+        })
     }
 }

@@ -35,7 +35,7 @@ struct GatewayController<Context: RequestContext> {
             api: api, headers: HTTPAdapters.headers(request.headers), body: Array(body.readableBytesView),
             query: request.uri.query, receivedAt: receivedAt
         )
-        return HTTPAdapters.response(await gateway.handle(gatewayRequest, logger: context.logger))
+        return HTTPAdapters.response(await gateway.handleSettled(gatewayRequest, logger: context.logger))
     }
 
     func models(_ request: Request, _ context: Context) async -> Response {

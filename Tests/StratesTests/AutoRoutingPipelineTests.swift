@@ -18,7 +18,7 @@ import Testing
 
     func call(_ harness: PipelineHarness, _ model: String, tools: Bool = false) async -> GatewayResponse {
         let tool = tools ? #","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]"# : ""
-        return await harness.gateway.handle(
+        return await harness.gateway.handleSettled(
             harness.request(.chatCompletions, #"{"model":"\#(model)","max_tokens":20,"messages":[{"role":"user","content":"hi"}]\#(tool)}"#),
             logger: Logger(label: "test")
         )
@@ -67,7 +67,7 @@ import Testing
     @Test func runFeedbackScoresEveryRequestOfTheRun() async throws {
         let harness = try await PipelineHarness(routes: [Self.auto(minimumSamples: 4), Self.fast, Self.smart], providers: [SimProvider()])
         for _ in 0..<4 {
-            _ = await harness.gateway.handle(
+            _ = await harness.gateway.handleSettled(
                 harness.request(.chatCompletions, #"{"model":"fast","max_tokens":20,"messages":[]}"#, headers: [("x-strates-run", "run-42")]),
                 logger: Logger(label: "test")
             )

@@ -62,9 +62,30 @@ struct PipelineHarness {
 }
 
 @Suite struct GatewayPipelineTests {
+    /// A whole answer's settlement waits for the server to write the answer, and runs
+    /// exactly once: when the server runs it, or when the answer is dropped unwritten.
+    @Test func aWholeAnswerIsSettledOnceWhetherRunOrDropped() async throws {
+        let harness = try await PipelineHarness()
+        let request = harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":20,"messages":[]}"#)
+        var response: GatewayResponse? = await harness.gateway.handle(request, logger: Logger(label: "test"))
+        #expect(response?.settlement != nil)
+        #expect(try await harness.stored().isEmpty, "settled before the answer was written")
+        response?.settlement?.run()
+        response?.settlement?.run()
+        #expect(try await harness.stored().count == 1)
+        response = nil
+        #expect(try await harness.stored().count == 1)
+
+        var dropped: GatewayResponse? = await harness.gateway.handle(request, logger: Logger(label: "test"))
+        #expect(dropped?.status == 200)
+        dropped = nil
+        let records = try await harness.stored()
+        #expect(records.count == 2 && records.allSatisfy { $0.status == .completed && $0.usage.output > 0 })
+    }
+
     @Test func relayedStreamIsSettledWithTheProvidersUsage() async throws {
         let harness = try await PipelineHarness()
-        let response = await harness.gateway.handle(harness.request(.messages, #"{"model":"claude-haiku-4-5","max_tokens":50,"stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "7")]), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(harness.request(.messages, #"{"model":"claude-haiku-4-5","max_tokens":50,"stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "7")]), logger: Logger(label: "test"))
         guard case .stream(let relay) = response.body else {
             Issue.record("expected a stream")
             return
@@ -83,7 +104,7 @@ struct PipelineHarness {
     @Test func streamDroppedBeforeItBeganIsStillRecorded() async throws {
         let harness = try await PipelineHarness()
         do {
-            let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#), logger: Logger(label: "test"))
+            let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#), logger: Logger(label: "test"))
             guard case .stream = response.body else {
                 Issue.record("expected a stream")
                 return
@@ -99,7 +120,7 @@ struct PipelineHarness {
 
     @Test func clientThatGoesAwayMidStreamIsMeteredAsCut() async throws {
         let harness = try await PipelineHarness()
-        let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "50")]), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "50")]), logger: Logger(label: "test"))
         guard case .stream(let relay) = response.body else {
             Issue.record("expected a stream")
             return
@@ -121,14 +142,14 @@ struct PipelineHarness {
     @Test func refusalsAreInTheCallersFormat() async throws {
         let harness = try await PipelineHarness()
         let anonymous = GatewayRequest(api: .messages, headers: [], body: Array("{}".utf8))
-        let refused = await harness.gateway.handle(anonymous, logger: Logger(label: "test"))
+        let refused = await harness.gateway.handleSettled(anonymous, logger: Logger(label: "test"))
         #expect(refused.status == 401)
         guard case .bytes(let body) = refused.body else {
             Issue.record("expected bytes")
             return
         }
         #expect(try JSONView(object: body).path("error", "type")?.string == "authentication_error")
-        let malformed = await harness.gateway.handle(harness.request(.chatCompletions, "{\"model\":"), logger: Logger(label: "test"))
+        let malformed = await harness.gateway.handleSettled(harness.request(.chatCompletions, "{\"model\":"), logger: Logger(label: "test"))
         #expect(malformed.status == 400)
     }
 }

@@ -97,7 +97,7 @@ import StratesWire
     }
 
     func call(_ harness: PipelineHarness, _ model: String) async -> GatewayResponse {
-        await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"\#(model)","max_tokens":20,"messages":[]}"#), logger: Logger(label: "test"))
+        await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"\#(model)","max_tokens":20,"messages":[]}"#), logger: Logger(label: "test"))
     }
 
     func header(_ response: GatewayResponse, _ name: String) -> String? { response.headers.first { $0.name == name }?.value }
@@ -180,7 +180,7 @@ import StratesWire
         )
         let harness = try await PipelineHarness(routes: [route], providers: [FallbackPipelineTests.sim("a"), FallbackPipelineTests.sim("b")])
         func served(run: String) async -> String? {
-            let response = await harness.gateway.handle(
+            let response = await harness.gateway.handleSettled(
                 harness.request(.chatCompletions, #"{"model":"smart","max_tokens":10,"messages":[]}"#, headers: [("x-strates-run", run)]),
                 logger: Logger(label: "test")
             )
@@ -224,7 +224,7 @@ final class SmallWindowProvider: Provider {
             ], retries: 2
         )
         let harness = try await PipelineHarness(routes: [route], providers: [small, FallbackPipelineTests.sim("tiny"), FallbackPipelineTests.sim("big")])
-        let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"long","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"long","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         #expect(response.status == 200)
         #expect(small.calls.withLock { $0 } == 1)
         let record = try #require(try await harness.stored().first)
@@ -243,7 +243,7 @@ final class SmallWindowProvider: Provider {
         }
         let route = ModelRoute(pattern: "m", deployments: [Deployment(provider: "strict", model: "gpt-4o"), Deployment(provider: "other", model: "gpt-4o")])
         let harness = try await PipelineHarness(routes: [route], providers: [Refuses(), FallbackPipelineTests.sim("other")])
-        let response = await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"m","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"m","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         #expect(response.status == 400)
         guard case .bytes(let bytes) = response.body else { Issue.record("expected the provider's body"); return }
         #expect(String(decoding: bytes, as: UTF8.self).contains("temperature must be at most 2"))
@@ -367,11 +367,11 @@ final class SmallWindowProvider: Provider {
             authenticator: harness.gateway.authenticator, router: router, ledger: harness.writer, pricing: Pricing(PriceCatalog.builtIn()),
             metrics: harness.gateway.metrics
         )
-        let planned = await gateway.handle(
+        let planned = await gateway.handleSettled(
             harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#, headers: [("x-strates-process", "planner")]),
             logger: Logger(label: "test")
         )
-        let plain = await gateway.handle(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        let plain = await gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         #expect(planned.status == 200 && plain.status == 200)
         let records = try await harness.stored().sorted { $0.startedAt < $1.startedAt }
         let byRule = try #require(records.first { $0.routingRule != nil })
@@ -407,7 +407,7 @@ final class NoticeRecorder: NoticeSink {
         let recorder = NoticeRecorder()
         let harness = try await PipelineHarness(routes: [route], providers: [FallbackPipelineTests.sim("a"), FallbackPipelineTests.sim("b")], pricing: pricing, notices: recorder)
         func call() async -> GatewayResponse {
-            await harness.gateway.handle(harness.request(.chatCompletions, #"{"model":"capped","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+            await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"capped","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         }
         func served(_ response: GatewayResponse) -> String? { response.headers.first { $0.name == "x-strates-deployment" }?.value }
 
@@ -484,7 +484,7 @@ final class NoticeRecorder: NoticeSink {
         let body = api == .messages
             ? #"{"model":"\#(model)","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#
             : #"{"model":"\#(model)","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#
-        let response = await harness.gateway.handle(harness.request(api, body), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(harness.request(api, body), logger: Logger(label: "test"))
         guard case .stream(let relay) = response.body else { return (response, []) }
         var decoder = SSEDecoder()
         var events: [SSEEvent] = []

@@ -10,7 +10,7 @@ import Testing
 /// request again and again), reported to the notice sink, and stopped when the policy says so.
 @Suite struct RunawayTests {
     func call(_ harness: PipelineHarness, run: String, content: String = "same again") async -> GatewayResponse {
-        await harness.gateway.handle(
+        await harness.gateway.handleSettled(
             harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":"\#(content)"}]}"#, headers: [("x-strates-run", run)]),
             logger: Logger(label: "test")
         )
