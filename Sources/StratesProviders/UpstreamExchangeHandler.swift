@@ -24,6 +24,8 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var pool: LoopPool?
     private var onHead: ((Outcome) -> Void)?
     private var source: Producer.Source?
+    /// Body bytes of the current read, passed on when the read completes.
+    private var pending: ByteBuffer?
     private var inExchange = false
     private var sawBytes = false
     private var keepAlive = true
@@ -59,6 +61,7 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
         (self.pool, self.onHead) = (pool, onHead)
         (inExchange, sawBytes, keepAlive, paused) = (true, false, true, false)
         exchangeID &+= 1
+        pending = nil
         headTimeout = call.headTimeout
         context.write(wrapOutboundOut(.head(call.head)), promise: nil)
         if call.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(call.body))), promise: nil) }
@@ -86,17 +89,32 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
             let answer = onHead
             onHead = nil
             answer?(.answered(LoopHTTPClient.Response(head: head, body: .loop(made.sequence))))
-        case .body(let chunk):
-            if source?.yield(chunk) == .stopProducing { paused = true }
+        case .body(var chunk):
+            // Parts decoded from one read (several stream events, often) go on as one chunk
+            // at the end of the read: one write to the client instead of one per event,
+            // and nothing waits for bytes that have not arrived.
+            if pending == nil {
+                pending = chunk
+            } else {
+                pending!.writeBuffer(&chunk)
+            }
         case .end:
             let source = self.source
             self.source = nil
+            if let pending {
+                self.pending = nil
+                _ = source?.yield(pending)
+            }
             finishExchange(context: context, reusable: keepAlive)
             source?.finish()
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        if let pending {
+            self.pending = nil
+            if source?.yield(pending) == .stopProducing { paused = true }
+        }
         readRequested = false
         if inExchange && !paused { requestRead(context: context) }
     }
@@ -134,6 +152,11 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func fail(_ error: ProviderError, context: ChannelHandlerContext) {
         guard inExchange else { return }
         inExchange = false
+        if let pending, let source {
+            // What arrived before the failure is still the answer's (and metered).
+            _ = source.yield(pending)
+        }
+        pending = nil
         timer?.cancel()
         timer = nil
         if let answer = onHead {
