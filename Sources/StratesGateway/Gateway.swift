@@ -399,7 +399,8 @@ public final class Gateway: Sendable {
             )
         }
         let bytes = Array(buffer.readableBytesView)
-        guard request.api == .countTokens || (try? JSONView(object: bytes)) != nil else {
+        let readable = meter.observe(body: bytes)
+        guard request.api == .countTokens || readable else {
             // A success status with a body that is not JSON: the client gets a clear error in
             // its own format instead of bytes its SDK cannot read.
             return refuseWhole(
@@ -407,7 +408,6 @@ public final class Gateway: Sendable {
                 failure: GatewayError(status: 502, message: "The provider '\(record.provider ?? "upstream")' answered with a malformed body (not valid JSON). Try again; the call was recorded.", code: "upstream_malformed_response")
             )
         }
-        meter.observe(body: bytes)
         record.httpStatus = response.status
         if let usage = meter.usage {
             record.usage = usage

@@ -24,9 +24,10 @@ public struct UsageMeter: Sendable {
         self.api = api
     }
 
-    /// Reads a whole (non-streamed) response body.
-    public mutating func observe(body: [UInt8]) {
-        guard let root = try? JSONView(object: body) else { return }
+    /// Reads a whole (non-streamed) response body. Returns false when it is not a JSON object.
+    @discardableResult
+    public mutating func observe(body: [UInt8]) -> Bool {
+        guard let root = try? JSONView(object: body) else { return false }
         let fields = root.members(["usage", "model", "id", "service_tier"])
         responseModel = fields["model"]?.string
         responseID = fields["id"]?.string
@@ -40,6 +41,7 @@ public struct UsageMeter: Sendable {
             }
         }
         finished = true
+        return true
     }
 
     /// Reads one streamed event. Returns true when the event is the usage-only chunk
