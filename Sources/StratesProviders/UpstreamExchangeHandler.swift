@@ -99,24 +99,25 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
                 pending!.writeBuffer(&chunk)
             }
         case .end:
+            passPending()
             let source = self.source
             self.source = nil
-            if let pending {
-                self.pending = nil
-                _ = source?.yield(pending)
-            }
             finishExchange(context: context, reusable: keepAlive)
             source?.finish()
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if let pending {
-            self.pending = nil
-            if source?.yield(pending) == .stopProducing { paused = true }
-        }
+        passPending()
         readRequested = false
         if inExchange && !paused { requestRead(context: context) }
+    }
+
+    /// Passes on the body bytes of the read so far; the consumer may ask for a pause.
+    private func passPending() {
+        guard let pending else { return }
+        self.pending = nil
+        if source?.yield(pending) == .stopProducing { paused = true }
     }
 
     private func requestRead(context: ChannelHandlerContext) {
@@ -151,14 +152,9 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func fail(_ error: ProviderError, context: ChannelHandlerContext) {
         guard inExchange else { return }
-        inExchange = false
-        if let pending, let source {
-            // What arrived before the failure is still the answer's (and metered).
-            _ = source.yield(pending)
-        }
-        pending = nil
-        timer?.cancel()
-        timer = nil
+        // What arrived before the failure is still the answer's (and metered).
+        passPending()
+        endExchange()
         if let answer = onHead {
             onHead = nil
             answer(.failed(error, beforeAnyByte: !sawBytes))
@@ -171,10 +167,14 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func finishExchange(context: ChannelHandlerContext, reusable: Bool) {
+        endExchange()
+        pool?.release(context.channel, reusable: reusable)
+    }
+
+    private func endExchange() {
         inExchange = false
         timer?.cancel()
         timer = nil
-        pool?.release(context.channel, reusable: reusable)
     }
 
     /// One timer per exchange, for whichever comes first: the head's deadline, or a silence
@@ -217,20 +217,20 @@ struct BodyDemand: NIOAsyncSequenceProducerDelegate {
     let exchange: Int
 
     func produceMore() {
-        let (handler, exchange) = (handler, exchange)
-        if loop.inEventLoop {
-            handler.value.resumeReading(exchange: exchange)
-        } else {
-            loop.execute { handler.value.resumeReading(exchange: exchange) }
-        }
+        onLoop { $0.resumeReading(exchange: $1) }
     }
 
     func didTerminate() {
+        onLoop { $0.consumerGone(exchange: $1) }
+    }
+
+    /// Runs `work` on the handler's loop: at once when already there, else by hopping to it.
+    private func onLoop(_ work: @escaping @Sendable (UpstreamExchangeHandler, Int) -> Void) {
         let (handler, exchange) = (handler, exchange)
         if loop.inEventLoop {
-            handler.value.consumerGone(exchange: exchange)
+            work(handler.value, exchange)
         } else {
-            loop.execute { handler.value.consumerGone(exchange: exchange) }
+            loop.execute { work(handler.value, exchange) }
         }
     }
 }

@@ -134,11 +134,8 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The router's answers pass through here on their way out: once one has ended, the
     /// input that waited for it is taken.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .end = unwrapOutboundIn(data) else {
-            context.write(data, promise: promise)
-            return
-        }
         context.write(data, promise: promise)
+        guard case .end = unwrapOutboundIn(data) else { return }
         switch state {
         case .passing: state = .passing(answered: true)
         case .awaitingRouter: resume(context: context)
@@ -225,8 +222,6 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         return .wait(promise.futureResult)
     }
 
-    /// Ends the answer, then goes on with the connection: closes it when asked to, or
-    /// takes the input that waited.
     /// Ends the answer on the wire (once).
     func writeEnd(context: ChannelHandlerContext) {
         guard !endWritten else { return }
@@ -236,6 +231,8 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
+    /// Ends the answer, then goes on with the connection: closes it when asked to, or
+    /// takes the input that waited.
     private func finishAnswer(context: ChannelHandlerContext) {
         writeEnd(context: context)
         endWritten = false

@@ -57,11 +57,9 @@ public struct StratesRuntime: Sendable {
             switch item {
             case .sim(let name, let settings, let perModel):
                 providers.append(SimProvider(name: name, defaults: settings, perModel: perModel))
-            case .http(let settings, let connect, let read, let maxConnections):
+            case .http(let settings, let origin, let connect, let read, let maxConnections):
                 var clientSettings = LoopHTTPClient.Settings()
                 (clientSettings.connectTimeout, clientSettings.readTimeout, clientSettings.maxConnections) = (connect, read, maxConnections)
-                // The URL was checked when the configuration was resolved.
-                guard let origin = UpstreamOrigin(url: settings.baseURL) else { continue }
                 let client = try LoopHTTPClient(origin: origin, settings: clientSettings)
                 upstreamClients.append(client)
                 providers.append(HTTPProvider(settings: settings, client: client))
@@ -146,7 +144,7 @@ public struct StratesRuntime: Sendable {
 
     enum ResolvedProvider {
         case sim(String, SimSettings, [String: SimSettings])
-        case http(HTTPProviderSettings, connect: TimeAmount, read: TimeAmount, maxConnections: Int)
+        case http(HTTPProviderSettings, UpstreamOrigin, connect: TimeAmount, read: TimeAmount, maxConnections: Int)
     }
 
     /// Turns provider configuration into settings with credentials, reporting every
@@ -181,7 +179,7 @@ public struct StratesRuntime: Sendable {
                 problems.append(ConfigurationProblem(path: "providers.\(provider.name).base_url", message: "missing"))
                 continue
             }
-            guard UpstreamOrigin(url: baseURL) != nil else {
+            guard let origin = UpstreamOrigin(url: baseURL) else {
                 problems.append(ConfigurationProblem(path: "providers.\(provider.name).base_url", message: "'\(baseURL)' is not an http:// or https:// URL (e.g. http://localhost:8000/v1)"))
                 continue
             }
@@ -190,7 +188,7 @@ public struct StratesRuntime: Sendable {
                 query: provider.query, headers: provider.headers, timeout: .seconds(Int64(provider.timeoutSeconds))
             )
             resolved.append(.http(
-                settings, connect: .seconds(Int64(provider.connectTimeoutSeconds)), read: .seconds(Int64(provider.readTimeoutSeconds)),
+                settings, origin, connect: .seconds(Int64(provider.connectTimeoutSeconds)), read: .seconds(Int64(provider.readTimeoutSeconds)),
                 maxConnections: provider.maxConnections
             ))
         }

@@ -1,6 +1,7 @@
 """The gateway's own upstream client (keep-alive connections pooled per event loop) against
 upstreams that misbehave at the connection level: closing kept connections, refusing to
 keep them, holding many calls at once, and presenting a certificate nobody trusts."""
+import contextlib
 import json
 import socketserver
 import ssl
@@ -95,6 +96,18 @@ models:
     return Gateway(tmp_path, config)
 
 
+@contextlib.contextmanager
+def serving(tmp_path, scheme="http", extra="", **upstream_options):
+    """An upstream with `upstream_options` and a gateway in front of it, both stopped after."""
+    upstream = Upstream(**upstream_options)
+    gw = gateway_for(tmp_path, upstream, scheme=scheme, extra=extra)
+    try:
+        yield upstream, gw
+    finally:
+        gw.stop()
+        upstream.shutdown()
+
+
 def ask(gw, http=None):
     client = http or httpx
     return client.post(gw.url + "/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
@@ -102,9 +115,7 @@ def ask(gw, http=None):
 
 
 def test_a_kept_connection_the_upstream_closed_is_replaced_without_an_error(tmp_path):
-    upstream = Upstream(close_after=0.05)
-    gw = gateway_for(tmp_path, upstream)
-    try:
+    with serving(tmp_path, close_after=0.05) as (upstream, gw):
         for _ in range(4):
             response = ask(gw)
             assert response.status_code == 200, response.text
@@ -113,55 +124,35 @@ def test_a_kept_connection_the_upstream_closed_is_replaced_without_an_error(tmp_
         assert upstream.connections == 4
         wait_for(lambda: len(gw.rows()) == 4, what="four rows")
         assert all(r["status"] == "completed" and r["output_tokens"] == 3 for r in gw.rows())
-    finally:
-        gw.stop()
-        upstream.shutdown()
 
 
 def test_a_call_on_a_kept_connection_the_upstream_drops_is_sent_again_on_a_new_one(tmp_path):
-    upstream = Upstream(first_only=True)
-    gw = gateway_for(tmp_path, upstream)
-    try:
+    with serving(tmp_path, first_only=True) as (upstream, gw):
         with httpx.Client() as http:
             for _ in range(5):
                 response = ask(gw, http)
                 assert response.status_code == 200, response.text
         assert upstream.connections >= 5
-    finally:
-        gw.stop()
-        upstream.shutdown()
 
 
 def test_connections_are_kept_and_reused(tmp_path):
-    upstream = Upstream()
-    gw = gateway_for(tmp_path, upstream)
-    try:
+    with serving(tmp_path) as (upstream, gw):
         with httpx.Client() as http:
             for _ in range(20):
                 assert ask(gw, http).status_code == 200
         assert upstream.connections <= 2, f"{upstream.connections} connections for 20 calls one after another"
-    finally:
-        gw.stop()
-        upstream.shutdown()
 
 
 def test_an_upstream_that_closes_after_each_answer_is_served(tmp_path):
-    upstream = Upstream(connection_close=True)
-    gw = gateway_for(tmp_path, upstream)
-    try:
+    with serving(tmp_path, connection_close=True) as (upstream, gw):
         with httpx.Client() as http:
             for _ in range(5):
                 assert ask(gw, http).status_code == 200
         assert upstream.connections == 5
-    finally:
-        gw.stop()
-        upstream.shutdown()
 
 
 def test_max_connections_holds_calls_until_a_connection_is_free(tmp_path):
-    upstream = Upstream(delay=0.2)
-    gw = gateway_for(tmp_path, upstream, extra=", max_connections: 2")
-    try:
+    with serving(tmp_path, extra=", max_connections: 2", delay=0.2) as (upstream, gw):
         results = []
 
         def call():
@@ -175,9 +166,6 @@ def test_max_connections_holds_calls_until_a_connection_is_free(tmp_path):
             thread.join(timeout=30)
         assert results == [200] * 8
         assert upstream.most_open <= 2, f"{upstream.most_open} connections open at once (max_connections: 2)"
-    finally:
-        gw.stop()
-        upstream.shutdown()
 
 
 def test_an_upstream_certificate_nobody_trusts_is_refused_in_the_callers_format(tmp_path):
@@ -186,9 +174,7 @@ def test_an_upstream_certificate_nobody_trusts_is_refused_in_the_callers_format(
                     "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
-    upstream = Upstream(tls=context)
-    gw = gateway_for(tmp_path, upstream, scheme="https")
-    try:
+    with serving(tmp_path, scheme="https", tls=context) as (upstream, gw):
         started = time.time()
         response = ask(gw)
         assert response.status_code == 502 and time.time() - started < 10
@@ -197,9 +183,6 @@ def test_an_upstream_certificate_nobody_trusts_is_refused_in_the_callers_format(
         assert "certificate" in error["message"].lower() or "handshake" in error["message"].lower(), error["message"]
         wait_for(lambda: len(gw.rows()) == 1, what="the refused call's row")
         assert gw.rows()[0]["status"] == "failed"
-    finally:
-        gw.stop()
-        upstream.shutdown()
 
 
 def test_a_base_url_that_is_not_http_is_a_configuration_error(tmp_path):
