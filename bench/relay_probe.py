@@ -3,8 +3,10 @@
 on this machine: the zero-latency upstream directly, through `bench/relay-probe` (a minimal
 relay with a request's whole path on one event loop: key check, one keep-alive upstream
 connection, a byte scan per chunk, an in-memory ledger row) and through Strates (governance
-on: key, hard budget, metering, SQLite ledger), small OpenAI chat requests, streamed and
-not, at 1 and 16 connections.
+on: key, hard budget, metering, SQLite ledger), OpenAI chat requests at 1 and 16
+connections: small ones streamed and not, and whole ones with the bench's ~400 KB coding
+prompt (the probe copies such a body through without reading it: the floor of the CPU a
+request of that size costs a relay here).
 
     bench/run.sh --no-litellm --phases load --duration 1      # builds strates and strates-load
     python3 bench/relay_probe.py [--duration 3]
@@ -23,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procs import Service, cpu_seconds  # noqa: E402
+from run import coding_agent_prompt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,8 +66,10 @@ models:
         strates = Service("strates", cli + ["serve", "--config", str(config), "--database", str(database), "--port", "0"],
                           work / "strates.log", pattern=listening)
         bodies = {}
-        for shape, stream in (("chat", False), ("chat-stream", True)):
+        for shape, stream in (("chat", False), ("chat-stream", True), ("chat-large", False)):
             body = {"model": "gpt-4o", "max_tokens": 100, "messages": [{"role": "user", "content": "Plan the next step."}]}
+            if shape == "chat-large":
+                body["messages"].insert(0, {"role": "system", "content": coding_agent_prompt()})
             if stream:
                 body.update(stream=True, stream_options={"include_usage": True})
             bodies[shape] = work / f"{shape}.json"

@@ -1,3 +1,4 @@
+import CByteScan
 import Foundation
 
 /// Reads the few fields Strates needs from a JSON document without building the rest.
@@ -143,10 +144,12 @@ public struct JSONScanner {
         let count = bytes.count
         var i = index
         while true {
-            // Eight bytes at a time while none of them is a quote, a backslash or a control
-            // character: a coding agent's prompt is mostly one long string.
-            while i + 8 <= count, !Self.needsLook(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+            // Eight bytes checked here; when none of them is a quote, a backslash or a control
+            // character, the string is likely long (a coding agent's prompt is mostly one long
+            // string) and the rest of its plain run is found sixteen bytes at a time in C.
+            if i + 8 <= count, !Self.needsLook(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)), let base = bytes.baseAddress {
                 i += 8
+                i += strates_json_string_stop(base + i, count - i)
             }
             guard i < count else { break }
             let byte = bytes[i]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CByteScan
 @testable import StratesWire
 
 @Suite struct JSONScannerTests {
@@ -60,6 +61,28 @@ import Testing
                 }
             }
             #expect(got == reference(bytes), "\(bytes)")
+        }
+    }
+
+    /// The C scan behind long strings, at every length and stop position around its 16-byte
+    /// steps, with every kind of stop byte and bytes that look like them only when signed.
+    @Test func longStringScanFindsTheFirstStopAtEveryOffset() {
+        for length in 0...70 {
+            let plain = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+            #expect(plain.withUnsafeBytes { strates_json_string_stop($0.baseAddress, length) } == length)
+            for stop in 0..<length {
+                for byte: UInt8 in [0x22, 0x5C, 0x00, 0x1F, 0x0A] {
+                    var bytes = plain
+                    bytes[stop] = byte
+                    // Bytes after the stop, including high ones (0x80...0xFF) that a signed
+                    // comparison would take for control characters, must not matter.
+                    for after in (stop + 1)..<length where after % 3 == 0 { bytes[after] = after % 2 == 0 ? 0xFF : 0x22 }
+                    let found = bytes.withUnsafeBytes { strates_json_string_stop($0.baseAddress, length) }
+                    #expect(found == stop, "length \(length), \(byte) at \(stop): found \(found)")
+                }
+            }
+            let high = [UInt8](repeating: 0xC3, count: length)
+            #expect(high.withUnsafeBytes { strates_json_string_stop($0.baseAddress, length) } == length)
         }
     }
 
