@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include "cbytescan.h"
+#include <string.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -38,4 +40,18 @@ size_t strates_json_string_stop(const void *start, size_t count) {
         if (stops(bytes[i])) return i;
     }
     return count;
+}
+
+int strates_contains(const void *haystack, size_t count, const void *needle, size_t needle_count) {
+    if (needle_count == 0) return 1;
+    if (count < needle_count) return 0;
+#if defined(__GLIBC__) || defined(__APPLE__)
+    return memmem(haystack, count, needle, needle_count) != NULL;
+#else
+    const uint8_t *bytes = haystack, *word = needle;
+    for (size_t at = 0; at + needle_count <= count; at++) {
+        if (bytes[at] == word[0] && memcmp(bytes + at, word, needle_count) == 0) return 1;
+    }
+    return 0;
+#endif
 }

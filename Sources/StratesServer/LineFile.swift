@@ -5,8 +5,9 @@ enum LineFile {
     static let blockSize = 1 << 20
 
     /// Calls `body` with each line of the file at `path`, without its LF (a last line without
-    /// one included).
-    static func forEachLine(path: String, _ body: ([UInt8]) throws -> Void) throws {
+    /// one included). The bytes are lent for the call only: most lines are read where they
+    /// lie in the block, unless a line spans two blocks.
+    static func forEachLine(path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw ImportError("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -26,16 +27,16 @@ enum LineFile {
                     }
                     let end = UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - base
                     if carried.isEmpty {
-                        try body(Array(UnsafeBufferPointer(start: base + start, count: end - start)))
+                        try body(UnsafeRawBufferPointer(start: base + start, count: end - start))
                     } else {
                         carried.append(contentsOf: UnsafeBufferPointer(start: base + start, count: end - start))
-                        try body(carried)
+                        try carried.withUnsafeBytes(body)
                         carried.removeAll(keepingCapacity: true)
                     }
                     start = end + 1
                 }
             }
         }
-        if !carried.isEmpty { try body(carried) }
+        if !carried.isEmpty { try carried.withUnsafeBytes(body) }
     }
 }

@@ -14,13 +14,14 @@ public struct TranscriptImport: Sendable {
         case claudeCode = "claude-code"
         case codex
 
-        /// A reader for one file's lines (Codex lines depend on the lines before them).
-        func reader() -> (([UInt8]) -> ClaudeCodeTranscript.Line) {
+        /// A reader for one file's lines (Codex lines depend on the lines before them), each
+        /// line lent for the call.
+        func reader() -> ((UnsafeRawBufferPointer) -> ClaudeCodeTranscript.Line) {
             switch self {
-            case .claudeCode: return ClaudeCodeTranscript.read
+            case .claudeCode: return { ClaudeCodeTranscript.read($0) }
             case .codex:
                 var rollout = CodexRollout()
-                return { rollout.read($0) }
+                return { rollout.read(Array($0)) }
             }
         }
 
@@ -173,15 +174,21 @@ public struct TranscriptImport: Sendable {
     /// page to the write-ahead log fewer times: a million records took 39 s in transactions of
     /// 12,800 and 32 s in transactions of 102,400 (see BENCHMARKS.md).
     public var responsesPerWrite = 50_000
+    /// Writes that may be under way (one writing, the rest waiting their turn) while reading
+    /// goes on; each holds `responsesPerWrite` responses in memory.
+    public var writesAhead = 1
 
     /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
     /// `progress(filesDone, responsesSoFar)` is called as files are read.
     ///
     /// Files are read in batches (`filesPerBatch`), each by two tasks (its halves merged in
-    /// file order); responses are written `responsesPerWrite` at a time while the next
-    /// batches are read: reading and writing overlap. A response read again later (a resumed
-    /// session's copy) is written again only when its usage is more complete, as an update;
-    /// the summary counts each response once, by what the ledger held before the import.
+    /// file order). Every `responsesPerWrite` responses are handed to a write: a task that
+    /// makes their ledger records, then waits for the write before it and writes them in one
+    /// transaction. Reading goes on while up to `writesAhead` writes are under way, so the
+    /// ledger's single writer is kept busy (when reading waited for each write, a core sat
+    /// idle a third of the time). A response read again later (a resumed session's copy) is
+    /// handed on again only when its usage is more complete, as an update; the summary counts
+    /// each response once, by what the ledger held before the import.
     public func run(files: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
         var summary = Summary(files: files.count)
         let format = self.format
@@ -189,14 +196,13 @@ public struct TranscriptImport: Sendable {
         var sent: [String: Sent] = [:]
         var places: [String: RunPlace] = [:]
         var sessions = Set<String>()
-        /// Read, not yet written; and how many of them are neither written nor being written.
+        /// Read, not yet handed to a write; and how many of them were never handed on.
         var waiting: [String: TranscriptResponse] = [:]
         var waitingNew = 0
-        /// Being written: the responses, and what the ledger did with them.
-        var writing: (responses: [TranscriptResponse], task: Task<(ImportResult, [NanoUSD?]), any Error>)?
-        /// The identities being written, and how many of them were not written before.
-        var writingIdentities = Set<String>()
-        var writingNew = 0
+        /// The usage last handed on for each response.
+        var handed: [String: Usage] = [:]
+        /// Writes handed on and not yet accounted, oldest first.
+        var writes: [(responses: [TranscriptResponse], task: Task<(ImportResult, [NanoUSD?]), any Error>)] = []
         func account(_ responses: [TranscriptResponse], _ result: ImportResult, _ costs: [NanoUSD?]) {
             var outcome = [Bool?](repeating: nil, count: responses.count)
             for index in result.added { outcome[index] = true }
@@ -215,29 +221,34 @@ public struct TranscriptImport: Sendable {
                 sent[response.identity] = now
             }
         }
-        // Waits for the write in progress, then starts writing what waits: new responses and
-        // those read before that now have more complete usage, session by session in time
-        // order (the ledger's run indexes then take each session's rows at one place; a batch
-        // in plain time order interleaves its sessions, and the write took a third longer).
-        func flush() async throws {
-            if let (responses, task) = writing {
-                let (result, costs) = try await task.value
-                account(responses, result, costs)
-                writing = nil
-            }
+        // Hands what waits to a new write: new responses and those handed on before that now
+        // have more complete usage, session by session in time order (the ledger's run
+        // indexes then take each session's rows at one place; a batch in plain time order
+        // interleaves its sessions, and the write took a third longer). Then accounts the
+        // writes that leave more than `ahead` under way, waiting for them in order.
+        func flush(ahead: Int) async throws {
             let responses = waiting.values.filter { response in
-                guard let before = sent[response.identity] else { return true }
-                return TranscriptResponse.moreComplete(response.usage, than: before.usage)
+                guard let before = handed[response.identity] else { return true }
+                return TranscriptResponse.moreComplete(response.usage, than: before)
             }.sorted { ($0.sessionID, $0.timestamp, $0.identity) < ($1.sessionID, $1.timestamp, $1.identity) }
             waiting = [:]
             waitingNew = 0
-            writingIdentities = Set(responses.map(\.identity))
-            writingNew = responses.count { sent[$0.identity] == nil }
-            guard !responses.isEmpty else { return }
-            writing = (responses, Task {
-                let records = importer.records(for: responses)
-                return (try await store.importRecords(records), records.map(\.cost))
-            })
+            if !responses.isEmpty {
+                for response in responses { handed[response.identity] = response.usage }
+                let previous = writes.last?.task
+                writes.append((responses, Task {
+                    let records = importer.records(for: responses)
+                    // Transactions commit in the order they were handed on; a failed one
+                    // fails those after it.
+                    _ = try await previous?.value
+                    return (try await store.importRecords(records), records.map(\.cost))
+                }))
+            }
+            while writes.count > ahead {
+                let (responses, task) = writes.removeFirst()
+                let (result, costs) = try await task.value
+                account(responses, result, costs)
+            }
         }
         do {
             for start in stride(from: 0, to: files.count, by: filesPerBatch) {
@@ -254,7 +265,7 @@ public struct TranscriptImport: Sendable {
                 for (identity, response) in found.responses {
                     if let kept = waiting[identity] {
                         if !response.supersedes(kept) { continue }
-                    } else if sent[identity] == nil, !writingIdentities.contains(identity) {
+                    } else if handed[identity] == nil {
                         waitingNew += 1
                     }
                     waiting[identity] = response
@@ -264,18 +275,17 @@ public struct TranscriptImport: Sendable {
                         cwdAt: .distantPast, branchAt: .distantPast
                     )].see(response)
                 }
-                progress(batch.endIndex, sent.count + writingNew + waitingNew)
-                if waiting.count >= responsesPerWrite { try await flush() }
+                progress(batch.endIndex, handed.count + waitingNew)
+                if waiting.count >= responsesPerWrite { try await flush(ahead: writesAhead) }
             }
         } catch {
-            // A file that cannot be read ends the import; the write under way finishes first
+            // A file that cannot be read ends the import; the writes under way finish first
             // rather than racing the process's exit.
-            if let (_, task) = writing { _ = try? await task.value }
+            for write in writes { _ = try? await write.task.value }
             throw error
         }
-        // The last responses, then the wait for them.
-        try await flush()
-        try await flush()
+        // The last responses, then the wait for every write.
+        try await flush(ahead: 0)
         summary.responses = sent.count
         summary.sessions = sessions.count
         for response in sent.values {

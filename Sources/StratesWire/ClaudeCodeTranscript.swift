@@ -1,3 +1,4 @@
+import CByteScan
 import Foundation
 import StratesCore
 
@@ -51,20 +52,12 @@ public enum ClaudeCodeTranscript {
 
     static let assistantWord = Array(#""assistant""#.utf8)
 
-    /// Whether `needle` occurs in `bytes` (memchr to each candidate first byte, then memcmp).
-    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { haystack in
-            needle.withUnsafeBufferPointer { word in
-                guard let base = haystack.baseAddress, let wordBase = word.baseAddress, word.count > 0 else { return false }
-                var start = 0
-                while haystack.count - start >= word.count {
-                    guard let hit = memchr(base + start, Int32(word[0]), haystack.count - start - word.count + 1) else { return false }
-                    let at = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
-                    if memcmp(base + at, wordBase, word.count) == 0 { return true }
-                    start = at + 1
-                }
-                return false
-            }
+    /// Whether `needle` occurs in `bytes` (glibc's memmem: hopping from quote to quote with
+    /// memchr and memcmp, as this did before, stopped at every string of a line).
+    static func contains(_ bytes: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        needle.withUnsafeBytes { word in
+            guard let base = bytes.baseAddress, let wordBase = word.baseAddress, word.count > 0 else { return false }
+            return strates_contains(base, bytes.count, wordBase, word.count) != 0
         }
     }
 
@@ -169,7 +162,7 @@ public enum ClaudeCodeTranscript {
     /// Whether a line is braced like one JSON object: all that is checked of the lines that
     /// cannot be responses (they never say "assistant"), which are most of a transcript's
     /// bytes (user turns and tool results).
-    static func braced(_ bytes: [UInt8]) -> Bool {
+    static func braced(_ bytes: UnsafeRawBufferPointer) -> Bool {
         // JSON whitespace, compared directly: this runs on most lines of a transcript.
         func solid(_ byte: UInt8) -> Bool { byte != 0x20 && byte != 0x09 && byte != 0x0D && byte != 0x0A }
         guard let first = bytes.firstIndex(where: solid), let last = bytes.lastIndex(where: solid) else { return false }
@@ -177,17 +170,21 @@ public enum ClaudeCodeTranscript {
     }
 
     public static func read(_ bytes: [UInt8]) -> Line {
+        bytes.withUnsafeBytes { read($0) }
+    }
+
+    /// Reads a line where it lies (an import hands each line over without copying it).
+    public static func read(_ bytes: UnsafeRawBufferPointer) -> Line {
         guard contains(bytes, Self.assistantWord) else { return braced(bytes) ? .other : .malformed("not a JSON object") }
         var fields = Fields()
-        let whole: Bool = bytes.withUnsafeBytes { raw in
-            var scanner = JSONScanner(raw)
-            do {
-                try fields.readLine(&scanner)
-                try scanner.expectEnd()
-                return true
-            } catch {
-                return false
-            }
+        var scanner = JSONScanner(bytes)
+        let whole: Bool
+        do {
+            try fields.readLine(&scanner)
+            try scanner.expectEnd()
+            whole = true
+        } catch {
+            whole = false
         }
         guard whole else { return .malformed("not a JSON object") }
         guard fields.type == "assistant" else { return .other }

@@ -8,12 +8,19 @@ extension JSONScanner {
     public struct Key {
         let bytes: UnsafeRawBufferPointer
         let range: Range<Int>
+        /// Whether the key is written with escapes (looked for once: a reader asks a key
+        /// about several names).
+        let escaped: Bool
+
+        init(bytes: UnsafeRawBufferPointer, range: Range<Int>) {
+            (self.bytes, self.range) = (bytes, range)
+            escaped = UnsafeRawBufferPointer(rebasing: bytes[range]).contains(UInt8(ascii: "\\"))
+        }
 
         /// Whether the key is `name` (an ASCII name; a key written with escapes is decoded first).
         public func `is`(_ name: StaticString) -> Bool {
             let count = name.utf8CodeUnitCount
-            if range.count == count, memcmp(bytes.baseAddress! + range.lowerBound, name.utf8Start, count) == 0 { return true }
-            guard UnsafeRawBufferPointer(rebasing: bytes[range]).contains(UInt8(ascii: "\\")) else { return false }
+            if !escaped { return range.count == count && memcmp(bytes.baseAddress! + range.lowerBound, name.utf8Start, count) == 0 }
             return JSONValue.decodeString(bytes, range) == name.description
         }
     }

@@ -71,7 +71,7 @@ import Testing
     /// Files are read in batches while the batch before is written: a response copied
     /// into a file of a later batch (a resumed session) is written again only with more
     /// usage, and the summary still counts it once, by what the ledger held before.
-    @Test func copiesInLaterBatchesCountOnceWithTheirFullestUsage() async throws {
+    @Test(arguments: [0, 1, 3]) func copiesInLaterBatchesCountOnceWithTheirFullestUsage(writesAhead: Int) async throws {
         let directory = NSTemporaryDirectory() + "strates-cc-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -84,6 +84,7 @@ import Testing
         var importer = importer()
         importer.filesPerBatch = 16
         importer.responsesPerWrite = 40
+        importer.writesAhead = writesAhead
         let batch = 64
         for index in 0..<(batch + 22) {
             var text = line(index, session: index, output: index == 3 ? 8 : 100) + "\n"
@@ -116,6 +117,25 @@ import Testing
         let again = try await importer.run(files: files, store: earlier)
         #expect((again.added, again.updated, again.unchanged) == (count - 1, 1, 0))
         #expect(try await earlier.usage(UsageQuery()).first?.usage.output == Int64((count - 1) * 100 + 90))
+    }
+
+    /// Lines are lent where they lie in the reader's 1 MiB blocks: lines across a block's
+    /// end, a line longer than a block, and a last line without its LF all read whole.
+    @Test func linesAcrossBlocksReadWhole() async throws {
+        let path = NSTemporaryDirectory() + "strates-cc-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func response(_ number: Int, padding: Int) -> String {
+            #"{"type":"assistant","sessionId":"s","requestId":"req_\#(number)","timestamp":"2026-11-22T08:00:00Z","message":{"id":"msg_\#(number)","model":"claude-haiku-4-5","content":[{"type":"text","text":"\#(String(repeating: "x", count: padding))"}],"usage":{"input_tokens":1,"output_tokens":\#(number)}}}"#
+        }
+        let user = #"{"type":"user","sessionId":"s","message":{"role":"user","content":"\#(String(repeating: "y", count: 1_500_000))"}}"#
+        // Responses of sizes that put line ends on both sides of each block's end.
+        var lines = (1...40).map { response($0, padding: 60_000 + $0 * 997) }
+        lines.insert(user, at: 20)
+        lines.append(response(41, padding: 3_000_000))
+        try (lines.joined(separator: "\n") + "\n" + response(42, padding: 10)).write(toFile: path, atomically: true, encoding: .utf8)
+        let summary = try await importer().run(files: [path], store: try SQLiteLedger(inMemory: ()))
+        #expect((summary.lines, summary.responses, summary.malformed) == (43, 42, 0))
+        #expect(summary.usage.output == Int64((1...42).reduce(0, +)))
     }
 
     @Test func linesThatAreNotResponsesAreToldApart() {
