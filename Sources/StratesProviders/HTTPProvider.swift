@@ -81,7 +81,9 @@ public struct HTTPProvider: Provider {
             response = try await client.execute(head, body: ByteBuffer(bytes: request.body), headTimeout: timeout)
         } catch let error as ProviderError {
             if error.isTimeout {
-                throw ProviderError.timeout("no response from \(settings.name) within \(Double(timeout.nanoseconds / 1_000_000) / 1000) s")
+                // The client says which limit ran out: the head's, or the read timeout's
+                // silence (which can run out first, before any byte of the head).
+                throw ProviderError.timeout("\(settings.name): \(error.detail)")
             }
             throw ProviderError.connect("\(settings.name): \(error)")
         } catch is CancellationError {

@@ -105,6 +105,12 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
     public static func other(_ detail: String) -> ProviderError { ProviderError(base: .other(detail)) }
 
     public var isTimeout: Bool { if case .timeout = base { return true } else { return false } }
+    /// What happened, without the kind's preamble.
+    public var detail: String {
+        switch base {
+        case .connect(let detail), .timeout(let detail), .missingCredentials(let detail), .other(let detail): return detail
+        }
+    }
     public var isFirstTokenTimeout: Bool { firstToken }
     public var isConnect: Bool { if case .connect = base { return true } else { return false } }
 

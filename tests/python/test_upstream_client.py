@@ -198,3 +198,19 @@ models:
     assert result.returncode != 0
     assert "providers.up.base_url" in result.stdout + result.stderr and "http://" in result.stdout + result.stderr
 
+
+
+def test_a_timeout_names_the_limit_that_ran_out(tmp_path):
+    # The upstream stays silent for 3 s before its head. The read timeout (1 s of silence)
+    # runs out before the head's (20 s): the client gets a 504 in its format within about a
+    # second, and the ledger's error names the limit that ran out, not the head's.
+    with serving(tmp_path, delay=3.0, extra=", timeout_seconds: 20, read_timeout_seconds: 1") as (_, gw):
+        started = time.monotonic()
+        answer = ask(gw)
+        waited = time.monotonic() - started
+        assert answer.status_code == 504, answer.text
+        assert answer.json()["error"]["code"] == "upstream_timeout"
+        assert waited < 2.5, waited
+        row = gw.wait_rows(1)[0]
+    assert row["http_status"] == 504
+    assert "nothing read for 1" in row["error"] and "20" not in row["error"], row["error"]
