@@ -50,14 +50,16 @@ def test_bench_smoke_runs_every_phase(tmp_path):
 
 
 def test_the_relay_probe_runs_and_relays_every_shape():
-    # bench/relay_probe.py, briefly: the probe builds, relays chat and streams, and reports
-    # CPU per request for it and for Strates.
+    # bench/relay_probe.py, briefly: the probe builds, relays chat, streams and the ~400 KB
+    # prompt, and reports CPU per request for it and for Strates.
     bin_dir = Path(strates_binary()).parent
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "relay_probe.py"), "--bin-dir", str(bin_dir), "--duration", "0.3",
                              "--warmup", "0", "--probe-configuration", "debug"], capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, f"relay probe failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| chat")]
-    assert len(rows) == 12, result.stdout
+    # Three shapes (chat, chat-stream, chat-large), at 1 and 16 connections, three targets each.
+    assert len(rows) == 18, result.stdout
+    assert {row[0].strip() for row in rows} == {"chat", "chat-stream", "chat-large"}, result.stdout
     for shape, concurrency, target, rate, *rest in (map(str.strip, row) for row in rows):
         assert float(rate.replace(",", "")) > 0, (shape, concurrency, target)
         if target != "direct":
