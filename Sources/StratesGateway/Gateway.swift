@@ -150,8 +150,7 @@ public final class Gateway: Sendable {
         } catch {
             metrics.recordRejection(status: error.status, code: error.code)
             logger.debug("request refused", metadata: ["status": "\(error.status)", "code": "\(error.code ?? "")"])
-            var headers: [(name: String, value: String)] = [("content-type", "application/json"), ("x-strates-request-id", requestID)]
-            headers += error.headers
+            let headers = error.responseHeaders + [("x-strates-request-id", requestID)]
             return GatewayResponse(status: error.status, headers: headers, body: .bytes(error.body(format: request.api.errorFormat)))
         }
     }

@@ -20,6 +20,10 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status): \(message)" }
 
+    /// The headers of the error's answer: its JSON body's type, then its own (such as
+    /// `retry-after`).
+    public var responseHeaders: [(name: String, value: String)] { [("content-type", "application/json")] + headers }
+
     public func body(format: APIFormat) -> [UInt8] {
         ErrorBody.render(format: format, status: status, type: type, message: message, code: code, param: param)
     }

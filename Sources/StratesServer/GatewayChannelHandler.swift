@@ -162,8 +162,7 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         if incoming.tooLarge {
             let error = GatewayError.bodyTooLarge(limit: endpoint.maxBodyBytes)
-            let headers = [("content-type", "application/json")] + error.headers
-            writeWhole(status: error.status, headers: headers, body: ByteBuffer(bytes: error.body(format: incoming.api.errorFormat)), context: context)
+            writeWhole(status: error.status, headers: error.responseHeaders, body: ByteBuffer(bytes: error.body(format: incoming.api.errorFormat)), context: context)
             finishAnswer(context: context)
             return
         }
