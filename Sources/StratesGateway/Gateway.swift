@@ -16,13 +16,21 @@ public struct GatewayRequest: Sendable {
     /// The query string as the client sent it (percent-encoded), passed on upstream.
     public var query: String?
     public var receivedAt: ContinuousClock.Instant
+    /// Where the work a call leaves behind (its budget settlement) runs: the executor of the
+    /// connection's event loop, so that it does not wake a thread of the global pool for
+    /// every request. Nil runs it on the global pool.
+    public var executor: (any TaskExecutor)?
 
-    public init(api: APIKind, headers: [(name: String, value: String)], body: [UInt8], query: String? = nil, receivedAt: ContinuousClock.Instant = .now) {
+    public init(
+        api: APIKind, headers: [(name: String, value: String)], body: [UInt8], query: String? = nil,
+        receivedAt: ContinuousClock.Instant = .now, executor: (any TaskExecutor)? = nil
+    ) {
         self.api = api
         self.headers = headers
         self.body = body
         self.query = query
         self.receivedAt = receivedAt
+        self.executor = executor
     }
 }
 
@@ -270,7 +278,7 @@ public final class Gateway: Sendable {
         } catch {
             logger.error("ledger journal unavailable", metadata: ["error": "\(error)"])
             record.status = .rejected
-            releaseControls(record)
+            releaseControls(record, executor: request.executor)
             throw GatewayError(status: 503, message: "Strates cannot record usage right now (ledger journal unavailable), so it is not forwarding requests. Try again shortly.", code: "ledger_unavailable")
         }
 
@@ -515,12 +523,12 @@ public final class Gateway: Sendable {
 
     /// Gives back what the controls hold for a finished request: its rate-limit slot at
     /// once, its budget reservation settled to what it used (off the request path).
-    func releaseControls(_ record: RequestRecord) {
+    func releaseControls(_ record: RequestRecord, executor: (any TaskExecutor)?) {
         rateLimits?.release(record)
-        reserves?.release(record)
+        reserves?.release(record, executor: executor)
         if record.grantID != nil { grants?.settle(record) }
         guard let budgets, !budgets.covering(record.attribution).isEmpty else { return }
-        Task { await budgets.settle(record) }
+        Task(executorPreference: executor) { await budgets.settle(record) }
     }
 
     /// Prices the record, finishes it in the ledger, and emits metrics.
@@ -534,7 +542,7 @@ public final class Gateway: Sendable {
         } catch {
             logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
         }
-        releaseControls(record)
+        releaseControls(record, executor: request.executor)
         if let runs, record.attribution.run != nil {
             for flag in runs.observe(record, body: request.body) { notices?.deliver(.runaway(flag, runs.policy)) }
         }

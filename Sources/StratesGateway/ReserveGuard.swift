@@ -85,7 +85,7 @@ public final class ReserveGuard: Sendable {
 
     /// Ends a request's hold: its token estimate corrected to its usage, its spend reservation
     /// settled to its cost.
-    func release(_ record: RequestRecord) {
+    func release(_ record: RequestRecord, executor: (any TaskExecutor)? = nil) {
         let rejected = record.status == .rejected
         if hasTokenReserves.load(ordering: .relaxed) {
             book.withLock { $0.release(requestID: record.id, actualTokens: rejected ? 0 : record.usage.total, refundRequest: rejected) }
@@ -93,7 +93,7 @@ public final class ReserveGuard: Sendable {
         guard hasSpendReserves.load(ordering: .relaxed) else { return }
         let usage = rejected ? Usage.zero : record.usage
         let cost = rejected ? nil : record.cost
-        Task { _ = await spend.settle(requestID: record.id, usage: usage, cost: cost, at: now()) }
+        Task(executorPreference: executor) { [spend, now] in _ = await spend.settle(requestID: record.id, usage: usage, cost: cost, at: now()) }
     }
 
     /// Where each reserve stands now: how much of its capacity is used and who may still use it.

@@ -168,12 +168,12 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         let path = incoming.head.path ?? ""
         let query = path.firstIndex(of: "?").map { String(path[path.index(after: $0)...]) }
-        let request = GatewayRequest(
-            api: incoming.api, headers: HTTPAdapters.headers(incoming.head.headerFields), body: incoming.body,
-            query: query, receivedAt: incoming.receivedAt
-        )
         let executor = self.executor ?? EventLoopExecutor(loop: loop)
         self.executor = executor
+        let request = GatewayRequest(
+            api: incoming.api, headers: HTTPAdapters.headers(incoming.head.headerFields), body: incoming.body,
+            query: query, receivedAt: incoming.receivedAt, executor: executor
+        )
         let endpoint = self.endpoint
         Task(executorPreference: executor) {
             await GatewayChannelHandler.serve(request, endpoint: endpoint, bound: bound, loop: loop)

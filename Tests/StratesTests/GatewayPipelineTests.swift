@@ -33,7 +33,7 @@ struct PipelineHarness {
     init(
         routes: [ModelRoute] = [ModelRoute(pattern: "*", provider: "sim")], providers: [any Provider] = [SimProvider()],
         backoff: RetryBackoff = RetryBackoff(), pricing: Pricing = Pricing(PriceCatalog.builtIn()), notices: (any NoticeSink)? = nil,
-        runs: RunWatch? = nil
+        runs: RunWatch? = nil, budgets: [Budget] = []
     ) async throws {
         ledger = try SQLiteLedger(inMemory: ())
         let lock = try JournalLock(directory: folder.path)
@@ -41,11 +41,17 @@ struct PipelineHarness {
         let (secret, key) = KeySecrets.makeKey(name: nil, role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .sandbox, workflow: nil, expiresAt: nil)
         try await ledger.insert(key)
         self.secret = secret
+        var guardian: BudgetGuard?
+        if !budgets.isEmpty {
+            for budget in budgets { try await ledger.save(budget) }
+            guardian = BudgetGuard(store: ledger, counters: InProcessBudgetCounters(store: ledger), pricing: pricing, sink: BudgetGuardAlertTests.Sink())
+            try await guardian?.reload()
+        }
         gateway = Gateway(
             authenticator: Authenticator(store: ledger),
             router: ModelRouter(routes: routes, providers: providers),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance),
-            backoff: backoff, notices: notices, runs: runs
+            budgets: guardian, backoff: backoff, notices: notices, runs: runs
         )
     }
 
@@ -81,6 +87,34 @@ struct PipelineHarness {
         dropped = nil
         let records = try await harness.stored()
         #expect(records.count == 2 && records.allSatisfy { $0.status == .completed && $0.usage.output > 0 })
+    }
+
+    /// Runs jobs on the global pool, counting them: stands in for a connection's event loop.
+    final class CountingExecutor: TaskExecutor {
+        let jobs = Atomic<Int>(0)
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            jobs.add(1, ordering: .relaxed)
+            let job = UnownedJob(job)
+            let executor = asUnownedTaskExecutor()
+            DispatchQueue.global().async { job.runSynchronously(on: executor) }
+        }
+    }
+
+    /// A budget's settlement, which runs after the answer, runs on the executor the request
+    /// came with (the connection's event loop in the server), not on the global pool: a hop
+    /// to the pool woke another thread for every request.
+    @Test func theBudgetSettlesOnTheRequestsExecutor() async throws {
+        let budget = Budget(id: "bud_t", name: "team", scope: BudgetScope(kind: .team, value: "t"), period: .month, unit: .tokens, limit: 1_000_000, enforcement: .hard)
+        let harness = try await PipelineHarness(budgets: [budget])
+        let executor = CountingExecutor()
+        var request = harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":20,"messages":[]}"#)
+        request.executor = executor
+        let response = await harness.gateway.handleSettled(request, logger: Logger(label: "test"))
+        #expect(response.status == 200)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while executor.jobs.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(executor.jobs.load(ordering: .relaxed) > 0, "the settlement never ran on the request's executor")
     }
 
     @Test func relayedStreamIsSettledWithTheProvidersUsage() async throws {
