@@ -178,15 +178,12 @@ public enum ClaudeCodeTranscript {
         guard contains(bytes, Self.assistantWord) else { return braced(bytes) ? .other : .malformed("not a JSON object") }
         var fields = Fields()
         var scanner = JSONScanner(bytes)
-        let whole: Bool
         do {
             try fields.readLine(&scanner)
             try scanner.expectEnd()
-            whole = true
         } catch {
-            whole = false
+            return .malformed("not a JSON object")
         }
-        guard whole else { return .malformed("not a JSON object") }
         guard fields.type == "assistant" else { return .other }
         guard fields.hasMessage else { return .malformed("an assistant line without a message") }
         guard let usage = fields.usage else { return .other }
