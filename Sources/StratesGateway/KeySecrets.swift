@@ -17,6 +17,16 @@ public enum KeySecrets {
         JSONText.hex(SHA256.hash(data: Data(secret.utf8)))
     }
 
+    /// The first 16 bytes of `hash(text)`'s digest as two big-endian words: a compact key
+    /// for text that is only ever compared, where `hash` would build a 64-digit string.
+    public static func hashWords(_ text: String) -> (UInt64, UInt64) {
+        var text = text
+        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return digest.withUnsafeBytes { bytes in
+            (UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
+    }
+
     /// Random lowercase hex, for ids.
     public static func randomHex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()

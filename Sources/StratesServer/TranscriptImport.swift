@@ -86,14 +86,32 @@ public struct TranscriptImport: Sendable {
         return found.sorted()
     }
 
-    /// What one pass over some files found: the responses (duplicates folded, the first read
-    /// kept on a tie) and the counts for the summary.
+    /// What one pass over some files found: the responses in the order first read (duplicates
+    /// folded, the first read kept on a tie) and the counts for the summary.
     struct FilesRead: Sendable {
-        var responses: [String: TranscriptResponse] = [:]
+        var responses: [(key: ResponseKey, response: TranscriptResponse)] = []
+        /// Where each response is in `responses`.
+        var positions: [ResponseKey: Int] = [:]
         var lines = 0
         var responseLines = 0
         var malformed = 0
         var problems: [String] = []
+
+        /// Whether `response` would replace what is kept of its key (or is the first of it).
+        func wants(_ key: ResponseKey, _ response: TranscriptResponse) -> Bool {
+            guard let at = positions[key] else { return true }
+            return response.supersedes(responses[at].response)
+        }
+
+        /// Keeps `response` if `wants` it: in place of the one it supersedes, or at the end.
+        mutating func keep(_ key: ResponseKey, _ response: TranscriptResponse) {
+            if let at = positions[key] {
+                if response.supersedes(responses[at].response) { responses[at].response = response }
+            } else {
+                positions[key] = responses.count
+                responses.append((key, response))
+            }
+        }
 
         /// Folds `later` (files read after these) in, as if read in one pass.
         mutating func merge(_ later: FilesRead) {
@@ -101,28 +119,51 @@ public struct TranscriptImport: Sendable {
             responseLines += later.responseLines
             malformed += later.malformed
             problems += later.problems.prefix(max(0, 10 - problems.count))
-            for (identity, response) in later.responses {
-                if let kept = responses[identity], !response.supersedes(kept) { continue }
-                responses[identity] = response
-            }
+            for (key, response) in later.responses { keep(key, response) }
         }
     }
 
-    /// Reads `files` in order. Strings repeated on every line of a session (the session, its
-    /// directory, branch and model) are kept once, not once per response.
+    /// One copy of each string repeated on every line of a session (the session, its
+    /// directory, branch and model), kept once instead of once per response. The previous
+    /// line's value is compared first: it is nearly always the same, and the map of every
+    /// string seen is only asked when it is not.
+    struct Strings {
+        enum Field { case session, cwd, branch, model }
+        var seen: [String: String] = [:]
+        var session = ""
+        var cwd = ""
+        var branch = ""
+        var model = ""
+
+        mutating func once(_ text: String, _ field: Field) -> String {
+            let previous = switch field {
+            case .session: session
+            case .cwd: cwd
+            case .branch: branch
+            case .model: model
+            }
+            if text == previous { return previous }
+            let kept: String
+            if let known = seen[text] { kept = known } else { (seen[text], kept) = (text, text) }
+            switch field {
+            case .session: session = kept
+            case .cwd: cwd = kept
+            case .branch: branch = kept
+            case .model: model = kept
+            }
+            return kept
+        }
+    }
+
+    /// Reads `files` in order.
     static func read(files: ArraySlice<String>, format: Format) throws -> FilesRead {
         var found = FilesRead()
-        var shared: [String: String] = [:]
-        func once(_ text: String?) -> String? {
-            guard let text else { return nil }
-            if let kept = shared[text] { return kept }
-            shared[text] = text
-            return text
-        }
+        var strings = Strings()
+        var block: [UInt8] = []
         for file in files {
             let read = format.reader()
             var number = 0
-            try LineFile.forEachLine(path: file) { line in
+            try LineFile.forEachLine(path: file, block: &block) { line in
                 number += 1
                 guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return }
                 found.lines += 1
@@ -134,12 +175,13 @@ public struct TranscriptImport: Sendable {
                     if found.problems.count < 10 { found.problems.append("\(file):\(number): \(reason)") }
                 case .response(var response):
                     found.responseLines += 1
-                    if let kept = found.responses[response.identity], !response.supersedes(kept) { return }
-                    response.sessionID = once(response.sessionID) ?? response.sessionID
-                    response.cwd = once(response.cwd)
-                    response.gitBranch = once(response.gitBranch)
-                    response.model = once(response.model) ?? response.model
-                    found.responses[response.identity] = response
+                    let key = ResponseKey(response)
+                    guard found.wants(key, response) else { return }
+                    response.sessionID = strings.once(response.sessionID, .session)
+                    response.cwd = response.cwd.map { strings.once($0, .cwd) }
+                    response.gitBranch = response.gitBranch.map { strings.once($0, .branch) }
+                    response.model = strings.once(response.model, .model)
+                    found.keep(key, response)
                 }
             }
         }
@@ -193,23 +235,25 @@ public struct TranscriptImport: Sendable {
         var summary = Summary(files: files.count)
         let format = self.format
         let importer = self
-        var sent: [String: Sent] = [:]
+        typealias Keyed = [(key: ResponseKey, response: TranscriptResponse)]
+        var sent: [ResponseKey: Sent] = [:]
         var places: [String: RunPlace] = [:]
         var sessions = Set<String>()
         /// Read, not yet handed to a write; and how many of them were never handed on.
-        var waiting: [String: TranscriptResponse] = [:]
+        var waiting: [ResponseKey: TranscriptResponse] = [:]
+        waiting.reserveCapacity(responsesPerWrite + filesPerBatch * 200)
         var waitingNew = 0
         /// The usage last handed on for each response.
-        var handed: [String: Usage] = [:]
+        var handed: [ResponseKey: Usage] = [:]
         /// Writes handed on and not yet accounted, oldest first.
-        var writes: [(responses: [TranscriptResponse], task: Task<(ImportResult, [NanoUSD?]), any Error>)] = []
-        func account(_ responses: [TranscriptResponse], _ result: ImportResult, _ costs: [NanoUSD?]) {
+        var writes: [(responses: Keyed, task: Task<(ImportResult, [NanoUSD?]), any Error>)] = []
+        func account(_ responses: Keyed, _ result: ImportResult, _ costs: [NanoUSD?]) {
             var outcome = [Bool?](repeating: nil, count: responses.count)
             for index in result.added { outcome[index] = true }
             for index in result.updated { outcome[index] = false }
-            for (index, response) in responses.enumerated() {
+            for (index, (key, response)) in responses.enumerated() {
                 var now = Sent(usage: response.usage, cost: costs[index], added: outcome[index])
-                if let before = sent[response.identity] {
+                if let before = sent[key] {
                     // Read again with more usage: it counts as updated only if it was in the
                     // ledger before the import and unchanged so far.
                     now.added = before.added ?? outcome[index]
@@ -218,7 +262,7 @@ public struct TranscriptImport: Sendable {
                     if outcome[index] == true { summary.added += 1 }
                     if outcome[index] == false { summary.updated += 1 }
                 }
-                sent[response.identity] = now
+                sent[key] = now
             }
         }
         // Hands what waits to a new write: new responses and those handed on before that now
@@ -227,14 +271,14 @@ public struct TranscriptImport: Sendable {
         // interleaves its sessions, and the write took a third longer). Then accounts the
         // writes that leave more than `ahead` under way, waiting for them in order.
         func flush(ahead: Int) async throws {
-            let responses = waiting.values.filter { response in
-                guard let before = handed[response.identity] else { return true }
-                return TranscriptResponse.moreComplete(response.usage, than: before)
-            }.sorted { ($0.sessionID, $0.timestamp, $0.identity) < ($1.sessionID, $1.timestamp, $1.identity) }
-            waiting = [:]
+            let responses: Keyed = waiting.compactMap { key, response in
+                if let before = handed[key], !TranscriptResponse.moreComplete(response.usage, than: before) { return nil }
+                return (key, response)
+            }.sorted { ($0.response.sessionID, $0.response.timestamp, $0.key) < ($1.response.sessionID, $1.response.timestamp, $1.key) }
+            waiting.removeAll(keepingCapacity: true)
             waitingNew = 0
             if !responses.isEmpty {
-                for response in responses { handed[response.identity] = response.usage }
+                for (key, response) in responses { handed[key] = response.usage }
                 let previous = writes.last?.task
                 writes.append((responses, Task {
                     let records = importer.records(for: responses)
@@ -262,16 +306,22 @@ public struct TranscriptImport: Sendable {
                 summary.responseLines += found.responseLines
                 summary.malformed += found.malformed
                 summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
-                for (identity, response) in found.responses {
-                    if let kept = waiting[identity] {
+                // In the order read, so a session's responses come one after another: its
+                // run's name is made once, not once per response.
+                var run = (session: "", agent: String?.none, subagent: false, name: "")
+                for (key, response) in found.responses {
+                    if let kept = waiting[key] {
                         if !response.supersedes(kept) { continue }
-                    } else if handed[identity] == nil {
+                    } else if handed[key] == nil {
                         waitingNew += 1
                     }
-                    waiting[identity] = response
-                    sessions.insert(response.sessionID)
-                    places[response.run, default: RunPlace(
-                        context: RunContext(run: response.run, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
+                    waiting[key] = response
+                    if response.sessionID != run.session || response.agentID != run.agent || response.isSubagent != run.subagent {
+                        if response.sessionID != run.session { sessions.insert(response.sessionID) }
+                        run = (response.sessionID, response.agentID, response.isSubagent, response.run)
+                    }
+                    places[run.name, default: RunPlace(
+                        context: RunContext(run: run.name, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
                         cwdAt: .distantPast, branchAt: .distantPast
                     )].see(response)
                 }
@@ -297,26 +347,32 @@ public struct TranscriptImport: Sendable {
     }
 
     /// The ledger records of responses; each working directory's workflow name is made once.
-    func records(for responses: [TranscriptResponse]) -> [RequestRecord] {
+    func records(for responses: [(key: ResponseKey, response: TranscriptResponse)]) -> [RequestRecord] {
         var workflows: [String: String?] = [:]
-        return responses.map { response in
+        // Sorted by session, so most responses have the directory of the one before.
+        var last: (cwd: String, workflow: String?) = ("", nil)
+        return responses.map { key, response in
             var workflow: String?
             if attribution.workflow == nil, let cwd = response.cwd {
-                if let known = workflows[cwd] {
+                if cwd == last.cwd {
+                    workflow = last.workflow
+                } else if let known = workflows[cwd] {
                     workflow = known
+                    last = (cwd, known)
                 } else {
                     let name = (cwd as NSString).lastPathComponent
                     workflow = name.isEmpty ? nil : name
                     workflows[cwd] = workflow
+                    last = (cwd, workflow)
                 }
             }
-            return record(for: response, workflow: workflow)
+            return record(for: response, key: key, workflow: workflow)
         }
     }
 
     /// The ledger record of one response. A subagent's responses form a child run of its
     /// session. `workflow` names it when the import was given none (the project directory).
-    func record(for response: TranscriptResponse, workflow: String?) -> RequestRecord {
+    func record(for response: TranscriptResponse, key: ResponseKey, workflow: String?) -> RequestRecord {
         var who = attribution
         if who.workflow == nil { who.workflow = workflow }
         who.run = response.run
@@ -325,7 +381,7 @@ public struct TranscriptImport: Sendable {
             who.process = "subagent"
         }
         var record = RequestRecord(
-            id: format.idPrefix + KeySecrets.hash(response.identity).prefix(24), startedAt: response.timestamp, endedAt: response.timestamp,
+            id: format.idPrefix + key.ledgerHex, startedAt: response.timestamp, endedAt: response.timestamp,
             api: format.api.rawValue, stream: true, status: .completed, httpStatus: 200, attribution: who,
             requestedModel: response.model, servedModel: response.model, provider: format.provider, upstreamRequestID: response.requestID,
             usage: response.usage, inputEstimate: response.usage.totalInput, source: format.rawValue

@@ -35,6 +35,11 @@ import Testing
         #expect(first.attribution.run == "5f1c2e9a-0000-4000-8000-000000000001" && first.attribution.workflow == "checkout-api")
         #expect(first.source == "claude-code" && first.provider == "anthropic" && first.servedModel == "claude-sonnet-4-5-20250929")
         #expect(first.cost == Pricing(PriceCatalog.builtIn()).cost(of: first) && first.cost != nil)
+        // Ids are `imp_cc_` and the first 24 hex digits of the identity's SHA-256, as every
+        // earlier version made them: a ledger imported by one is not imported twice by another.
+        #expect(first.id == "imp_cc_" + KeySecrets.hash("msg_01A:req_01A").prefix(24))
+        let identities = ["msg_01A:req_01A", "msg_01B:req_01B", "5f1c2e9a-0000-4000-8000-000000000001:msg_01C", "msg_01S:req_01S", "msg_02A:req_02A"]
+        #expect(Set(rows.map(\.id)) == Set(identities.map { "imp_cc_" + KeySecrets.hash($0).prefix(24) }))
         let sub = try #require(rows.first { $0.upstreamRequestID == "req_01S" })
         #expect(sub.attribution.run == "5f1c2e9a-0000-4000-8000-000000000001/ad2d877")
         #expect(sub.attribution.parentRun == "5f1c2e9a-0000-4000-8000-000000000001" && sub.attribution.process == "subagent")

@@ -1,0 +1,34 @@
+import StratesGateway
+import StratesWire
+
+/// A transcript response's identity in 16 bytes: the first half of the SHA-256 of its
+/// identity text. An import keeps a million of them in several maps; hashing and comparing
+/// two words is a fraction of the cost of the 40–80-byte identity strings they stand for.
+/// The ledger id is made from the same digest (`ledgerHex`), so two identities with one key
+/// would be one ledger row in any case.
+struct ResponseKey: Hashable, Comparable, Sendable {
+    var high: UInt64
+    var low: UInt64
+
+    init(_ response: TranscriptResponse) {
+        (high, low) = KeySecrets.hashWords(response.identity)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        // The words are already uniformly distributed; one of them is plenty to hash.
+        hasher.combine(low)
+    }
+
+    static func < (a: Self, b: Self) -> Bool { (a.high, a.low) < (b.high, b.low) }
+
+    /// The digest's first 12 bytes in lowercase hex: `KeySecrets.hash(identity).prefix(24)`,
+    /// the part of an imported record's id after its prefix.
+    var ledgerHex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 24) { out in
+            for index in 0..<16 { out[index] = digits[Int((high >> UInt64(60 - 4 * index)) & 0xF)] }
+            for index in 0..<8 { out[16 + index] = digits[Int((low >> UInt64(60 - 4 * index)) & 0xF)] }
+            return 24
+        }
+    }
+}
