@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import statistics
 import sys
@@ -75,12 +76,58 @@ def import_phase(strates, work, records):
     if again["added"] != 0 or again["updated"] != 0:
         problems.append(f"second import changed the ledger: {again['added']} added, {again['updated']} updated")
     shutil.rmtree(history, ignore_errors=True)
+    floor = sqlite_floor(database, work)
     return {
         "records": records, "files": files, "lines": lines, "bytes": size, "generated_seconds": round(generated, 1),
         "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(rss, 1),
         "records_per_second": round(records / seconds), "again_seconds": round(again_seconds, 2), "again_peak_rss_mb": round(again_rss, 1),
-        "added": summary["added"], "duplicates_folded": summary["duplicates_folded"], "problems": problems,
+        "added": summary["added"], "duplicates_folded": summary["duplicates_folded"], "problems": problems, "floor": floor,
     }
+
+
+def sqlite_floor(database, work, batch=50_000):
+    """SQLite alone writing the rows the import wrote, with no Strates code in the way: they
+    are copied from the imported ledger into a fresh one by `INSERT ... SELECT`, `batch` rows
+    to a transaction as the import commits them, with the import's settings (WAL, synchronous
+    NORMAL, a 256 MB page cache). Once into the ledger's own schema and indexes, once into the
+    bare table with its indexes built after the rows. The first is the floor under any import
+    into this schema; the second shows what deferring index upkeep would leave."""
+    source = sqlite3.connect(database)
+    table, *indexes = [sql for (sql,) in source.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'requests' AND sql IS NOT NULL ORDER BY type = 'index', name")]
+    last, rows = source.execute("SELECT COALESCE(MAX(rowid), 0), COUNT(*) FROM requests").fetchone()
+    source.close()
+    bare = table.replace("id TEXT PRIMARY KEY", "id TEXT NOT NULL")
+    results = {}
+    for name, indexes_after in (("schema", False), ("indexes_after", True)):
+        target = work / f"floor-{name}.db"
+        db = sqlite3.connect(target, isolation_level=None)
+        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -262144"):
+            db.execute(f"PRAGMA {pragma}")
+        db.execute(bare if indexes_after else table)
+        if not indexes_after:
+            for sql in indexes:
+                db.execute(sql)
+        db.execute("ATTACH ? AS source", (str(database),))
+        started = time.monotonic()
+        for low in range(1, last + 1, batch):
+            db.execute("BEGIN")
+            db.execute("INSERT INTO main.requests SELECT * FROM source.requests WHERE rowid BETWEEN ? AND ?", (low, low + batch - 1))
+            db.execute("COMMIT")
+        if indexes_after:
+            db.execute("BEGIN")
+            for sql in ["CREATE UNIQUE INDEX requests_id ON requests (id)"] + indexes:
+                db.execute(sql)
+            db.execute("COMMIT")
+        db.execute("DETACH source")
+        db.close()
+        results[name] = round(time.monotonic() - started, 2)
+        copied = sqlite3.connect(target).execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM requests").fetchone()
+        if copied != (rows, rows):
+            raise SystemExit(f"the SQLite floor copied {copied} rows of {rows}")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+    return results
 
 
 REPORTS = [
@@ -160,6 +207,11 @@ def markdown(result):
         "| --- | ---: | ---: | ---: | ---: | --- |",
         f"| `strates import claude-code` (all new) | {imp['seconds']} s | {imp['cpu_seconds']} s | {imp['peak_rss_mb']:.0f} MB | {imp['records_per_second']:,} | 1 M in ≤ 10 s: {'met' if imp['records'] >= 1_000_000 and imp['seconds'] <= 10 else 'not met'} |",
         f"| same again (nothing new) | {imp['again_seconds']} s | | {imp['again_peak_rss_mb']:.0f} MB | | |",
+        f"| SQLite alone: the same rows into the ledger's schema | {imp['floor']['schema']} s | | | {round(imp['records'] / imp['floor']['schema']):,} | |",
+        f"| SQLite alone: into the bare table, indexes built after | {imp['floor']['indexes_after']} s | | | {round(imp['records'] / imp['floor']['indexes_after']):,} | |",
+        "",
+        "The two SQLite rows copy the imported ledger's rows into a fresh one by `INSERT … SELECT`, 50,000 to a transaction, "
+        "with the import's settings: no parsing and no Strates code, so they are the floor under any import into that layout.",
         "",
         f"**Reports** over {rep['requests']:,} requests in 30 days, plus {rep['fresh_requests']:,} imported afterwards through Strates' write path. "
         f"`strates ledger rebuild-rollups` over them: {rep['rebuild_seconds']} s, {rep['rebuild_peak_rss_mb']:.0f} MB ({rep['rebuild_output']}).",
