@@ -22,6 +22,20 @@ public struct RunContext: Sendable, Equatable {
     }
 }
 
+/// A session-log file as an import read it: unchanged while its size and modification time
+/// are, so the next import can skip it.
+public struct ImportedFile: Sendable, Equatable {
+    public var path: String
+    public var size: Int64
+    public var modifiedNanos: Int64
+
+    public init(path: String, size: Int64, modifiedNanos: Int64) {
+        self.path = path
+        self.size = size
+        self.modifiedNanos = modifiedNanos
+    }
+}
+
 /// What an import of records did: the positions, in the records given, of those added and
 /// of those updated (the rest were already there with as much usage).
 public struct ImportResult: Sendable, Equatable {
@@ -46,6 +60,10 @@ public protocol ImportStore: Sendable {
     /// The UTC days (their midnights) in `from..<to` on which the ledger holds calls to
     /// `provider` that came from anywhere but `source`: the gateway's own, or another import.
     func days(withCallsTo provider: String, from: Date, to: Date, notFrom source: String) async throws -> Set<Date>
+    /// The files of `source` (`claude-code`, `codex`) read by earlier imports, by path.
+    func importedFiles(source: String) async throws -> [String: ImportedFile]
+    /// Records `files` as read by an import of `source` that finished.
+    func saveImportedFiles(_ files: [ImportedFile], source: String) async throws
 }
 
 extension ImportStore {
@@ -148,6 +166,30 @@ extension SQLiteLedger {
                 WHERE started_at >= ? AND started_at < ? AND provider = ? AND (source IS NULL OR source != ?)
                 """, arguments: [Self.millis(from), Self.millis(to), provider, source])
             return Set(days.map { Date(timeIntervalSince1970: Double($0) * 86_400) })
+        }
+    }
+
+    public func importedFiles(source: String) async throws -> [String: ImportedFile] {
+        try await writer.read { db in
+            var files: [String: ImportedFile] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT path, size, modified_ns FROM import_files WHERE source = ?", arguments: [source]) {
+                let file = ImportedFile(path: row[0], size: row[1], modifiedNanos: row[2])
+                files[file.path] = file
+            }
+            return files
+        }
+    }
+
+    public func saveImportedFiles(_ files: [ImportedFile], source: String) async throws {
+        try await writer.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO import_files (source, path, size, modified_ns, imported_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (source, path) DO UPDATE SET size = excluded.size, modified_ns = excluded.modified_ns, imported_at = excluded.imported_at
+                """)
+            let now = Self.millis(Date())
+            for file in files {
+                try statement.execute(arguments: [source, file.path, file.size, file.modifiedNanos, now])
+            }
         }
     }
 

@@ -245,6 +245,16 @@ enum SQLiteMigrations {
                 DROP INDEX IF EXISTS requests_organization_started_at; DROP INDEX IF EXISTS requests_environment_started_at;
                 """)
         }
+        migrator.registerMigration("017_import_files") { db in
+            // The session-log files an import read, as they were: the next import skips those
+            // unchanged since (a daily import of a long history reads only what is new).
+            try db.execute(sql: """
+                CREATE TABLE import_files (
+                    source TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, modified_ns INTEGER NOT NULL, imported_at INTEGER NOT NULL,
+                    PRIMARY KEY (source, path)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

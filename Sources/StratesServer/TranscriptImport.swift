@@ -44,6 +44,8 @@ public struct TranscriptImport: Sendable {
 
     public struct Summary: Sendable, Equatable {
         public var files = 0
+        /// Files read by an earlier import and unchanged since: skipped.
+        public var unchangedFiles = 0
         public var lines = 0
         /// Assistant lines with usage, before duplicates are folded.
         public var responseLines = 0
@@ -62,7 +64,7 @@ public struct TranscriptImport: Sendable {
         public var unchanged: Int { responses - added - updated }
 
         public var json: String {
-            #"{"files":\#(files),"lines":\#(lines),"response_lines":\#(responseLines),"responses":\#(responses),"duplicates_folded":\#(duplicates),"sessions":\#(sessions),"added":\#(added),"updated":\#(updated),"already_present":\#(unchanged),"malformed_lines":\#(malformed),"problems":[\#(problems.map(JSONText.quote).joined(separator: ","))],"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars)),"unpriced_responses":\#(unpricedResponses)}"#
+            #"{"files":\#(files),"unchanged_files":\#(unchangedFiles),"lines":\#(lines),"response_lines":\#(responseLines),"responses":\#(responses),"duplicates_folded":\#(duplicates),"sessions":\#(sessions),"added":\#(added),"updated":\#(updated),"already_present":\#(unchanged),"malformed_lines":\#(malformed),"problems":[\#(problems.map(JSONText.quote).joined(separator: ","))],"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars)),"unpriced_responses":\#(unpricedResponses)}"#
         }
     }
 
@@ -216,6 +218,10 @@ public struct TranscriptImport: Sendable {
     /// page to the write-ahead log fewer times: a million records took 39 s in transactions of
     /// 12,800 and 32 s in transactions of 102,400 (see BENCHMARKS.md).
     public var responsesPerWrite = 50_000
+    /// Whether files read by an earlier import into the same ledger, and unchanged since (same
+    /// size and modification time), are skipped. Off, every file is read again (what they
+    /// hold is still added only once).
+    public var skipUnchangedFiles = true
     /// Writes that may be under way (one writing, the rest waiting their turn) while reading
     /// goes on; each holds `responsesPerWrite` responses in memory.
     public var writesAhead = 1
@@ -231,8 +237,23 @@ public struct TranscriptImport: Sendable {
     /// idle a third of the time). A response read again later (a resumed session's copy) is
     /// handed on again only when its usage is more complete, as an update; the summary counts
     /// each response once, by what the ledger held before the import.
-    public func run(files: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
-        var summary = Summary(files: files.count)
+    public func run(files found: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
+        var summary = Summary(files: found.count)
+        // What an earlier import read, unchanged since, is in the ledger already. A file that
+        // cannot be looked at is read (and its error reported there).
+        let known = skipUnchangedFiles ? try await store.importedFiles(source: format.rawValue) : [:]
+        var stamps: [ImportedFile] = []
+        var files: [String] = []
+        for path in found {
+            let stamp = Self.stamp(path)
+            if let stamp, known[stamp.path] == stamp {
+                summary.unchangedFiles += 1
+                continue
+            }
+            if let stamp { stamps.append(stamp) }
+            files.append(path)
+        }
+        let skipped = summary.unchangedFiles
         let format = self.format
         let importer = self
         typealias Keyed = [(key: ResponseKey, response: TranscriptResponse)]
@@ -325,7 +346,7 @@ public struct TranscriptImport: Sendable {
                         cwdAt: .distantPast, branchAt: .distantPast
                     )].see(response)
                 }
-                progress(batch.endIndex, handed.count + waitingNew)
+                progress(skipped + batch.endIndex, handed.count + waitingNew)
                 if waiting.count >= responsesPerWrite { try await flush(ahead: writesAhead) }
             }
         } catch {
@@ -343,7 +364,19 @@ public struct TranscriptImport: Sendable {
             if let cost = response.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
         }
         try await store.saveRunContexts(places.values.map(\.context))
+        try await store.saveImportedFiles(stamps, source: format.rawValue)
         return summary
+    }
+
+    /// A file's absolute path, size and modification time; nil when it cannot be looked at.
+    static func stamp(_ path: String) -> ImportedFile? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return ImportedFile(
+            path: (absolute as NSString).standardizingPath, size: Int64(info.st_size),
+            modifiedNanos: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        )
     }
 
     /// The ledger records of responses; each working directory's workflow name is made once.

@@ -119,6 +119,7 @@ struct ImportOptions: ParsableArguments {
     @Option(help: "production, sandbox or personal.") var environment: String = "production"
     @Option(help: "The workflow (default: the project directory's name).") var workflow: String?
     @Option(help: "table or json.") var format: String = "table"
+    @Flag(help: "Read every file, also those unchanged since an earlier import into this ledger (skipped by default).") var rescan = false
 
     func run(_ kind: TranscriptImport.Format, defaultRoot: String, data: DataOptions) async throws {
         guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
@@ -136,7 +137,9 @@ struct ImportOptions: ParsableArguments {
             environment: environment, workflow: workflow
         )
         var lastShown = Date()
-        let summary = try await TranscriptImport(format: kind, attribution: who, pricing: pricing).run(files: files, store: ledger) { done, calls in
+        var importer = TranscriptImport(format: kind, attribution: who, pricing: pricing)
+        importer.skipUnchangedFiles = !rescan
+        let summary = try await importer.run(files: files, store: ledger) { done, calls in
             // Progress on standard error, at most twice a second, so long imports show they are alive.
             guard Date().timeIntervalSince(lastShown) > 0.5 || done == files.count else { return }
             lastShown = Date()
@@ -146,7 +149,10 @@ struct ImportOptions: ParsableArguments {
             print(summary.json)
             return
         }
-        print("Read \(summary.files) file(s), \(summary.lines) line(s): \(summary.responses) model call(s) in \(summary.sessions) session(s) (\(summary.duplicates) duplicate line(s) folded).")
+        if summary.unchangedFiles > 0 {
+            print("Skipped \(summary.unchangedFiles) of \(summary.files) file(s), unchanged since an earlier import (--rescan reads them again).")
+        }
+        print("Read \(summary.files - summary.unchangedFiles) file(s), \(summary.lines) line(s): \(summary.responses) model call(s) in \(summary.sessions) session(s) (\(summary.duplicates) duplicate line(s) folded).")
         print("Ledger: \(summary.added) added, \(summary.updated) updated with more complete usage, \(summary.unchanged) already present.")
         print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpricedResponses > 0 ? " (\(summary.unpricedResponses) call(s) of unpriced models not counted)" : "").")
         if summary.malformed > 0 {

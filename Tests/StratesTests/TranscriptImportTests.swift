@@ -51,8 +51,14 @@ import Testing
         let ledger = try SQLiteLedger(inMemory: ())
         let files = try TranscriptImport.transcripts(at: [Self.fixtures])
         _ = try await importer().run(files: files, store: ledger)
+        // Files unchanged since the last import into this ledger are not read again.
         let again = try await importer().run(files: files, store: ledger)
-        #expect((again.added, again.updated, again.unchanged) == (0, 0, 5))
+        #expect((again.files, again.unchangedFiles, again.lines, again.responses, again.added) == (3, 3, 0, 0, 0))
+        // Read again on request, they add nothing either.
+        var everything = importer()
+        everything.skipUnchangedFiles = false
+        let reread = try await everything.run(files: files, store: ledger)
+        #expect((reread.unchangedFiles, reread.added, reread.updated, reread.unchanged) == (0, 0, 0, 5))
         #expect(try await ledger.requestCount() == 5)
 
         // A transcript read while its last response was still streaming, then read again.
@@ -67,10 +73,24 @@ import Testing
         let partial = try await importer().run(files: [path], store: ledger)
         #expect(partial.added == 1)
         try (line(8) + "\n" + line(300) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let complete = try await importer().run(files: [path], store: ledger)
-        #expect((complete.added, complete.updated) == (0, 1))
+        // The file grew, so it is read again, while the fixtures beside it would be skipped.
+        let complete = try await importer().run(files: [path] + files, store: ledger)
+        #expect((complete.unchangedFiles, complete.added, complete.updated) == (3, 0, 1))
         let rows = try await ledger.requests(organization: "default", environment: .production, from: .distantPast, to: .distantFuture)
         #expect(rows.first { $0.upstreamRequestID == "req_9" }?.usage.output == 300)
+    }
+
+    /// Files are remembered as read only when the whole import finished: after a failure,
+    /// the next import reads them all again.
+    @Test func aFailedImportRemembersNoFile() async throws {
+        let ledger = try SQLiteLedger(inMemory: ())
+        let files = try TranscriptImport.transcripts(at: [Self.fixtures])
+        await #expect(throws: ImportError.self) { try await importer().run(files: files + ["/nonexistent/strates/x.jsonl"], store: ledger) }
+        #expect(try await ledger.importedFiles(source: "claude-code").isEmpty)
+        let next = try await importer().run(files: files, store: ledger)
+        #expect((next.unchangedFiles, next.responses) == (0, 5))
+        #expect(try await ledger.importedFiles(source: "claude-code").count == 3)
+        #expect(try await ledger.importedFiles(source: "codex").isEmpty)
     }
 
     /// Files are read in batches while the batch before is written: a response copied

@@ -33,13 +33,18 @@ def test_claude_code_transcripts_import_once(gw):
     assert float(summary["cost_usd"]) > 0 and summary["unpriced_responses"] == 0
     assert "reading session logs: 3/3 files, 5 model calls" in first.stderr
 
+    # Unchanged since the last import into this ledger: not read again.
     again = json.loads(gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--team", "platform", "--format", "json").stdout)
-    assert (again["added"], again["updated"], again["already_present"]) == (0, 0, 5)
+    assert (again["files"], again["unchanged_files"], again["lines"], again["added"], again["updated"]) == (3, 3, 0, 0, 0)
+    reread = json.loads(gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--team", "platform", "--rescan", "--format", "json").stdout)
+    assert (reread["unchanged_files"], reread["added"], reread["updated"], reread["already_present"]) == (0, 0, 0, 5)
     rows = gw.rows("source = 'claude-code'")
     assert len(rows) == 5 and {r["member"] for r in rows} == {"ana"} and {r["workflow"] for r in rows} == {"checkout-api"}
     assert sum(r["output_tokens"] for r in rows) == 488
 
-    table = gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana").stdout
+    skipped = gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana").stdout
+    assert "Skipped 3 of 3 file(s), unchanged since an earlier import (--rescan reads them again)." in skipped
+    table = gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--rescan").stdout
     assert "5 model call(s) in 2 session(s) (4 duplicate line(s) folded)" in table and "0 added" in table
     assert "Skipped 1 malformed line(s):" in table and ":11: not a JSON object" in table
 
