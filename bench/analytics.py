@@ -63,6 +63,8 @@ def import_phase(strates, work, records):
     started = time.monotonic()
     files, lines, size = analytics_data.write_claude_code_history(str(history), records)
     generated = time.monotonic() - started
+    # The history's 2.4 GB were just written: flushed now, not by the kernel during the import.
+    os.sync()
     database = work / "import.db"
     command = [strates, "import", "claude-code", str(history), "--database", str(database), "--member", "bench", "--team", "platform", "--format", "json"]
     seconds, cpu, rss, out = measured(command)
