@@ -227,7 +227,9 @@ public struct TranscriptImport: Sendable {
     public var writesAhead = 1
 
     /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
-    /// `progress(filesDone, responsesSoFar)` is called as files are read.
+    /// `progress(filesDone, responsesSoFar)` is called as files are read. Files an earlier
+    /// import into `store` read, unchanged since, are skipped (`skipUnchangedFiles`); those
+    /// read are remembered once the whole import has finished.
     ///
     /// Files are read in batches (`filesPerBatch`), each by two tasks (its halves merged in
     /// file order). Every `responsesPerWrite` responses are handed to a write: a task that
