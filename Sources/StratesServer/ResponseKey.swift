@@ -1,3 +1,4 @@
+import StratesCore
 import StratesGateway
 import StratesWire
 
@@ -24,11 +25,10 @@ struct ResponseKey: Hashable, Comparable, Sendable {
     /// The digest's first 12 bytes in lowercase hex: `KeySecrets.hash(identity).prefix(24)`,
     /// the part of an imported record's id after its prefix.
     var ledgerHex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: 24) { out in
-            for index in 0..<16 { out[index] = digits[Int((high >> UInt64(60 - 4 * index)) & 0xF)] }
-            for index in 0..<8 { out[16 + index] = digits[Int((low >> UInt64(60 - 4 * index)) & 0xF)] }
-            return 24
-        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(12)
+        withUnsafeBytes(of: high.bigEndian) { bytes += $0 }
+        withUnsafeBytes(of: low.bigEndian) { bytes += $0.prefix(4) }
+        return JSONText.hex(bytes)
     }
 }

@@ -99,13 +99,8 @@ public struct TranscriptImport: Sendable {
         var malformed = 0
         var problems: [String] = []
 
-        /// Whether `response` would replace what is kept of its key (or is the first of it).
-        func wants(_ key: ResponseKey, _ response: TranscriptResponse) -> Bool {
-            guard let at = positions[key] else { return true }
-            return response.supersedes(responses[at].response)
-        }
-
-        /// Keeps `response` if `wants` it: in place of the one it supersedes, or at the end.
+        /// Keeps `response`: in place of the one of its key it supersedes, at the end if it is
+        /// the first of its key, not at all otherwise.
         mutating func keep(_ key: ResponseKey, _ response: TranscriptResponse) {
             if let at = positions[key] {
                 if response.supersedes(responses[at].response) { responses[at].response = response }
@@ -177,13 +172,11 @@ public struct TranscriptImport: Sendable {
                     if found.problems.count < 10 { found.problems.append("\(file):\(number): \(reason)") }
                 case .response(var response):
                     found.responseLines += 1
-                    let key = ResponseKey(response)
-                    guard found.wants(key, response) else { return }
                     response.sessionID = strings.once(response.sessionID, .session)
                     response.cwd = response.cwd.map { strings.once($0, .cwd) }
                     response.gitBranch = response.gitBranch.map { strings.once($0, .branch) }
                     response.model = strings.once(response.model, .model)
-                    found.keep(key, response)
+                    found.keep(ResponseKey(response), response)
                 }
             }
         }
@@ -255,7 +248,6 @@ public struct TranscriptImport: Sendable {
             if let stamp { stamps.append(stamp) }
             files.append(path)
         }
-        let skipped = summary.unchangedFiles
         let format = self.format
         let importer = self
         typealias Keyed = [(key: ResponseKey, response: TranscriptResponse)]
@@ -348,7 +340,7 @@ public struct TranscriptImport: Sendable {
                         cwdAt: .distantPast, branchAt: .distantPast
                     )].see(response)
                 }
-                progress(skipped + batch.endIndex, handed.count + waitingNew)
+                progress(summary.unchangedFiles + batch.endIndex, handed.count + waitingNew)
                 if waiting.count >= responsesPerWrite { try await flush(ahead: writesAhead) }
             }
         } catch {
@@ -384,21 +376,15 @@ public struct TranscriptImport: Sendable {
     /// The ledger records of responses; each working directory's workflow name is made once.
     func records(for responses: [(key: ResponseKey, response: TranscriptResponse)]) -> [RequestRecord] {
         var workflows: [String: String?] = [:]
-        // Sorted by session, so most responses have the directory of the one before.
-        var last: (cwd: String, workflow: String?) = ("", nil)
         return responses.map { key, response in
             var workflow: String?
             if attribution.workflow == nil, let cwd = response.cwd {
-                if cwd == last.cwd {
-                    workflow = last.workflow
-                } else if let known = workflows[cwd] {
+                if let known = workflows[cwd] {
                     workflow = known
-                    last = (cwd, known)
                 } else {
                     let name = (cwd as NSString).lastPathComponent
                     workflow = name.isEmpty ? nil : name
                     workflows[cwd] = workflow
-                    last = (cwd, workflow)
                 }
             }
             return record(for: response, key: key, workflow: workflow)
