@@ -64,6 +64,9 @@ public protocol ImportStore: Sendable {
     func importedFiles(source: String) async throws -> [String: ImportedFile]
     /// Records `files` as read by an import of `source` that finished.
     func saveImportedFiles(_ files: [ImportedFile], source: String) async throws
+    /// A first import's writer, when the ledger holds no request yet; nil when it holds some
+    /// (or the store has no bulk path), and records go through `importRecords`.
+    func beginBulkImport() async throws -> (any BulkImportWriter)?
 }
 
 extension ImportStore {

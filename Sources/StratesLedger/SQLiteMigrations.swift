@@ -255,6 +255,32 @@ enum SQLiteMigrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("018_requests_id_index") { db in
+            // A request's id was the table's primary key, an index SQLite cannot drop. It is
+            // now a unique index like the others, so a first import into an empty ledger can
+            // write its rows bare and build every index once at the end (see
+            // `SQLiteLedger.BulkImport`). Inserts keep `ON CONFLICT (id)`: a unique index on
+            // the column is a conflict target as the key was. The rows are copied in order.
+            try idAsUniqueIndex(db)
+        }
         return migrator
+    }
+
+    /// Rebuilds `requests` with `id TEXT NOT NULL` and a unique index on it in place of the
+    /// primary key; columns, rows (in order) and the other indexes as they were.
+    static func idAsUniqueIndex(_ db: Database) throws {
+        guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'requests'"),
+              let column = table.range(of: "id TEXT PRIMARY KEY") else {
+            throw DatabaseError(message: "requests has no `id TEXT PRIMARY KEY` column to rebuild")
+        }
+        let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL")
+        let rebuilt = table.replacingCharacters(in: column, with: "id TEXT NOT NULL")
+            .replacingOccurrences(of: "CREATE TABLE requests", with: "CREATE TABLE requests_rebuilt")
+        try db.execute(sql: rebuilt)
+        try db.execute(sql: "INSERT INTO requests_rebuilt SELECT * FROM requests ORDER BY rowid")
+        try db.execute(sql: "DROP TABLE requests")
+        try db.execute(sql: "ALTER TABLE requests_rebuilt RENAME TO requests")
+        try db.execute(sql: "CREATE UNIQUE INDEX requests_id ON requests (id)")
+        for index in indexes { try db.execute(sql: index) }
     }
 }

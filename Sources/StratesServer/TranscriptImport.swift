@@ -59,12 +59,14 @@ public struct TranscriptImport: Sendable {
         public var usage = Usage()
         public var cost = NanoUSD.zero
         public var unpricedResponses = 0
+        /// Whether the ledger was empty and the responses went in by its bulk path.
+        public var bulk = false
 
         public var duplicates: Int { responseLines - responses }
         public var unchanged: Int { responses - added - updated }
 
         public var json: String {
-            #"{"files":\#(files),"unchanged_files":\#(unchangedFiles),"lines":\#(lines),"response_lines":\#(responseLines),"responses":\#(responses),"duplicates_folded":\#(duplicates),"sessions":\#(sessions),"added":\#(added),"updated":\#(updated),"already_present":\#(unchanged),"malformed_lines":\#(malformed),"problems":[\#(problems.map(JSONText.quote).joined(separator: ","))],"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars)),"unpriced_responses":\#(unpricedResponses)}"#
+            #"{"files":\#(files),"unchanged_files":\#(unchangedFiles),"lines":\#(lines),"response_lines":\#(responseLines),"responses":\#(responses),"duplicates_folded":\#(duplicates),"sessions":\#(sessions),"added":\#(added),"updated":\#(updated),"already_present":\#(unchanged),"malformed_lines":\#(malformed),"problems":[\#(problems.map(JSONText.quote).joined(separator: ","))],"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars)),"unpriced_responses":\#(unpricedResponses),"bulk":\#(bulk)}"#
         }
     }
 
@@ -99,24 +101,26 @@ public struct TranscriptImport: Sendable {
         var malformed = 0
         var problems: [String] = []
 
+        enum Kept { case first, superseding, not }
+
         /// Keeps `response`: in place of the one of its key it supersedes, at the end if it is
         /// the first of its key, not at all otherwise.
-        mutating func keep(_ key: ResponseKey, _ response: TranscriptResponse) {
+        @discardableResult
+        mutating func keep(_ key: ResponseKey, _ response: TranscriptResponse) -> Kept {
             if let at = positions[key] {
-                if response.supersedes(responses[at].response) { responses[at].response = response }
-            } else {
-                positions[key] = responses.count
-                responses.append((key, response))
+                guard response.supersedes(responses[at].response) else { return .not }
+                responses[at].response = response
+                return .superseding
             }
+            positions[key] = responses.count
+            responses.append((key, response))
+            return .first
         }
 
-        /// Folds `later` (files read after these) in, as if read in one pass.
-        mutating func merge(_ later: FilesRead) {
-            lines += later.lines
-            responseLines += later.responseLines
-            malformed += later.malformed
-            problems += later.problems.prefix(max(0, 10 - problems.count))
-            for (key, response) in later.responses { keep(key, response) }
+        /// Forgets the responses, keeping the memory they took.
+        mutating func removeResponses() {
+            responses.removeAll(keepingCapacity: true)
+            positions.removeAll(keepingCapacity: true)
         }
     }
 
@@ -183,12 +187,31 @@ public struct TranscriptImport: Sendable {
         return found
     }
 
-    /// A response sent to the ledger, as far as the summary needs it once sent.
+    /// A response handed on to the ledger, as far as the import and its summary need it: the
+    /// usage last handed on, and once a write of it is accounted, its cost and what the
+    /// ledger did with it.
     struct Sent {
         var usage: Usage
         var cost: NanoUSD?
         /// What the ledger did with it: true added, false updated, nil already there.
         var added: Bool?
+        var accounted = false
+
+        /// Accounts a write of it: counted in `summary` once, by what the ledger held before
+        /// the import. Read again with more usage, it counts as updated only if it was in the
+        /// ledger before and unchanged so far.
+        mutating func account(_ outcome: Bool?, cost: NanoUSD?, in summary: inout Summary) {
+            if accounted {
+                if added == nil, outcome == false { summary.updated += 1 }
+                added = added ?? outcome
+            } else {
+                if outcome == true { summary.added += 1 }
+                if outcome == false { summary.updated += 1 }
+                added = outcome
+                accounted = true
+            }
+            self.cost = cost
+        }
     }
 
     /// Where a run happened, with when each of its latest directory and branch was seen.
@@ -218,21 +241,30 @@ public struct TranscriptImport: Sendable {
     /// Writes that may be under way (one writing, the rest waiting their turn) while reading
     /// goes on; each holds `responsesPerWrite` responses in memory.
     public var writesAhead = 1
+    /// Whether a first import into an empty ledger writes by its bulk path: all in one
+    /// transaction, the indexes built at the end (see `BulkImportWriter`). A response read
+    /// again later with more usage is then written after, as an update.
+    public var bulkWhenEmpty = true
 
     /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
-    /// `progress(filesDone, responsesSoFar)` is called as files are read. Files an earlier
+    /// `progress(filesDone, responsesSoFar)` is called as files are read, `finishing(bulk)`
+    /// once all are (a bulk import then builds the indexes and commits). Files an earlier
     /// import into `store` read, unchanged since, are skipped (`skipUnchangedFiles`); those
     /// read are remembered once the whole import has finished.
     ///
-    /// Files are read in batches (`filesPerBatch`), each by two tasks (its halves merged in
+    /// Files are read in batches (`filesPerBatch`), each by two tasks (their halves taken in
     /// file order). Every `responsesPerWrite` responses are handed to a write: a task that
-    /// makes their ledger records, then waits for the write before it and writes them in one
-    /// transaction. Reading goes on while up to `writesAhead` writes are under way, so the
-    /// ledger's single writer is kept busy (when reading waited for each write, a core sat
+    /// makes their ledger records, then waits for the write before it and writes them, in a
+    /// transaction of their own or, into an empty ledger, as part of the bulk import's one
+    /// (`bulkWhenEmpty`). Reading goes on while up to `writesAhead` writes are under way, so
+    /// the ledger's single writer is kept busy (when reading waited for each write, a core sat
     /// idle a third of the time). A response read again later (a resumed session's copy) is
-    /// handed on again only when its usage is more complete, as an update; the summary counts
-    /// each response once, by what the ledger held before the import.
-    public func run(files found: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
+    /// handed on again only when its usage is more complete, as an update (after the bulk
+    /// import, if there is one); the summary counts each response once, by what the ledger
+    /// held before the import.
+    public func run(
+        files found: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }, finishing: (_ bulk: Bool) -> Void = { _ in }
+    ) async throws -> Summary {
         var summary = Summary(files: found.count)
         // What an earlier import read, unchanged since, is in the ledger already. A file that
         // cannot be looked at is read (and its error reported there).
@@ -251,109 +283,124 @@ public struct TranscriptImport: Sendable {
         let format = self.format
         let importer = self
         typealias Keyed = [(key: ResponseKey, response: TranscriptResponse)]
-        var sent: [ResponseKey: Sent] = [:]
+        let bulk = bulkWhenEmpty && !files.isEmpty ? try await store.beginBulkImport() : nil
+        /// Every response handed on to a write, by key.
+        var handed: [ResponseKey: Sent] = [:]
         var places: [String: RunPlace] = [:]
         var sessions = Set<String>()
-        /// Read, not yet handed to a write; and how many of them were never handed on.
-        var waiting: [ResponseKey: TranscriptResponse] = [:]
-        waiting.reserveCapacity(responsesPerWrite + filesPerBatch * 200)
+        /// Read, not yet handed to a write, in the order read; and how many of them were never
+        /// handed on.
+        var waiting = FilesRead()
         var waitingNew = 0
-        /// The usage last handed on for each response.
-        var handed: [ResponseKey: Usage] = [:]
+        /// Responses handed to a bulk write before and read again with more usage: written
+        /// as updates once the bulk write has committed.
+        var again: [ResponseKey: TranscriptResponse] = [:]
         /// Writes handed on and not yet accounted, oldest first.
         var writes: [(responses: Keyed, task: Task<(ImportResult, [NanoUSD?]), any Error>)] = []
-        func account(_ responses: Keyed, _ result: ImportResult, _ costs: [NanoUSD?]) {
-            var outcome = [Bool?](repeating: nil, count: responses.count)
-            for index in result.added { outcome[index] = true }
-            for index in result.updated { outcome[index] = false }
-            for (index, (key, response)) in responses.enumerated() {
-                var now = Sent(usage: response.usage, cost: costs[index], added: outcome[index])
-                if let before = sent[key] {
-                    // Read again with more usage: it counts as updated only if it was in the
-                    // ledger before the import and unchanged so far.
-                    now.added = before.added ?? outcome[index]
-                    if before.added == nil, outcome[index] == false { summary.updated += 1 }
-                } else {
-                    if outcome[index] == true { summary.added += 1 }
-                    if outcome[index] == false { summary.updated += 1 }
-                }
-                sent[key] = now
-            }
+        func write(_ responses: Keyed, to bulk: (any BulkImportWriter)?) {
+            let previous = writes.last?.task
+            writes.append((responses, Task {
+                let records = importer.records(for: responses)
+                // Transactions commit in the order they were handed on; a failed one
+                // fails those after it.
+                _ = try await previous?.value
+                guard let bulk else { return (try await store.importRecords(records), records.map(\.cost)) }
+                try await bulk.write(records)
+                return (ImportResult(added: Array(records.indices)), records.map(\.cost))
+            }))
         }
-        // Hands what waits to a new write: new responses and those handed on before that now
-        // have more complete usage, session by session in time order (the ledger's run
-        // indexes then take each session's rows at one place; a batch in plain time order
-        // interleaves its sessions, and the write took a third longer). Then accounts the
+        // Hands what waits to a new write, in the order read (so a session's rows come
+        // together, and the ledger's run indexes take them at one place): new responses,
+        // and those handed on before that now have more complete usage. Then accounts the
         // writes that leave more than `ahead` under way, waiting for them in order.
         func flush(ahead: Int) async throws {
-            let responses: Keyed = waiting.compactMap { key, response in
-                if let before = handed[key], !TranscriptResponse.moreComplete(response.usage, than: before) { return nil }
-                return (key, response)
-            }.sorted { ($0.response.sessionID, $0.response.timestamp, $0.key) < ($1.response.sessionID, $1.response.timestamp, $1.key) }
-            waiting.removeAll(keepingCapacity: true)
-            waitingNew = 0
-            if !responses.isEmpty {
-                for (key, response) in responses { handed[key] = response.usage }
-                let previous = writes.last?.task
-                writes.append((responses, Task {
-                    let records = importer.records(for: responses)
-                    // Transactions commit in the order they were handed on; a failed one
-                    // fails those after it.
-                    _ = try await previous?.value
-                    return (try await store.importRecords(records), records.map(\.cost))
-                }))
+            var responses: Keyed = []
+            responses.reserveCapacity(waiting.responses.count)
+            for (key, response) in waiting.responses {
+                if let before = handed[key] {
+                    guard TranscriptResponse.moreComplete(response.usage, than: before.usage) else { continue }
+                    handed[key]?.usage = response.usage
+                    if bulk != nil {
+                        again[key] = response
+                        continue
+                    }
+                } else {
+                    handed[key] = Sent(usage: response.usage)
+                }
+                responses.append((key, response))
             }
+            waiting.removeResponses()
+            waitingNew = 0
+            if !responses.isEmpty { write(responses, to: bulk) }
             while writes.count > ahead {
                 let (responses, task) = writes.removeFirst()
                 let (result, costs) = try await task.value
-                account(responses, result, costs)
+                var outcomes = [Bool?](repeating: nil, count: responses.count)
+                for index in result.added { outcomes[index] = true }
+                for index in result.updated { outcomes[index] = false }
+                for (index, (key, _)) in responses.enumerated() {
+                    handed[key]?.account(outcomes[index], cost: costs[index], in: &summary)
+                }
             }
         }
+        // The run being read and where it happened: a session's responses come one after
+        // another, so its run's name is made, and its place looked up, once per run.
+        var run = (session: "", agent: String?.none, subagent: false, name: "")
+        var place: RunPlace?
         do {
             for start in stride(from: 0, to: files.count, by: filesPerBatch) {
                 let batch = files[start..<min(start + filesPerBatch, files.count)]
                 let middle = batch.startIndex + batch.count / 2
                 async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
                 async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
-                var found = try await first
-                found.merge(try await second)
-                summary.lines += found.lines
-                summary.responseLines += found.responseLines
-                summary.malformed += found.malformed
-                summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
-                // In the order read, so a session's responses come one after another: its
-                // run's name is made once, not once per response.
-                var run = (session: "", agent: String?.none, subagent: false, name: "")
-                for (key, response) in found.responses {
-                    if let kept = waiting[key] {
-                        if !response.supersedes(kept) { continue }
-                    } else if handed[key] == nil {
-                        waitingNew += 1
+                for found in [try await first, try await second] {
+                    summary.lines += found.lines
+                    summary.responseLines += found.responseLines
+                    summary.malformed += found.malformed
+                    summary.problems += found.problems.prefix(max(0, 10 - summary.problems.count))
+                    for (key, response) in found.responses {
+                        switch waiting.keep(key, response) {
+                        case .not: continue
+                        case .first: if handed[key] == nil { waitingNew += 1 }
+                        case .superseding: break
+                        }
+                        if response.sessionID != run.session || response.agentID != run.agent || response.isSubagent != run.subagent {
+                            if response.sessionID != run.session { sessions.insert(response.sessionID) }
+                            if let place { places[place.context.run] = place }
+                            run = (response.sessionID, response.agentID, response.isSubagent, response.run)
+                            place = places[run.name] ?? RunPlace(
+                                context: RunContext(run: run.name, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
+                                cwdAt: .distantPast, branchAt: .distantPast
+                            )
+                        }
+                        place?.see(response)
                     }
-                    waiting[key] = response
-                    if response.sessionID != run.session || response.agentID != run.agent || response.isSubagent != run.subagent {
-                        if response.sessionID != run.session { sessions.insert(response.sessionID) }
-                        run = (response.sessionID, response.agentID, response.isSubagent, response.run)
-                    }
-                    places[run.name, default: RunPlace(
-                        context: RunContext(run: run.name, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
-                        cwdAt: .distantPast, branchAt: .distantPast
-                    )].see(response)
                 }
                 progress(summary.unchangedFiles + batch.endIndex, handed.count + waitingNew)
-                if waiting.count >= responsesPerWrite { try await flush(ahead: writesAhead) }
+                if waiting.responses.count >= responsesPerWrite { try await flush(ahead: writesAhead) }
+            }
+            if let place { places[place.context.run] = place }
+            finishing(bulk != nil)
+            // The last responses, then the wait for every write.
+            try await flush(ahead: 0)
+            if let bulk {
+                try await bulk.finish()
+                summary.bulk = true
+                if !again.isEmpty {
+                    write(again.map { ($0.key, $0.value) }, to: nil)
+                    try await flush(ahead: 0)
+                }
             }
         } catch {
             // A file that cannot be read ends the import; the writes under way finish first
-            // rather than racing the process's exit.
+            // rather than racing the process's exit. A bulk import is rolled back whole.
             for write in writes { _ = try? await write.task.value }
+            await bulk?.abort()
             throw error
         }
-        // The last responses, then the wait for every write.
-        try await flush(ahead: 0)
-        summary.responses = sent.count
+        summary.responses = handed.count
         summary.sessions = sessions.count
-        for response in sent.values {
+        for response in handed.values {
             summary.usage = summary.usage + response.usage
             if let cost = response.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
         }

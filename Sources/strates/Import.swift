@@ -144,6 +144,8 @@ struct ImportOptions: ParsableArguments {
             guard Date().timeIntervalSince(lastShown) > 0.5 || done == files.count else { return }
             lastShown = Date()
             FileHandle.standardError.write(Data("reading session logs: \(done)/\(files.count) files, \(calls) model calls\n".utf8))
+        } finishing: { bulk in
+            if bulk { FileHandle.standardError.write(Data("all read; building the ledger's indexes and committing\n".utf8)) }
         }
         if format == "json" {
             print(summary.json)
@@ -153,7 +155,7 @@ struct ImportOptions: ParsableArguments {
             print("Skipped \(summary.unchangedFiles) of \(summary.files) file(s), unchanged since an earlier import (--rescan reads them again).")
         }
         print("Read \(summary.files - summary.unchangedFiles) file(s), \(summary.lines) line(s): \(summary.responses) model call(s) in \(summary.sessions) session(s) (\(summary.duplicates) duplicate line(s) folded).")
-        print("Ledger: \(summary.added) added, \(summary.updated) updated with more complete usage, \(summary.unchanged) already present.")
+        print("Ledger: \(summary.added) added, \(summary.updated) updated with more complete usage, \(summary.unchanged) already present\(summary.bulk ? " (written in bulk: the ledger held no request)" : "").")
         print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpricedResponses > 0 ? " (\(summary.unpricedResponses) call(s) of unpriced models not counted)" : "").")
         if summary.malformed > 0 {
             print("Skipped \(summary.malformed) malformed line(s):")

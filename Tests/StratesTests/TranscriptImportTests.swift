@@ -96,7 +96,7 @@ import Testing
     /// Files are read in batches while the batch before is written: a response copied
     /// into a file of a later batch (a resumed session) is written again only with more
     /// usage, and the summary still counts it once, by what the ledger held before.
-    @Test(arguments: [0, 1, 3]) func copiesInLaterBatchesCountOnceWithTheirFullestUsage(writesAhead: Int) async throws {
+    @Test(arguments: [0, 1, 3], [true, false]) func copiesInLaterBatchesCountOnceWithTheirFullestUsage(writesAhead: Int, bulk: Bool) async throws {
         let directory = NSTemporaryDirectory() + "strates-cc-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -110,6 +110,7 @@ import Testing
         importer.filesPerBatch = 16
         importer.responsesPerWrite = 40
         importer.writesAhead = writesAhead
+        importer.bulkWhenEmpty = bulk
         let batch = 64
         for index in 0..<(batch + 22) {
             var text = line(index, session: index, output: index == 3 ? 8 : 100) + "\n"
@@ -127,6 +128,7 @@ import Testing
         }
         let count = batch + 22
         #expect((first.responses, first.added, first.updated, first.duplicates) == (count, count, 0, 2))
+        #expect(first.bulk == bulk)
         #expect(progress == Array(stride(from: 16, to: count, by: 16)) + [count])
         // Responses so far, each once, whether written, being written or waiting.
         #expect(counted == progress)
@@ -140,7 +142,7 @@ import Testing
         let earlier = try SQLiteLedger(inMemory: ())
         _ = try await importer.run(files: [files[3]], store: earlier)
         let again = try await importer.run(files: files, store: earlier)
-        #expect((again.added, again.updated, again.unchanged) == (count - 1, 1, 0))
+        #expect((again.added, again.updated, again.unchanged, again.bulk) == (count - 1, 1, 0, false))
         #expect(try await earlier.usage(UsageQuery()).first?.usage.output == Int64((count - 1) * 100 + 90))
     }
 

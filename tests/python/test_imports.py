@@ -7,12 +7,13 @@ from datetime import datetime, timedelta, timezone
 import io
 import json
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import Gateway, api, chat, member_key, sim_control_config, strates_binary
+from conftest import Gateway, api, chat, member_key, run_cli, sim_control_config, strates_binary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
 CODEX = Path(__file__).resolve().parents[1] / "fixtures" / "codex"
@@ -23,6 +24,20 @@ def gw(tmp_path_factory):
     gateway = Gateway(tmp_path_factory.mktemp("imports"), sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']))
     yield gateway
     gateway.stop()
+
+
+def test_a_first_import_into_an_empty_ledger_goes_in_bulk(tmp_path):
+    database = str(tmp_path / "fresh.db")
+    command = ["import", "claude-code", str(FIXTURES), "--member", "ana", "--database", database, "--format", "json"]
+    first = json.loads(run_cli(*command).stdout)
+    assert (first["bulk"], first["added"], first["responses"]) == (True, 5, 5)
+    again = json.loads(run_cli(*command, "--rescan").stdout)
+    assert (again["bulk"], again["added"], again["already_present"]) == (False, 0, 5)
+    connection = sqlite3.connect(database)
+    indexes = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests'")}
+    assert {"requests_id", "requests_started_at", "requests_run", "requests_root_run"} <= indexes
+    assert connection.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM requests").fetchone() == (5, 5)
+    connection.close()
 
 
 def test_claude_code_transcripts_import_once(gw):
@@ -38,6 +53,7 @@ def test_claude_code_transcripts_import_once(gw):
     assert (again["files"], again["unchanged_files"], again["lines"], again["added"], again["updated"]) == (3, 3, 0, 0, 0)
     reread = json.loads(gw.cli("import", "claude-code", str(FIXTURES), "--member", "ana", "--team", "platform", "--rescan", "--format", "json").stdout)
     assert (reread["unchanged_files"], reread["added"], reread["updated"], reread["already_present"]) == (0, 0, 0, 5)
+    assert reread["bulk"] is False
     rows = gw.rows("source = 'claude-code'")
     assert len(rows) == 5 and {r["member"] for r in rows} == {"ana"} and {r["workflow"] for r in rows} == {"checkout-api"}
     assert sum(r["output_tokens"] for r in rows) == 488
