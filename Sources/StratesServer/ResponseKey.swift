@@ -11,6 +11,10 @@ struct ResponseKey: Hashable, Comparable, Sendable {
     var high: UInt64
     var low: UInt64
 
+    init(high: UInt64, low: UInt64) {
+        (self.high, self.low) = (high, low)
+    }
+
     init(_ response: TranscriptResponse) {
         (high, low) = KeySecrets.hashWords(response.identity)
     }

@@ -95,7 +95,7 @@ public struct TranscriptImport: Sendable {
     struct FilesRead: Sendable {
         var responses: [(key: ResponseKey, response: TranscriptResponse)] = []
         /// Where each response is in `responses`.
-        var positions: [ResponseKey: Int] = [:]
+        var positions = ResponseTable<Int>()
         var lines = 0
         var responseLines = 0
         var malformed = 0
@@ -112,7 +112,7 @@ public struct TranscriptImport: Sendable {
                 responses[at].response = response
                 return .superseding
             }
-            positions[key] = responses.count
+            positions.set(key, responses.count)
             responses.append((key, response))
             return .first
         }
@@ -120,7 +120,7 @@ public struct TranscriptImport: Sendable {
         /// Forgets the responses, keeping the memory they took.
         mutating func removeResponses() {
             responses.removeAll(keepingCapacity: true)
-            positions.removeAll(keepingCapacity: true)
+            positions.removeAll()
         }
     }
 
@@ -285,7 +285,7 @@ public struct TranscriptImport: Sendable {
         typealias Keyed = [(key: ResponseKey, response: TranscriptResponse)]
         let bulk = bulkWhenEmpty && !files.isEmpty ? try await store.beginBulkImport() : nil
         /// Every response handed on to a write, by key.
-        var handed: [ResponseKey: Sent] = [:]
+        var handed = ResponseTable<Sent>()
         var places: [String: RunPlace] = [:]
         var sessions = Set<String>()
         /// Read, not yet handed to a write, in the order read; and how many of them were never
@@ -319,13 +319,13 @@ public struct TranscriptImport: Sendable {
             for (key, response) in waiting.responses {
                 if let before = handed[key] {
                     guard TranscriptResponse.moreComplete(response.usage, than: before.usage) else { continue }
-                    handed[key]?.usage = response.usage
+                    handed.update(key) { $0.usage = response.usage }
                     if bulk != nil {
                         again[key] = response
                         continue
                     }
                 } else {
-                    handed[key] = Sent(usage: response.usage)
+                    handed.set(key, Sent(usage: response.usage))
                 }
                 responses.append((key, response))
             }
@@ -339,7 +339,7 @@ public struct TranscriptImport: Sendable {
                 for index in result.added { outcomes[index] = true }
                 for index in result.updated { outcomes[index] = false }
                 for (index, (key, _)) in responses.enumerated() {
-                    handed[key]?.account(outcomes[index], cost: costs[index], in: &summary)
+                    handed.update(key) { $0.account(outcomes[index], cost: costs[index], in: &summary) }
                 }
             }
         }
@@ -361,7 +361,7 @@ public struct TranscriptImport: Sendable {
                     for (key, response) in found.responses {
                         switch waiting.keep(key, response) {
                         case .not: continue
-                        case .first: if handed[key] == nil { waitingNew += 1 }
+                        case .first: if !handed.contains(key) { waitingNew += 1 }
                         case .superseding: break
                         }
                         if response.sessionID != run.session || response.agentID != run.agent || response.isSubagent != run.subagent {
@@ -400,7 +400,7 @@ public struct TranscriptImport: Sendable {
         }
         summary.responses = handed.count
         summary.sessions = sessions.count
-        for response in handed.values {
+        for response in handed.allValues {
             summary.usage = summary.usage + response.usage
             if let cost = response.cost { summary.cost = summary.cost + cost } else { summary.unpricedResponses += 1 }
         }
