@@ -47,15 +47,43 @@ extension Rollups {
         ]
     }
 
+    /// Whether `r` has the dimensions `dimensions(of:)` gave for another record.
+    static func has(_ r: RequestRecord, _ dimensions: [String]) -> Bool {
+        let a = r.attribution
+        return (r.servedModel ?? r.requestedModel) == dimensions[6] && (a.team ?? "") == dimensions[1]
+            && (a.member ?? "") == dimensions[2] && (a.workflow ?? "") == dimensions[4] && (a.process ?? "") == dimensions[5]
+            && (a.organization ?? "") == dimensions[0] && (a.keyID ?? "") == dimensions[3] && (r.provider ?? "") == dimensions[7]
+            && a.environment.rawValue == dimensions[8] && r.status.rawValue == dimensions[9]
+    }
+
     /// Adds `records` (rows just inserted) to the hourly and daily sums and marks their runs
-    /// for profiling.
+    /// for profiling. Records come in runs (an import's session, a batch of one client's
+    /// calls): one of the same hour and dimensions as the record before is added to that
+    /// record's cell without building and hashing its key again.
     static func fold(records: some Sequence<RequestRecord>, _ db: Database) throws {
         var hours: [Cell: Sums] = [:]
         var roots = Set<String>()
+        var current: (cell: Cell, sums: Sums)?
+        var root = ""
         for record in records {
-            hours[Cell(unit: SQLiteLedger.millis(record.startedAt) / hourly.unit, dimensions: dimensions(of: record)), default: Sums()].add(record)
-            if let run = record.attribution.run { roots.insert(record.attribution.parentRun ?? run) }
+            let unit = SQLiteLedger.millis(record.startedAt) / hourly.unit
+            if let cell = current?.cell, cell.unit == unit, has(record, cell.dimensions) {
+                current?.sums.add(record)
+            } else {
+                if let current { hours[current.cell, default: Sums()].add(current.sums) }
+                var sums = Sums()
+                sums.add(record)
+                current = (Cell(unit: unit, dimensions: dimensions(of: record)), sums)
+            }
+            if let run = record.attribution.run {
+                let runRoot = record.attribution.parentRun ?? run
+                if runRoot != root {
+                    roots.insert(runRoot)
+                    root = runRoot
+                }
+            }
         }
+        if let current { hours[current.cell, default: Sums()].add(current.sums) }
         guard !hours.isEmpty else { return }
         // A day is 24 whole hours, so an hour's day is its hour / 24 (truncating division
         // composes: (m / 3.6e6) / 24 == m / 8.64e7 for every integer m).

@@ -124,10 +124,20 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 2, 3] as [UInt64])
-    func usageFromRollupsMatchesTheRequests(seed: UInt64) async throws {
+    /// Records in random order, and grouped as an import hands them on (by team, member,
+    /// hour and model: runs of records of one rollup cell, which the fold adds up without
+    /// looking the cell up again, broken by each dimension within an hour).
+    @Test(arguments: [1, 2, 3] as [UInt64], [false, true])
+    func usageFromRollupsMatchesTheRequests(seed: UInt64, grouped: Bool) async throws {
         let ledger = try SQLiteLedger(inMemory: ())
-        let records = Self.records(count: 1_500, seed: seed)
+        var records = Self.records(count: 1_500, seed: seed)
+        if grouped {
+            records.sort {
+                let (a, b) = ($0.attribution, $1.attribution)
+                let (hourA, hourB) = (SQLiteLedger.millis($0.startedAt) / 3_600_000, SQLiteLedger.millis($1.startedAt) / 3_600_000)
+                return (a.team ?? "", a.member ?? "", hourA, $0.requestedModel, $0.startedAt) < (b.team ?? "", b.member ?? "", hourB, $1.requestedModel, $1.startedAt)
+            }
+        }
         var index = 0
         var random = Seeded(state: seed)
         while index < records.count {
