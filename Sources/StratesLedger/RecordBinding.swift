@@ -7,9 +7,18 @@ import StratesCore
 /// time of a large import; the columns are bound here in `insertRequestSQL`'s order.
 enum RecordBinding {
     static func run(_ statement: Statement, _ r: RequestRecord, in db: Database) throws {
+        var texts = RowText()
+        try run(statement, r, in: db, texts: &texts)
+    }
+
+    /// Runs the insert for `r`, laying its text values out in `texts` (kept by the caller
+    /// from one record to the next, so its memory is reused).
+    static func run(_ statement: Statement, _ r: RequestRecord, in db: Database, texts: inout RowText) throws {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
         var binder = Binder(handle: handle)
+        swap(&binder.texts, &texts)
+        defer { swap(&binder.texts, &texts) }
         let a = r.attribution
         binder.text(r.id)
         binder.int(SQLiteLedger.millis(r.startedAt))
@@ -37,7 +46,7 @@ enum RecordBinding {
         binder.text(r.downgradedBy); binder.text(r.grantID); binder.text(r.route); binder.text(r.failedAttempts)
         binder.text(r.routingRule); binder.text(r.taskClass); binder.text(r.autoTier); binder.text(r.routingReason)
         binder.text(r.baselineModel); binder.text(r.source); binder.text(r.turn)
-        try step(statement, in: db)
+        try binder.step(statement, in: db)
     }
 
     /// Runs a statement whose values are bound, expecting no rows.
@@ -48,22 +57,29 @@ enum RecordBinding {
         }
     }
 
+    /// One row's text values laid end to end. SQLite is handed pointers into it instead of
+    /// a copy of each value to make (a malloc and a free per text column, under SQLite's
+    /// allocator lock: a tenth of an import's write time).
+    struct RowText {
+        var bytes: [UInt8] = []
+        var slots: [(index: Int32, start: Int, count: Int)] = []
+    }
+
     struct Binder {
         let handle: SQLiteStatement
         var index: Int32 = 0
-        /// SQLite copies the text (the Swift string's buffer lives only for the call).
-        static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        var texts = RowText()
+
+        init(handle: SQLiteStatement) {
+            self.handle = handle
+        }
 
         mutating func text(_ value: String?) {
             index += 1
             guard var text = value else { sqlite3_bind_null(handle, index); return }
-            text.withUTF8 { bytes in
-                guard let base = bytes.baseAddress else {
-                    _ = sqlite3_bind_text(handle, index, "", 0, Self.transient)
-                    return
-                }
-                _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.transient)
-            }
+            let start = texts.bytes.count
+            text.withUTF8 { texts.bytes.append(contentsOf: $0) }
+            texts.slots.append((index, start, texts.bytes.count - start))
         }
 
         mutating func int(_ value: Int64?) {
@@ -71,5 +87,27 @@ enum RecordBinding {
             guard let value else { sqlite3_bind_null(handle, index); return }
             sqlite3_bind_int64(handle, index, value)
         }
+
+        /// Binds the text values where they lie in `texts` (SQLite is told they stay put:
+        /// they do until the step is over, and the bindings are cleared before `texts`
+        /// changes), runs the statement, and empties `texts` for the next row.
+        mutating func step(_ statement: Statement, in db: Database) throws {
+            defer {
+                sqlite3_clear_bindings(handle)
+                texts.bytes.removeAll(keepingCapacity: true)
+                texts.slots.removeAll(keepingCapacity: true)
+            }
+            try texts.bytes.withUnsafeBufferPointer { bytes in
+                for slot in texts.slots {
+                    let text = slot.count == 0 ? UnsafeRawPointer(Binder.empty.utf8Start) : UnsafeRawPointer(bytes.baseAddress! + slot.start)
+                    sqlite3_bind_text(handle, slot.index, text.assumingMemoryBound(to: CChar.self), Int32(slot.count), Binder.stays)
+                }
+                try RecordBinding.step(statement, in: db)
+            }
+        }
+
+        /// SQLITE_STATIC: SQLite reads the text where it lies, without a copy.
+        static let stays = unsafeBitCast(0, to: sqlite3_destructor_type.self)
+        static let empty: StaticString = ""
     }
 }

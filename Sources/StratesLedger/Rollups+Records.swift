@@ -99,7 +99,7 @@ extension Rollups {
                 binder.int(cell.unit)
                 for value in cell.dimensions { binder.text(value) }
                 for value in sums.values { binder.int(value) }
-                try RecordBinding.step(statement, in: db)
+                try binder.step(statement, in: db)
             }
         }
         let dirty = try db.cachedStatement(sql: "INSERT OR IGNORE INTO run_dirty (root) VALUES (?)")

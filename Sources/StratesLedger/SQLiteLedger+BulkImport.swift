@@ -127,13 +127,14 @@ final class BulkFeed: Sendable {
             """).map { (name: $0[0] as String, sql: $0[1] as String) }
         for index in indexes { try db.execute(sql: "DROP INDEX \(index.name)") }
         let insert = try db.makeStatement(sql: SQLiteLedger.bulkInsertSQL)
+        var texts = RecordBinding.RowText()
         while true {
             ready.wait()
             guard let item = state.withLock({ $0.items.isEmpty ? nil : $0.items.removeFirst() }) else { throw Aborted() }
             switch item {
             case .records(let records, let written):
                 do {
-                    for record in records { try RecordBinding.run(insert, record, in: db) }
+                    for record in records { try RecordBinding.run(insert, record, in: db, texts: &texts) }
                     try Rollups.fold(records: records, db)
                 } catch {
                     written.resume(throwing: error)

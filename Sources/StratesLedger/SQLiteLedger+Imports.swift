@@ -114,8 +114,9 @@ extension SQLiteLedger {
                 """)
             var added: [Int] = []
             var changing: [Int] = []
+            var texts = RecordBinding.RowText()
             for (index, record) in records.enumerated() {
-                try RecordBinding.run(insert, record, in: db)
+                try RecordBinding.run(insert, record, in: db, texts: &texts)
                 if db.changesCount > 0 {
                     added.append(index)
                 } else if let row = try Row.fetchOne(held, arguments: [record.id]),
@@ -129,7 +130,7 @@ extension SQLiteLedger {
             let update = try db.cachedStatement(sql: Self.importRequestSQL)
             var updated: [Int] = []
             for index in changing {
-                try RecordBinding.run(update, records[index], in: db)
+                try RecordBinding.run(update, records[index], in: db, texts: &texts)
                 if db.changesCount > 0 { updated.append(index) }
             }
             try Rollups.fold(ids: ids, sign: 1, db)

@@ -54,8 +54,9 @@ extension SQLiteLedger {
         try await writer.write { db in
             let statement = try db.cachedStatement(sql: Self.insertRequestSQL)
             var inserted: [Int] = []
+            var texts = RecordBinding.RowText()
             for (index, record) in records.enumerated() {
-                try RecordBinding.run(statement, record, in: db)
+                try RecordBinding.run(statement, record, in: db, texts: &texts)
                 if db.changesCount > 0 { inserted.append(index) }
             }
             try Rollups.fold(records: inserted.lazy.map { records[$0] }, db)
