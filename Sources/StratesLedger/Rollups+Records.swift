@@ -57,53 +57,69 @@ extension Rollups {
     }
 
     /// Adds `records` (rows just inserted) to the hourly and daily sums and marks their runs
-    /// for profiling. Records come in runs (an import's session, a batch of one client's
-    /// calls): one of the same hour and dimensions as the record before is added to that
-    /// record's cell without building and hashing its key again.
+    /// for profiling.
     static func fold(records: some Sequence<RequestRecord>, _ db: Database) throws {
+        var tally = Tally()
+        tally.add(records)
+        try tally.write(db)
+    }
+
+    /// Sums of records by rollup cell, and their runs, in memory until written. Records come
+    /// in runs (an import's session, a batch of one client's calls): one of the same hour and
+    /// dimensions as the record before is added to that record's cell without building and
+    /// hashing its key again.
+    struct Tally: Sendable {
         var hours: [Cell: Sums] = [:]
         var roots = Set<String>()
         var current: (cell: Cell, sums: Sums)?
         var root = ""
-        for record in records {
-            let unit = SQLiteLedger.millis(record.startedAt) / hourly.unit
-            if let cell = current?.cell, cell.unit == unit, has(record, cell.dimensions) {
-                current?.sums.add(record)
-            } else {
-                if let current { hours[current.cell, default: Sums()].add(current.sums) }
-                var sums = Sums()
-                sums.add(record)
-                current = (Cell(unit: unit, dimensions: dimensions(of: record)), sums)
-            }
-            if let run = record.attribution.run {
-                let runRoot = record.attribution.parentRun ?? run
-                if runRoot != root {
-                    roots.insert(runRoot)
-                    root = runRoot
+
+        mutating func add(_ records: some Sequence<RequestRecord>) {
+            for record in records {
+                let unit = SQLiteLedger.millis(record.startedAt) / hourly.unit
+                if let cell = current?.cell, cell.unit == unit, has(record, cell.dimensions) {
+                    current?.sums.add(record)
+                } else {
+                    if let current { hours[current.cell, default: Sums()].add(current.sums) }
+                    var sums = Sums()
+                    sums.add(record)
+                    current = (Cell(unit: unit, dimensions: dimensions(of: record)), sums)
+                }
+                if let run = record.attribution.run {
+                    let runRoot = record.attribution.parentRun ?? run
+                    if runRoot != root {
+                        roots.insert(runRoot)
+                        root = runRoot
+                    }
                 }
             }
         }
-        if let current { hours[current.cell, default: Sums()].add(current.sums) }
-        guard !hours.isEmpty else { return }
-        // A day is 24 whole hours, so an hour's day is its hour / 24 (truncating division
-        // composes: (m / 3.6e6) / 24 == m / 8.64e7 for every integer m).
-        let hoursPerDay = daily.unit / hourly.unit
-        var days: [Cell: Sums] = [:]
-        for (cell, sums) in hours { days[Cell(unit: cell.unit / hoursPerDay, dimensions: cell.dimensions), default: Sums()].add(sums) }
-        for (level, cells) in [(hourly, hours), (daily, days)] {
-            let statement = try db.cachedStatement(sql: upsert(level))
-            let handle = statement.sqliteStatement
-            for (cell, sums) in cells {
-                sqlite3_reset(handle)
-                var binder = RecordBinding.Binder(handle: handle)
-                binder.int(cell.unit)
-                for value in cell.dimensions { binder.text(value) }
-                for value in sums.values { binder.int(value) }
-                try binder.step(statement, in: db)
+
+        /// Adds the sums to the rollup rows and marks the runs for profiling.
+        func write(_ db: Database) throws {
+            var hours = hours
+            if let current { hours[current.cell, default: Sums()].add(current.sums) }
+            guard !hours.isEmpty else { return }
+            // A day is 24 whole hours, so an hour's day is its hour / 24 (truncating division
+            // composes: (m / 3.6e6) / 24 == m / 8.64e7 for every integer m).
+            let hoursPerDay = daily.unit / hourly.unit
+            var days: [Cell: Sums] = [:]
+            for (cell, sums) in hours { days[Cell(unit: cell.unit / hoursPerDay, dimensions: cell.dimensions), default: Sums()].add(sums) }
+            for (level, cells) in [(hourly, hours), (daily, days)] {
+                let statement = try db.cachedStatement(sql: upsert(level))
+                let handle = statement.sqliteStatement
+                for (cell, sums) in cells {
+                    sqlite3_reset(handle)
+                    var binder = RecordBinding.Binder(handle: handle)
+                    binder.int(cell.unit)
+                    for value in cell.dimensions { binder.text(value) }
+                    for value in sums.values { binder.int(value) }
+                    try binder.step(statement, in: db)
+                }
             }
+            let dirty = try db.cachedStatement(sql: "INSERT OR IGNORE INTO run_dirty (root) VALUES (?)")
+            for root in roots { try dirty.execute(arguments: [root]) }
         }
-        let dirty = try db.cachedStatement(sql: "INSERT OR IGNORE INTO run_dirty (root) VALUES (?)")
-        for root in roots { try dirty.execute(arguments: [root]) }
     }
 
     /// Adds one cell's sums to a rollup row, making it when new.

@@ -3,18 +3,27 @@ import GRDB
 import StratesCore
 import Synchronization
 
-/// The writes of a first import into an empty ledger: every record new, all of them in one
-/// transaction, with the requests' indexes dropped at its start and built once at its end.
+/// The writes of a first import into an empty ledger: every record new, written bare, with
+/// each of the requests' indexes built once at the end.
 ///
 /// Kept up row by row, the id index alone cost an import half its write time: its keys are
 /// hashes, so each batch dirtied most of its pages and wrote them to the log again. SQLite
 /// alone copying a million imported rows took 9.7-11.3 s into the kept-up indexes and 5.4 s
-/// with the indexes built after (BENCHMARKS.md). Nothing is visible until the end, and a
-/// failure anywhere leaves the ledger as it was: empty, with its indexes.
+/// with the indexes built after (BENCHMARKS.md).
+///
+/// Two transactions. The first writes the rows into `requests_bulk`, a table of the same
+/// columns that nothing reads, while the import reads its files; the rollup sums are kept
+/// in memory. The second puts that table in place of the (still empty) requests table,
+/// builds the indexes and adds the rollups. Between the two, another connection copies the
+/// first one's pages from the write-ahead log into the database, on the other core while the
+/// indexes are built (in one transaction, that copy came after them). Readers see the empty
+/// ledger until the second commits, then all of it. A failure anywhere leaves the ledger as
+/// it was: empty, with its indexes (a `requests_bulk` left by a crash between the two is
+/// dropped by the next bulk import).
 public protocol BulkImportWriter: Sendable {
     /// Writes records none of which the ledger holds or was given before.
     func write(_ records: [RequestRecord]) async throws
-    /// Builds the indexes and commits.
+    /// Puts the rows in place, builds the indexes and commits.
     func finish() async throws
     /// Rolls everything back.
     func abort() async
@@ -25,7 +34,9 @@ extension SQLiteLedger {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM requests)") ?? false
     }
 
-    static let bulkInsertSQL = insertRequestSQL.replacingOccurrences(of: "ON CONFLICT (id) DO NOTHING", with: "")
+    static let bulkInsertSQL = insertRequestSQL
+        .replacingOccurrences(of: "INSERT INTO requests (", with: "INSERT INTO requests_bulk (")
+        .replacingOccurrences(of: "ON CONFLICT (id) DO NOTHING", with: "")
 
     /// A bulk import, when the ledger holds no request; nil otherwise. Until it finishes or
     /// is aborted, the ledger's writer is its own: other writes wait (a gateway's records
@@ -35,13 +46,42 @@ extension SQLiteLedger {
         let feed = BulkFeed()
         let task = Task { [writer] in
             do {
-                try await writer.write { db in try feed.drain(into: db) }
+                let tally = try await writer.write { db in try feed.drain(into: db) }
+                // The rows' pages, from the log into the database, beside the index builds.
+                let copy = Task.detached { [path = writer.path, pooled = writer is DatabasePool] in
+                    if pooled { try? DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") } }
+                }
+                try await writer.write { db in try Self.putInPlace(tally, db) }
+                await copy.value
             } catch {
                 feed.fail(error)
+                try? await writer.write { db in try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk; PRAGMA wal_autocheckpoint = 32768") }
                 throw error
             }
         }
         return BulkImport(feed: feed, task: task)
+    }
+
+    /// The second transaction: `requests_bulk` becomes the requests table, its indexes are
+    /// built as the requests table had them, and the rollups get the sums. Should a request
+    /// have been written in between (a gateway on the same ledger), the rows are copied in
+    /// instead, the slow way.
+    static func putInPlace(_ tally: Rollups.Tally, _ db: Database) throws {
+        try db.execute(sql: "PRAGMA cache_size = -262144")
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 32768")
+        if try holdsRequests(db) {
+            try db.execute(sql: "INSERT INTO requests SELECT * FROM requests_bulk")
+        } else {
+            let indexes = try String.fetchAll(db, sql: """
+                SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name != 'requests_id', name
+                """)
+            try db.execute(sql: "DROP TABLE requests")
+            try db.execute(sql: "ALTER TABLE requests_bulk RENAME TO requests")
+            // A duplicate id fails the unique index here, and the whole import with it.
+            for index in indexes { try db.execute(sql: index) }
+        }
+        try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
+        try tally.write(db)
     }
 }
 
@@ -117,17 +157,22 @@ final class BulkFeed: Sendable {
         for case .records(_, let written) in waiting { written.resume(throwing: error) }
     }
 
-    /// Runs the bulk import in `db`'s transaction, on the writer's thread.
-    func drain(into db: Database) throws {
+    /// Runs the bulk import's first transaction in `db`, on the writer's thread: the rows
+    /// into `requests_bulk`; returns their rollup sums.
+    func drain(into db: Database) throws -> Rollups.Tally {
         guard try !SQLiteLedger.holdsRequests(db) else { throw NotEmpty() }
         try db.execute(sql: "PRAGMA cache_size = -262144")
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = 32768")
-        let indexes = try Row.fetchAll(db, sql: """
-            SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name != 'requests_id', name
-            """).map { (name: $0[0] as String, sql: $0[1] as String) }
-        for index in indexes { try db.execute(sql: "DROP INDEX \(index.name)") }
+        // Its pages are copied into the database beside the next transaction, not at commit.
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+        guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'requests'"),
+              let columns = table.firstIndex(of: "(") else {
+            throw DatabaseError(message: "the ledger has no requests table")
+        }
+        try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
+        try db.execute(sql: "CREATE TABLE requests_bulk " + table[columns...])
         let insert = try db.makeStatement(sql: SQLiteLedger.bulkInsertSQL)
         var texts = RecordBinding.RowText()
+        var tally = Rollups.Tally()
         while true {
             ready.wait()
             guard let item = state.withLock({ $0.items.isEmpty ? nil : $0.items.removeFirst() }) else { throw Aborted() }
@@ -135,16 +180,14 @@ final class BulkFeed: Sendable {
             case .records(let records, let written):
                 do {
                     for record in records { try RecordBinding.run(insert, record, in: db, texts: &texts) }
-                    try Rollups.fold(records: records, db)
                 } catch {
                     written.resume(throwing: error)
                     throw error
                 }
+                tally.add(records)
                 written.resume()
             case .finish:
-                // A duplicate id fails the unique index here, and the whole import with it.
-                for index in indexes { try db.execute(sql: index.sql) }
-                return
+                return tally
             case .abort:
                 throw Aborted()
             }

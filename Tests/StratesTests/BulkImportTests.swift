@@ -80,8 +80,9 @@ import Testing
             #expect(try await bulkLedger.usage(query) == rowLedger.usage(query))
         }
         #expect(try await bulkLedger.runContext("s7")?.cwd == "/src/app1")
-        // Every index is back, as a fresh ledger has it.
+        // Every index is back, as a fresh ledger has it, and the staging table is gone.
         #expect(try Self.schema(bulkPath) == Self.schema(freshPath))
+        #expect(try Self.tables(bulkPath) == Self.tables(freshPath))
 
         // The ledger is no longer empty: the next import goes row by row, and adds nothing.
         var again = importer(bulk: true)
@@ -105,6 +106,7 @@ import Testing
         #expect(try await ledger.requestCount() == 0)
         #expect(try await ledger.usage(UsageQuery()).isEmpty)
         #expect(try Self.schema(path) == Self.schema(freshPath))
+        #expect(try Self.tables(path) == Self.tables(freshPath))
         let next = try await importer(bulk: true).run(files: files, store: ledger)
         #expect((next.bulk, next.added) == (true, 210))
     }
@@ -125,6 +127,58 @@ import Testing
         try await gateway.value
         #expect(try await ledger.requestCount() == 50)
         #expect(try await ledger.beginBulkImport() == nil)
+        // The gateway's rows came first, so the bulk rows were copied in, not swapped in.
+        let freshPath = Self.temporaryPath()
+        defer { Self.remove(freshPath) }
+        _ = try SQLiteLedger(path: freshPath)
+        #expect(try Self.schema(path) == Self.schema(freshPath))
+        #expect(try Self.tables(path) == Self.tables(freshPath))
+    }
+
+    /// Two records of one id (which an import never sends) fail the unique index as it is
+    /// built: the whole bulk import is rolled back.
+    @Test func aDuplicateIdFailsTheWholeBulkImport() async throws {
+        let (path, freshPath) = (Self.temporaryPath(), Self.temporaryPath())
+        defer { for path in [path, freshPath] { Self.remove(path) } }
+        let ledger = try SQLiteLedger(path: path)
+        _ = try SQLiteLedger(path: freshPath)
+        let records = RollupTests.records(count: 30, seed: 8)
+        let bulk = try #require(try await ledger.beginBulkImport())
+        try await bulk.write(records)
+        try await bulk.write([records[7]])
+        await #expect(throws: DatabaseError.self) { try await bulk.finish() }
+        #expect(try await ledger.requestCount() == 0)
+        #expect(try await ledger.usage(UsageQuery()).isEmpty)
+        #expect(try Self.schema(path) == Self.schema(freshPath))
+        #expect(try Self.tables(path) == Self.tables(freshPath))
+        try await ledger.insert(records)
+        #expect(try await ledger.requestCount() == 30)
+    }
+
+    static func tables(_ path: String) throws -> [String] {
+        try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
+    }
+
+    /// A crash between the bulk import's two transactions leaves its staging table: the
+    /// ledger reads as empty, and the next bulk import replaces it.
+    @Test func aStagingTableLeftByACrashIsReplaced() async throws {
+        let directory = try Self.history()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (path, freshPath) = (Self.temporaryPath(), Self.temporaryPath())
+        defer { for path in [path, freshPath] { Self.remove(path) } }
+        let ledger = try SQLiteLedger(path: path)
+        _ = try SQLiteLedger(path: freshPath)
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "CREATE TABLE requests_bulk AS SELECT * FROM requests")
+            let statement = try db.makeStatement(sql: SQLiteLedger.bulkInsertSQL)
+            for record in RollupTests.records(count: 20, seed: 4) { try RecordBinding.run(statement, record, in: db) }
+        }
+        #expect(try await ledger.requestCount() == 0)
+        let summary = try await importer(bulk: true).run(files: try TranscriptImport.transcripts(at: [directory]), store: ledger)
+        #expect((summary.bulk, summary.added) == (true, 210))
+        #expect(try await ledger.requestCount() == 210)
+        #expect(try Self.tables(path) == Self.tables(freshPath))
+        #expect(try Self.schema(path) == Self.schema(freshPath))
     }
 
     /// Migration 018 turns a ledger's primary key on id into a unique index: rows, rowids and
