@@ -156,6 +156,12 @@ public struct TranscriptImport: Sendable {
         }
     }
 
+    /// Starts reading `batch`, its two halves side by side.
+    static func startReading(_ batch: ArraySlice<String>, format: Format) -> (Task<FilesRead, any Error>, Task<FilesRead, any Error>) {
+        let middle = batch.startIndex + batch.count / 2
+        return (Task { try read(files: batch[batch.startIndex..<middle], format: format) }, Task { try read(files: batch[middle..<batch.endIndex], format: format) })
+    }
+
     /// Reads `files` in order.
     static func read(files: ArraySlice<String>, format: Format) throws -> FilesRead {
         var found = FilesRead()
@@ -253,15 +259,15 @@ public struct TranscriptImport: Sendable {
     /// read are remembered once the whole import has finished.
     ///
     /// Files are read in batches (`filesPerBatch`), each by two tasks (their halves taken in
-    /// file order). Every `responsesPerWrite` responses are handed to a write: a task that
-    /// makes their ledger records, then waits for the write before it and writes them, in a
-    /// transaction of their own or, into an empty ledger, as part of the bulk import's one
-    /// (`bulkWhenEmpty`). Reading goes on while up to `writesAhead` writes are under way, so
-    /// the ledger's single writer is kept busy (when reading waited for each write, a core sat
-    /// idle a third of the time). A response read again later (a resumed session's copy) is
-    /// handed on again only when its usage is more complete, as an update (after the bulk
-    /// import, if there is one); the summary counts each response once, by what the ledger
-    /// held before the import.
+    /// file order), the next batch read while the last one is taken in. Every
+    /// `responsesPerWrite` responses are handed to a write: a task that makes their ledger
+    /// records, then waits for the write before it and writes them, in a transaction of their
+    /// own or, into an empty ledger, as part of the bulk import (`bulkWhenEmpty`). Reading
+    /// goes on while up to `writesAhead` writes are under way, so the ledger's single writer
+    /// is kept busy (when reading waited for each write, a core sat idle a third of the time).
+    /// A response read again later (a resumed session's copy) is handed on again only when its
+    /// usage is more complete, as an update (after the bulk import, if there is one); the
+    /// summary counts each response once, by what the ledger held before the import.
     public func run(
         files found: [String], store: any ImportStore, progress: (Int, Int) -> Void = { _, _ in }, finishing: (_ bulk: Bool) -> Void = { _ in }
     ) async throws -> Summary {
@@ -347,13 +353,16 @@ public struct TranscriptImport: Sendable {
         // another, so its run's name is made, and its place looked up, once per run.
         var run = (session: "", agent: String?.none, subagent: false, name: "")
         var place: RunPlace?
+        var reading: (Task<FilesRead, any Error>, Task<FilesRead, any Error>)?
         do {
             for start in stride(from: 0, to: files.count, by: filesPerBatch) {
                 let batch = files[start..<min(start + filesPerBatch, files.count)]
-                let middle = batch.startIndex + batch.count / 2
-                async let first = Self.read(files: batch[batch.startIndex..<middle], format: format)
-                async let second = Self.read(files: batch[middle..<batch.endIndex], format: format)
-                for found in [try await first, try await second] {
+                // This batch's halves, read since the batch before was taken; the next
+                // batch's reading starts now, beside the work on this one.
+                let halves = reading ?? Self.startReading(batch, format: format)
+                let next = files[batch.endIndex..<min(batch.endIndex + filesPerBatch, files.count)]
+                reading = next.isEmpty ? nil : Self.startReading(next, format: format)
+                for found in [try await halves.0.value, try await halves.1.value] {
                     summary.lines += found.lines
                     summary.responseLines += found.responseLines
                     summary.malformed += found.malformed
@@ -392,8 +401,10 @@ public struct TranscriptImport: Sendable {
                 }
             }
         } catch {
-            // A file that cannot be read ends the import; the writes under way finish first
-            // rather than racing the process's exit. A bulk import is rolled back whole.
+            // A file that cannot be read ends the import; the reading and the writes under
+            // way finish first rather than racing the process's exit. A bulk import is
+            // rolled back whole.
+            if let reading { _ = (try? await reading.0.value, try? await reading.1.value) }
             for write in writes { _ = try? await write.task.value }
             await bulk?.abort()
             throw error
