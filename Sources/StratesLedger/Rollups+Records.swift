@@ -95,10 +95,12 @@ extension Rollups {
             }
         }
 
-        /// Adds the sums to the rollup rows and marks the runs for profiling.
-        func write(_ db: Database) throws {
-            var hours = hours
+        /// Adds the sums to the rollup rows and marks the runs for profiling. The running cell
+        /// is closed into the map in place (taking a copy of the map first copied all of it on
+        /// every call, a gateway batch included).
+        mutating func write(_ db: Database) throws {
             if let current { hours[current.cell, default: Sums()].add(current.sums) }
+            current = nil
             guard !hours.isEmpty else { return }
             // A day is 24 whole hours, so an hour's day is its hour / 24 (truncating division
             // composes: (m / 3.6e6) / 24 == m / 8.64e7 for every integer m).

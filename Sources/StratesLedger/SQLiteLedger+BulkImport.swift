@@ -55,7 +55,10 @@ extension SQLiteLedger {
                 await copy.value
             } catch {
                 feed.fail(error)
-                try? await writer.write { db in try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk; PRAGMA wal_autocheckpoint = 32768") }
+                try? await writer.write { db in
+                    try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
+                    try Self.useImportSettings(db)
+                }
                 throw error
             }
         }
@@ -67,8 +70,7 @@ extension SQLiteLedger {
     /// have been written in between (a gateway on the same ledger), the rows are copied in
     /// instead, the slow way.
     static func putInPlace(_ tally: Rollups.Tally, _ db: Database) throws {
-        try db.execute(sql: "PRAGMA cache_size = -262144")
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = 32768")
+        try useImportSettings(db)
         if try holdsRequests(db) {
             try db.execute(sql: "INSERT INTO requests SELECT * FROM requests_bulk")
         } else {
@@ -81,6 +83,7 @@ extension SQLiteLedger {
             for index in indexes { try db.execute(sql: index) }
         }
         try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
+        var tally = tally
         try tally.write(db)
     }
 }
@@ -161,7 +164,7 @@ final class BulkFeed: Sendable {
     /// into `requests_bulk`; returns their rollup sums.
     func drain(into db: Database) throws -> Rollups.Tally {
         guard try !SQLiteLedger.holdsRequests(db) else { throw NotEmpty() }
-        try db.execute(sql: "PRAGMA cache_size = -262144")
+        try SQLiteLedger.useImportSettings(db)
         // Its pages are copied into the database beside the next transaction, not at commit.
         try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'requests'"),

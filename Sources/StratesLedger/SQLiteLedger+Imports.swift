@@ -92,18 +92,22 @@ extension SQLiteLedger {
             > (requests.output_tokens, requests.input_tokens + requests.cache_read_tokens + requests.cache_write_5m_tokens + requests.cache_write_1h_tokens)
         """)
 
+    /// The import's connection keeps the indexes it writes to in memory (SQLite's default
+    /// 2 MB cache made every index insert of a large import a page read). And it checkpoints
+    /// once per 128 MB of log, not after each commit past 4 MB: an import's transaction
+    /// dirties most pages of the id index (its keys are hashes), and a checkpoint copies only
+    /// each page's latest version to the database. SQLite alone copying 1M imported rows:
+    /// 11.9-12.5 s with the default, 10.0-10.3 s so. Only imports (the CLI's own connection)
+    /// set them.
+    static func useImportSettings(_ db: Database) throws {
+        try db.execute(sql: "PRAGMA cache_size = -262144")
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 32768")
+    }
+
     public func importRecords(_ records: [RequestRecord]) async throws -> ImportResult {
         guard !records.isEmpty else { return ImportResult() }
         return try await writer.write { db in
-            // The import's connection keeps the indexes it writes to in memory (SQLite's
-            // default 2 MB cache made every index insert of a large import a page read).
-            try db.execute(sql: "PRAGMA cache_size = -262144")
-            // And it checkpoints once per 128 MB of log, not after each commit past 4 MB: an
-            // import's transaction dirties most pages of the id index (its keys are hashes),
-            // and a checkpoint copies only each page's latest version to the database. SQLite
-            // alone copying 1M imported rows: 11.9-12.5 s with the default, 10.0-10.3 s so.
-            // Only imports (the CLI's own connection) set it.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 32768")
+            try Self.useImportSettings(db)
             // New records are inserted and folded into the rollups from memory. Those already
             // in the ledger are looked up one by one (a first import finds none, so pays
             // nothing); only those with more complete usage now are taken out of the rollups,

@@ -259,7 +259,7 @@ enum SQLiteMigrations {
             // A request's id was the table's primary key, an index SQLite cannot drop. It is
             // now a unique index like the others, so a first import into an empty ledger can
             // write its rows bare and build every index once at the end (see
-            // `SQLiteLedger.BulkImport`). Inserts keep `ON CONFLICT (id)`: a unique index on
+            // `BulkImportWriter`). Inserts keep `ON CONFLICT (id)`: a unique index on
             // the column is a conflict target as the key was. The rows are copied in order.
             try idAsUniqueIndex(db)
         }

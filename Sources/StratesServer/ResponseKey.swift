@@ -7,7 +7,7 @@ import StratesWire
 /// two words is a fraction of the cost of the 40–80-byte identity strings they stand for.
 /// The ledger id is made from the same digest (`ledgerHex`), so two identities with one key
 /// would be one ledger row in any case.
-struct ResponseKey: Hashable, Comparable, Sendable {
+struct ResponseKey: Hashable, Sendable {
     var high: UInt64
     var low: UInt64
 
@@ -23,8 +23,6 @@ struct ResponseKey: Hashable, Comparable, Sendable {
         // The words are already uniformly distributed; one of them is plenty to hash.
         hasher.combine(low)
     }
-
-    static func < (a: Self, b: Self) -> Bool { (a.high, a.low) < (b.high, b.low) }
 
     /// The digest's first 12 bytes in lowercase hex: `KeySecrets.hash(identity).prefix(24)`,
     /// the part of an imported record's id after its prefix.

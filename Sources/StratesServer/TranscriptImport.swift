@@ -247,9 +247,9 @@ public struct TranscriptImport: Sendable {
     /// Writes that may be under way (one writing, the rest waiting their turn) while reading
     /// goes on; each holds `responsesPerWrite` responses in memory.
     public var writesAhead = 1
-    /// Whether a first import into an empty ledger writes by its bulk path: all in one
-    /// transaction, the indexes built at the end (see `BulkImportWriter`). A response read
-    /// again later with more usage is then written after, as an update.
+    /// Whether a first import into an empty ledger writes by its bulk path: the rows bare,
+    /// every index built once at the end (see `BulkImportWriter`). A response read again
+    /// later with more usage is then written after, as an update.
     public var bulkWhenEmpty = true
 
     /// Reads `files`, folds duplicate lines, and writes the responses to `store`.
