@@ -18,8 +18,9 @@ import Synchronization
 /// first one's pages from the write-ahead log into the database, on the other core while the
 /// indexes are built (in one transaction, that copy came after them). Readers see the empty
 /// ledger until the second commits, then all of it. A failure anywhere leaves the ledger as
-/// it was: empty, with its indexes (a `requests_bulk` left by a crash between the two is
-/// dropped by the next bulk import).
+/// it was: empty, with its indexes. A `requests_bulk` left by a process that died between
+/// the two is dropped when the ledger is next opened, or by the next bulk import
+/// (`BulkImportLock` tells a dead import's from a live one's).
 public protocol BulkImportWriter: Sendable {
     /// Writes records none of which the ledger holds or was given before.
     func write(_ records: [RequestRecord]) async throws
@@ -38,13 +39,27 @@ extension SQLiteLedger {
         .replacingOccurrences(of: "INSERT INTO requests (", with: "INSERT INTO requests_bulk (")
         .replacingOccurrences(of: "ON CONFLICT (id) DO NOTHING", with: "")
 
-    /// A bulk import, when the ledger holds no request; nil otherwise. Until it finishes or
-    /// is aborted, the ledger's writer is its own: other writes wait (a gateway's records
-    /// wait in its journal).
+    /// Indexes of requests kept up while a bulk import writes its rows, instead of built
+    /// after them: partial indexes of rows imports do not write (they carry no grant). Kept
+    /// up, such an index costs nothing; built after, it is a scan of every row (0.23 s of a
+    /// million). It moves to `requests_bulk` in the first transaction and comes back with
+    /// it; `requests_bulk_indexes` remembers it until then, so that a failed or interrupted
+    /// import puts it back on requests.
+    static let indexesKeptUpInBulk = ["requests_grant_started_at"]
+
+    /// A bulk import, when the ledger holds no request and no other bulk import is under way
+    /// on it; nil otherwise. Until it finishes or is aborted, the ledger's writer is its own:
+    /// other writes wait (a gateway's records wait in its journal).
     public func beginBulkImport() async throws -> (any BulkImportWriter)? {
         guard try await !writer.read(Self.holdsRequests) else { return nil }
+        var lock: BulkImportLock?
+        if let pool = writer as? DatabasePool {
+            guard let taken = BulkImportLock(ledgerPath: pool.path) else { return nil }
+            lock = taken
+        }
         let feed = BulkFeed()
-        let task = Task { [writer] in
+        let task = Task { [writer, lock] in
+            defer { withExtendedLifetime(lock) {} }
             do {
                 let tally = try await writer.write { db in try feed.drain(into: db) }
                 // The rows' pages, from the log into the database, beside the index builds.
@@ -56,7 +71,7 @@ extension SQLiteLedger {
             } catch {
                 feed.fail(error)
                 try? await writer.write { db in
-                    try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
+                    try Self.dropStaging(db)
                     try Self.useImportSettings(db)
                 }
                 throw error
@@ -82,9 +97,67 @@ extension SQLiteLedger {
             // A duplicate id fails the unique index here, and the whole import with it.
             for index in indexes { try db.execute(sql: index) }
         }
-        try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
+        try dropStaging(db)
         var tally = tally
         try tally.write(db)
+    }
+}
+
+extension SQLiteLedger {
+    /// Drops `requests_bulk` and puts back on requests the indexes moved to it
+    /// (`indexesKeptUpInBulk`) that did not come back with it.
+    static func dropStaging(_ db: Database) throws {
+        try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
+        guard try db.tableExists("requests_bulk_indexes") else { return }
+        for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM requests_bulk_indexes ORDER BY name") {
+            let name: String = row["name"]
+            if try !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)", arguments: [name]) ?? false) {
+                try db.execute(sql: row["sql"])
+            }
+        }
+        try db.execute(sql: "DROP TABLE requests_bulk_indexes")
+    }
+
+    /// In the first transaction: `requests_bulk` made anew with the columns of requests, and
+    /// the indexes kept up in bulk moved to it.
+    static func createStaging(_ db: Database) throws {
+        guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'requests'"),
+              let columns = table.firstIndex(of: "(") else {
+            throw DatabaseError(message: "the ledger has no requests table")
+        }
+        try dropStaging(db)
+        try db.execute(sql: "CREATE TABLE requests_bulk " + table[columns...])
+        try moveIndexesKeptUp(db)
+    }
+
+    /// Moves the indexes kept up in bulk from requests (empty) to `requests_bulk`,
+    /// remembering their definitions.
+    static func moveIndexesKeptUp(_ db: Database) throws {
+        try db.execute(sql: "CREATE TABLE requests_bulk_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL)")
+        for name in indexesKeptUpInBulk {
+            guard let definition = try String.fetchOne(
+                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND name = ?", arguments: [name]
+            ) else { continue }
+            // As migrations wrote it, or as SQLite rewrote it when a bulk import renamed the
+            // table.
+            var onStaging = definition
+            for table in [" ON requests (", #" ON "requests" ("#] {
+                onStaging = onStaging.replacingOccurrences(of: table, with: " ON requests_bulk (")
+            }
+            guard onStaging != definition else { continue }
+            try db.execute(sql: "INSERT INTO requests_bulk_indexes (name, sql) VALUES (?, ?)", arguments: [name, definition])
+            try db.execute(sql: "DROP INDEX \(name)")
+            try db.execute(sql: onStaging)
+        }
+    }
+
+    /// At open: a `requests_bulk` no live import holds was left by one that died between its
+    /// two transactions, before its rows were put in place. The ledger never showed them;
+    /// this takes back the staging table's space and puts back the indexes it took.
+    static func dropStagingLeftByACrash(_ pool: DatabasePool) throws {
+        guard try pool.read({ try $0.tableExists("requests_bulk") || $0.tableExists("requests_bulk_indexes") }) else { return }
+        guard let lock = BulkImportLock(ledgerPath: pool.path) else { return }
+        try withExtendedLifetime(lock) { try pool.write(dropStaging) }
     }
 }
 
@@ -167,12 +240,7 @@ final class BulkFeed: Sendable {
         try SQLiteLedger.useImportSettings(db)
         // Its pages are copied into the database beside the next transaction, not at commit.
         try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-        guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'requests'"),
-              let columns = table.firstIndex(of: "(") else {
-            throw DatabaseError(message: "the ledger has no requests table")
-        }
-        try db.execute(sql: "DROP TABLE IF EXISTS requests_bulk")
-        try db.execute(sql: "CREATE TABLE requests_bulk " + table[columns...])
+        try SQLiteLedger.createStaging(db)
         let insert = try db.makeStatement(sql: SQLiteLedger.bulkInsertSQL)
         var texts = RecordBinding.RowText()
         var tally = Rollups.Tally()

@@ -21,6 +21,7 @@ public final class SQLiteLedger: LedgerDatabase {
         let pool = try DatabasePool(path: path, configuration: configuration)
         writer = pool
         try SQLiteMigrations.migrator.migrate(pool)
+        try Self.dropStagingLeftByACrash(pool)
     }
 
     /// An in-memory database, for tests.

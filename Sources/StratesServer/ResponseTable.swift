@@ -65,7 +65,10 @@ struct ResponseTable<Value> {
         count = 0
     }
 
-    var allValues: [Value] { values.compactMap { $0 } }
+    /// Calls `body` with each value, in no particular order, without copying them out.
+    func forEachValue(_ body: (Value) throws -> Void) rethrows {
+        for index in used.indices where used[index] { try body(values[index]!) }
+    }
 
     private mutating func grow() {
         var larger = ResponseTable(capacity: used.count)

@@ -13,14 +13,15 @@ import Testing
     static func temporaryPath() -> String { NSTemporaryDirectory() + "strates-bulk-\(UUID().uuidString).db" }
 
     static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        for suffix in ["", "-wal", "-shm", "-import"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
-    /// The definitions of the requests table and its indexes, as SQLite keeps them.
+    /// The definitions of the requests table and its indexes, as SQLite keeps them (an index
+    /// that came with a renamed table names it quoted: the same table).
     static func schema(_ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in
             try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master WHERE tbl_name = 'requests' ORDER BY type, name")
-        }
+        }.map { $0.replacingOccurrences(of: #" ON "requests" ("#, with: " ON requests (") }
     }
 
     /// Session logs over several write batches: 70 sessions of 3 responses, the second
@@ -179,6 +180,44 @@ import Testing
         #expect(try await ledger.requestCount() == 210)
         #expect(try Self.tables(path) == Self.tables(freshPath))
         #expect(try Self.schema(path) == Self.schema(freshPath))
+    }
+
+    /// A process that dies between the bulk import's two transactions leaves its staging
+    /// table, holding the rows and the index it took from requests. The next open of the
+    /// ledger, with no import alive, drops it and puts the index back; while an import holds
+    /// the lock, it is left alone.
+    @Test func theNextOpenCleansUpAfterAnImportThatDiedBetweenItsTransactions() async throws {
+        let (path, freshPath) = (Self.temporaryPath(), Self.temporaryPath())
+        defer { for path in [path, freshPath] { Self.remove(path) } }
+        _ = try SQLiteLedger(path: freshPath)
+        _ = try SQLiteLedger(path: path)
+        // The first transaction, as the bulk import runs it, then nothing.
+        try await DatabaseQueue(path: path).write { db in
+            try SQLiteLedger.createStaging(db)
+            let statement = try db.makeStatement(sql: SQLiteLedger.bulkInsertSQL)
+            for record in RollupTests.records(count: 20, seed: 5) { try RecordBinding.run(statement, record, in: db) }
+        }
+        #expect(try Self.tables(path).contains("requests_bulk"))
+        #expect(try !Self.schema(path).contains { $0.hasPrefix("index requests_grant_started_at") })
+
+        // An import still alive: its staging table stays, and no other bulk import starts.
+        do {
+            let alive = try #require(BulkImportLock(ledgerPath: path))
+            #expect(BulkImportLock(ledgerPath: path) == nil)
+            let opened = try SQLiteLedger(path: path)
+            #expect(try Self.tables(path).contains("requests_bulk"))
+            #expect(try await opened.beginBulkImport() == nil)
+            withExtendedLifetime(alive) {}
+        }
+
+        // Gone: the next open cleans up.
+        let ledger = try SQLiteLedger(path: path)
+        #expect(try await ledger.requestCount() == 0)
+        #expect(try await ledger.usage(UsageQuery()).isEmpty)
+        #expect(try Self.tables(path) == Self.tables(freshPath))
+        #expect(try Self.schema(path) == Self.schema(freshPath))
+        let bulk = try #require(try await ledger.beginBulkImport())
+        await bulk.abort()
     }
 
     /// Migration 018 turns a ledger's primary key on id into a unique index: rows, rowids and
