@@ -122,8 +122,8 @@ def import_phase(strates, work, records):
 def sqlite_floor(database, work, batch=50_000):
     """SQLite alone writing the rows the import wrote, with no Strates code in the way: they
     are copied from the imported ledger into a fresh one by `INSERT ... SELECT`, with the
-    import's settings (WAL, synchronous NORMAL, a 256 MB page cache, a checkpoint per 128 MB
-    of log). Row by row: into the ledger's schema with its indexes kept up, `batch` rows to a
+    import's settings (the ledger's page size, WAL, synchronous NORMAL, a 256 MB page cache,
+    a checkpoint per 128 MB of log). Row by row: into the ledger's schema with its indexes kept up, `batch` rows to a
     transaction, as an import into a ledger holding requests commits them. In bulk: into the
     bare table in one transaction, every index built at its end, as a first import into an
     empty ledger writes. Each is the floor under its path."""
@@ -132,12 +132,14 @@ def sqlite_floor(database, work, batch=50_000):
     indexes = [sql for (sql,) in source.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name != 'requests_id', name")]
     last, rows = source.execute("SELECT COALESCE(MAX(rowid), 0), COUNT(*) FROM requests").fetchone()
+    page_size, = source.execute("PRAGMA page_size").fetchone()
     source.close()
     results = {}
     for name, bulk in (("row_by_row", False), ("bulk", True)):
         target = work / f"floor-{name}.db"
         db = sqlite3.connect(target, isolation_level=None)
-        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -262144", "wal_autocheckpoint = 32768"):
+        for pragma in (f"page_size = {page_size}", "journal_mode = WAL", "synchronous = NORMAL", "cache_size = -262144",
+                       f"wal_autocheckpoint = {(128 << 20) // page_size}"):
             db.execute(f"PRAGMA {pragma}")
         db.execute(table)
         if not bulk:

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import Testing
 @testable import StratesCore
@@ -37,6 +38,21 @@ import Testing
         let filtered = try await ledger.usage(UsageQuery(filters: [.team: "b"]))
         #expect(filtered.first?.requests == 1)
         #expect(try await ledger.usage(UsageQuery(since: Date())).isEmpty)
+    }
+
+    /// A new ledger is made with 16 KB pages; one made before with SQLite's 4 KB keeps them,
+    /// and opens, migrates and takes records as before.
+    @Test func aNewLedgerHas16KBPagesAndAnOlderOneKeepsItsOwn() async throws {
+        let (fresh, older) = (NSTemporaryDirectory() + "strates-page-\(UUID().uuidString).db", NSTemporaryDirectory() + "strates-page-\(UUID().uuidString).db")
+        defer { for path in [fresh, older] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } } }
+        func pageSize(_ path: String) throws -> Int? { try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA page_size") } }
+        _ = try SQLiteLedger(path: fresh)
+        #expect(try pageSize(fresh) == 16384)
+        try await DatabaseQueue(path: older).write { try $0.execute(sql: "PRAGMA page_size = 4096; CREATE TABLE earlier (x)") }
+        let ledger = try SQLiteLedger(path: older)
+        try await ledger.insert([record("r1"), record("r2")])
+        #expect(try await ledger.requestCount() == 2)
+        #expect(try pageSize(older) == 4096)
     }
 
     @Test func keysStoreOnlyHashesAndRevoke() async throws {
