@@ -86,6 +86,10 @@ extension SQLiteLedger {
     /// instead, the slow way.
     static func putInPlace(_ tally: Rollups.Tally, _ db: Database) throws {
         try useImportSettings(db)
+        // Each index build reads the table once, in order: a cache smaller than the table
+        // (285 MB for a million rows) saves none of them a read. 64 MB holds the largest
+        // sort, the id's.
+        try db.execute(sql: "PRAGMA cache_size = -65536")
         if try holdsRequests(db) {
             try db.execute(sql: "INSERT INTO requests SELECT * FROM requests_bulk")
         } else {
@@ -238,6 +242,10 @@ final class BulkFeed: Sendable {
     func drain(into db: Database) throws -> Rollups.Tally {
         guard try !SQLiteLedger.holdsRequests(db) else { throw NotEmpty() }
         try SQLiteLedger.useImportSettings(db)
+        // Rows are appended, so only the table's last pages are written to: a small cache
+        // does. With the 256 MB the row-by-row path needs, it filled with rows written
+        // already (peak RSS 700 MB against 500-550 MB, same time).
+        try db.execute(sql: "PRAGMA cache_size = -32768")
         // Its pages are copied into the database beside the next transaction, not at commit.
         try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         try SQLiteLedger.createStaging(db)
