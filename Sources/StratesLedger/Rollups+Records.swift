@@ -80,7 +80,7 @@ extension Rollups {
                 if let cell = current?.cell, cell.unit == unit, has(record, cell.dimensions) {
                     current?.sums.add(record)
                 } else {
-                    if let current { hours[current.cell, default: Sums()].add(current.sums) }
+                    closeCurrent()
                     var sums = Sums()
                     sums.add(record)
                     current = (Cell(unit: unit, dimensions: dimensions(of: record)), sums)
@@ -95,12 +95,17 @@ extension Rollups {
             }
         }
 
+        /// Adds the running cell's sums to the map.
+        mutating func closeCurrent() {
+            if let current { hours[current.cell, default: Sums()].add(current.sums) }
+            current = nil
+        }
+
         /// Adds the sums to the rollup rows and marks the runs for profiling. The running cell
         /// is closed into the map in place (taking a copy of the map first copied all of it on
         /// every call, a gateway batch included).
         mutating func write(_ db: Database) throws {
-            if let current { hours[current.cell, default: Sums()].add(current.sums) }
-            current = nil
+            closeCurrent()
             guard !hours.isEmpty else { return }
             // A day is 24 whole hours, so an hour's day is its hour / 24 (truncating division
             // composes: (m / 3.6e6) / 24 == m / 8.64e7 for every integer m).

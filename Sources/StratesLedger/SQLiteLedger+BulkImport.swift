@@ -85,11 +85,10 @@ extension SQLiteLedger {
     /// have been written in between (a gateway on the same ledger), the rows are copied in
     /// instead, the slow way.
     static func putInPlace(_ tally: Rollups.Tally, _ db: Database) throws {
-        try useImportSettings(db)
         // Each index build reads the table once, in order: a cache smaller than the table
         // (285 MB for a million rows) saves none of them a read. 64 MB holds the largest
         // sort, the id's.
-        try db.execute(sql: "PRAGMA cache_size = -65536")
+        try useImportSettings(db, cacheMB: 64)
         if try holdsRequests(db) {
             try db.execute(sql: "INSERT INTO requests SELECT * FROM requests_bulk")
         } else {
@@ -241,11 +240,10 @@ final class BulkFeed: Sendable {
     /// into `requests_bulk`; returns their rollup sums.
     func drain(into db: Database) throws -> Rollups.Tally {
         guard try !SQLiteLedger.holdsRequests(db) else { throw NotEmpty() }
-        try SQLiteLedger.useImportSettings(db)
         // Rows are appended, so only the table's last pages are written to: a small cache
         // does. With the 256 MB the row-by-row path needs, it filled with rows written
         // already (peak RSS 700 MB against 500-550 MB, same time).
-        try db.execute(sql: "PRAGMA cache_size = -32768")
+        try SQLiteLedger.useImportSettings(db, cacheMB: 32)
         // Its pages are copied into the database beside the next transaction, not at commit.
         try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         try SQLiteLedger.createStaging(db)

@@ -171,8 +171,7 @@ import Testing
         _ = try SQLiteLedger(path: freshPath)
         try await DatabaseQueue(path: path).write { db in
             try db.execute(sql: "CREATE TABLE requests_bulk AS SELECT * FROM requests")
-            let statement = try db.makeStatement(sql: SQLiteLedger.bulkInsertSQL)
-            for record in RollupTests.records(count: 20, seed: 4) { try RecordBinding.run(statement, record, in: db) }
+            try RollupTests.writeRows(RollupTests.records(count: 20, seed: 4), sql: SQLiteLedger.bulkInsertSQL, db)
         }
         #expect(try await ledger.requestCount() == 0)
         let summary = try await importer(bulk: true).run(files: try TranscriptImport.transcripts(at: [directory]), store: ledger)
@@ -194,8 +193,7 @@ import Testing
         // The first transaction, as the bulk import runs it, then nothing.
         try await DatabaseQueue(path: path).write { db in
             try SQLiteLedger.createStaging(db)
-            let statement = try db.makeStatement(sql: SQLiteLedger.bulkInsertSQL)
-            for record in RollupTests.records(count: 20, seed: 5) { try RecordBinding.run(statement, record, in: db) }
+            try RollupTests.writeRows(RollupTests.records(count: 20, seed: 5), sql: SQLiteLedger.bulkInsertSQL, db)
         }
         #expect(try Self.tables(path).contains("requests_bulk"))
         #expect(try !Self.schema(path).contains { $0.hasPrefix("index requests_grant_started_at") })
@@ -230,10 +228,7 @@ import Testing
         do {
             let queue = try DatabaseQueue(path: path)
             try SQLiteMigrations.migrator.migrate(queue, upTo: "017_import_files")
-            try await queue.write { db in
-                let statement = try db.makeStatement(sql: SQLiteLedger.insertRequestSQL)
-                for record in records { try RecordBinding.run(statement, record, in: db) }
-            }
+            try await queue.write { db in try RollupTests.writeRows(records, db) }
             before = try await queue.read { db in try String.fetchAll(db, sql: "SELECT id FROM requests ORDER BY rowid") }
         }
         #expect(try Self.schema(path).contains { $0.hasPrefix("index sqlite_autoindex_requests_1") })

@@ -20,6 +20,14 @@ import Testing
 
     static let start: Int64 = 1_790_000_000_000
 
+    /// Writes `records` through `sql` (an insert of every column, as `insertRequestSQL`) and
+    /// nothing else, no rollup: a ledger as an earlier version, or an import stopped half way,
+    /// left it.
+    static func writeRows(_ records: [RequestRecord], sql: String = SQLiteLedger.insertRequestSQL, _ db: Database) throws {
+        let statement = try db.makeStatement(sql: sql)
+        for record in records { try RecordBinding.run(statement, record, in: db) }
+    }
+
     static func records(count: Int, seed: UInt64) -> [RequestRecord] {
         var random = Seeded(state: seed)
         return (0..<count).map { index in
@@ -216,10 +224,7 @@ import Testing
         do {
             let queue = try DatabaseQueue(path: path)
             try SQLiteMigrations.migrator.migrate(queue, upTo: "015_outcomes")
-            try await queue.write { db in
-                let statement = try db.makeStatement(sql: SQLiteLedger.insertRequestSQL)
-                for record in records { try RecordBinding.run(statement, record, in: db) }
-            }
+            try await queue.write { db in try Self.writeRows(records, db) }
         }
         let ledger = try SQLiteLedger(path: path)
         try await Self.check(ledger, records, seed: 5, queries: 20)
