@@ -191,7 +191,7 @@ REPORTS = [
 def reports_phase(strates, work, requests, smoke):
     database = work / "reports.db"
     base = ["--database", str(database)]
-    measured([strates, "ledger", "rebuild-rollups", *base])
+    measured([strates, "ledger", "init", *base])
     started = time.monotonic()
     filler = subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "analytics_data.py"), "fill", str(database), str(requests)],
                             capture_output=True, text=True, check=True)

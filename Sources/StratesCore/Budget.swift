@@ -71,6 +71,9 @@ public struct Budget: ScopedRule, Codable, Equatable {
         if name.isEmpty { problems.append("name must not be empty") }
         if TimeZone(identifier: timeZone) == nil { problems.append("time_zone '\(timeZone)' is not a known IANA zone (e.g. UTC, Europe/Paris)") }
         if limit <= 0 { problems.append("limit must be greater than zero") }
+        if let problem = unit == .usd ? Bounds.moneyProblem(limit, field: "the limit") : Bounds.tokensProblem(limit, field: "the limit") {
+            problems.append(problem)
+        }
         if scope.value.isEmpty { problems.append("scope needs a value, e.g. team:platform") }
         if case .rolling(let days) = period, days < 1 || days > 366 { problems.append("a rolling period is 1 to 366 days") }
         if downgradeAtPercent < 1 || downgradeAtPercent > 100 { problems.append("downgrade_at \(downgradeAtPercent)% must be between 1 and 100") }
@@ -103,16 +106,21 @@ public struct BudgetScope: Sendable, Codable, Hashable {
         let kind = name == "org" ? Kind.organization : Kind(rawValue: name)
         guard let kind else { return nil }
         let value = String(text[text.index(after: colon)...])
-        guard !value.isEmpty else { return nil }
+        // Values are names of teams, members, keys and workflows: printable and short.
+        guard !value.isEmpty, value.utf8.count <= Self.maxValueBytes,
+              !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
         if kind == .environment, Environment(rawValue: value) == nil { return nil }
         self.init(kind: kind, value: value)
     }
 
     public var text: String { "\(kind.rawValue):\(value)" }
 
+    /// The longest value a scope may name, in bytes (attribution headers are cut at 256 too).
+    public static let maxValueBytes = 256
+
     /// What is wrong with scope text that does not parse.
     public static func problem(_ text: String) -> String {
-        "scope '\(text)' must be kind:value with kind one of \(Kind.allCases.map(\.rawValue).joined(separator: ", ")) (environment values: production, sandbox, personal), e.g. team:platform"
+        "scope '\(JSONText.printable(text.prefix(300)))' must be kind:value with kind one of \(Kind.allCases.map(\.rawValue).joined(separator: ", ")) (environment values: production, sandbox, personal) and a printable value of at most 256 bytes, e.g. team:platform"
     }
 
     /// The scope value a request's attribution has for this kind, if any.

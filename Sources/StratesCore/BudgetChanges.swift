@@ -121,7 +121,9 @@ public struct BudgetChanges: Sendable, Equatable {
                 problems.append("when_exhausted '\(whenExhausted)' must be reject or cap")
             }
         }
-        let budgetName = name ?? current?.name ?? scopeValue.map { "\($0.kind.rawValue)-\($0.value)-\(periodValue.text)" } ?? ""
+        let budgetName = name ?? current?.name ?? scopeValue.map { RuleName.sanitized("\($0.kind.rawValue)-\($0.value)-\(periodValue.text)") } ?? ""
+        // A name set now is checked; one kept from before this check existed stays usable.
+        if budgetName != current?.name, let problem = RuleName.problem(budgetName) { problems.append(problem) }
         guard problems.isEmpty, let scopeValue, let unitValue, let limit else { throw BudgetProblems(problems) }
         let budget = Budget(
             id: id, name: budgetName, scope: scopeValue, period: periodValue, timeZone: timeZone ?? current?.timeZone ?? "UTC",

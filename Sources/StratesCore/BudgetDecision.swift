@@ -21,7 +21,7 @@ public struct BudgetDemand: Sendable {
     /// What the request would take from a budget of `unit` at `n` output tokens.
     public func amount(_ unit: BudgetUnit, outputTokens n: Int64) -> Int64? {
         switch unit {
-        case .tokens: return inputTokens + n
+        case .tokens: return inputTokens.saturatingAdd(n)
         case .usd: return cost(n)?.value
         }
     }
@@ -41,7 +41,7 @@ public struct BudgetStanding: Sendable, Equatable {
         self.reserved = reserved
     }
 
-    public var remaining: Int64 { budget.limit - spent - reserved }
+    public var remaining: Int64 { budget.limit.saturatingSubtract(spent).saturatingSubtract(reserved) }
 }
 
 /// Why a budget refused a request, with what the error message needs.
@@ -101,7 +101,8 @@ public enum BudgetDecision {
         var low: Int64 = 0
         var high = upTo
         while low < high {
-            let middle = low + (high - low + 1) / 2
+            // The upper middle, without `high - low + 1`, which overflows when high is Int64.max.
+            let middle = low + (high - low) / 2 + (high - low) % 2
             if let amount = demand.amount(unit, outputTokens: middle), amount <= room {
                 low = middle
             } else {

@@ -9,11 +9,6 @@ public protocol ScopedRule: Sendable {
     var scope: BudgetScope { get }
 }
 
-extension ScopedRule {
-    /// Whether `idOrName` names this rule: the CLI and the admin API accept either.
-    public func isNamed(_ idOrName: String) -> Bool { id == idOrName || name == idOrName }
-}
-
 /// A rule stored as a JSON definition and managed through one generic admin API and CLI
 /// (`/api/limits`, `/api/policies`; `strates limits|policies`).
 public protocol ControlRule: ScopedRule, Codable, Equatable {
@@ -102,8 +97,8 @@ public struct RuleFields {
         return .keep
     }
 
-    /// A whole number at least `minimum`; a string of digits is accepted too (CLI flags).
-    public mutating func wholeNumber(_ key: String, minimum: Int64 = 1) -> FieldChange<Int64> {
+    /// A whole number from `minimum` to `maximum`; a string of digits is accepted too (CLI flags).
+    public mutating func wholeNumber(_ key: String, minimum: Int64 = 1, maximum: Int64 = Bounds.tokens) -> FieldChange<Int64> {
         let found = raw(key)
         if let unset: FieldChange<Int64> = unset(found) { return unset }
         guard case .value(let value) = found else { return .keep }
@@ -113,8 +108,8 @@ public struct RuleFields {
         } else if let json = Self.number(value) {
             number = Int64(exactly: json.doubleValue)
         }
-        guard let number, number >= minimum else {
-            problems.append("'\(key)' must be a whole number of at least \(minimum)")
+        guard let number, number >= minimum, number <= maximum else {
+            problems.append("'\(key)' must be a whole number from \(minimum) to \(maximum)")
             return .keep
         }
         return .set(number)
@@ -128,6 +123,10 @@ public struct RuleFields {
         let text = (value as? String) ?? Self.number(value)?.stringValue
         guard let text, let nano = DecimalText.scaled(text, decimals: 9) else {
             problems.append("'\(key)' must be an amount of dollars, e.g. 15 or \"2.50\"")
+            return .keep
+        }
+        if let problem = Bounds.moneyProblem(nano, field: "'\(key)'") {
+            problems.append(problem)
             return .keep
         }
         return .set(nano)
@@ -176,14 +175,43 @@ public struct RuleFields {
     }
 }
 
-/// Rule names people can type and read: letters, digits, '-', '_', '.', at most 64.
+/// Rule names people can type and read: letters, digits, '-', '_', '.', at most 64, and
+/// never the shape of an id (`bud_…`, `limit_…`): ids and names are looked up in one
+/// place, so a name that could be another rule's id would let a rule pass for it.
 public enum RuleName {
+    public static let maxLength = 64
+
     public static func problem(_ name: String) -> String? {
         let allowed = name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
-        guard !name.isEmpty, name.count <= 64, allowed else {
-            return "name '\(name)' must be 1 to 64 letters, digits, '-', '_' or '.'"
+        guard !name.isEmpty, name.unicodeScalars.count <= maxLength, allowed else {
+            return "name '\(JSONText.printable(name.prefix(maxLength)))' must be 1 to \(maxLength) letters, digits, '-', '_' or '.'"
+        }
+        if looksLikeID(name) {
+            return "name '\(name)' has the shape of an id (word_hex): choose a name that does not"
         }
         return nil
+    }
+
+    /// `bud_0123abcd…`: lower-case letters, '_', then eight or more hex digits, as ids are made.
+    public static func looksLikeID(_ text: String) -> Bool {
+        guard let underscore = text.firstIndex(of: "_") else { return false }
+        let word = text[..<underscore]
+        let hex = text[text.index(after: underscore)...]
+        return !word.isEmpty && word.allSatisfy { $0.isASCII && $0.isLowercase } && hex.count >= 8 && hex.allSatisfy(\.isHexDigit)
+    }
+
+    /// `name` cleaned into a valid rule name (for names Strates makes up from a scope).
+    public static func sanitized(_ name: String) -> String {
+        let kept = String(name.filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }.prefix(maxLength))
+        return kept.isEmpty ? "rule" : kept
+    }
+}
+
+extension Collection where Element: ScopedRule {
+    /// The rule with this id or, failing that, with this name: an id always wins, so a
+    /// rule's name can never stand in for another rule's id.
+    public func named(_ idOrName: String) -> Element? {
+        first { $0.id == idOrName } ?? first { $0.name == idOrName }
     }
 }
 

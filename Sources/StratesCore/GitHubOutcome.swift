@@ -10,8 +10,11 @@ public struct GitHubOutcome: Sendable, Equatable {
     public var at: Date
     public var runs: [String]
     public var branch: String?
+    /// The repository's full name (`owner/name`), which decides whose runs it may name.
+    public var repository: String?
 
-    public init(kind: Outcome.Kind, ref: String, quantity: Int64?, at: Date, runs: [String], branch: String?) {
+    public init(kind: Outcome.Kind, ref: String, quantity: Int64?, at: Date, runs: [String], branch: String?, repository: String? = nil) {
+        self.repository = repository
         self.kind = kind
         self.ref = ref
         self.quantity = quantity
@@ -24,20 +27,20 @@ public struct GitHubOutcome: Sendable, Equatable {
     public static func read(event: String, payload: [String: Any]) -> Result<GitHubOutcome, Ignored> {
         let formatter = ISO8601DateFormatter()
         func date(_ value: Any?) -> Date { (value as? String).flatMap(formatter.date(from:)) ?? Date() }
+        let repository = (payload["repository"] as? [String: Any])?["full_name"] as? String
         switch event {
         case "pull_request":
             guard let pull = payload["pull_request"] as? [String: Any], let action = payload["action"] as? String else { return .failure(Ignored("a pull_request event without its pull request")) }
             let number = (pull["number"] as? NSNumber).map { "#\($0)" } ?? (pull["html_url"] as? String ?? "")
-            let repository = (payload["repository"] as? [String: Any])?["full_name"] as? String
             let ref = repository.map { "\($0)\(number)" } ?? number
             let runs = trailerRuns((pull["title"] as? String ?? "") + "\n" + (pull["body"] as? String ?? ""))
             let branch = (pull["head"] as? [String: Any])?["ref"] as? String
-            let lines = ((pull["additions"] as? NSNumber)?.int64Value ?? 0) + ((pull["deletions"] as? NSNumber)?.int64Value ?? 0)
+            let lines = lineCount(pull["additions"]).saturatingAdd(lineCount(pull["deletions"])).clamped(to: 0...Bounds.linesPerPullRequest)
             switch action {
             case "opened", "reopened":
-                return .success(GitHubOutcome(kind: .pullRequest, ref: ref, quantity: lines, at: date(pull["created_at"]), runs: runs, branch: branch))
+                return .success(GitHubOutcome(kind: .pullRequest, ref: ref, quantity: lines, at: date(pull["created_at"]), runs: runs, branch: branch, repository: repository))
             case "closed" where pull["merged"] as? Bool == true:
-                return .success(GitHubOutcome(kind: .merge, ref: ref, quantity: lines, at: date(pull["merged_at"]), runs: runs, branch: branch))
+                return .success(GitHubOutcome(kind: .merge, ref: ref, quantity: lines, at: date(pull["merged_at"]), runs: runs, branch: branch, repository: repository))
             default:
                 return .failure(Ignored("pull_request '\(action)' is not an outcome (opened, reopened, and closed when merged are)"))
             }
@@ -49,7 +52,7 @@ public struct GitHubOutcome: Sendable, Equatable {
             let id = (deployment["id"] as? NSNumber).map { "\($0)" } ?? ""
             let environment = deployment["environment"] as? String ?? "production"
             let runs = trailerRuns(deployment["description"] as? String ?? "")
-            return .success(GitHubOutcome(kind: .deployment, ref: "\(environment)/\(id)", quantity: nil, at: date(status["created_at"]), runs: runs, branch: deployment["ref"] as? String))
+            return .success(GitHubOutcome(kind: .deployment, ref: "\(environment)/\(id)", quantity: nil, at: date(status["created_at"]), runs: runs, branch: deployment["ref"] as? String, repository: repository))
         case "ping":
             return .failure(Ignored("ping"))
         default:
@@ -57,13 +60,24 @@ public struct GitHubOutcome: Sendable, Equatable {
         }
     }
 
-    /// `Strates-Run: RUN` lines (any case), in order, without repeats.
+    /// A pull request's `additions` or `deletions`: a count from 0 to `Bounds.linesPerPullRequest`
+    /// (a delivery is signed, but its numbers are still not arithmetic to trust).
+    static func lineCount(_ value: Any?) -> Int64 {
+        guard let number = value.flatMap(RuleFields.number) else { return 0 }
+        return Int64(saturating: number.doubleValue).clamped(to: 0...Bounds.linesPerPullRequest)
+    }
+
+    /// The most runs one delivery may name.
+    public static let maxRuns = 50
+
+    /// `Strates-Run: RUN` lines (any case), in order, without repeats: at most `maxRuns`, each
+    /// at most 256 characters, as attribution headers are.
     public static func trailerRuns(_ text: String) -> [String] {
         var runs: [String] = []
-        for line in text.split(whereSeparator: \.isNewline) {
+        for line in text.split(whereSeparator: \.isNewline) where runs.count < maxRuns {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             guard trimmed.lowercased().hasPrefix("strates-run:") else { continue }
-            let run = trimmed.dropFirst("strates-run:".count).trimmingCharacters(in: .whitespaces)
+            let run = String(trimmed.dropFirst("strates-run:".count).trimmingCharacters(in: .whitespaces).prefix(256))
             if !run.isEmpty, !runs.contains(run) { runs.append(run) }
         }
         return runs

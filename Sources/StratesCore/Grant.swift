@@ -122,6 +122,10 @@ public struct Grant: ControlRule {
                     fields.problem("\(key) '\(text)' must be a date (2026-12-01) or a time (2026-12-01T09:00:00Z)")
                     continue
                 }
+                if let problem = Bounds.dateProblem(date, field: key) {
+                    fields.problem(problem)
+                    continue
+                }
                 if isStart { startsAt = date } else { expiresAt = date }
             }
         }

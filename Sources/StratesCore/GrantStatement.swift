@@ -12,8 +12,8 @@ public struct GrantPeriodLine: Sendable, Equatable {
     public var carriedOut: Int64?
     public var lapsed: Int64?
 
-    public var available: Int64 { allocated + carriedIn + adjusted }
-    public var left: Int64 { available - used }
+    public var available: Int64 { [allocated, carriedIn, adjusted].saturatingSum() }
+    public var left: Int64 { available.saturatingSubtract(used) }
 }
 
 /// Where a grant stands at one instant: its periods so far, what is left, and what will
@@ -33,16 +33,16 @@ public struct GrantStatement: Sendable, Equatable {
 
     /// The period `at` falls in, while the grant is active.
     public var current: GrantPeriodLine? { state == .active ? periods.last : nil }
-    public var balance: Int64 { max(0, (current?.left ?? 0) - reserved) }
-    public var usedTotal: Int64 { periods.reduce(0) { $0 + $1.used } }
-    public var lapsedTotal: Int64 { periods.reduce(0) { $0 + ($1.lapsed ?? 0) } }
+    public var balance: Int64 { max(0, (current?.left ?? 0).saturatingSubtract(reserved)) }
+    public var usedTotal: Int64 { periods.lazy.map(\.used).saturatingSum() }
+    public var lapsedTotal: Int64 { periods.lazy.map { $0.lapsed ?? 0 }.saturatingSum() }
 
     /// What of the balance lapses next, and when: all of it at expiry, or at the end of the
     /// period what the rollover rule does not carry.
     public var expiring: (amount: Int64, at: Date)? {
         guard let current, balance > 0, let end = current.window.end else { return nil }
         if let expiresAt = grant.expiresAt, expiresAt <= end { return (balance, expiresAt) }
-        let lapsing = balance - max(0, min(balance, grant.carried(balance)))
+        let lapsing = balance.saturatingSubtract(max(0, min(balance, grant.carried(balance))))
         return lapsing > 0 ? (lapsing, end) : nil
     }
 
@@ -82,11 +82,11 @@ public struct GrantStatement: Sendable, Equatable {
             while next < quarters.count, quarters[next].key < first { next += 1 }
             var used: Int64 = 0
             while next < quarters.count, quarters[next].key < end {
-                used += quarters[next].value
+                used = used.saturatingAdd(quarters[next].value)
                 next += 1
             }
-            let adjusted = grant.adjustments.reduce(0) { total, adjustment in
-                adjustment.at >= window.start && (window.end.map { adjustment.at < $0 } ?? true) ? total + adjustment.amount : total
+            let adjusted = grant.adjustments.reduce(Int64(0)) { total, adjustment in
+                adjustment.at >= window.start && (window.end.map { adjustment.at < $0 } ?? true) ? total.saturatingAdd(adjustment.amount) : total
             }
             let allocated = grant.period == .once && index > 0 ? 0 : grant.amount
             var line = GrantPeriodLine(window: window, allocated: allocated, carriedIn: carry, adjusted: adjusted, used: used)
@@ -97,7 +97,7 @@ public struct GrantStatement: Sendable, Equatable {
                 // At expiry nothing carries: it all lapses.
                 carry = isLast && state == .expired ? 0 : grant.carried(left)
                 line.carriedOut = carry
-                line.lapsed = max(0, left - max(carry, 0))
+                line.lapsed = max(0, left.saturatingSubtract(max(carry, 0)))
             }
             lines.append(line)
         }

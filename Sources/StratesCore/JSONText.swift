@@ -22,6 +22,12 @@ public enum JSONText {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// `text` with control characters (newlines among them) shown as `?`, for messages and
+    /// log lines that repeat what someone sent: a name cannot forge a line of its own.
+    public static func printable<Text: StringProtocol>(_ text: Text) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
+    }
+
     public static func quote(_ text: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)

@@ -70,12 +70,12 @@ public enum LiteLLMPrices {
         } else {
             return nil
         }
-        return DecimalText.scaled(text, decimals: 15).map { TokenRate(nanoPerMillion: $0) }
+        return DecimalText.scaled(text, decimals: 15).flatMap { $0 <= Bounds.rate ? TokenRate(nanoPerMillion: $0) : nil }
     }
 
     static func ratio(_ rate: TokenRate?, _ base: TokenRate) -> Int64? {
         guard let rate, base.nanoPerMillion > 0 else { return nil }
-        return (rate.nanoPerMillion * 10_000 + base.nanoPerMillion / 2) / base.nanoPerMillion
+        return Int64(clamping: (Int128(rate.nanoPerMillion) * 10_000 + Int128(base.nanoPerMillion / 2)) / Int128(base.nanoPerMillion))
     }
 
     /// LiteLLM's provider labels → the provider names Strates uses.

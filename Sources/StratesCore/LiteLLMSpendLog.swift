@@ -37,7 +37,14 @@ public struct LiteLLMSpendRow: Sendable, Equatable {
             if let value = row[key] as? String { return value.isEmpty ? nil : value }
             return (row[key] as? NSNumber)?.stringValue
         }
-        func int(_ value: Any?) -> Int64 { (value as? NSNumber)?.int64Value ?? (value as? String).flatMap { Int64($0) } ?? 0 }
+        func int(_ value: Any?) -> Int64 {
+            if let number = value as? NSNumber {
+                // Beyond 2^53 a JSON number is a double; converting it must not trap.
+                let double = number.doubleValue
+                return abs(double) < 9e15 ? number.int64Value : Int64(saturating: double)
+            }
+            return (value as? String).flatMap { Int64($0) } ?? 0
+        }
         guard let id = text("request_id") else { return .failure(Problem("a row without request_id")) }
         guard let start = text("startTime").flatMap(parseTime) else { return .failure(Problem("row \(id): startTime is missing or not a time")) }
         var metadata = row["metadata"] as? [String: Any]
@@ -49,10 +56,13 @@ public struct LiteLLMSpendRow: Sendable, Equatable {
         let cacheWrite = int(usageObject?["cache_creation_input_tokens"])
         let prompt = int(row["prompt_tokens"])
         let spend = DecimalText.signedScaled(row["spend"], decimals: 9).map(NanoUSD.init)
+        let usage = Usage(input: max(0, prompt.saturatingSubtract(cacheRead).saturatingSubtract(cacheWrite)), output: int(row["completion_tokens"]), cacheRead: cacheRead, cacheWrite5m: cacheWrite)
+        if let count = usage.outOfBounds(Bounds.importedTokensPerRecord) { return .failure(Problem("row \(id): usage out of bounds (\(count))")) }
+        if let spend, spend.value.magnitude > UInt64(Bounds.money) { return .failure(Problem("row \(id): spend out of bounds")) }
         return .success(LiteLLMSpendRow(
             requestID: id, callType: text("call_type") ?? "acompletion", startedAt: start, endedAt: text("endTime").flatMap(parseTime),
             model: text("model") ?? "", modelGroup: text("model_group"), provider: text("custom_llm_provider"),
-            usage: Usage(input: max(0, prompt - cacheRead - cacheWrite), output: int(row["completion_tokens"]), cacheRead: cacheRead, cacheWrite5m: cacheWrite),
+            usage: usage,
             spend: spend, failed: (text("status") ?? "success") != "success",
             team: text("team_id") ?? metadata?["user_api_key_team_alias"] as? String, user: text("user") ?? metadata?["user_api_key_user_id"] as? String,
             endUser: text("end_user"), session: text("session_id")

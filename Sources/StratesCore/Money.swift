@@ -8,8 +8,9 @@ public struct NanoUSD: Hashable, Comparable, Sendable, Codable, CustomStringConv
 
     public static let zero = NanoUSD(0)
 
-    public static func + (lhs: NanoUSD, rhs: NanoUSD) -> NanoUSD { NanoUSD(lhs.value &+ rhs.value) }
-    public static func += (lhs: inout NanoUSD, rhs: NanoUSD) { lhs.value &+= rhs.value }
+    /// Sums pin at Int64's ends (see `Saturating`): a wrapped sum would turn a huge cost into a credit.
+    public static func + (lhs: NanoUSD, rhs: NanoUSD) -> NanoUSD { NanoUSD(lhs.value.saturatingAdd(rhs.value)) }
+    public static func += (lhs: inout NanoUSD, rhs: NanoUSD) { lhs.value = lhs.value.saturatingAdd(rhs.value) }
     public static func < (lhs: NanoUSD, rhs: NanoUSD) -> Bool { lhs.value < rhs.value }
 
     public init(from decoder: Decoder) throws {
@@ -42,9 +43,10 @@ public struct TokenRate: Hashable, Sendable, Codable, Comparable {
 
     public init(nanoPerMillion: Int64) { self.nanoPerMillion = nanoPerMillion }
 
-    /// Builds a rate from a decimal dollars-per-million string such as "2.50" or "0.075".
+    /// Builds a rate from a decimal dollars-per-million string such as "2.50" or "0.075";
+    /// nil for anything else, or above `Bounds.rate`.
     public init?(dollarsPerMillion text: String) {
-        guard let nano = DecimalText.scaled(text, decimals: 9) else { return nil }
+        guard let nano = DecimalText.scaled(text, decimals: 9), nano <= Bounds.rate else { return nil }
         nanoPerMillion = nano
     }
 
@@ -61,7 +63,7 @@ public struct TokenRate: Hashable, Sendable, Codable, Comparable {
 
     /// Scales by a ratio in basis points (10_000 = 1×), rounding half up.
     public func scaled(basisPoints: Int64) -> TokenRate {
-        TokenRate(nanoPerMillion: (nanoPerMillion * basisPoints + 5_000) / 10_000)
+        TokenRate(nanoPerMillion: Int64(clamping: (Int128(nanoPerMillion) * Int128(basisPoints) + 5_000) / 10_000))
     }
 }
 

@@ -87,7 +87,7 @@ public struct RateBucket: Sendable, Equatable {
     public mutating func refill(perMinute: Int64, at time: Double) {
         let used = capacity - level
         capacity = Double(perMinute)
-        level = capacity - used
+        level = min(capacity, capacity - used)
         if time > updated { level = min(capacity, level + (time - updated) * capacity / 60) }
         updated = max(updated, time)
     }
@@ -102,7 +102,7 @@ public struct RateBucket: Sendable, Equatable {
 
     /// What is left, as the response headers tell it.
     public var allowance: RateAllowance {
-        RateAllowance(limit: Int64(capacity), remaining: max(0, Int64(level.rounded(.down))), resetSeconds: untilFull)
+        RateAllowance(limit: Int64(saturating: capacity), remaining: max(0, Int64(saturating: level.rounded(.down))), resetSeconds: untilFull)
     }
 }
 
@@ -172,7 +172,9 @@ public struct RateLimitBook: Sendable {
     /// `keepFreePercent` is the share of each token bucket the request must leave in it (a
     /// production reserve keeps its top share for production); `force` admits and takes
     /// regardless, so traffic that must pass still counts against what others may use.
-    public mutating func admit(requestID: String, tokens: Int64, limits: [RateLimit], at time: Double, keepFreePercent: Int = 0, force: Bool = false) -> RateVerdict {
+    public mutating func admit(requestID: String, tokens asked: Int64, limits: [RateLimit], at time: Double, keepFreePercent: Int = 0, force: Bool = false) -> RateVerdict {
+        // A negative demand would fill the bucket; the edges never send one, and it counts as none.
+        let tokens = max(0, asked)
         for limit in limits { refill(limit, at: time) }
         for limit in limits where !force {
             let counter = counters[limit.id] ?? Counter()
@@ -208,7 +210,7 @@ public struct RateLimitBook: Sendable {
         for hold in held where counters[hold.limitID] != nil {
             counters[hold.limitID]?.inFlight -= 1
             if hold.tokens > 0, var bucket = counters[hold.limitID]?.tokens {
-                bucket.level = min(bucket.capacity, bucket.level + Double(hold.tokens - actualTokens))
+                bucket.level = min(bucket.capacity, bucket.level + Double(hold.tokens.saturatingSubtract(max(0, actualTokens))))
                 counters[hold.limitID]?.tokens = bucket
             }
             if refundRequest, var bucket = counters[hold.limitID]?.requests {

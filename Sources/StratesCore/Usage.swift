@@ -28,16 +28,28 @@ public struct Usage: Hashable, Sendable, Codable {
     public static let zero = Usage()
 
     /// Every token the model read: uncached input, cache reads and cache writes.
-    public var totalInput: Int64 { input + cacheRead + cacheWrite5m + cacheWrite1h }
-    public var total: Int64 { totalInput + output }
+    public var totalInput: Int64 { input.saturatingAdd(cacheRead).saturatingAdd(cacheWrite5m).saturatingAdd(cacheWrite1h) }
+    public var total: Int64 { totalInput.saturatingAdd(output) }
     public var isZero: Bool { self == .zero }
 
+    /// Kind by kind; sums pin at Int64's ends (see `Saturating`).
     public static func + (lhs: Usage, rhs: Usage) -> Usage {
         Usage(
-            input: lhs.input + rhs.input, output: lhs.output + rhs.output,
-            cacheRead: lhs.cacheRead + rhs.cacheRead, cacheWrite5m: lhs.cacheWrite5m + rhs.cacheWrite5m,
-            cacheWrite1h: lhs.cacheWrite1h + rhs.cacheWrite1h, reasoning: lhs.reasoning + rhs.reasoning
+            input: lhs.input.saturatingAdd(rhs.input), output: lhs.output.saturatingAdd(rhs.output),
+            cacheRead: lhs.cacheRead.saturatingAdd(rhs.cacheRead), cacheWrite5m: lhs.cacheWrite5m.saturatingAdd(rhs.cacheWrite5m),
+            cacheWrite1h: lhs.cacheWrite1h.saturatingAdd(rhs.cacheWrite1h), reasoning: lhs.reasoning.saturatingAdd(rhs.reasoning)
         )
+    }
+
+    /// The first count that is negative or above `bound`, as `name value`, or nil when every
+    /// kind is within it: an upstream's report is believed only then.
+    public func outOfBounds(_ bound: Int64) -> String? {
+        let kinds: [(String, Int64)] = [
+            ("input", input), ("output", output), ("cache_read", cacheRead), ("cache_write_5m", cacheWrite5m),
+            ("cache_write_1h", cacheWrite1h), ("reasoning", reasoning),
+        ]
+        guard let (name, value) = kinds.first(where: { $0.1 < 0 || $0.1 > bound }) else { return nil }
+        return "\(name) \(value)"
     }
 
     public static func += (lhs: inout Usage, rhs: Usage) { lhs = lhs + rhs }

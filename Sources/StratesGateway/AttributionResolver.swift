@@ -30,10 +30,12 @@ public enum AttributionResolver {
         return attribution
     }
 
-    /// A header may move a request out of its key's environment only where that cannot
-    /// be used to spend someone else's money: a production (service) key may label any
-    /// environment, and any key may move its traffic into `sandbox`.
+    /// Only a production (service) key may label its traffic with another environment.
+    /// A personal or sandbox key keeps its own: each environment has controls of its own
+    /// (a member's grants apply to personal traffic only, reserves stop personal use before
+    /// sandbox use, budgets and policies may be scoped to one), so a relabel by the caller
+    /// would step out of the controls its key was given.
     static func allowsEnvironment(from keyEnvironment: Environment, to requested: Environment) -> Bool {
-        keyEnvironment == .production || requested == .sandbox || requested == keyEnvironment
+        keyEnvironment == .production || requested == keyEnvironment
     }
 }

@@ -77,7 +77,8 @@ public final class BudgetGuard: Sendable {
         let demand = demand(for: record, summary: summary, api: api)
         for (budget, standing) in zip(candidates, standings) {
             let request = demand.amount(budget.unit, outputTokens: demand.outputTokens) ?? 0
-            if budget.reaches(budget.downgradeAtPercent, with: standing.spent + standing.reserved + request), let model = budget.downgradeTo {
+            let filled = [standing.spent, standing.reserved, request].saturatingSum()
+            if budget.reaches(budget.downgradeAtPercent, with: filled), let model = budget.downgradeTo {
                 return (budget, model)
             }
         }

@@ -83,6 +83,8 @@ public struct GatewayLimits: Sendable {
     /// `max_tokens` for an OpenAI chat request carried to an Anthropic model without one
     /// (Anthropic requires it).
     public var translatedMaxTokens: Int64 = 4_096
+    /// The most output tokens a request may ask for; above it, a 400.
+    public var maxOutputTokens: Int64 = Bounds.defaultMaxOutputTokens
 
     public init() {}
 }
@@ -178,6 +180,13 @@ public final class Gateway: Sendable {
             summary = try RequestSummary.inspect(request.body, api: request.api)
         } catch {
             throw GatewayError.badRequest(error.message, param: error.param)
+        }
+        if let asked = summary.maxTokens, asked > limits.maxOutputTokens {
+            let field = summary.maxTokensField ?? "max_tokens"
+            throw GatewayError.badRequest(
+                "'\(field)' is \(asked); Strates accepts at most \(limits.maxOutputTokens) output tokens per request (server.max_output_tokens). Lower \(field).",
+                param: field
+            )
         }
         let attribution = AttributionResolver.resolve(key: key, headers: request.headers, summary: summary)
         let features = RequestFeatures(
@@ -330,7 +339,7 @@ public final class Gateway: Sendable {
         if let run, response.status < 400, let provider = record.provider, let model = record.servedModel, record.downgradedBy == nil {
             affinity.remember(run: run, route: route.pattern, deployment: "\(provider)/\(model)", provider: provider, now: Date())
         }
-        record.upstreamRequestID = response.header("x-request-id") ?? response.header("request-id")
+        record.upstreamRequestID = (response.header("x-request-id") ?? response.header("request-id")).map { String($0.prefix(256)) }
         var headers = HeaderPolicy.downstream(response.headers)
         headers.append(("x-strates-request-id", requestID))
         if rates.isLimited {
@@ -372,11 +381,23 @@ public final class Gateway: Sendable {
             }
             let relay = StreamRelay(
                 gateway: self, request: request, record: record, body: response.body, hideUsageChunk: hideUsageChunk,
-                upstreamAPI: carried ? FormatBridge.upstreamAPI(for: request.api) : nil, translator: translator, logger: logger
+                upstreamAPI: carried ? FormatBridge.upstreamAPI(for: request.api) : nil, translator: translator,
+                unseenReasoningBound: Self.unseenReasoningBound(summary, model: record.servedModel ?? record.requestedModel), logger: logger
             )
             return GatewayResponse(status: response.status, headers: headers, body: .stream(relay))
         }
         return await completeWhole(response, headers: headers, record: record, request: request, logger: logger, carried: carried)
+    }
+
+    /// The output a request that reasons may spend without streaming it: its output limit
+    /// (or 4,096 when it sets none), when it asks for reasoning or its model reasons unasked
+    /// (OpenAI's o-series, GPT-5 and Codex models); nil for a request that does not reason.
+    static func unseenReasoningBound(_ summary: RequestSummary, model: String) -> Int64? {
+        let name = model.split(separator: "/").last.map(String.init)?.lowercased() ?? ""
+        let reasonsUnasked = ["o1", "o3", "o4", "gpt-5", "codex"].contains { name.hasPrefix($0) } || name.contains("codex")
+        let asks = summary.reasoning.map { !["none", "disabled"].contains($0.lowercased()) } ?? reasonsUnasked
+        guard asks else { return nil }
+        return summary.maxTokens ?? 4_096
     }
 
     /// `route|provider/model` of each deployment now above its route's price ceiling.
@@ -423,7 +444,7 @@ public final class Gateway: Sendable {
         } else {
             record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
             record.usageEstimated = true
-            record.error = "the provider's response had no readable usage"
+            record.error = meter.implausibleUsage.map(RequestRecord.implausibleUsageError) ?? "the provider's response had no readable usage"
         }
         record.noteResponse(meter)
         guard carried else {
@@ -556,6 +577,11 @@ public final class Gateway: Sendable {
 }
 
 extension RequestRecord {
+    /// The ledger's note on a request whose upstream reported a count it cannot have used.
+    static func implausibleUsageError(_ count: String) -> String {
+        "the provider reported usage out of bounds (\(count)); metered as an estimate"
+    }
+
     /// What a settled request's log line carries: counts and ids only, never prompt text, never keys.
     var logMetadata: Logger.Metadata {
         [
@@ -571,8 +597,8 @@ extension RequestRecord {
     /// header gave one), the model that answered (e.g. a dated snapshot of an alias), and
     /// the service tier it ran on.
     mutating func noteResponse(_ meter: UsageMeter) {
-        if upstreamRequestID == nil { upstreamRequestID = meter.responseID }
-        if let served = meter.responseModel, !served.isEmpty { servedModel = served }
+        if upstreamRequestID == nil { upstreamRequestID = meter.responseID.map { String($0.prefix(256)) } }
+        if let served = meter.responseModel, !served.isEmpty, served.utf8.count <= Bounds.modelNameBytes { servedModel = served }
         serviceTier = ServiceTier(reported: meter.serviceTier).nonStandard
     }
 }

@@ -24,6 +24,9 @@ public final class GrantGuard: Sendable {
         var reserved: Int64 = 0
         var holds = 0
         var fundsExpiry: Date?
+
+        /// What a request may still take: available, less what settled and what is held.
+        var left: Int64 { available.saturatingSubtract(used).saturatingSubtract(reserved) }
     }
 
     struct Hold {
@@ -83,15 +86,15 @@ public final class GrantGuard: Sendable {
             }
             candidates.sort { ($0.account.fundsExpiry ?? .distantFuture, $0.grant.createdAt) < ($1.account.fundsExpiry ?? .distantFuture, $1.grant.createdAt) }
             for (grant, account) in candidates {
-                guard let need = demand.amount(grant.unit, outputTokens: demand.outputTokens), need <= account.available - account.used - account.reserved else { continue }
-                state.accounts[grant.id]?.reserved += need
+                guard let need = demand.amount(grant.unit, outputTokens: demand.outputTokens), need <= account.left else { continue }
+                state.accounts[grant.id]?.reserved = account.reserved.saturatingAdd(need)
                 state.accounts[grant.id]?.holds += 1
                 state.holds[record.id] = Hold(grantID: grant.id, windowStart: account.windowStart, unit: grant.unit, amount: need)
                 return .success(grant.id)
             }
             return .failure(GrantRefusal(
                 member: record.attribution.member ?? "",
-                standings: candidates.map { ($0.grant, $0.account.available - $0.account.used - $0.account.reserved, $0.account.windowEnd) },
+                standings: candidates.map { ($0.grant, $0.account.left, $0.account.windowEnd) },
                 needs: grants.map { ($0, demand.amount($0.unit, outputTokens: demand.outputTokens)) }
             ))
         }
@@ -106,10 +109,10 @@ public final class GrantGuard: Sendable {
         state.withLock { state in
             guard let hold = state.holds.removeValue(forKey: record.id), var account = state.accounts[hold.grantID] else { return }
             guard account.windowStart == hold.windowStart else { return }
-            account.reserved -= hold.amount
+            account.reserved = account.reserved.saturatingSubtract(hold.amount)
             account.holds -= 1
             if record.status != .rejected {
-                account.used += hold.unit == .usd ? (record.cost?.value ?? 0) : record.usage.total
+                account.used = account.used.saturatingAdd(hold.unit == .usd ? (record.cost?.value ?? 0) : record.usage.total)
             }
             state.accounts[hold.grantID] = account
         }

@@ -59,6 +59,12 @@ public enum KeySecrets {
         return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: body, using: SymmetricKey(data: Data(secret.utf8)))
     }
 
+    /// Whether a presented bearer token is the configured one, in time that does not depend
+    /// on where they differ (both are hashed first, and digests compare in constant time).
+    public static func sameToken(_ presented: String, _ expected: String) -> Bool {
+        SHA256.hash(data: Data(presented.utf8)) == SHA256.hash(data: Data(expected.utf8))
+    }
+
     /// The HMAC-SHA256 of `body` with `secret`, as GitHub puts it in `X-Hub-Signature-256`.
     public static func gitHubSignature(_ body: [UInt8], secret: String) -> String {
         "sha256=" + JSONText.hex(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8))))

@@ -44,7 +44,7 @@ public final class RateLimiter: Sendable {
     func admit(_ record: RequestRecord, summary: RequestSummary, api: APIKind) throws(GatewayError) -> RateAdmission {
         let limits = rules.covering(record.attribution)
         guard !limits.isEmpty else { return .unlimited }
-        let tokens = record.inputEstimate + (summary.maxTokens ?? 0)
+        let tokens = record.inputEstimate.saturatingAdd(summary.maxTokens ?? 0)
         let time = clock()
         let verdict = book.withLock { book in
             let verdict = book.admit(requestID: record.id, tokens: tokens, limits: limits, at: time)

@@ -55,7 +55,7 @@ public final class ReserveGuard: Sendable {
         let reserves = rules.covering(record.attribution).filter { $0.counts(provider: record.provider) }
         guard !reserves.isEmpty else { return }
         let environment = record.attribution.environment
-        let tokens = record.inputEstimate + (summary.maxTokens ?? 0)
+        let tokens = record.inputEstimate.saturatingAdd(summary.maxTokens ?? 0)
         let time = clock()
         var spendReserves: [ProductionReserve] = []
         for reserve in reserves {
@@ -103,7 +103,7 @@ public final class ReserveGuard: Sendable {
         for reserve in reserves ?? rules.all {
             if let limit = Self.tokenLimit(reserve) {
                 let bucket = book.withLock { $0.tokenBucket(of: limit, at: time) }
-                let used = bucket.map { Int64(($0.capacity - $0.level).rounded()) } ?? 0
+                let used = bucket.map { Int64(saturating: ($0.capacity - $0.level).rounded()) } ?? 0
                 standings.append(ReserveStanding(reserve: reserve, used: max(0, used), reserved: 0, resets: nil))
             } else if let budget = Self.budget(reserve, for: .production), let standing = try await spend.standings(of: [budget], at: now()).first {
                 standings.append(ReserveStanding(reserve: reserve, used: standing.spent, reserved: standing.reserved, resets: standing.window.end))
@@ -189,7 +189,7 @@ public struct ReserveStanding: Sendable {
         }
     }
 
-    public var usedPercent: Double { capacity > 0 ? Double(used + reserved) * 100 / Double(capacity) : 0 }
+    public var usedPercent: Double { capacity > 0 ? Double(used.saturatingAdd(reserved)) * 100 / Double(capacity) : 0 }
 
     /// Environments below their ceiling now.
     public var open: [Environment] {

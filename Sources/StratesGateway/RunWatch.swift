@@ -63,7 +63,7 @@ public final class RunWatch: Sendable {
             if runs.count > 10_000 { runs = runs.filter { now.timeIntervalSince($0.value.lastSeen) < 3_600 } }
             var state = runs[run] ?? State()
             state.calls += 1
-            state.cost += record.cost?.value ?? 0
+            state.cost = state.cost.saturatingAdd(record.cost?.value ?? 0)
             state.repeats = state.fingerprint == fingerprint ? state.repeats + 1 : 1
             state.fingerprint = fingerprint
             state.lastSeen = now

@@ -20,11 +20,17 @@ public struct StreamRelay: Sendable {
     let translator: (any StreamTranslator)?
     /// The request being relayed, and the promise that it is settled exactly once.
     let settlement: Settlement
+    /// For a request that reasons, the output it may have spent unseen before a cut: its
+    /// output limit. Reasoning tokens are billed but not streamed, so a cut stream's visible
+    /// text says nothing of them; the estimate takes the limit (the most it can cost) rather
+    /// than nothing, and is marked estimated.
+    let unseenReasoningBound: Int64?
 
     init(
         gateway: Gateway, request: GatewayRequest, record: RequestRecord, body: UpstreamBody, hideUsageChunk: Bool,
-        upstreamAPI: APIKind? = nil, translator: (any StreamTranslator)? = nil, logger: Logger
+        upstreamAPI: APIKind? = nil, translator: (any StreamTranslator)? = nil, unseenReasoningBound: Int64? = nil, logger: Logger
     ) {
+        self.unseenReasoningBound = unseenReasoningBound
         self.body = body
         self.hideUsageChunk = hideUsageChunk && translator == nil
         self.upstreamAPI = upstreamAPI ?? request.api
@@ -115,9 +121,18 @@ public struct StreamRelay: Sendable {
         }
         if meter.hasFinalUsage && meter.finished {
             record.usage = meter.usage ?? .zero
+        } else if meter.finished, let implausible = meter.implausibleUsage {
+            // A whole stream whose usage cannot be believed: estimated, not cut.
+            record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
+            record.usageEstimated = true
+            if record.status == .completed { record.error = RequestRecord.implausibleUsageError(implausible) }
         } else {
             record.usage = meter.estimatedUsage(inputEstimate: record.inputEstimate)
             record.usageEstimated = true
+            if meter.usage == nil, let bound = unseenReasoningBound, bound > record.usage.output {
+                record.usage.reasoning = bound - record.usage.output
+                record.usage.output = bound
+            }
             if record.status == .completed {
                 record.status = .cut
                 record.error = clientGone ? "the client closed the stream early" : upstreamCut ? "the provider's stream was cut" : "the provider's stream ended without its final event"

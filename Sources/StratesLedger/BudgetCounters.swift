@@ -39,7 +39,7 @@ public final class InProcessBudgetCounters: BudgetCounters {
         func spent(in window: BudgetWindow) -> Int64 {
             guard window.rolling else { return spent }
             let first = Int64(window.start.timeIntervalSince1970 / 3_600)
-            return hourly.reduce(0) { $1.key >= first ? $0 + $1.value : $0 }
+            return hourly.reduce(0) { $1.key >= first ? $0.saturatingAdd($1.value) : $0 }
         }
 
         func standing(_ budget: Budget, _ window: BudgetWindow) -> BudgetStanding {
@@ -106,7 +106,7 @@ public final class InProcessBudgetCounters: BudgetCounters {
             for (index, budget) in budgets.enumerated() {
                 let key = Self.key(budget, windows[index])
                 var counter = state.counters[key] ?? Counter()
-                counter.reserved += amounts[index]
+                counter.reserved = counter.reserved.saturatingAdd(amounts[index])
                 counter.holds += 1
                 state.counters[key] = counter
                 charges.append(Charge(key: key, budget: budget, amount: amounts[index], hour: hour))
@@ -122,19 +122,21 @@ public final class InProcessBudgetCounters: BudgetCounters {
             var standings: [BudgetStanding] = []
             for charge in charges {
                 guard var counter = state.counters[charge.key] else { continue }
-                counter.reserved -= charge.amount
+                counter.reserved = counter.reserved.saturatingSubtract(charge.amount)
                 counter.holds -= 1
-                let used = charge.budget.unit == .usd ? (cost?.value ?? 0) : usage.total
+                // Never a credit: the meter does not believe negative usage, and a cost below
+                // zero (a misconfigured price) must not give a budget room back either.
+                let used = max(0, charge.budget.unit == .usd ? (cost?.value ?? 0) : usage.total)
                 let window = self.window(charge.budget, at: date)
                 if charge.key.windowStart == nil {
-                    counter.hourly[charge.hour, default: 0] += used
+                    counter.hourly[charge.hour] = counter.hourly[charge.hour, default: 0].saturatingAdd(used)
                     if counter.hourly.count > 9_000 {
                         // Longer than any rolling window (366 days): drop the hours behind it.
                         let first = Int64(window.start.timeIntervalSince1970 / 3_600)
                         counter.hourly = counter.hourly.filter { $0.key >= first }
                     }
                 } else {
-                    counter.spent += used
+                    counter.spent = counter.spent.saturatingAdd(used)
                 }
                 state.counters[charge.key] = counter
                 if Self.key(charge.budget, window) == charge.key {

@@ -19,18 +19,12 @@ extension Rollups {
         var values = [Int64](repeating: 0, count: Rollups.measures.count)
 
         mutating func add(_ r: RequestRecord) {
-            values[0] += 1
-            values[1] += r.usage.input
-            values[2] += r.usage.output
-            values[3] += r.usage.cacheRead
-            values[4] += r.usage.cacheWrite5m
-            values[5] += r.usage.cacheWrite1h
-            values[6] += r.usage.reasoning
-            values[7] += r.cost?.value ?? 0
-            values[8] += r.cost == nil ? 1 : 0
-            values[9] += r.usageEstimated ? 1 : 0
-            values[10] += r.status == .failed || r.status == .rejected ? 1 : 0
-            values[11] += r.attribution.run == nil ? 1 : 0
+            let row: [Int64] = [
+                1, r.usage.input, r.usage.output, r.usage.cacheRead, r.usage.cacheWrite5m, r.usage.cacheWrite1h,
+                r.usage.reasoning, r.cost?.value ?? 0, r.cost == nil ? 1 : 0, r.usageEstimated ? 1 : 0,
+                r.status == .failed || r.status == .rejected ? 1 : 0, r.attribution.run == nil ? 1 : 0,
+            ]
+            for index in values.indices { values[index] = values[index].saturatingAdd(row[index]) }
         }
 
         mutating func add(_ other: Sums) {
@@ -134,7 +128,7 @@ extension Rollups {
         let columns = [level.column] + dimensions + measures
         return """
             INSERT INTO \(level.table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
-            ON CONFLICT DO UPDATE SET \(measures.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            ON CONFLICT DO UPDATE SET \(accumulate)
             """
     }
 }

@@ -70,9 +70,15 @@ enum Rollups {
             SELECT started_at / \(level.unit), \(sourceColumns.joined(separator: ", ")), \(sums.map { "?1 * \($0)" }.joined(separator: ", "))
             FROM requests WHERE \(condition)
             GROUP BY \((1...(dimensions.count + 1)).map(String.init).joined(separator: ", "))
-            ON CONFLICT DO UPDATE SET \(measures.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            ON CONFLICT DO UPDATE SET \(accumulate)
             """
     }
+
+    /// Adds the incoming row's measures to the stored ones. SQLite turns an overflowing integer sum
+    /// into a REAL, which no reader expects; the sum is held at the Int64 range instead.
+    static let accumulate = measures.map {
+        "\($0) = MIN(MAX(\($0) + excluded.\($0), -9223372036854775807), 9223372036854775807)"
+    }.joined(separator: ", ")
 
     static let root = "COALESCE(parent_run, run)"
 

@@ -37,7 +37,10 @@ extension SQLiteLedger {
 
     public func deleteBudget(_ idOrName: String) async throws -> Bool {
         try await writer.write { db in
-            try db.execute(sql: "DELETE FROM budgets WHERE id = ? OR name = ?", arguments: [idOrName, idOrName])
+            // An id wins over a name, as in every lookup (`named`).
+            try db.execute(sql: "DELETE FROM budgets WHERE id = ?", arguments: [idOrName])
+            if db.changesCount > 0 { return true }
+            try db.execute(sql: "DELETE FROM budgets WHERE name = ?", arguments: [idOrName])
             return db.changesCount > 0
         }
     }

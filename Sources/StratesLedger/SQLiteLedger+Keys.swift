@@ -35,10 +35,13 @@ extension SQLiteLedger {
 
     public func revoke(_ idOrName: String, at date: Date) async throws -> Int {
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL",
-                arguments: [Self.millis(date), idOrName, idOrName]
-            )
+            // An id wins over a name: a key named like another key's id revokes only that one.
+            let isID = try Bool.fetchOne(db, sql: "SELECT 1 FROM api_keys WHERE id = ?", arguments: [idOrName]) ?? false
+            if isID {
+                try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Self.millis(date), idOrName])
+                return db.changesCount
+            }
+            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [Self.millis(date), idOrName])
             return db.changesCount
         }
     }

@@ -60,7 +60,10 @@ extension SQLiteLedger {
 
     public func deleteRule<Rule: ControlRule>(_ type: Rule.Type, _ idOrName: String) async throws -> Bool {
         try await writer.write { db in
-            try db.execute(sql: "DELETE FROM control_rules WHERE kind = ? AND (id = ? OR name = ?)", arguments: [Rule.kind, idOrName, idOrName])
+            // An id wins over a name, as in every lookup (`named`).
+            try db.execute(sql: "DELETE FROM control_rules WHERE kind = ? AND id = ?", arguments: [Rule.kind, idOrName])
+            if db.changesCount > 0 { return true }
+            try db.execute(sql: "DELETE FROM control_rules WHERE kind = ? AND name = ?", arguments: [Rule.kind, idOrName])
             return db.changesCount > 0
         }
     }

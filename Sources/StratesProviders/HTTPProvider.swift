@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import StratesCore
 import StratesWire
 
 /// How an HTTP upstream is reached and authenticated.
@@ -10,19 +11,19 @@ public struct HTTPProviderSettings: Sendable {
     /// Base URL including the API version prefix, e.g. `https://api.openai.com/v1`.
     public var baseURL: String
     /// The provider credential; never logged, never returned.
-    public var apiKey: String?
+    public var apiKey: Secret?
     /// Header that carries the credential: `authorization` (as `Bearer …`), `x-api-key`, `api-key`, …
     public var authHeader: String
     /// Query parameters appended to every call (Azure-style `api-version`).
     public var query: [(name: String, value: String)]
-    /// Headers added to every call (after the client's).
-    public var headers: [(name: String, value: String)]
+    /// Headers added to every call (after the client's); their values may be credentials.
+    public var headers: [(name: String, value: Secret)]
     /// Time allowed until the response head arrives (for a non-streamed call, the whole generation).
     public var timeout: TimeAmount
 
     public init(
-        name: String, kind: ProviderKind, baseURL: String, apiKey: String?, authHeader: String? = nil,
-        query: [(name: String, value: String)] = [], headers: [(name: String, value: String)] = [],
+        name: String, kind: ProviderKind, baseURL: String, apiKey: Secret?, authHeader: String? = nil,
+        query: [(name: String, value: String)] = [], headers: [(name: String, value: Secret)] = [],
         timeout: TimeAmount = .seconds(600)
     ) {
         self.name = name
@@ -59,14 +60,14 @@ public struct HTTPProvider: Provider {
         headers.reserveCapacity(request.headers.count + settings.headers.count + 8)
         headers.add(name: "host", value: client.origin.hostHeader)
         for header in request.headers { headers.add(name: header.name, value: header.value) }
-        for header in settings.headers { headers.replaceOrAdd(name: header.name, value: header.value) }
+        for header in settings.headers { headers.replaceOrAdd(name: header.name, value: header.value.value) }
         headers.replaceOrAdd(name: "content-type", value: "application/json")
         headers.replaceOrAdd(name: "accept-encoding", value: "identity")
         if request.stream { headers.replaceOrAdd(name: "accept", value: "text/event-stream") }
         if settings.kind == .anthropic, !headers.contains(name: "anthropic-version") {
             headers.add(name: "anthropic-version", value: "2023-06-01")
         }
-        if let key = settings.apiKey, !key.isEmpty {
+        if let key = settings.apiKey?.value, !key.isEmpty {
             let value = settings.authHeader == "authorization" ? "Bearer \(key)" : key
             headers.replaceOrAdd(name: settings.authHeader, value: value)
         }

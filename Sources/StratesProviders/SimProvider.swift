@@ -33,10 +33,16 @@ public final class SimProvider: Provider {
 
     public func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
         var settings = perModel[request.model] ?? defaults
-        if let value = request.header("x-sim-latency-ms").flatMap(Int.init) { settings.latencyMs = value }
-        if let value = request.header("x-sim-ttft-ms").flatMap(Int.init) { settings.timeToFirstTokenMs = value }
-        if let value = request.header("x-sim-tokens-per-second").flatMap(Int.init) { settings.tokensPerSecond = value }
-        if let value = request.header("x-sim-hang-ms").flatMap(Int.init) { settings.hangMs = value }
+        // Any key may send these headers: each is held to `SimSettings.headerBounds`.
+        func knob(_ name: String, _ range: ClosedRange<Int>) -> Int? {
+            request.header(name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { min(max($0, range.lowerBound), range.upperBound) }
+        }
+        let delays = 0...SimSettings.maxHeaderDelayMs
+        if let value = knob("x-sim-latency-ms", delays) { settings.latencyMs = value }
+        if let value = knob("x-sim-ttft-ms", delays) { settings.timeToFirstTokenMs = value }
+        if let value = knob("x-sim-tokens-per-second", 0...1_000_000) { settings.tokensPerSecond = value }
+        if let value = knob("x-sim-hang-ms", delays) { settings.hangMs = value }
+        if let value = knob("x-sim-output-tokens", 1...SimSettings.maxHeaderOutputTokens) { settings.forcedOutputTokens = value }
         if let faultName = request.header("x-sim-fault") {
             settings.fault = SimFault(rawValue: faultName.lowercased())
         }

@@ -46,7 +46,7 @@ struct SimReply {
         }
 
         guard request.api != .embeddings, request.api != .countTokens else { return }
-        var count = request.header("x-sim-output-tokens").flatMap(Int.init) ?? settings.drawOutputTokens(&random)
+        var count = settings.forcedOutputTokens ?? settings.drawOutputTokens(&random)
         count = max(1, count)
         if let limit = summary.maxTokens, Int64(count) > limit {
             count = Int(max(1, limit))

@@ -19,6 +19,14 @@ public struct SimSettings: Sendable, Equatable {
     public var fault: SimFault?
     /// How long a `timeout` fault hangs before giving up, in milliseconds.
     public var hangMs: Int = 600_000
+    /// The output length a request's `x-sim-output-tokens` header asks for, instead of a draw.
+    public var forcedOutputTokens: Int?
+
+    /// The most output tokens `x-sim-output-tokens` may ask for: any key may send it, and
+    /// the simulated answer is built in memory.
+    public static let maxHeaderOutputTokens = 131_072
+    /// The longest delay `x-sim-latency-ms`, `x-sim-ttft-ms` and `x-sim-hang-ms` may ask for.
+    public static let maxHeaderDelayMs = 600_000
 
     public init() {}
 }

@@ -40,8 +40,14 @@ struct AdminAccess {
         case .team:
             return scope.value == team
         case .member:
-            let members = try await database.members(organization: key.organization)
-            return members.contains { $0.member == scope.value && $0.teams.contains(team) }
+            // A member is the team's when every key they can still use is the team's: a member
+            // once in the team (a revoked or expired key) or also in another team is not its
+            // admin's to govern, as their spending is not only the team's.
+            let now = Date()
+            let live = try await database.keys(includeRevoked: false).filter {
+                $0.organization == key.organization && $0.member == scope.value && ($0.expiresAt.map { $0 > now } ?? true)
+            }
+            return !live.isEmpty && live.allSatisfy { $0.team == team }
         case .key:
             let keys = try await database.keys(includeRevoked: true)
             return keys.contains { $0.id == scope.value && $0.team == team }
@@ -64,7 +70,7 @@ struct AdminAccess {
     /// The rule named by id or name (a path parameter), if this admin may see it; a 404
     /// otherwise, so a team admin cannot even tell another team's rule exists.
     func find<Rule: ScopedRule>(_ wanted: String, in rules: [Rule], noun: String, collection: String, code: String) async throws -> Rule {
-        guard let rule = rules.first(where: { $0.isNamed(wanted) }), try await visible([rule]).count == 1 else {
+        guard let rule = rules.named(wanted), try await visible([rule]).count == 1 else {
             throw GatewayError(status: 404, message: "No \(noun) with id or name '\(wanted)'. List them with GET /api/\(collection).", code: code)
         }
         return rule
@@ -73,7 +79,12 @@ struct AdminAccess {
     /// An admin request's body as a JSON object; a 400 showing `example` otherwise.
     static func jsonObject(_ request: Request, example: String) async throws -> [String: Any] {
         var request = request
-        let body = try await request.collectBody(upTo: 1 << 20)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: 1 << 20)
+        } catch {
+            throw GatewayError(status: 413, type: "request_too_large", message: "An admin request's body may be at most 1 MiB.", code: "request_too_large")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
             throw GatewayError.badRequest("The body must be a JSON object, e.g. \(example).")
         }

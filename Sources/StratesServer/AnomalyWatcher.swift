@@ -20,7 +20,9 @@ public enum AnomalyReporting {
     }
 }
 
-final class AnomalyWatcher: Service, Sendable {
+final class AnomalyWatcher: Service, Sendable, CustomStringConvertible {
+    /// How service logs name it (the default would describe the whole runtime).
+    var description: String { "AnomalyWatcher" }
     let runtime: StratesRuntime
     let sink: any NoticeSink
     let logger: Logger

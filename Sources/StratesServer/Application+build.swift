@@ -28,12 +28,14 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
     router.get("/api") { request, _ in
         await AdminAccess.handle(request, runtime: runtime) { _ in HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(listing)]}"#.utf8)) }
     }
+    router.add(middleware: UnknownRoute())
     // The model APIs are answered in each connection's pipeline, on its event loop; the
     // router's routes for them serve in-process tests.
     let endpoint = GatewayChannelHandler.Endpoint(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes, logger: logger)
+    let timeouts = runtime.configuration.timeouts
     return Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [GatewayChannelHandler(endpoint: endpoint)])),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionDeadlines(timeouts: timeouts), GatewayChannelHandler(endpoint: endpoint)])),
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "strates"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? runtime.configuration.port) },
         logger: logger

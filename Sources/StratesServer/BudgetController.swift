@@ -80,7 +80,7 @@ struct BudgetController<Context: RequestContext> {
 
     /// The budget named by the path (id or name), if this admin may see it.
     func find(_ context: Context, _ access: AdminAccess) async throws -> Budget {
-        try await access.find(context.parameters.get("budget") ?? "", in: runtime.budgets.budgets, noun: "budget", collection: "budgets", code: "budget_not_found")
+        try await access.find(HTTPAdapters.pathParameter("budget", in: context), in: runtime.budgets.budgets, noun: "budget", collection: "budgets", code: "budget_not_found")
     }
 
     static func changes(_ request: Request) async throws -> BudgetChanges {

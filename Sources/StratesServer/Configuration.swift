@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import StratesCore
 import StratesGateway
 import StratesProviders
@@ -8,7 +9,14 @@ public struct StratesConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 7600
     public var maxBodyBytes = 32 << 20
+    /// The most output tokens a request may ask for (`max_tokens` and its kin).
+    public var maxOutputTokens = Bounds.defaultMaxOutputTokens
     public var shutdownGraceSeconds = 30
+    /// How long a client may leave a connection idle, or take to send a request's head, and
+    /// to send its body.
+    public var timeouts = ConnectionTimeouts()
+    /// The environment variable holding a bearer token `/metrics` asks for; open when unset.
+    public var metricsTokenEnv: String?
     public var databasePath = "./strates.db"
     public var organization = "default"
     public var flushIntervalMs = 200
@@ -30,6 +38,8 @@ public struct StratesConfiguration: Sendable {
     public var anomalies = AnomalyRules()
     /// The environment variable holding the secret GitHub signs its webhook deliveries with.
     public var githubWebhookSecretEnv: String?
+    /// Which teams' runs each repository's webhook deliveries may attach outcomes to.
+    public var githubRepositories: RepositoryTeams?
     /// How often a running gateway reads budget definitions again (changes made with the CLI).
     public var budgetReloadSeconds = 2
     public var alertWebhooks: [AlertWebhook] = []
@@ -42,8 +52,9 @@ public struct StratesConfiguration: Sendable {
     public var journalDirectory: String { databasePath + ".journal" }
 }
 
-/// A URL budget alerts are posted to.
-public struct AlertWebhook: Sendable, Equatable {
+/// A URL budget alerts are posted to. Chat webhook URLs carry their credential in the path,
+/// so the URL never shows in a description or dump.
+public struct AlertWebhook: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public enum Format: String, Sendable, CaseIterable {
         /// Strates' own JSON payload.
         case json
@@ -58,6 +69,10 @@ public struct AlertWebhook: Sendable, Equatable {
         self.url = url
         self.format = format
     }
+
+    public var description: String { "AlertWebhook(<redacted>, \(format.rawValue))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["format": format]) }
 }
 
 /// One upstream as configured.
@@ -68,11 +83,13 @@ public struct ProviderConfiguration: Sendable {
     public var apiKeyEnv: String?
     public var apiKeyFile: String?
     /// A key written in the config itself: refused unless `allowPlaintextKey`.
-    public var apiKey: String?
+    public var apiKey: Secret?
     public var allowPlaintextKey = false
     public var authHeader: String?
     public var query: [(name: String, value: String)] = []
-    public var headers: [(name: String, value: String)] = []
+    /// Sent to the upstream on every call; values may be credentials (an organisation
+    /// header, a gateway token), so they are held as secrets.
+    public var headers: [(name: String, value: Secret)] = []
     public var timeoutSeconds = 600
     public var readTimeoutSeconds = 300
     public var connectTimeoutSeconds = 10

@@ -152,8 +152,8 @@ extension ConfigurationReader {
 
     /// An amount of dollars, read exactly: `5`, `2.50`.
     mutating func dollars(_ node: Node, _ path: String) -> NanoUSD? {
-        guard let text = node.scalar?.string, let nano = DecimalText.scaled(text, decimals: 9) else {
-            problem(node, path, "expected an amount of dollars (e.g. 5 or 2.50)")
+        guard let text = node.scalar?.string, let nano = DecimalText.scaled(text, decimals: 9), nano <= Bounds.money else {
+            problem(node, path, "expected an amount of dollars up to 1000000000 (e.g. 5 or 2.50)")
             return nil
         }
         return NanoUSD(nano)

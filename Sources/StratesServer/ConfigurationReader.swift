@@ -81,8 +81,12 @@ public struct ConfigurationReader {
                     let path = "outcomes.\(k.string ?? "")"
                     switch k.string {
                     case "github_webhook_secret_env": configuration.githubWebhookSecretEnv = string(v, path)
-                    default: problem(k, path, "unknown setting (expected: github_webhook_secret_env)")
+                    case "github_repositories": configuration.githubRepositories = repositoryTeams(v, path)
+                    default: problem(k, path, "unknown setting (expected: github_webhook_secret_env, github_repositories)")
                     }
+                }
+                if configuration.githubWebhookSecretEnv != nil, configuration.githubRepositories == nil {
+                    problem(value, "outcomes.github_repositories", "needed with github_webhook_secret_env: map each repository to the teams whose runs its pull requests may name, e.g. {\"acme/checkout-api\": [payments]} (\"*\": [\"*\"] trusts every repository for every team)")
                 }
             case "anomalies":
                 for (k, v) in entries(value, "anomalies") {
@@ -162,6 +166,25 @@ public struct ConfigurationReader {
         return configuration
     }
 
+    /// `outcomes.github_repositories`: repository (or `owner/*`, or `*`) to a team or a list of teams.
+    mutating func repositoryTeams(_ node: Node, _ path: String) -> RepositoryTeams {
+        var map: [String: Set<String>] = [:]
+        for (k, v) in entries(node, path) {
+            guard let key = k.string else { continue }
+            if let why = RepositoryTeams.keyProblem(key) {
+                problem(k, "\(path).\(key)", why)
+                continue
+            }
+            let teams = v.sequence.map { $0.compactMap(\.scalar?.string) } ?? v.scalar.map { [$0.string] } ?? []
+            if teams.isEmpty || teams.contains(where: \.isEmpty) {
+                problem(v, "\(path).\(key)", "expected a team or a list of teams (* for any team)")
+                continue
+            }
+            map[key] = Set(teams)
+        }
+        return RepositoryTeams(map)
+    }
+
     var modelNodes: [Node] = []
     var ruleNodes: [Node] = []
 
@@ -198,6 +221,11 @@ public struct ConfigurationReader {
         }
     }
 
+    static let serverKeys = """
+        host, port, max_body_bytes, max_output_tokens, shutdown_grace_seconds, idle_timeout_seconds, body_timeout_seconds, \
+        metrics_token_env
+        """
+
     mutating func parseServer(_ node: Node, into configuration: inout StratesConfiguration) {
         for (k, v) in entries(node, "server") {
             let path = "server.\(k.string ?? "")"
@@ -206,7 +234,14 @@ public struct ConfigurationReader {
             case "port": configuration.port = int(v, path, 1...65535) ?? configuration.port
             case "max_body_bytes": configuration.maxBodyBytes = int(v, path, 1024...(1 << 30)) ?? configuration.maxBodyBytes
             case "shutdown_grace_seconds": configuration.shutdownGraceSeconds = int(v, path, 0...3600) ?? configuration.shutdownGraceSeconds
-            default: problem(k, path, "unknown setting (expected: host, port, max_body_bytes, shutdown_grace_seconds)")
+            case "max_output_tokens":
+                configuration.maxOutputTokens = int(v, path, 1...Int(Bounds.usageTokensPerRequest)).map(Int64.init) ?? configuration.maxOutputTokens
+            case "idle_timeout_seconds":
+                configuration.timeouts.idle = int(v, path, 1...86_400).map { .seconds(Int64($0)) } ?? configuration.timeouts.idle
+            case "body_timeout_seconds":
+                configuration.timeouts.body = int(v, path, 1...86_400).map { .seconds(Int64($0)) } ?? configuration.timeouts.body
+            case "metrics_token_env": configuration.metricsTokenEnv = string(v, path)
+            default: problem(k, path, "unknown setting (expected: \(Self.serverKeys))")
             }
         }
     }
@@ -244,11 +279,11 @@ public struct ConfigurationReader {
                     }
                 case "api_key_env": provider.apiKeyEnv = string(fv, path)
                 case "api_key_file": provider.apiKeyFile = string(fv, path)
-                case "api_key": provider.apiKey = string(fv, path)
+                case "api_key": provider.apiKey = string(fv, path).map(Secret.init)
                 case "allow_plaintext_key": provider.allowPlaintextKey = bool(fv, path) ?? false
                 case "auth_header": provider.authHeader = string(fv, path)
                 case "query": provider.query = stringPairs(fv, path)
-                case "headers": provider.headers = stringPairs(fv, path)
+                case "headers": provider.headers = stringPairs(fv, path).map { ($0.name, Secret($0.value)) }
                 case "timeout_seconds": provider.timeoutSeconds = int(fv, path, 1...86_400) ?? provider.timeoutSeconds
                 case "read_timeout_seconds": provider.readTimeoutSeconds = int(fv, path, 1...86_400) ?? provider.readTimeoutSeconds
                 case "connect_timeout_seconds": provider.connectTimeoutSeconds = int(fv, path, 1...600) ?? provider.connectTimeoutSeconds

@@ -39,6 +39,11 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
             self.routes = routes
         }
+
+        /// The model API served at `path`, when one is.
+        static func api(at path: Substring) -> APIKind? {
+            APIKind.allCases.first { api in APIKind.pathPrefixes.contains { path == $0 + api.upstreamPath } }
+        }
     }
 
     /// A model call being read.

@@ -27,7 +27,7 @@ struct GrantController<Context: RequestContext> {
 
     func member(_ request: Request, _ context: Context) async -> Response {
         await AdminAccess.handle(request, runtime: runtime) { access in
-            let member = context.parameters.get("member") ?? ""
+            let member = HTTPAdapters.pathParameter("member", in: context)
             try await access.require(BudgetScope(kind: .member, value: member))
             let grants = runtime.grants.rules.all.filter { $0.member == member }
             let items = try await runtime.grants.statements(of: grants).map(\.json)

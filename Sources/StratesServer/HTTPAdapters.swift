@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -42,6 +43,13 @@ enum HTTPAdapters {
 
     static func json(_ status: HTTPResponse.Status = .ok, _ bytes: [UInt8], headers: [(name: String, value: String)] = []) -> Response {
         Response(status: status, headers: fields([("content-type", "application/json")] + headers), body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A path parameter as the client meant it: `/api/members/alice%40example.com` names
+    /// `alice@example.com`. Hummingbird hands the segment over still percent-encoded.
+    static func pathParameter<Context: RequestContext>(_ name: String, in context: Context) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
     }
 
     static func error(_ error: GatewayError, format: APIFormat) -> Response {

@@ -47,6 +47,8 @@ struct OutcomeController<Context: RequestContext> {
     /// (success) become outcomes of the runs named by `Strates-Run:` lines, or, failing
     /// that, of the latest run seen on the branch (inferred). Deliveries are checked against
     /// the configured secret (`X-Hub-Signature-256`); there is no admin key on this route.
+    /// Only runs of the teams `outcomes.github_repositories` maps the repository to take an
+    /// outcome: anyone who can open a pull request can write its `Strates-Run:` lines.
     func github(_ request: Request) async -> Response {
         func answer(_ status: HTTPResponse.Status, _ json: String) -> Response { HTTPAdapters.json(status, Array(json.utf8)) }
         func refuse(_ status: HTTPResponse.Status, _ message: String, _ code: String) -> Response {
@@ -58,7 +60,7 @@ struct OutcomeController<Context: RequestContext> {
         var request = request
         guard let buffer = try? await request.collectBody(upTo: 5 << 20) else { return refuse(.contentTooLarge, "The delivery is larger than 5 MiB.", "too_large") }
         let body = Array(buffer.readableBytesView)
-        guard KeySecrets.validGitHubSignature(request.headers[HTTPField.Name("X-Hub-Signature-256")!], body: body, secret: secret) else {
+        guard KeySecrets.validGitHubSignature(request.headers[HTTPField.Name("X-Hub-Signature-256")!], body: body, secret: secret.value) else {
             return refuse(.unauthorized, "The delivery's X-Hub-Signature-256 does not match the configured secret.", "bad_signature")
         }
         let event = request.headers[HTTPField.Name("X-GitHub-Event")!] ?? ""
@@ -70,15 +72,29 @@ struct OutcomeController<Context: RequestContext> {
         case .success(let outcome): found = outcome
         case .failure(let ignored): return answer(.ok, #"{"recorded":0,"ignored":\#(JSONText.quote(ignored.reason))}"#)
         }
+        let repositories = runtime.configuration.githubRepositories ?? RepositoryTeams()
+        guard let mapped = repositories.teams(of: found.repository) else {
+            let name = found.repository.map { "repository '\($0)'" } ?? "a delivery without a repository"
+            return answer(.ok, #"{"recorded":0,"ignored":\#(JSONText.quote("\(name) is not mapped to a team: add it under outcomes.github_repositories"))}"#)
+        }
         do {
             await runtime.ledgerWriter.flush()
             var runs: [String] = []
-            for run in found.runs where try await !runtime.database.teams(ofRun: run).isEmpty { runs.append(run) }
+            var refused: [String] = []
+            for run in found.runs {
+                let teams = try await runtime.database.teams(ofRun: run)
+                guard !teams.isEmpty else { continue }
+                if repositories.allows(runTeams: teams, from: found.repository) { runs.append(run) } else { refused.append(run) }
+            }
             var inferred = false
-            if runs.isEmpty, found.runs.isEmpty, let branch = found.branch,
-               let latest = try await runtime.database.runContexts(branch: branch).filter({ $0.firstAt <= found.at }).max(by: { $0.lastAt < $1.lastAt }) {
-                runs = [latest.run]
-                inferred = true
+            if runs.isEmpty, found.runs.isEmpty, let branch = found.branch {
+                var candidates = try await runtime.database.runContexts(branch: branch).filter { $0.firstAt <= found.at }
+                candidates.sort { $0.lastAt > $1.lastAt }
+                for candidate in candidates where repositories.allows(runTeams: try await runtime.database.teams(ofRun: candidate.run), from: found.repository) {
+                    runs = [candidate.run]
+                    inferred = true
+                    break
+                }
             }
             var recorded = 0
             for run in runs {
@@ -87,7 +103,8 @@ struct OutcomeController<Context: RequestContext> {
                 runtime.gateway.runs?.outcomeRecorded(run: run)
             }
             let named = runs.map(JSONText.quote).joined(separator: ",")
-            return answer(.accepted, #"{"recorded":\#(recorded),"kind":"\#(found.kind.rawValue)","ref":\#(JSONText.quote(found.ref)),"runs":[\#(named)],"inferred":\#(inferred)}"#)
+            let outside = refused.isEmpty ? "" : #","outside_mapped_teams":[\#(refused.map(JSONText.quote).joined(separator: ","))],"mapped_teams":[\#(mapped.sorted().map(JSONText.quote).joined(separator: ","))]"#
+            return answer(.accepted, #"{"recorded":\#(recorded),"kind":"\#(found.kind.rawValue)","ref":\#(JSONText.quote(found.ref)),"runs":[\#(named)],"inferred":\#(inferred)\#(outside)}"#)
         } catch {
             return refuse(.internalServerError, "The outcome could not be recorded: \(error). GitHub retries failed deliveries.", "ledger_unavailable")
         }

@@ -82,7 +82,7 @@ struct RuleController<Context: RequestContext, Rule: ControlRule> {
 
     /// The rule named by the path (id or name), if this admin may see it.
     func find(_ context: Context, _ access: AdminAccess) async throws -> Rule {
-        try await access.find(context.parameters.get("rule") ?? "", in: index.all, noun: Rule.noun, collection: Rule.collection, code: "\(Rule.kind)_not_found")
+        try await access.find(HTTPAdapters.pathParameter("rule", in: context), in: index.all, noun: Rule.noun, collection: Rule.collection, code: "\(Rule.kind)_not_found")
     }
 
     static func body(_ request: Request) async throws -> [String: Any] {

@@ -28,7 +28,9 @@ public struct StratesRuntime: Sendable {
     /// Routes defined through the admin API, in force before the configuration's.
     public let routeDefinitions: RuleIndex<RouteDefinition>
     /// The secret GitHub webhook deliveries are signed with; nil when none is configured.
-    public let githubWebhookSecret: String?
+    public let githubWebhookSecret: Secret?
+    /// The bearer token `/metrics` asks for; nil leaves it open (as Prometheus scrapes expect).
+    public let metricsToken: Secret?
     let httpClients: [HTTPClient]
     let upstreamClients: [LoopHTTPClient]
 
@@ -36,13 +38,8 @@ public struct StratesRuntime: Sendable {
     /// providers. Throws `ConfigurationError` for missing credentials.
     public static func start(configuration: StratesConfiguration, environment: [String: String], logger: Logger) async throws -> StratesRuntime {
         let providerSettings = try resolveProviders(configuration, environment: environment)
-        var githubSecret: String?
-        if let variable = configuration.githubWebhookSecretEnv {
-            guard let value = environment[variable], !value.isEmpty else {
-                throw ConfigurationError(problems: [ConfigurationProblem(path: "outcomes.github_webhook_secret_env", message: "the environment variable \(variable) is not set")])
-            }
-            githubSecret = value
-        }
+        let githubSecret = try secret(named: configuration.githubWebhookSecretEnv, at: "outcomes.github_webhook_secret_env", in: environment)
+        let metricsToken = try secret(named: configuration.metricsTokenEnv, at: "server.metrics_token_env", in: environment)
         let database = try SQLiteLedger(path: configuration.databasePath)
         let lock = try JournalLock(directory: configuration.journalDirectory)
         let pricing = Pricing(try await catalog(configuration: configuration, store: database))
@@ -97,19 +94,31 @@ public struct StratesRuntime: Sendable {
         routeDefinitions.replace(with: definitions)
         let registry = PrometheusCollectorRegistry()
         let authenticator = Authenticator(store: database)
+        var limits = GatewayLimits()
+        limits.maxOutputTokens = configuration.maxOutputTokens
         let gateway = Gateway(
             authenticator: authenticator, router: ModelRouter(routes: definitions.map(\.route) + configuration.models, providers: providers, rules: configuration.routingRules),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
-            reserves: reserves, notices: dispatcher, runs: configuration.runaway.isOff ? nil : RunWatch(policy: configuration.runaway)
+            reserves: reserves, limits: limits, notices: dispatcher, runs: configuration.runaway.isOff ? nil : RunWatch(policy: configuration.runaway)
         )
         try await gateway.refreshTierRecords(from: database)
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,
             authenticator: authenticator, pricing: pricing, registry: registry, providers: providers, budgets: budgets,
             rateLimits: rateLimits, policies: policies, grants: grants, reserves: reserves, routeDefinitions: routeDefinitions,
-            githubWebhookSecret: githubSecret, httpClients: clients, upstreamClients: upstreamClients
+            githubWebhookSecret: githubSecret, metricsToken: metricsToken, httpClients: clients, upstreamClients: upstreamClients
         )
+    }
+
+    /// The value of the environment variable a setting names, when it names one; an unset
+    /// or empty variable is a configuration error rather than a silently open door.
+    static func secret(named variable: String?, at path: String, in environment: [String: String]) throws -> Secret? {
+        guard let variable else { return nil }
+        guard let value = environment[variable], !value.isEmpty else {
+            throw ConfigurationError(problems: [ConfigurationProblem(path: path, message: "the environment variable \(variable) is not set")])
+        }
+        return Secret(value)
     }
 
     /// Built-in prices, then imported ones, then the config's own; discounts from the config.
@@ -167,7 +176,7 @@ public struct StratesRuntime: Sendable {
                 }
             } else if provider.apiKeyEnv == nil, provider.allowPlaintextKey, let written = provider.apiKey {
                 // A key written in the config (allowed explicitly) wins over the kind's default variable.
-                key = written
+                key = written.value
             } else if let variable = provider.apiKeyEnv ?? provider.defaultKeyEnv {
                 key = environment[variable]
                 if key?.isEmpty ?? true {
@@ -184,7 +193,7 @@ public struct StratesRuntime: Sendable {
                 continue
             }
             let settings = HTTPProviderSettings(
-                name: provider.name, kind: provider.kind, baseURL: baseURL, apiKey: key, authHeader: provider.authHeader,
+                name: provider.name, kind: provider.kind, baseURL: baseURL, apiKey: key.map(Secret.init), authHeader: provider.authHeader,
                 query: provider.query, headers: provider.headers, timeout: .seconds(Int64(provider.timeoutSeconds))
             )
             resolved.append(.http(

@@ -30,6 +30,16 @@ public enum APIKind: String, Sendable, Codable, CaseIterable {
     /// URL omits the version.
     public static let pathPrefixes = ["/v1", ""]
 
+    /// The request fields that limit output in this API, as its upstreams obey them.
+    public var outputLimitFields: [String] {
+        switch self {
+        case .chatCompletions: return ["max_completion_tokens", "max_tokens"]
+        case .responses: return ["max_output_tokens"]
+        case .messages, .countTokens: return ["max_tokens"]
+        case .embeddings: return []
+        }
+    }
+
     public var canStream: Bool {
         switch self {
         case .chatCompletions, .responses, .messages: return true

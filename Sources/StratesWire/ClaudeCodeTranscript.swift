@@ -187,6 +187,9 @@ public enum ClaudeCodeTranscript {
         guard fields.type == "assistant" else { return .other }
         guard fields.hasMessage else { return .malformed("an assistant line without a message") }
         guard let usage = fields.usage else { return .other }
+        if let count = usage.outOfBounds(Bounds.importedTokensPerRecord) {
+            return .malformed("an assistant line whose usage is out of bounds (\(count))")
+        }
         let model = fields.model ?? ""
         if model == "<synthetic>" { return .other }
         guard let messageID = fields.messageID, !messageID.isEmpty else { return .malformed("an assistant line without message.id") }

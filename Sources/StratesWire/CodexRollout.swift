@@ -41,7 +41,7 @@ public struct CodexRollout: Sendable {
             guard let info = payload["info"], info.isObject else { return .other }
             let counts = info.members(["total_token_usage", "last_token_usage"])
             let total = counts["total_token_usage"].flatMap(Self.counts)
-            guard let step = total.map({ zip($0, totals).map { $0 - $1 } }) ?? counts["last_token_usage"].flatMap(Self.counts) else {
+            guard let step = total.map({ zip($0, totals).map { $0.saturatingSubtract($1) } }) ?? counts["last_token_usage"].flatMap(Self.counts) else {
                 return .malformed("a token_count without token usage")
             }
             guard let session = sessionID else { return .malformed("a token_count before the session_meta line") }
@@ -49,10 +49,11 @@ public struct CodexRollout: Sendable {
             guard let stamp = fields["timestamp"]?.string, let timestamp = RFC3339.parse(stamp) else {
                 return .malformed("a token_count without a readable timestamp")
             }
-            if let total { totals = total } else { totals = zip(totals, step).map { $0 + $1 } }
+            if let total { totals = total } else { totals = zip(totals, step).map { $0.saturatingAdd($1) } }
             guard step.allSatisfy({ $0 >= 0 }) else { return .malformed("running totals went down") }
+            guard step.allSatisfy({ $0 <= Bounds.importedTokensPerRecord }) else { return .malformed("a token_count step out of bounds") }
             let marker = totals.map(String.init).joined(separator: "-")
-            let usage = Usage(input: max(0, step[0] - step[1]), output: step[2], cacheRead: step[1], reasoning: step[3])
+            let usage = Usage(input: max(0, step[0].saturatingSubtract(step[1])), output: step[2], cacheRead: step[1], reasoning: step[3])
             return .response(TranscriptResponse(
                 identity: "codex:\(session):\(marker)", messageID: marker, requestID: nil, sessionID: session, agentID: nil,
                 isSidechain: false, timestamp: timestamp, model: model, usage: usage, cwd: cwd, gitBranch: gitBranch
@@ -67,6 +68,8 @@ public struct CodexRollout: Sendable {
         guard usage.isObject else { return nil }
         let fields = usage.members(["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens"])
         guard let input = fields["input_tokens"]?.int64, let output = fields["output_tokens"]?.int64 else { return nil }
-        return [input, fields["cached_input_tokens"]?.int64 ?? 0, output, fields["reasoning_output_tokens"]?.int64 ?? 0]
+        let counts = [input, fields["cached_input_tokens"]?.int64 ?? 0, output, fields["reasoning_output_tokens"]?.int64 ?? 0]
+        // Negative or absurd counts are not usage (a session's running total stays far below this).
+        return counts.allSatisfy({ (0...Bounds.importedTokensPerRecord).contains($0) }) ? counts : nil
     }
 }

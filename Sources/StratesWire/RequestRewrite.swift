@@ -59,36 +59,33 @@ extension RequestRewrite {
     static let maxTokenKeys = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
 
     /// Lowers the request's maximum output tokens to `cap`: every max-tokens field the
-    /// body has is set to it, or, when it has none, the API's own field is added.
+    /// body has is set to it, and when none of them is one the API's upstreams obey, the
+    /// API's own field is added too.
     public static func cappingMaxTokens(in body: [UInt8], api: APIKind, to cap: Int64) -> [UInt8] {
-        var members: [String: Range<Int>] = [:]
-        do {
-            try body.withUnsafeBytes { raw in
-                var scanner = JSONScanner(raw)
-                members = try scanner.objectMembers(keys: maxTokenKeys)
-            }
-        } catch {
-            return body
-        }
+        guard let present = limitMembers(of: body, keys: maxTokenKeys) else { return body }
         let value = Array(String(cap).utf8)
-        let present = members.filter { !JSONView(bytes: body, range: $0.value).isNull }.values.sorted { $0.lowerBound > $1.lowerBound }
-        guard present.isEmpty else {
-            return present.reduce(body) { splice($0, $1, value) }
+        let given = present.filter { !JSONView(bytes: body, range: $0.value).isNull }
+        let spliced = given.values.sorted { $0.lowerBound > $1.lowerBound }.reduce(body) { splice($0, $1, value) }
+        guard api != .countTokens, let key = api.outputLimitFields.first, !given.keys.contains(where: api.outputLimitFields.contains) else {
+            return spliced
         }
-        let key: String
-        switch api {
-        case .chatCompletions: key = "max_completion_tokens"
-        case .responses: key = "max_output_tokens"
-        case .messages: key = "max_tokens"
-        case .embeddings, .countTokens: return body
-        }
-        if let range = members[key] { return splice(body, range, value) }
-        guard let open = body.firstIndex(of: UInt8(ascii: "{")) else { return body }
-        var out = Array(body[...open])
+        // None of the fields given limits this API's upstreams (they are null, or another
+        // API's): its own is set too, in place of a null one or added at the front.
+        if let null = limitMembers(of: spliced, keys: [key])?[key] { return splice(spliced, null, value) }
+        guard let open = spliced.firstIndex(of: UInt8(ascii: "{")) else { return spliced }
+        var out = Array(spliced[...open])
         out += Array("\"\(key)\":".utf8) + value
-        let rest = body[(open + 1)...]
+        let rest = spliced[(open + 1)...]
         if !isEmptyObjectTail(rest) { out.append(UInt8(ascii: ",")) }
         out += rest
         return out
+    }
+
+    /// The ranges of the top-level members named `keys`; nil when the body is not a JSON object.
+    static func limitMembers(of body: [UInt8], keys: [String]) -> [String: Range<Int>]? {
+        try? body.withUnsafeBytes { raw in
+            var scanner = JSONScanner(raw)
+            return try scanner.objectMembers(keys: keys)
+        }
     }
 }

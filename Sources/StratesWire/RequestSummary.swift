@@ -1,9 +1,15 @@
+import StratesCore
+
 /// What the gateway reads from a client's request body; everything else is forwarded untouched.
 public struct RequestSummary: Sendable, Equatable {
     public var model: String
     public var stream: Bool
-    /// `max_tokens`, `max_completion_tokens` or `max_output_tokens`, whichever the API uses.
+    /// The most output the upstream will produce: the value of the API's own limit field
+    /// (`max_tokens`, `max_completion_tokens` or `max_output_tokens`, see
+    /// `APIKind.outputLimitFields`); nil when the request sets none of them.
     public var maxTokens: Int64?
+    /// The field `maxTokens` was read from, for errors that name it.
+    public var maxTokensField: String?
     /// The request offers tools (a non-empty `tools` array).
     public var hasTools: Bool = false
     /// The reasoning asked for: OpenAI's effort (`reasoning_effort`, `reasoning.effort`) or
@@ -36,6 +42,8 @@ public struct RequestBodyError: Error, Equatable, CustomStringConvertible {
 }
 
 extension RequestSummary {
+    static let outputLimitKeys = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+
     static let wanted: [String] = [
         "model", "stream", "max_tokens", "max_completion_tokens", "max_output_tokens", "user",
         "safety_identifier", "metadata", "stream_options", "service_tier", "tools", "reasoning_effort", "reasoning", "thinking",
@@ -64,19 +72,32 @@ extension RequestSummary {
         guard let model = modelView.string, !model.isEmpty else {
             throw RequestBodyError(message: "'model' must be a non-empty string.", param: "model")
         }
+        guard model.utf8.count <= Bounds.modelNameBytes else {
+            throw RequestBodyError(message: "'model' is \(model.utf8.count) bytes long; a model name has at most \(Bounds.modelNameBytes).", param: "model")
+        }
         var stream = false
         if let value = view("stream"), !value.isNull {
             guard let flag = value.bool else { throw RequestBodyError(message: "'stream' must be true or false.", param: "stream") }
             stream = flag && api.canStream
         }
-        var maxTokens: Int64?
-        for key in ["max_tokens", "max_completion_tokens", "max_output_tokens"] {
+        // Every limit given must agree: an upstream obeys one of them (which one depends on
+        // the upstream), and the one reserved against budgets must be the one it obeys.
+        var limits: [(key: String, value: Int64)] = []
+        for key in outputLimitKeys {
             guard let value = view(key), !value.isNull else { continue }
             guard let number = value.int64, number >= 0 else {
                 throw RequestBodyError(message: "'\(key)' must be a non-negative integer.", param: key)
             }
-            maxTokens = number
+            if let first = limits.first, first.value != number {
+                throw RequestBodyError(
+                    message: "'\(first.key)' (\(first.value)) and '\(key)' (\(number)) disagree: upstreams obey one or the other, so send one output limit (or the same value in both).",
+                    param: key
+                )
+            }
+            limits.append((key, number))
         }
+        // A field of another API's (say `max_output_tokens` on a chat request) limits nothing upstream.
+        let obeyed = limits.first { api.outputLimitFields.contains($0.key) }
         var metadata: [String: String] = [:]
         var metadataUserID: String?
         if let value = view("metadata"), value.isObject {
@@ -93,7 +114,7 @@ extension RequestSummary {
         if reasoning == nil, let thinking = view("thinking"), thinking["type"]?.string == "enabled" { reasoning = "enabled" }
         let tools = view("tools")
         return RequestSummary(
-            model: model, stream: stream, maxTokens: maxTokens, hasTools: tools.map { !$0.elements(limit: 1).isEmpty } ?? false, reasoning: reasoning,
+            model: model, stream: stream, maxTokens: obeyed?.value, maxTokensField: obeyed?.key, hasTools: tools.map { !$0.elements(limit: 1).isEmpty } ?? false, reasoning: reasoning,
             user: view("user")?.string ?? view("safety_identifier")?.string,
             metadataUserID: metadataUserID, metadata: metadata, clientIncludesUsage: includesUsage,
             serviceTier: view("service_tier")?.string, modelRange: members["model"],

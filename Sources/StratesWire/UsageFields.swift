@@ -10,7 +10,7 @@ public enum UsageFields {
         let cached = fields["prompt_tokens_details"]?["cached_tokens"]?.int64
             ?? fields["prompt_cache_hit_tokens"]?.int64 ?? 0
         return Usage(
-            input: max(0, prompt - cached),
+            input: max(0, prompt.saturatingSubtract(cached)),
             output: fields["completion_tokens"]?.int64 ?? 0,
             cacheRead: cached,
             reasoning: fields["completion_tokens_details"]?["reasoning_tokens"]?.int64 ?? 0
@@ -24,7 +24,7 @@ public enum UsageFields {
         guard let input = fields["input_tokens"]?.int64 else { return nil }
         let cached = fields["input_tokens_details"]?["cached_tokens"]?.int64 ?? 0
         return Usage(
-            input: max(0, input - cached),
+            input: max(0, input.saturatingSubtract(cached)),
             output: fields["output_tokens"]?.int64 ?? 0,
             cacheRead: cached,
             reasoning: fields["output_tokens_details"]?["reasoning_tokens"]?.int64 ?? 0

@@ -5,8 +5,9 @@ import StratesCore
 /// passed to estimate usage when a stream is cut before its usage arrives.
 public struct UsageMeter: Sendable {
     public let api: APIKind
-    /// Usage exactly as the upstream reported it, once it has.
-    public private(set) var usage: Usage?
+    /// Usage exactly as the upstream reported it, once it has, believed only while every
+    /// count is within bounds (see `usage`).
+    public private(set) var reported: Usage?
     public private(set) var responseModel: String?
     public private(set) var responseID: String?
     /// The service tier the provider reported (`service_tier`), if any.
@@ -34,10 +35,10 @@ public struct UsageMeter: Sendable {
         serviceTier = fields["service_tier"]?.string ?? fields["usage"]?["service_tier"]?.string
         if let usageView = fields["usage"] {
             switch api {
-            case .chatCompletions, .embeddings: usage = UsageFields.openAIChat(usageView)
-            case .responses: usage = UsageFields.openAIResponses(usageView)
-            case .messages: usage = UsageFields.anthropic(usageView)
-            case .countTokens: usage = nil
+            case .chatCompletions, .embeddings: reported = UsageFields.openAIChat(usageView)
+            case .responses: reported = UsageFields.openAIResponses(usageView)
+            case .messages: reported = UsageFields.anthropic(usageView)
+            case .countTokens: reported = nil
             }
         }
         finished = true
@@ -93,7 +94,7 @@ public struct UsageMeter: Sendable {
             }
         }
         if let usageView = fields["usage"], !usageView.isNull, let parsed = UsageFields.openAIChat(usageView) {
-            usage = parsed
+            reported = parsed
             return choicesEmpty
         }
         return false
@@ -121,7 +122,7 @@ public struct UsageMeter: Sendable {
                 responseModel = parts["model"]?.string ?? responseModel
                 serviceTier = parts["service_tier"]?.string ?? serviceTier
                 responseID = parts["id"]?.string ?? responseID
-                if let usageView = parts["usage"], let parsed = UsageFields.openAIResponses(usageView) { usage = parsed }
+                if let usageView = parts["usage"], let parsed = UsageFields.openAIResponses(usageView) { reported = parsed }
                 if name == "response.failed" { streamError = parts["error"]?["message"]?.string ?? "response failed" }
             }
             finished = true
@@ -143,7 +144,7 @@ public struct UsageMeter: Sendable {
                 responseModel = parts["model"]?.string
                 responseID = parts["id"]?.string
                 if let usageView = parts["usage"] {
-                    usage = UsageFields.anthropic(usageView)
+                    reported = UsageFields.anthropic(usageView)
                     serviceTier = usageView["service_tier"]?.string
                 }
             }
@@ -159,7 +160,7 @@ public struct UsageMeter: Sendable {
             let type = fields["content_block"]?["type"]?.string
             if type != "text" && type != "thinking" && type != "redacted_thinking" { sawFirstToken = true }
         case "message_delta":
-            if let usageView = fields["usage"] { usage = UsageFields.anthropic(usageView, base: usage) ?? usage }
+            if let usageView = fields["usage"] { reported = UsageFields.anthropic(usageView, base: reported) ?? reported }
         case "message_stop":
             finished = true
         case "error":
@@ -180,6 +181,17 @@ public struct UsageMeter: Sendable {
         estimate.output = max(estimate.output, outputEstimate)
         return estimate
     }
+
+    /// The upstream's usage, when it reported one and every count in it is between 0 and
+    /// `Bounds.usageTokensPerRequest`. A negative or absurd count is not believed (it would
+    /// record a credit, or break the sums): the request is metered as an estimate instead.
+    public var usage: Usage? {
+        guard let reported, reported.outOfBounds(Bounds.usageTokensPerRequest) == nil else { return nil }
+        return reported
+    }
+
+    /// What made the upstream's usage unbelievable, e.g. `output -5`; nil when it is believed or absent.
+    public var implausibleUsage: String? { reported?.outOfBounds(Bounds.usageTokensPerRequest) }
 
     /// Whether `usage` is the upstream's complete, final report.
     public var hasFinalUsage: Bool {

@@ -43,7 +43,7 @@ extension StratesCommand {
             @Option(help: "How full the budget must be, in percent, before requests move to --downgrade-to (default 80).") var downgradeAt: Int?
 
             func run() async throws {
-                let (_, ledger) = try data.openLedger()
+                let (_, ledger) = try data.openLedger(creating: true)
                 var changes = BudgetChanges()
                 changes.name = name
                 changes.scope = scope
@@ -61,7 +61,7 @@ extension StratesCommand {
                     guard parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--alerts must be percentages like 50,80,100") }
                     changes.alertThresholds = parts.compactMap { $0 }
                 }
-                let current = try await ledger.budgets().first { $0.isNamed(name) }
+                let current = try await ledger.budgets().named(name)
                 let budget: Budget
                 do {
                     budget = try changes.apply(to: current, id: current?.id ?? "bud_" + KeySecrets.randomHex(8), now: Date())
@@ -116,7 +116,7 @@ extension StratesCommand {
 
             func run() async throws {
                 let (_, ledger) = try data.openLedger()
-                guard let found = try await ledger.budgets().first(where: { $0.isNamed(budget) }) else {
+                guard let found = try await ledger.budgets().named(budget) else {
                     throw Budgets.notFound(budget)
                 }
                 let standing = try await InProcessBudgetCounters(store: ledger).standings(of: [found], at: Date()).first

@@ -28,9 +28,19 @@ struct DataOptions: ParsableArguments {
         return configuration
     }
 
-    func openLedger() throws -> (StratesConfiguration, SQLiteLedger) {
+    /// The configuration and its ledger. Only a command that puts something in the ledger
+    /// (`creating`) makes a missing one, and says so; any other refuses, so that a mistyped
+    /// `--database` is an error rather than an empty report or a change to nothing.
+    func openLedger(creating: Bool = false) throws -> (StratesConfiguration, SQLiteLedger) {
         let configuration = try load()
-        return (configuration, try SQLiteLedger(path: configuration.databasePath))
+        let path = configuration.databasePath
+        if !FileManager.default.fileExists(atPath: path) {
+            guard creating else {
+                throw CommandFailure(description: "There is no ledger at \(path). Give the right --database (or ledger.path in the config); 'strates ledger init' makes a new one.")
+            }
+            FileHandle.standardError.write(Data("Created a new ledger at \(path).\n".utf8))
+        }
+        return (configuration, try SQLiteLedger(path: path))
     }
 }
 

@@ -22,7 +22,7 @@ extension StratesCommand {
         @Option(help: "Where Strates listens.") var url: String = "http://127.0.0.1:7600"
 
         func run() async throws {
-            let (configuration, ledger) = try data.openLedger()
+            let (configuration, ledger) = try data.openLedger(creating: true)
             var members: [DemoDriver.Member] = []
             for (team, name) in DemoDriver.roster {
                 let (secret, key) = KeySecrets.makeKey(

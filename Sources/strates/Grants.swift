@@ -109,7 +109,7 @@ extension StratesCommand {
 
             func run() async throws {
                 let (_, ledger) = try data.openLedger()
-                guard let source = try await ledger.rules(Grant.self).first(where: { $0.isNamed(grant) }) else {
+                guard let source = try await ledger.rules(Grant.self).named(grant) else {
                     throw RuleCommands.notFound(Grant.self, grant)
                 }
                 let value = source.unit == .usd ? DecimalText.scaled(amount, decimals: 9) : Int64(amount)

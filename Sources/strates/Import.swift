@@ -88,7 +88,7 @@ extension StratesCommand.Import {
             guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
             guard let environment = Environment(rawValue: environment) else { throw ValidationError("--environment must be production, sandbox or personal") }
             guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-            let (configuration, ledger) = try data.openLedger()
+            let (configuration, ledger) = try data.openLedger(creating: true)
             let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
             let who = Attribution(organization: configuration.organization, team: team, member: member, environment: environment)
             let summary: SpendLogImport.Summary
@@ -130,7 +130,7 @@ struct ImportOptions: ParsableArguments {
         } catch {
             throw CommandFailure(description: "\(error)" + (paths.isEmpty ? " (give the folder holding the session logs)" : ""))
         }
-        let (configuration, ledger) = try data.openLedger()
+        let (configuration, ledger) = try data.openLedger(creating: true)
         let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
         let who = Attribution(
             organization: configuration.organization, team: team, member: member ?? ProcessInfo.processInfo.environment["USER"],

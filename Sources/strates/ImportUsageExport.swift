@@ -54,7 +54,7 @@ extension StratesCommand.Import {
                 guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
                 exports.append((file, Array(bytes)))
             }
-            let (configuration, ledger) = try data.openLedger()
+            let (configuration, ledger) = try data.openLedger(creating: true)
             if !["anthropic", "openai"].contains(provider), !configuration.providers.contains(where: { $0.name == provider }) {
                 FileHandle.standardError.write(Data("warning: no provider named '\(provider)' in the configuration; the rows are recorded under that name\n".utf8))
             }

@@ -23,13 +23,16 @@ extension StratesCommand {
             @Flag(help: "Print only the key (for scripts).") var quiet = false
 
             func run() async throws {
-                let (configuration, ledger) = try data.openLedger()
+                let (configuration, ledger) = try data.openLedger(creating: true)
                 guard let environment = Environment(rawValue: environment) else {
                     throw ValidationError("--environment must be production, sandbox or personal")
                 }
                 var expiresAt: Date?
                 if let expires {
                     guard let date = Self.parseExpiry(expires) else { throw ValidationError("--expires must be like 30d or 2027-01-01") }
+                    // A key born expired would be refused on its first call, with nothing said here.
+                    guard date > Date() else { throw ValidationError("--expires \(expires) is already past: give a later date or a duration such as 30d") }
+                    guard date < Bounds.latestDate else { throw ValidationError("--expires \(expires) is too far ahead: give a date before 2100") }
                     expiresAt = date
                 }
                 let (secret, key) = KeySecrets.makeKey(
@@ -50,7 +53,7 @@ extension StratesCommand {
             }
 
             static func parseExpiry(_ text: String) -> Date? {
-                if let unit = text.last, unit == "d" || unit == "h", let amount = Int(text.dropLast()), amount > 0 {
+                if let unit = text.last, unit == "d" || unit == "h", let amount = Int(text.dropLast()), amount > 0, amount <= 100_000 {
                     return Date().addingTimeInterval(Double(amount) * (unit == "d" ? 86_400 : 3_600))
                 }
                 let formatter = ISO8601DateFormatter()

@@ -6,8 +6,26 @@ extension StratesCommand {
     struct Ledger: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Maintain the ledger database.",
-            subcommands: [RebuildRollups.self]
+            subcommands: [Init.self, RebuildRollups.self]
         )
+
+        struct Init: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create an empty ledger, or bring an existing one up to the current schema.",
+                discussion: """
+                    Commands that only read or change a ledger refuse a path where there is none, so a mistyped
+                    --database never quietly starts an empty ledger. This is the explicit way to make one.
+                    Example: strates ledger init --database strates.db
+                    """
+            )
+
+            @OptionGroup var data: DataOptions
+
+            func run() async throws {
+                let (configuration, _) = try data.openLedger(creating: true)
+                print("The ledger at \(configuration.databasePath) is ready.")
+            }
+        }
 
         struct RebuildRollups: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

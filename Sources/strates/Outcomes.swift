@@ -39,7 +39,7 @@ extension StratesCommand {
                 } catch {
                     throw CommandFailure(description: "the outcome is not valid: \(error)")
                 }
-                let (_, ledger) = try data.openLedger()
+                let (_, ledger) = try data.openLedger(creating: true)
                 guard try await !ledger.teams(ofRun: run).isEmpty else {
                     throw CommandFailure(description: "no run '\(run)' in the ledger (runs come from x-strates-run or the agent's session id)")
                 }

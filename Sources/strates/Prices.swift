@@ -30,7 +30,7 @@ extension StratesCommand {
                 } catch {
                     throw CommandFailure(description: "\(file): \(error)")
                 }
-                let (_, ledger) = try data.openLedger()
+                let (_, ledger) = try data.openLedger(creating: true)
                 try await ledger.insert(result.prices)
                 print("Imported \(result.prices.count) prices from \(file); skipped \(result.skipped.count) entries without token prices.")
                 print("A running gateway uses them after its next restart.")

@@ -40,8 +40,8 @@ extension StratesCommand {
             @Option(help: "Percent of capacity past which personal traffic is refused.") var personalUntil: String?
 
             func run() async throws {
-                let (configuration, ledger) = try data.openLedger()
-                let exists = try await ledger.rules(ProductionReserve.self).contains { $0.isNamed(name) }
+                let (configuration, ledger) = try data.openLedger(creating: true)
+                let exists = try await ledger.rules(ProductionReserve.self).named(name) != nil
                 let fields: [String: Any?] = [
                     "scope": scope ?? (exists ? nil : "organization:\(configuration.organization)"), "capacity_usd": capacityUsd, "period": period, "time_zone": timeZone,
                     "capacity_tpm": capacityTpm, "provider": provider.map { $0.lowercased() == "none" ? "" : $0 },

@@ -9,8 +9,8 @@ import StratesLedger
 enum RuleCommands {
     /// Creates the rule named `name`, or changes it (only the fields given change).
     static func set<Rule: ControlRule>(_ type: Rule.Type, name: String, fields: [String: Any], data: DataOptions) async throws {
-        let (_, ledger) = try data.openLedger()
-        let current = try await ledger.rules(Rule.self).first { $0.isNamed(name) }
+        let (_, ledger) = try data.openLedger(creating: true)
+        let current = try await ledger.rules(Rule.self).named(name)
         var object = fields
         object["name"] = current?.name ?? name
         var parsed = RuleFields(object, known: Rule.fields)
@@ -46,7 +46,7 @@ enum RuleCommands {
 
     static func show<Rule: ControlRule>(_ type: Rule.Type, name: String, data: DataOptions) async throws {
         let (_, ledger) = try data.openLedger()
-        guard let rule = try await ledger.rules(Rule.self).first(where: { $0.isNamed(name) }) else {
+        guard let rule = try await ledger.rules(Rule.self).named(name) else {
             throw notFound(Rule.self, name)
         }
         print(rule.json)

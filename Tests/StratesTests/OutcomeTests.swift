@@ -67,7 +67,7 @@ import Testing
 
     @Test func pullRequestsAndDeploymentsBecomeOutcomes() throws {
         let merge = try GitHubOutcome.read(event: "pull_request", payload: Self.merged).get()
-        #expect(merge == GitHubOutcome(kind: .merge, ref: "acme/checkout-api#12", quantity: 34, at: Date(timeIntervalSince1970: 1_795_172_400), runs: ["run-a", "run-b"], branch: "feature/retry"))
+        #expect(merge == GitHubOutcome(kind: .merge, ref: "acme/checkout-api#12", quantity: 34, at: Date(timeIntervalSince1970: 1_795_172_400), runs: ["run-a", "run-b"], branch: "feature/retry", repository: "acme/checkout-api"))
         var opened = Self.merged
         opened["action"] = "opened"
         #expect(try GitHubOutcome.read(event: "pull_request", payload: opened).get().kind == .pullRequest)
@@ -77,9 +77,27 @@ import Testing
         closed["pull_request"] = pull
         guard case .failure(let ignored) = GitHubOutcome.read(event: "pull_request", payload: closed) else { Issue.record("a closed, unmerged PR is no outcome"); return }
         #expect(ignored.reason.contains("'closed' is not an outcome"))
-        let deployed: [String: Any] = ["deployment_status": ["state": "success", "created_at": "2026-11-20T12:00:00Z"], "deployment": ["id": 77, "environment": "production", "ref": "main"]]
-        #expect(try GitHubOutcome.read(event: "deployment_status", payload: deployed).get() == GitHubOutcome(kind: .deployment, ref: "production/77", quantity: nil, at: Date(timeIntervalSince1970: 1_795_176_000), runs: [], branch: "main"))
+        let deployed: [String: Any] = ["deployment_status": ["state": "success", "created_at": "2026-11-20T12:00:00Z"], "deployment": ["id": 77, "environment": "production", "ref": "main"], "repository": ["full_name": "acme/infra"]]
+        #expect(try GitHubOutcome.read(event: "deployment_status", payload: deployed).get() == GitHubOutcome(kind: .deployment, ref: "production/77", quantity: nil, at: Date(timeIntervalSince1970: 1_795_176_000), runs: [], branch: "main", repository: "acme/infra"))
         guard case .failure = GitHubOutcome.read(event: "issues", payload: [:]) else { Issue.record("issues events are not outcomes"); return }
+    }
+
+    /// A repository's deliveries attach outcomes only to runs of the teams it is mapped to,
+    /// by its most specific key; an unmapped repository attaches nothing.
+    @Test func repositoriesNameTheTeamsWhoseRunsTheyMayClaim() {
+        let map = RepositoryTeams(["acme/checkout-api": ["payments"], "acme/*": ["platform"], "Other/Tools": ["*"]])
+        #expect(map.allows(runTeams: ["payments"], from: "acme/checkout-api"))
+        #expect(!map.allows(runTeams: ["platform"], from: "acme/checkout-api"), "the exact key wins over acme/*")
+        #expect(map.allows(runTeams: ["platform"], from: "ACME/infra"))
+        #expect(!map.allows(runTeams: ["platform", "payments"], from: "acme/infra"), "a run spanning an unmapped team")
+        #expect(!map.allows(runTeams: [nil], from: "acme/infra"))
+        #expect(map.allows(runTeams: [nil, "anyone"], from: "other/tools"))
+        #expect(!map.allows(runTeams: ["platform"], from: "evil/acme"))
+        #expect(!map.allows(runTeams: ["platform"], from: nil))
+        #expect(!map.allows(runTeams: [], from: "acme/infra"), "a run with no requests")
+        #expect(RepositoryTeams(["*": ["platform"]]).allows(runTeams: ["platform"], from: nil))
+        for bad in ["acme", "/x", "acme/", "a*/b", "acme/x*", "a/b/c"] { #expect(RepositoryTeams.keyProblem(bad) != nil, "\(bad)") }
+        for good in ["acme/x", "acme/*", "*"] { #expect(RepositoryTeams.keyProblem(good) == nil) }
     }
 
     @Test func deliveriesAreCheckedAgainstTheSecret() {

@@ -239,16 +239,23 @@ import Testing
             let split = (count(breakdown?["ephemeral_5m_input_tokens"]), count(breakdown?["ephemeral_1h_input_tokens"]))
             let counts = [count(usage["input_tokens"]), count(usage["output_tokens"]), count(usage["cache_read_input_tokens"]), count(usage["cache_creation_input_tokens"]), split.0, split.1]
             guard counts.contains(where: { $0 != nil }) else { continue }
+            let writes: (Int64, Int64) = split.0 != nil || split.1 != nil ? (split.0 ?? 0, split.1 ?? 0) : (counts[3] ?? 0, 0)
+            let expected = Usage(input: counts[0] ?? 0, output: counts[1] ?? 0, cacheRead: counts[2] ?? 0, cacheWrite5m: writes.0, cacheWrite1h: writes.1)
+            if expected.outOfBounds(Bounds.importedTokensPerRecord) != nil {
+                // Negative or absurd counts are a malformed line, never a usage record.
+                guard case .malformed = read else { Issue.record("round \(round): out-of-bounds usage read as \(read)"); continue }
+                compared += 1
+                continue
+            }
             guard case .response(let response) = read else {
                 Issue.record("round \(round): \(read) for \(String(decoding: mutated, as: UTF8.self))")
                 continue
             }
             compared += 1
-            let writes: (Int64, Int64) = split.0 != nil || split.1 != nil ? (split.0 ?? 0, split.1 ?? 0) : (counts[3] ?? 0, 0)
             #expect(response.messageID == id && response.sessionID == session, "round \(round)")
             #expect(response.requestID == (object["requestId"] as? String).flatMap { $0.isEmpty ? nil : $0 }, "round \(round)")
             #expect(response.cwd == (object["cwd"] as? String).flatMap { $0.isEmpty ? nil : $0 }, "round \(round)")
-            #expect(response.usage == Usage(input: counts[0] ?? 0, output: counts[1] ?? 0, cacheRead: counts[2] ?? 0, cacheWrite5m: writes.0, cacheWrite1h: writes.1), "round \(round)")
+            #expect(response.usage == expected, "round \(round)")
         }
         #expect(compared > 5_000)
     }

@@ -129,6 +129,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def chat(self, body, model, scenario):
         tool = scenario == "tool"
+        # A hostile or broken upstream: `x-stub-usage` replaces the usage object, verbatim.
+        usage = json.loads(self.headers["x-stub-usage"]) if self.headers.get("x-stub-usage") else CHAT_USAGE
+        leaks = {"openai-organization": "org-upstream", "set-cookie": "session=upstream"} if scenario == "leaky-headers" else None
         if not body.get("stream") or scenario == "ignores-stream":
             message = {"role": "assistant", "content": "Hello from the stub.", "refusal": None, "annotations": []}
             finish = "stop"
@@ -139,9 +142,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_whole(200, json.dumps({
                 "id": "chatcmpl-stub", "object": "chat.completion", "created": 1700000000, "model": model,
                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-                "usage": CHAT_USAGE, "service_tier": "priority" if scenario == "priority" else "default",
+                "usage": usage, "service_tier": "priority" if scenario == "priority" else "default",
                 "system_fingerprint": "fp_stub", "x_future_field": {"kept": True},
-            }).encode())
+            }).encode(), extra=leaks)
         include_usage = (body.get("stream_options") or {}).get("include_usage") is True
         base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
                 "system_fingerprint": "fp_stub"}
@@ -168,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 events.append(chunk({}, "stop"))
         if include_usage and scenario != "usage-on-choice":
-            events.append(sse(None, dict(base, choices=[], usage=CHAT_USAGE)))
+            events.append(sse(None, dict(base, choices=[], usage=usage)))
         events.append(sse(None, "[DONE]"))
         self.stream(events, cut=scenario == "cut")
 
@@ -224,6 +227,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def messages(self, body, model, scenario):
         final_usage = dict(ANTHROPIC_START_USAGE, output_tokens=ANTHROPIC_FINAL_OUTPUT)
+        # A hostile or broken upstream: `x-stub-usage` is the whole answer's usage, and the
+        # stream's closing message_delta usage.
+        hostile = json.loads(self.headers["x-stub-usage"]) if self.headers.get("x-stub-usage") else None
+        if hostile is not None:
+            final_usage = hostile
         content = [{"type": "text", "text": "Hello from the stub."}]
         stop = "end_turn"
         if scenario == "thinking":
@@ -270,7 +278,7 @@ class Handler(BaseHTTPRequestHandler):
                                                           "delta": {"type": "text_delta", "text": word}}))
             events.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
         events.append(sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                                            "usage": {"output_tokens": ANTHROPIC_FINAL_OUTPUT}}))
+                                            "usage": hostile if hostile is not None else {"output_tokens": ANTHROPIC_FINAL_OUTPUT}}))
         events.append(sse("message_stop", {"type": "message_stop"}))
         self.stream(events, cut=scenario == "cut")
 

@@ -105,7 +105,8 @@ def test_github_webhook_deliveries_become_outcomes(tmp_path):
 
     import httpx
 
-    config = sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']) + "outcomes: {github_webhook_secret_env: GH_HOOK_SECRET}\n"
+    config = sim_control_config({"sim": 1}, ['{name: "*", provider: sim}']) + (
+        'outcomes: {github_webhook_secret_env: GH_HOOK_SECRET, github_repositories: {"acme/checkout-api": [platform], "acme/*": platform}}\n')
     gw = Gateway(tmp_path, config, env_extra={"GH_HOOK_SECRET": "hook-s3cret"})
     try:
         work(gw, "run-pr", "fix-bug", 2)
@@ -129,10 +130,32 @@ def test_github_webhook_deliveries_become_outcomes(tmp_path):
         assert outcomes[0]["quantity"] == 34 and outcomes[0]["source"] == "github"
 
         # No Strates-Run line: the branch names the imported session that worked on it.
-        opened = {"action": "opened", "pull_request": {"number": 13, "created_at": "2026-11-20T10:00:00Z", "title": "Add retries", "body": "",
+        opened = {"action": "opened", "repository": {"full_name": "acme/web"}, "pull_request": {"number": 13, "created_at": "2026-11-20T10:00:00Z", "title": "Add retries", "body": "",
                                                        "additions": 3, "deletions": 0, "head": {"ref": "feature/retry"}}}
         inferred = deliver("pull_request", opened).json()
         assert inferred["inferred"] is True and inferred["runs"] == [SESSION] and inferred["kind"] == "pull_request"
+
+        # L3: a pull request's text is anyone's to write. Runs of a team the repository is not
+        # mapped to take nothing, and a repository mapped to no team attaches nothing at all.
+        red = gw.cli("keys", "create", "--member", "rex", "--team", "red", "--quiet").stdout.strip()
+        red_client = openai.OpenAI(base_url=gw.url + "/v1", api_key=red, max_retries=0, default_headers={"x-strates-run": "red-run"})
+        red_client.chat.completions.create(model="gpt-4o-mini", max_tokens=5, messages=[{"role": "user", "content": "red"}])
+        gw.wait_rows(1, "run = 'red-run'")
+        claim = {"action": "opened", "repository": {"full_name": "acme/checkout-api"},
+                 "pull_request": {"number": 14, "title": "t", "body": "Strates-Run: red-run\nStrates-Run: run-pr", "additions": 1, "deletions": 1}}
+        claimed = deliver("pull_request", claim).json()
+        assert claimed["runs"] == ["run-pr"] and claimed["outside_mapped_teams"] == ["red-run"] and claimed["mapped_teams"] == ["platform"]
+        assert api(gw, "GET", "/api/outcomes?run=red-run")[1]["data"] == []
+        fork = dict(claim, repository={"full_name": "evil/fork"})
+        assert "not mapped to a team" in deliver("pull_request", fork).json()["ignored"]
+        assert "not mapped to a team" in deliver("pull_request", {k: v for k, v in claim.items() if k != "repository"}).json()["ignored"]
+
+        # L2: line counts near Int64's end are clamped, not added up into a trap.
+        huge = {"action": "opened", "repository": {"full_name": "acme/checkout-api"},
+                "pull_request": {"number": 15, "body": "Strates-Run: run-pr", "additions": 2**63 - 1, "deletions": 2**63 - 1}}
+        assert deliver("pull_request", huge).json()["recorded"] == 1
+        quantities = {o["ref"]: o["quantity"] for o in api(gw, "GET", "/api/outcomes?run=run-pr")[1]["data"]}
+        assert quantities["acme/checkout-api#15"] == 100_000_000
 
         assert deliver("pull_request", merged, secret="wrong").status_code == 401
         assert deliver("ping", {"zen": "Design for failure."}).json()["ignored"] == "ping"

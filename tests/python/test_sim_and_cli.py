@@ -1,4 +1,5 @@
 """The simulated provider through `strates serve`, and the CLI and admin API around the ledger."""
+import sqlite3
 import json
 import time
 
@@ -111,7 +112,15 @@ def test_keys_list_and_revoke(gateway):
 
 
 def test_expired_key_is_refused(gateway):
-    secret = gateway.cli("keys", "create", "--member", "carol", "--expires", "2020-01-01", "--quiet").stdout.strip()
+    # The CLI refuses to create a key that is already expired, so age one in the ledger.
+    secret = gateway.cli("keys", "create", "--member", "carol", "--expires", "1h", "--quiet").stdout.strip()
+    connection = sqlite3.connect(gateway.db, timeout=10)
+    with connection:
+        changed = connection.execute("UPDATE api_keys SET expires_at = 1577836800000 WHERE member = 'carol'").rowcount
+    connection.close()
+    assert changed == 1
+    refused = gateway.cli("keys", "create", "--member", "carol", "--expires", "2020-01-01", "--quiet", check=False)
+    assert refused.returncode != 0 and "past" in refused.stderr
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=gateway.url + "/v1", api_key=secret, max_retries=0).chat.completions.create(
             model="gpt-4o-mini", messages=[])
