@@ -8,8 +8,8 @@ import Synchronization
 ///
 /// Kept up row by row, the id index alone cost an import half its write time: its keys are
 /// hashes, so each batch dirtied most of its pages and wrote them to the log again. SQLite
-/// alone copying a million imported rows took 9.7-11.3 s into the kept-up indexes and 5.4 s
-/// with the indexes built after (BENCHMARKS.md).
+/// alone copies the rows much faster with the indexes built after than into kept-up
+/// ones (BENCHMARKS.md has the floor measured both ways).
 ///
 /// Two transactions. The first writes the rows into `requests_bulk`, a table of the same
 /// columns that nothing reads, while the import reads its files; the rollup sums are kept
@@ -41,8 +41,7 @@ extension SQLiteLedger {
 
     /// Indexes of requests kept up while a bulk import writes its rows, instead of built
     /// after them: partial indexes of rows imports do not write (they carry no grant). Kept
-    /// up, such an index costs nothing; built after, it is a scan of every row (0.23 s of a
-    /// million). It moves to `requests_bulk` in the first transaction and comes back with
+    /// up, such an index costs nothing; built after, it is a scan of every row. It moves to `requests_bulk` in the first transaction and comes back with
     /// it; `requests_bulk_indexes` remembers it until then, so that a failed or interrupted
     /// import puts it back on requests.
     static let indexesKeptUpInBulk = ["requests_grant_started_at"]
@@ -86,8 +85,7 @@ extension SQLiteLedger {
     /// instead, the slow way.
     static func putInPlace(_ tally: Rollups.Tally, _ db: Database) throws {
         // Each index build reads the table once, in order: a cache smaller than the table
-        // (285 MB for a million rows) saves none of them a read. 64 MB holds the largest
-        // sort, the id's.
+        // saves none of them a read. 64 MB holds the largest sort, the id's.
         try useImportSettings(db, cacheMB: 64)
         if try holdsRequests(db) {
             try db.execute(sql: "INSERT INTO requests SELECT * FROM requests_bulk")
@@ -242,7 +240,7 @@ final class BulkFeed: Sendable {
         guard try !SQLiteLedger.holdsRequests(db) else { throw NotEmpty() }
         // Rows are appended, so only the table's last pages are written to: a small cache
         // does. With the 256 MB the row-by-row path needs, it filled with rows written
-        // already (peak RSS 700 MB against 500-550 MB, same time).
+        // already, raising the peak RSS for no time gained.
         try SQLiteLedger.useImportSettings(db, cacheMB: 32)
         // Its pages are copied into the database beside the next transaction, not at commit.
         try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")

@@ -12,9 +12,9 @@ public final class SQLiteLedger: LedgerDatabase {
         configuration.prepareDatabase { db in
             // A new ledger gets 16 KB pages (a ledger created before keeps its own: SQLite sets
             // the page size when it writes a database's first page). A write-ahead log frame,
-            // and the system call that writes it, is one page; a million imported records
-            // took 8.6-9.1 s with these against 10.0-10.4 s with SQLite's 4 KB (a quarter of
-            // the frames, a third less kernel time), and every index is a level shallower.
+            // and the system call that writes it, is one page: a quarter of the frames of
+            // SQLite's 4 KB pages for an import (BENCHMARKS.md has the timing), and every
+            // index is a level shallower.
             // The cost: a request record dirties a 16 KB page of each index in the log, where
             // it dirtied 4 KB; the gateway writes its records 512 at a time at most.
             try db.execute(sql: "PRAGMA page_size = 16384")

@@ -9,11 +9,11 @@ import ServiceLifecycle
 /// A gateway's large allocations are request and response bodies (a coding agent's
 /// prompt is often several hundred KB) that live for one request. glibc raises its mmap
 /// threshold to the largest block freed so far, so after the first big body later ones
-/// come from heap arenas, which fragment and are never returned: a burst of 256 large
-/// prompts left Strates at 400 to 550 MB resident at concurrency 1 afterwards. Fixing
-/// the threshold instead (every big body its own mapping) returned the memory but cost
-/// about 45 % more CPU per large request in page faults. `malloc_trim(0)` releases the
-/// free pages inside every arena, off the hot path. See BENCHMARKS.md.
+/// come from heap arenas, which fragment and are never returned: after a burst of large
+/// prompts the memory stayed resident. Fixing the threshold instead (every big body its
+/// own mapping) returned the memory but cost CPU per large request in page faults.
+/// `malloc_trim(0)` releases the free pages inside every arena, off the hot path.
+/// BENCHMARKS.md has the measurements.
 struct MemoryTrimmer: Service {
     var interval: Duration = .seconds(5)
 

@@ -237,8 +237,7 @@ public struct TranscriptImport: Sendable {
     /// Files read together: a Claude Code history has about 100 responses per file.
     public var filesPerBatch = 128
     /// Responses written together, in one transaction. Larger transactions write each index
-    /// page to the write-ahead log fewer times: a million records took 39 s in transactions of
-    /// 12,800 and 32 s in transactions of 102,400 (see BENCHMARKS.md).
+    /// page to the write-ahead log fewer times (BENCHMARKS.md has the timings).
     public var responsesPerWrite = 50_000
     /// Whether files read by an earlier import into the same ledger, and unchanged since (same
     /// size and modification time), are skipped. Off, every file is read again (what they
@@ -316,8 +315,8 @@ public struct TranscriptImport: Sendable {
                     return (try await store.importRecords(records), records.map(\.cost))
                 }
                 // A bulk write takes the records in slices: a write's records in one array
-                // (35 MB) were past what the allocator reuses, so each write's memory was
-                // mapped afresh, a third of the import's page faults.
+                // were past what the allocator reuses, so each write's memory was mapped
+                // afresh (the page faults are measured in BENCHMARKS.md).
                 var slices = stride(from: 0, to: responses.count, by: Self.recordsPerSlice).map {
                     importer.records(for: responses[$0..<min($0 + Self.recordsPerSlice, responses.count)])
                 }
