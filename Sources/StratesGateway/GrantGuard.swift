@@ -109,7 +109,7 @@ public final class GrantGuard: Sendable {
         state.withLock { state in
             guard let hold = state.holds.removeValue(forKey: record.id), var account = state.accounts[hold.grantID] else { return }
             guard account.windowStart == hold.windowStart else { return }
-            account.reserved = account.reserved.saturatingSubtract(hold.amount)
+            account.reserved = max(0, account.reserved.saturatingSubtract(hold.amount))
             account.holds -= 1
             if record.status != .rejected {
                 account.used = account.used.saturatingAdd(hold.unit == .usd ? (record.cost?.value ?? 0) : record.usage.total)

@@ -122,8 +122,9 @@ public final class InProcessBudgetCounters: BudgetCounters {
             var standings: [BudgetStanding] = []
             for charge in charges {
                 guard var counter = state.counters[charge.key] else { continue }
-                counter.reserved = counter.reserved.saturatingSubtract(charge.amount)
+                // Saturated sums do not subtract back exactly: with no hold left, nothing is held.
                 counter.holds -= 1
+                counter.reserved = counter.holds == 0 ? 0 : max(0, counter.reserved.saturatingSubtract(charge.amount))
                 // Never a credit: the meter does not believe negative usage, and a cost below
                 // zero (a misconfigured price) must not give a budget room back either.
                 let used = max(0, charge.budget.unit == .usd ? (cost?.value ?? 0) : usage.total)
