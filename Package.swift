@@ -42,14 +42,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The ledger without a database: store protocols, the crash journal and its writer,
+        // budget counters. What the gateway and the reports depend on.
         .target(
             name: "StratesLedger",
             dependencies: [
                 "StratesCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The ledger on SQLite (GRDB): one implementation of StratesLedger's stores.
+        .target(
+            name: "StratesLedgerSQLite",
+            dependencies: [
+                "StratesCore", "StratesLedger",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(
@@ -65,7 +74,7 @@ let package = Package(
         .target(
             name: "StratesServer",
             dependencies: [
-                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesGateway", "CMalloc",
+                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -80,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "strates",
             dependencies: [
-                "StratesCore", "StratesLedger", "StratesServer", "StratesGateway", "StratesProviders",
+                "StratesCore", "StratesLedger", "StratesLedgerSQLite", "StratesServer", "StratesGateway", "StratesProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -97,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "StratesTests",
             dependencies: [
-                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger",
+                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite",
                 "StratesGateway", "StratesServer", "CByteScan",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

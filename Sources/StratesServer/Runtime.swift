@@ -8,6 +8,7 @@ import Prometheus
 import StratesCore
 import StratesGateway
 import StratesLedger
+import StratesLedgerSQLite
 import StratesProviders
 
 /// Everything a running Strates holds: the ledger, the gateway, its providers and metrics.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import StratesLedger
+import StratesLedgerSQLite
 import StratesServer
 
 /// The options every command that reads or writes data shares.

@@ -4,6 +4,7 @@ import Testing
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesLedger
+@testable import StratesLedgerSQLite
 @testable import StratesWire
 
 @Suite struct BudgetPeriodTests {

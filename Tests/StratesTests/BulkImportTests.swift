@@ -3,6 +3,7 @@ import GRDB
 import StratesCore
 import StratesGateway
 @testable import StratesLedger
+@testable import StratesLedgerSQLite
 import StratesServer
 import Testing
 

@@ -3,6 +3,7 @@ import Testing
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesLedger
+@testable import StratesLedgerSQLite
 @testable import StratesWire
 
 /// Dates in UTC unless a zone is given.

@@ -4,6 +4,7 @@ import Logging
 import Testing
 @testable import StratesCore
 @testable import StratesLedger
+@testable import StratesLedgerSQLite
 
 @Suite struct LedgerTests {
     func record(_ id: String, team: String = "platform", model: String = "gpt-4o", usage: Usage = Usage(input: 10, output: 5), cost: Int64? = 100, status: RequestStatus = .completed) -> RequestRecord {

@@ -1,6 +1,7 @@
 import Foundation
 import StratesCore
 import StratesLedger
+import StratesLedgerSQLite
 import StratesWire
 import Synchronization
 import Testing

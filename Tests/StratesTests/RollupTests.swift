@@ -3,6 +3,7 @@ import GRDB
 import Testing
 @testable import StratesCore
 @testable import StratesLedger
+@testable import StratesLedgerSQLite
 
 /// The rollups must give exactly what summing the requests gives, for any window (whole
 /// hours or not), grouping and filter, after gateway inserts, import updates and the

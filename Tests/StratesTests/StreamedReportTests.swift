@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import StratesCore
 @testable import StratesLedger
+@testable import StratesLedgerSQLite
 
 /// The ledger streams run profiles and outcomes into the workload, outcome and efficiency
 /// reports; they must say what the same reports say over the runs and outcomes read into

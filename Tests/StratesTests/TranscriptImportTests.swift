@@ -2,6 +2,7 @@ import Foundation
 import StratesCore
 import StratesGateway
 import StratesLedger
+import StratesLedgerSQLite
 @testable import StratesProviders
 import StratesServer
 import StratesWire

@@ -2,6 +2,7 @@ import Foundation
 import StratesCore
 import StratesGateway
 import StratesLedger
+import StratesLedgerSQLite
 import StratesServer
 import StratesWire
 import Testing

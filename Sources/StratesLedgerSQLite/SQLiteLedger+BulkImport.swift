@@ -1,34 +1,8 @@
 import Dispatch
 import GRDB
 import StratesCore
+import StratesLedger
 import Synchronization
-
-/// The writes of a first import into an empty ledger: every record new, written bare, with
-/// each of the requests' indexes built once at the end.
-///
-/// Kept up row by row, the id index alone cost an import half its write time: its keys are
-/// hashes, so each batch dirtied most of its pages and wrote them to the log again. SQLite
-/// alone copies the rows much faster with the indexes built after than into kept-up
-/// ones (BENCHMARKS.md has the floor measured both ways).
-///
-/// Two transactions. The first writes the rows into `requests_bulk`, a table of the same
-/// columns that nothing reads, while the import reads its files; the rollup sums are kept
-/// in memory. The second puts that table in place of the (still empty) requests table,
-/// builds the indexes and adds the rollups. Between the two, another connection copies the
-/// first one's pages from the write-ahead log into the database, on the other core while the
-/// indexes are built (in one transaction, that copy came after them). Readers see the empty
-/// ledger until the second commits, then all of it. A failure anywhere leaves the ledger as
-/// it was: empty, with its indexes. A `requests_bulk` left by a process that died between
-/// the two is dropped when the ledger is next opened, or by the next bulk import
-/// (`BulkImportLock` tells a dead import's from a live one's).
-public protocol BulkImportWriter: Sendable {
-    /// Writes records none of which the ledger holds or was given before.
-    func write(_ records: [RequestRecord]) async throws
-    /// Puts the rows in place, builds the indexes and commits.
-    func finish() async throws
-    /// Rolls everything back.
-    func abort() async
-}
 
 extension SQLiteLedger {
     static func holdsRequests(_ db: Database) throws -> Bool {
@@ -164,6 +138,24 @@ extension SQLiteLedger {
 
 /// A bulk import's handle: records handed to the ledger's writer, which waits for them
 /// inside its transaction.
+/// SQLite's `BulkImportWriter`. The writes of a first import into an empty ledger: every record new, written bare, with
+/// each of the requests' indexes built once at the end.
+///
+/// Kept up row by row, the id index alone cost an import half its write time: its keys are
+/// hashes, so each batch dirtied most of its pages and wrote them to the log again. SQLite
+/// alone copies the rows much faster with the indexes built after than into kept-up
+/// ones (BENCHMARKS.md has the floor measured both ways).
+///
+/// Two transactions. The first writes the rows into `requests_bulk`, a table of the same
+/// columns that nothing reads, while the import reads its files; the rollup sums are kept
+/// in memory. The second puts that table in place of the (still empty) requests table,
+/// builds the indexes and adds the rollups. Between the two, another connection copies the
+/// first one's pages from the write-ahead log into the database, on the other core while the
+/// indexes are built (in one transaction, that copy came after them). Readers see the empty
+/// ledger until the second commits, then all of it. A failure anywhere leaves the ledger as
+/// it was: empty, with its indexes. A `requests_bulk` left by a process that died between
+/// the two is dropped when the ledger is next opened, or by the next bulk import
+/// (`BulkImportLock` tells a dead import's from a live one's).
 final class BulkImport: BulkImportWriter {
     let feed: BulkFeed
     let task: Task<Void, any Error>

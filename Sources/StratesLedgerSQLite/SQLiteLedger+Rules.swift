@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StratesCore
+import StratesLedger
 
 extension SQLiteLedger {
     public func rules<Rule: ControlRule>(_ type: Rule.Type) async throws -> [Rule] {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StratesCore
+import StratesLedger
 
 /// The embedded ledger: SQLite in WAL mode through GRDB.
 public final class SQLiteLedger: LedgerDatabase {

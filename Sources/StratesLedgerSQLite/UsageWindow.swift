@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StratesCore
+import StratesLedger
 
 /// One usage query over [since, until): the whole UTC days inside the window come from
 /// `usage_daily`, the whole hours around them from `usage_hourly`, and the parts of hours at

@@ -1,6 +1,7 @@
 import GRDB
 import GRDBSQLite
 import StratesCore
+import StratesLedger
 
 /// Runs one of the request inserts for a record, binding its values straight to SQLite.
 /// Building GRDB argument arrays (an array of existentials per record) took half the insert

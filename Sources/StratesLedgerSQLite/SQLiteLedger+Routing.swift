@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StratesCore
+import StratesLedger
 
 extension SQLiteLedger {
     public func routingUsage(from: Date, to: Date, team: String?) async throws -> [RoutingUsageRow] {

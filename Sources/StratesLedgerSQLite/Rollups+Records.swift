@@ -1,6 +1,7 @@
 import GRDB
 import GRDBSQLite
 import StratesCore
+import StratesLedger
 
 /// Folding requests just written into the rollups from the records in memory: summed per
 /// hour and dimensions in a dictionary, then one upsert per cell. The same sums as

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StratesCore
+import StratesLedger
 
 extension SQLiteLedger {
     public func record(_ feedback: Feedback) async throws {
