@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 source scripts/lib/system-deps.sh
 
+echo "==> swift format lint (.swift-format)"
+format_status=0
+swift format lint --strict --recursive --parallel Sources Tests Package.swift || format_status=$?
+
 echo "==> building (debug, with tests)"
 swift build --build-tests
 
@@ -25,8 +29,8 @@ if [ "$python_status" = 5 ]; then
     echo "pytest collected no tests: the live suite is missing" >&2
 fi
 
-if [ "$swift_status" != 0 ] || [ "$python_status" != 0 ]; then
-    echo "FAILED: swift test exited $swift_status, pytest exited $python_status" >&2
+if [ "$format_status" != 0 ] || [ "$swift_status" != 0 ] || [ "$python_status" != 0 ]; then
+    echo "FAILED: swift format lint exited $format_status, swift test exited $swift_status, pytest exited $python_status" >&2
     exit 1
 fi
 echo "All tests passed."

@@ -110,12 +110,13 @@ public struct AccessPolicy: ControlRule {
     }
 
     public var json: String {
-        let fields = RuleJSON.common(self) + [
-            #""allow_models":\#(RuleJSON.strings(allowModels))"#, #""deny_models":\#(RuleJSON.strings(denyModels))"#,
-            #""max_input_usd_per_mtok":\#(maxInputPricePerMillion.map { JSONText.quote(NanoUSD($0).dollars) } ?? "null")"#,
-            #""max_output_usd_per_mtok":\#(maxOutputPricePerMillion.map { JSONText.quote(NanoUSD($0).dollars) } ?? "null")"#,
-            #""max_context_tokens":\#(RuleJSON.optional(maxContextTokens))"#,
-        ]
+        let fields =
+            RuleJSON.common(self) + [
+                #""allow_models":\#(RuleJSON.strings(allowModels))"#, #""deny_models":\#(RuleJSON.strings(denyModels))"#,
+                #""max_input_usd_per_mtok":\#(maxInputPricePerMillion.map { JSONText.quote(NanoUSD($0).dollars) } ?? "null")"#,
+                #""max_output_usd_per_mtok":\#(maxOutputPricePerMillion.map { JSONText.quote(NanoUSD($0).dollars) } ?? "null")"#,
+                #""max_context_tokens":\#(RuleJSON.optional(maxContextTokens))"#,
+            ]
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -135,7 +136,10 @@ public enum Glob {
     public static func matches(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.utf8)
         let t = Array(text.utf8)
-        var pi = 0, ti = 0, star = -1, mark = 0
+        var pi = 0
+        var ti = 0
+        var star = -1
+        var mark = 0
         while ti < t.count {
             if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] {
                 pi += 1

@@ -35,9 +35,10 @@ public struct TaskProfile: Sendable, Hashable {
     /// The class, checked in order: images, tools, reasoning, input size. Difficulty grows
     /// with the input, the output asked for and the reasoning effort.
     public static func classify(_ request: RequestFeatures) -> TaskProfile {
-        let kind: Kind = if request.hasImages() { .vision } else if request.hasTools { .agentic } else if request.reasoning != nil {
-            .reasoning
-        } else if request.inputTokens > 32_000 { .longContext } else { .chat }
+        let kind: Kind =
+            if request.hasImages() { .vision } else if request.hasTools { .agentic } else if request.reasoning != nil {
+                .reasoning
+            } else if request.inputTokens > 32_000 { .longContext } else { .chat }
         let output = request.maxTokens ?? 0
         let difficulty: Difficulty
         if request.inputTokens > 64_000 || output > 8_000 || request.reasoning == "high" {

@@ -193,7 +193,9 @@ public struct BenefitsReport: Sendable {
 
     /// The table `strates report benefits` prints, with a total row.
     public var table: [[String]] {
-        let header = ["member", "requests", "tokens", "list value", "contract cost", "grants $ used", "$ unused", "$ lapsed", "grants tok used", "tok unused", "unpriced"]
+        let header = [
+            "member", "requests", "tokens", "list value", "contract cost", "grants $ used", "$ unused", "$ lapsed", "grants tok used", "tok unused", "unpriced",
+        ]
         let row: (BenefitLine) -> [String] = { line in
             [
                 line.member, String(line.requests), String(line.tokens), NanoUSD(line.listValue).description, NanoUSD(line.contractCost).description,

@@ -108,7 +108,8 @@ public struct BudgetScope: Sendable, Codable, Hashable {
         let value = String(text[text.index(after: colon)...])
         // Values are names of teams, members, keys and workflows: printable and short.
         guard !value.isEmpty, value.utf8.count <= Self.maxValueBytes,
-              !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
+            !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { return nil }
         if kind == .environment, Environment(rawValue: value) == nil { return nil }
         self.init(kind: kind, value: value)
     }

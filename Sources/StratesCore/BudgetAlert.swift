@@ -22,7 +22,8 @@ public struct BudgetAlert: Sendable, Equatable {
     /// One line for people: the log, a Slack message.
     public var text: String {
         let resets = window.end.map { " Resets \(BudgetText.timestamp($0))." } ?? ""
-        return "Budget '\(budget.name)' (\(budget.scope.text), \(budget.period.text)) reached \(threshold)%: spent \(budget.format(spent)) of \(budget.format(budget.limit)).\(resets)"
+        return
+            "Budget '\(budget.name)' (\(budget.scope.text), \(budget.period.text)) reached \(threshold)%: spent \(budget.format(spent)) of \(budget.format(budget.limit)).\(resets)"
     }
 }
 

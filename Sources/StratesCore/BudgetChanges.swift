@@ -29,7 +29,10 @@ public struct BudgetChanges: Sendable, Equatable {
             problems.append("'\(key)' must be a string")
             return nil
         }
-        let known: Set<String> = ["name", "scope", "period", "time_zone", "unit", "limit_usd", "limit_tokens", "enforcement", "when_exhausted", "alert_thresholds", "downgrade_to", "downgrade_at"]
+        let known: Set<String> = [
+            "name", "scope", "period", "time_zone", "unit", "limit_usd", "limit_tokens", "enforcement", "when_exhausted", "alert_thresholds", "downgrade_to",
+            "downgrade_at",
+        ]
         for key in json.keys.sorted() where !known.contains(key) {
             problems.append("unknown field '\(key)' (expected: \(known.sorted().joined(separator: ", ")))")
         }
@@ -44,17 +47,25 @@ public struct BudgetChanges: Sendable, Equatable {
             if value is NSNull { downgradeTo = "" } else { downgradeTo = text("downgrade_to") }
         }
         if let value = json["downgrade_at"], !(value is NSNull) {
-            if let number = RuleFields.number(value), let whole = Int(exactly: number.doubleValue) { downgradeAtPercent = whole } else {
+            if let number = RuleFields.number(value), let whole = Int(exactly: number.doubleValue) {
+                downgradeAtPercent = whole
+            } else {
                 problems.append("'downgrade_at' must be a whole percentage, e.g. 80")
             }
         }
         if let value = json["limit_usd"], !(value is NSNull) {
-            if let string = value as? String { limitUSD = string } else if let number = RuleFields.number(value) {
+            if let string = value as? String {
+                limitUSD = string
+            } else if let number = RuleFields.number(value) {
                 limitUSD = number.stringValue
-            } else { problems.append("'limit_usd' must be a number of dollars, e.g. \"50\" or 12.5") }
+            } else {
+                problems.append("'limit_usd' must be a number of dollars, e.g. \"50\" or 12.5")
+            }
         }
         if let value = json["limit_tokens"], !(value is NSNull) {
-            if let number = RuleFields.number(value), let whole = Int64(exactly: number.doubleValue) { limitTokens = whole } else {
+            if let number = RuleFields.number(value), let whole = Int64(exactly: number.doubleValue) {
+                limitTokens = whole
+            } else {
                 problems.append("'limit_tokens' must be a whole number of tokens")
             }
         }
@@ -62,7 +73,9 @@ public struct BudgetChanges: Sendable, Equatable {
             let numbers = (value as? [Any])?.compactMap(RuleFields.number)
             if let numbers, numbers.count == (value as? [Any])?.count, numbers.allSatisfy({ Int(exactly: $0.doubleValue) != nil }) {
                 alertThresholds = numbers.map { $0.intValue }
-            } else { problems.append("'alert_thresholds' must be a list of percentages, e.g. [50, 80, 100]") }
+            } else {
+                problems.append("'alert_thresholds' must be a list of percentages, e.g. [50, 80, 100]")
+            }
         }
         if !problems.isEmpty { throw BudgetProblems(problems) }
     }
@@ -81,7 +94,9 @@ public struct BudgetChanges: Sendable, Equatable {
         }
         var periodValue = current?.period ?? .month
         if let period {
-            if let parsed = BudgetPeriod(text: period) { periodValue = parsed } else {
+            if let parsed = BudgetPeriod(text: period) {
+                periodValue = parsed
+            } else {
                 problems.append("period '\(period)' must be day, week, month, total or rolling:Nd (e.g. rolling:7d)")
             }
         }
@@ -94,7 +109,9 @@ public struct BudgetChanges: Sendable, Equatable {
         if limitUSD != nil && limitTokens != nil {
             problems.append("give limit_usd or limit_tokens, not both")
         } else if let limitUSD {
-            if let nano = DecimalText.scaled(limitUSD, decimals: 9) { limit = nano } else {
+            if let nano = DecimalText.scaled(limitUSD, decimals: 9) {
+                limit = nano
+            } else {
                 problems.append("limit_usd '\(limitUSD)' is not a positive amount of dollars (e.g. 50 or 12.50)")
             }
             if unit == nil { unitValue = .usd }
@@ -111,13 +128,17 @@ public struct BudgetChanges: Sendable, Equatable {
         if limit == nil && limitUSD == nil { problems.append("a limit is required: limit_usd (dollars) or limit_tokens") }
         var enforcementValue = current?.enforcement ?? .hard
         if let enforcement {
-            if let parsed = BudgetEnforcement(rawValue: enforcement.lowercased()) { enforcementValue = parsed } else {
+            if let parsed = BudgetEnforcement(rawValue: enforcement.lowercased()) {
+                enforcementValue = parsed
+            } else {
                 problems.append("enforcement '\(enforcement)' must be hard or soft")
             }
         }
         var exhaustion = current?.whenExhausted ?? .reject
         if let whenExhausted {
-            if let parsed = BudgetExhaustion(rawValue: whenExhausted.lowercased()) { exhaustion = parsed } else {
+            if let parsed = BudgetExhaustion(rawValue: whenExhausted.lowercased()) {
+                exhaustion = parsed
+            } else {
                 problems.append("when_exhausted '\(whenExhausted)' must be reject or cap")
             }
         }

@@ -82,8 +82,8 @@ public enum BudgetDecision {
             }
             if need <= standing.remaining { continue }
             guard standing.budget.whenExhausted == .cap, demand.canCap,
-                  let fitting = largestFitting(demand, unit: unit, room: standing.remaining, upTo: output),
-                  fitting >= min(smallestCap, output)
+                let fitting = largestFitting(demand, unit: unit, room: standing.remaining, upTo: output),
+                fitting >= min(smallestCap, output)
             else {
                 return .refuse(BudgetRefusal(standing: standing, reason: .exhausted(needed: need)))
             }

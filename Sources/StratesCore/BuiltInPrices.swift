@@ -29,7 +29,9 @@ extension PriceCatalog {
             return ModelPrice(
                 provider: provider, model: model, effectiveFrom: formatter.date(from: from)!,
                 input: rate(input), output: rate(output), cacheRead: cacheRead.map(rate),
-                longContext: long.map { LongContextTier(threshold: $0.threshold, input: rate($0.input), output: rate($0.output), cacheRead: $0.cacheRead.map(rate)) },
+                longContext: long.map {
+                    LongContextTier(threshold: $0.threshold, input: rate($0.input), output: rate($0.output), cacheRead: $0.cacheRead.map(rate))
+                },
                 batchBasisPoints: batch, priorityBasisPoints: priority, source: "builtin"
             )
         }
@@ -61,17 +63,21 @@ extension PriceCatalog {
             Row(provider: "anthropic", model: "claude-opus-4-5", from: "2025-11-24", input: "5.00", output: "25.00"),
             Row(provider: "anthropic", model: "claude-opus-4-1", from: "2025-08-05", input: "15.00", output: "75.00"),
             Row(provider: "anthropic", model: "claude-opus-4", from: "2025-05-22", input: "15.00", output: "75.00"),
-            Row(provider: "anthropic", model: "claude-sonnet-4-5", from: "2025-09-29", input: "3.00", output: "15.00",
+            Row(
+                provider: "anthropic", model: "claude-sonnet-4-5", from: "2025-09-29", input: "3.00", output: "15.00",
                 long: (200_000, "6.00", "22.50", nil)),
-            Row(provider: "anthropic", model: "claude-sonnet-4", from: "2025-05-22", input: "3.00", output: "15.00",
+            Row(
+                provider: "anthropic", model: "claude-sonnet-4", from: "2025-05-22", input: "3.00", output: "15.00",
                 long: (200_000, "6.00", "22.50", nil)),
             Row(provider: "anthropic", model: "claude-3-7-sonnet", from: "2025-02-24", input: "3.00", output: "15.00"),
             Row(provider: "anthropic", model: "claude-haiku-4-5", from: "2025-10-15", input: "1.00", output: "5.00"),
             Row(provider: "anthropic", model: "claude-3-5-haiku", from: "2024-10-22", input: "0.80", output: "4.00"),
             // Google
-            Row(provider: "google", model: "gemini-3-pro-preview", from: "2025-11-18", input: "2.00", output: "12.00", cacheRead: "0.20",
+            Row(
+                provider: "google", model: "gemini-3-pro-preview", from: "2025-11-18", input: "2.00", output: "12.00", cacheRead: "0.20",
                 long: (200_000, "4.00", "18.00", "0.40")),
-            Row(provider: "google", model: "gemini-2.5-pro", from: "2025-06-17", input: "1.25", output: "10.00", cacheRead: "0.125",
+            Row(
+                provider: "google", model: "gemini-2.5-pro", from: "2025-06-17", input: "1.25", output: "10.00", cacheRead: "0.125",
                 long: (200_000, "2.50", "15.00", "0.25")),
             Row(provider: "google", model: "gemini-2.5-flash", from: "2025-06-17", input: "0.30", output: "2.50", cacheRead: "0.03"),
             Row(provider: "google", model: "gemini-2.5-flash-lite", from: "2025-07-22", input: "0.10", output: "0.40", cacheRead: "0.01"),

@@ -35,7 +35,12 @@ public enum CSVText {
             if quoted {
                 if scalar == "\"" {
                     if let after = next() {
-                        if after == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = after }
+                        if after == "\"" {
+                            field.unicodeScalars.append("\"")
+                        } else {
+                            quoted = false
+                            pending = after
+                        }
                     } else {
                         quoted = false
                     }

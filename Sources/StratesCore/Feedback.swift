@@ -33,7 +33,9 @@ public struct Feedback: Sendable, Equatable {
         if (request == nil) == (run == nil) { fields.problem("give either 'request_id' (one request) or 'run' (a whole run)") }
         var score: Double?
         if let value = object["score"] {
-            if let number = RuleFields.number(value)?.doubleValue, number >= 0, number <= 1 { score = number } else {
+            if let number = RuleFields.number(value)?.doubleValue, number >= 0, number <= 1 {
+                score = number
+            } else {
                 fields.problem("'score' must be a number from 0 (failure) to 1 (success)")
             }
         } else {

@@ -124,7 +124,8 @@ public struct FlowReport: Sendable {
             if dimensions.count > 1 { fields.append(#""children":[\#(group.children.map(render).joined(separator: ","))]"#) }
             return "{" + fields.joined(separator: ",") + "}"
         }
-        return #"{"by":[\#(dimensions.map { JSONText.quote($0.rawValue) }.joined(separator: ","))],"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"trend":"\#(trendUnit.rawValue)","periods":[\#(periods.map(JSONText.quote).joined(separator: ","))],"requests":\#(requests),"tokens":\#(tokens),"spend_usd":\#(JSONText.quote(NanoUSD(cost).dollars)),"groups":[\#(groups.map(render).joined(separator: ","))]}"#
+        return
+            #"{"by":[\#(dimensions.map { JSONText.quote($0.rawValue) }.joined(separator: ","))],"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"trend":"\#(trendUnit.rawValue)","periods":[\#(periods.map(JSONText.quote).joined(separator: ","))],"requests":\#(requests),"tokens":\#(tokens),"spend_usd":\#(JSONText.quote(NanoUSD(cost).dollars)),"groups":[\#(groups.map(render).joined(separator: ","))]}"#
     }
 
     public static let csvHeader = ["group", "subgroup", "requests", "tokens", "spend_usd", "share"]
@@ -150,11 +151,13 @@ public struct FlowReport: Sendable {
         let shown = Array(periods.suffix(4))
         var rows = [[dimensions.map(\.rawValue).joined(separator: " / "), "requests", "tokens", "spend", "share"] + shown]
         for group in groups {
-            rows.append([group.key, String(group.requests), String(group.tokens), NanoUSD(group.cost).description, Self.percent(group.share)]
-                + group.trend.suffix(shown.count).map { NanoUSD($0).description })
+            rows.append(
+                [group.key, String(group.requests), String(group.tokens), NanoUSD(group.cost).description, Self.percent(group.share)]
+                    + group.trend.suffix(shown.count).map { NanoUSD($0).description })
             for child in group.children {
-                rows.append(["  " + child.key, String(child.requests), String(child.tokens), NanoUSD(child.cost).description, Self.percent(child.share)]
-                    + Array(repeating: "", count: shown.count))
+                rows.append(
+                    ["  " + child.key, String(child.requests), String(child.tokens), NanoUSD(child.cost).description, Self.percent(child.share)]
+                        + Array(repeating: "", count: shown.count))
             }
         }
         return rows

@@ -88,26 +88,30 @@ public struct Forecast: Sendable {
         let budgetItems = budgets.map { line -> String in
             let unit = line.budget.unit
             let value = { (amount: Int64) in unit == .usd ? JSONText.quote(NanoUSD(amount).dollars) : String(amount) }
-            return "{" + [
-                #""budget":\#(JSONText.quote(line.budget.name))"#, #""scope":\#(JSONText.quote(line.budget.scope.text))"#,
-                #""period":"\#(line.budget.period.text)""#, #""unit":"\#(unit.rawValue)""#, #""limit":\#(value(line.budget.limit))"#,
-                #""spent":\#(value(line.spent))"#, #""daily_burn":\#(value(Int64(line.dailyBurn.rounded())))"#,
-                #""projected":\#(line.projected.map(value) ?? "null")"#,
-                #""period_ends":\#(line.window.end.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-                #""exhausted_at":\#(line.exhaustsAt.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-                #""days_until_exhausted":\#(line.daysLeft.map { String(($0 * 10).rounded() / 10) } ?? "null")"#,
-            ].joined(separator: ",") + "}"
+            return "{"
+                + [
+                    #""budget":\#(JSONText.quote(line.budget.name))"#, #""scope":\#(JSONText.quote(line.budget.scope.text))"#,
+                    #""period":"\#(line.budget.period.text)""#, #""unit":"\#(unit.rawValue)""#, #""limit":\#(value(line.budget.limit))"#,
+                    #""spent":\#(value(line.spent))"#, #""daily_burn":\#(value(Int64(line.dailyBurn.rounded())))"#,
+                    #""projected":\#(line.projected.map(value) ?? "null")"#,
+                    #""period_ends":\#(line.window.end.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
+                    #""exhausted_at":\#(line.exhaustsAt.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
+                    #""days_until_exhausted":\#(line.daysLeft.map { String(($0 * 10).rounded() / 10) } ?? "null")"#,
+                ].joined(separator: ",") + "}"
         }
         let teamItems = teams.map { line in
-            "{" + [
-                #""team":\#(JSONText.quote(line.team))"#, #""month_to_date_usd":\#(JSONText.quote(NanoUSD(line.monthToDate).dollars))"#,
-                #""last_7_days_usd":\#(JSONText.quote(NanoUSD(line.lastWeek).dollars))"#, #""previous_7_days_usd":\#(JSONText.quote(NanoUSD(line.previousWeek).dollars))"#,
-                #""daily_burn_usd":\#(JSONText.quote(NanoUSD(Int64(line.dailyBurn.rounded())).dollars))"#,
-                #""projected_month_usd":\#(JSONText.quote(NanoUSD(line.projectedMonth).dollars))"#,
-                #""week_over_week":\#(line.weekOverWeek.map { String(($0 * 1_000).rounded() / 1_000) } ?? "null")"#,
-            ].joined(separator: ",") + "}"
+            "{"
+                + [
+                    #""team":\#(JSONText.quote(line.team))"#, #""month_to_date_usd":\#(JSONText.quote(NanoUSD(line.monthToDate).dollars))"#,
+                    #""last_7_days_usd":\#(JSONText.quote(NanoUSD(line.lastWeek).dollars))"#,
+                    #""previous_7_days_usd":\#(JSONText.quote(NanoUSD(line.previousWeek).dollars))"#,
+                    #""daily_burn_usd":\#(JSONText.quote(NanoUSD(Int64(line.dailyBurn.rounded())).dollars))"#,
+                    #""projected_month_usd":\#(JSONText.quote(NanoUSD(line.projectedMonth).dollars))"#,
+                    #""week_over_week":\#(line.weekOverWeek.map { String(($0 * 1_000).rounded() / 1_000) } ?? "null")"#,
+                ].joined(separator: ",") + "}"
         }
-        return #"{"at":\#(JSONText.quote(BudgetText.timestamp(at))),"method":\#(JSONText.quote(Self.method)),"budgets":[\#(budgetItems.joined(separator: ","))],"teams":[\#(teamItems.joined(separator: ","))]}"#
+        return
+            #"{"at":\#(JSONText.quote(BudgetText.timestamp(at))),"method":\#(JSONText.quote(Self.method)),"budgets":[\#(budgetItems.joined(separator: ","))],"teams":[\#(teamItems.joined(separator: ","))]}"#
     }
 
     /// Budgets and teams in one table: `kind` says which, and each fills its own columns
@@ -129,29 +133,35 @@ public struct Forecast: Sendable {
             ]
         }
         return CSVText.document(
-            header: ["kind", "name", "scope", "unit", "spent", "limit", "daily_burn", "projected", "exhausted_at", "days_until_exhausted", "last_7_days_usd", "previous_7_days_usd", "week_over_week"],
+            header: [
+                "kind", "name", "scope", "unit", "spent", "limit", "daily_burn", "projected", "exhausted_at", "days_until_exhausted", "last_7_days_usd",
+                "previous_7_days_usd", "week_over_week",
+            ],
             rows: budgetRows + teamRows
         )
     }
 
     public var budgetTable: [[String]] {
-        [["budget", "scope", "period", "spent", "limit", "burn/day", "projected", "exhausted"]] + budgets.map { line in
-            let unit = line.budget.unit
-            return [
-                line.budget.name, line.budget.scope.text, line.budget.period.text, amount(line.spent, unit: unit), amount(line.budget.limit, unit: unit),
-                amount(Int64(line.dailyBurn.rounded()), unit: unit), line.projected.map { amount($0, unit: unit) } ?? "-",
-                line.exhaustsAt.map { line.daysLeft == 0 ? "now" : "\(BudgetText.timestamp($0)) (in \(String(format: "%.1f", line.daysLeft ?? 0)) days)" } ?? "not this period",
-            ]
-        }
+        [["budget", "scope", "period", "spent", "limit", "burn/day", "projected", "exhausted"]]
+            + budgets.map { line in
+                let unit = line.budget.unit
+                return [
+                    line.budget.name, line.budget.scope.text, line.budget.period.text, amount(line.spent, unit: unit), amount(line.budget.limit, unit: unit),
+                    amount(Int64(line.dailyBurn.rounded()), unit: unit), line.projected.map { amount($0, unit: unit) } ?? "-",
+                    line.exhaustsAt.map { line.daysLeft == 0 ? "now" : "\(BudgetText.timestamp($0)) (in \(String(format: "%.1f", line.daysLeft ?? 0)) days)" }
+                        ?? "not this period",
+                ]
+            }
     }
 
     public var teamTable: [[String]] {
-        [["team", "month to date", "last 7 days", "week over week", "burn/day", "projected month"]] + teams.map { line in
-            [
-                line.team, NanoUSD(line.monthToDate).description, NanoUSD(line.lastWeek).description,
-                line.weekOverWeek.map { String(format: "%+.1f%%", $0 * 100) } ?? "-", NanoUSD(Int64(line.dailyBurn.rounded())).description,
-                NanoUSD(line.projectedMonth).description,
-            ]
-        }
+        [["team", "month to date", "last 7 days", "week over week", "burn/day", "projected month"]]
+            + teams.map { line in
+                [
+                    line.team, NanoUSD(line.monthToDate).description, NanoUSD(line.lastWeek).description,
+                    line.weekOverWeek.map { String(format: "%+.1f%%", $0 * 100) } ?? "-", NanoUSD(Int64(line.dailyBurn.rounded())).description,
+                    NanoUSD(line.projectedMonth).description,
+                ]
+            }
     }
 }

@@ -30,7 +30,9 @@ public struct GitHubOutcome: Sendable, Equatable {
         let repository = (payload["repository"] as? [String: Any])?["full_name"] as? String
         switch event {
         case "pull_request":
-            guard let pull = payload["pull_request"] as? [String: Any], let action = payload["action"] as? String else { return .failure(Ignored("a pull_request event without its pull request")) }
+            guard let pull = payload["pull_request"] as? [String: Any], let action = payload["action"] as? String else {
+                return .failure(Ignored("a pull_request event without its pull request"))
+            }
             let number = (pull["number"] as? NSNumber).map { "#\($0)" } ?? (pull["html_url"] as? String ?? "")
             let ref = repository.map { "\($0)\(number)" } ?? number
             let runs = trailerRuns((pull["title"] as? String ?? "") + "\n" + (pull["body"] as? String ?? ""))
@@ -38,9 +40,12 @@ public struct GitHubOutcome: Sendable, Equatable {
             let lines = lineCount(pull["additions"]).saturatingAdd(lineCount(pull["deletions"])).clamped(to: 0...Bounds.linesPerPullRequest)
             switch action {
             case "opened", "reopened":
-                return .success(GitHubOutcome(kind: .pullRequest, ref: ref, quantity: lines, at: date(pull["created_at"]), runs: runs, branch: branch, repository: repository))
+                return .success(
+                    GitHubOutcome(
+                        kind: .pullRequest, ref: ref, quantity: lines, at: date(pull["created_at"]), runs: runs, branch: branch, repository: repository))
             case "closed" where pull["merged"] as? Bool == true:
-                return .success(GitHubOutcome(kind: .merge, ref: ref, quantity: lines, at: date(pull["merged_at"]), runs: runs, branch: branch, repository: repository))
+                return .success(
+                    GitHubOutcome(kind: .merge, ref: ref, quantity: lines, at: date(pull["merged_at"]), runs: runs, branch: branch, repository: repository))
             default:
                 return .failure(Ignored("pull_request '\(action)' is not an outcome (opened, reopened, and closed when merged are)"))
             }
@@ -48,11 +53,16 @@ public struct GitHubOutcome: Sendable, Equatable {
             guard let status = payload["deployment_status"] as? [String: Any], let deployment = payload["deployment"] as? [String: Any] else {
                 return .failure(Ignored("a deployment_status event without its deployment"))
             }
-            guard status["state"] as? String == "success" else { return .failure(Ignored("deployment state '\(status["state"] as? String ?? "")' is not an outcome (success is)")) }
+            guard status["state"] as? String == "success" else {
+                return .failure(Ignored("deployment state '\(status["state"] as? String ?? "")' is not an outcome (success is)"))
+            }
             let id = (deployment["id"] as? NSNumber).map { "\($0)" } ?? ""
             let environment = deployment["environment"] as? String ?? "production"
             let runs = trailerRuns(deployment["description"] as? String ?? "")
-            return .success(GitHubOutcome(kind: .deployment, ref: "\(environment)/\(id)", quantity: nil, at: date(status["created_at"]), runs: runs, branch: deployment["ref"] as? String, repository: repository))
+            return .success(
+                GitHubOutcome(
+                    kind: .deployment, ref: "\(environment)/\(id)", quantity: nil, at: date(status["created_at"]), runs: runs,
+                    branch: deployment["ref"] as? String, repository: repository))
         case "ping":
             return .failure(Ignored("ping"))
         default:

@@ -91,13 +91,17 @@ public struct Grant: ControlRule {
 
         var period = current?.period ?? .month
         if case .set(let text) = fields.text("period") {
-            if let parsed = GrantPeriod(rawValue: text.lowercased()) { period = parsed } else {
+            if let parsed = GrantPeriod(rawValue: text.lowercased()) {
+                period = parsed
+            } else {
                 fields.problem("period '\(text)' must be one of \(GrantPeriod.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
         var rollover = current?.rollover ?? .none
         if case .set(let text) = fields.text("rollover") {
-            if let parsed = GrantRollover(rawValue: text.lowercased()) { rollover = parsed } else {
+            if let parsed = GrantRollover(rawValue: text.lowercased()) {
+                rollover = parsed
+            } else {
                 fields.problem("rollover '\(text)' must be one of \(GrantRollover.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
@@ -191,14 +195,15 @@ public struct Grant: ControlRule {
             let value = jsonAmount(adjustment.amount)
             return #"{"at":\#(JSONText.quote(BudgetText.timestamp(adjustment.at))),"amount":\#(value),"note":\#(JSONText.quote(adjustment.note))}"#
         }
-        let fields = RuleJSON.common(self) + [
-            #""member":\#(JSONText.quote(member))"#, #""unit":"\#(unit.rawValue)""#, amountField,
-            #""period":"\#(period.rawValue)""#, #""rollover":"\#(rollover.rawValue)""#, #""rollover_cap":\#(cap)"#,
-            #""purpose":\#(JSONText.quote(purpose))"#, #""starts_at":\#(JSONText.quote(BudgetText.timestamp(startsAt)))"#,
-            #""expires_at":\#(expiresAt.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-            #""time_zone":\#(JSONText.quote(timeZone))"#, #""adjustments":[\#(adjustments.joined(separator: ","))]"#,
-            #""transferred_from":\#(transferredFrom.map(JSONText.quote) ?? "null")"#,
-        ]
+        let fields =
+            RuleJSON.common(self) + [
+                #""member":\#(JSONText.quote(member))"#, #""unit":"\#(unit.rawValue)""#, amountField,
+                #""period":"\#(period.rawValue)""#, #""rollover":"\#(rollover.rawValue)""#, #""rollover_cap":\#(cap)"#,
+                #""purpose":\#(JSONText.quote(purpose))"#, #""starts_at":\#(JSONText.quote(BudgetText.timestamp(startsAt)))"#,
+                #""expires_at":\#(expiresAt.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
+                #""time_zone":\#(JSONText.quote(timeZone))"#, #""adjustments":[\#(adjustments.joined(separator: ","))]"#,
+                #""transferred_from":\#(transferredFrom.map(JSONText.quote) ?? "null")"#,
+            ]
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -268,7 +273,7 @@ public enum GrantDates {
         if let date = formatter.date(from: text) { return date }
         let parts = text.split(separator: "-")
         guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              parts[0].count == 4, (1...12).contains(month), (1...31).contains(day)
+            parts[0].count == 4, (1...12).contains(month), (1...31).contains(day)
         else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone

@@ -40,21 +40,23 @@ public enum LiteLLMPrices {
                 if let li = rate(spec["input_cost_per_token_above_\(threshold)_tokens"]) {
                     let lo = rate(spec["output_cost_per_token_above_\(threshold)_tokens"]) ?? output
                     let count = Int64(threshold.dropLast())! * 1_000
-                    long = LongContextTier(threshold: count, input: li, output: lo,
-                                           cacheRead: rate(spec["cache_read_input_token_cost_above_\(threshold)_tokens"]))
+                    long = LongContextTier(
+                        threshold: count, input: li, output: lo,
+                        cacheRead: rate(spec["cache_read_input_token_cost_above_\(threshold)_tokens"]))
                     break
                 }
             }
-            prices.append(ModelPrice(
-                provider: provider, model: name, effectiveFrom: effectiveFrom, input: input, output: output,
-                cacheRead: rate(spec["cache_read_input_token_cost"]),
-                cacheWrite5m: rate(spec["cache_creation_input_token_cost"]),
-                cacheWrite1h: rate(spec["cache_creation_input_token_cost_above_1hr"]),
-                longContext: long,
-                batchBasisPoints: ratio(rate(spec["input_cost_per_token_batches"]), input),
-                priorityBasisPoints: ratio(rate(spec["input_cost_per_token_priority"]), input),
-                source: "litellm"
-            ))
+            prices.append(
+                ModelPrice(
+                    provider: provider, model: name, effectiveFrom: effectiveFrom, input: input, output: output,
+                    cacheRead: rate(spec["cache_read_input_token_cost"]),
+                    cacheWrite5m: rate(spec["cache_creation_input_token_cost"]),
+                    cacheWrite1h: rate(spec["cache_creation_input_token_cost_above_1hr"]),
+                    longContext: long,
+                    batchBasisPoints: ratio(rate(spec["input_cost_per_token_batches"]), input),
+                    priorityBasisPoints: ratio(rate(spec["input_cost_per_token_priority"]), input),
+                    source: "litellm"
+                ))
         }
         return Result(prices: prices, skipped: skipped)
     }

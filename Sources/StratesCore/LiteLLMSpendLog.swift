@@ -56,17 +56,20 @@ public struct LiteLLMSpendRow: Sendable, Equatable {
         let cacheWrite = int(usageObject?["cache_creation_input_tokens"])
         let prompt = int(row["prompt_tokens"])
         let spend = DecimalText.signedScaled(row["spend"], decimals: 9).map(NanoUSD.init)
-        let usage = Usage(input: max(0, prompt.saturatingSubtract(cacheRead).saturatingSubtract(cacheWrite)), output: int(row["completion_tokens"]), cacheRead: cacheRead, cacheWrite5m: cacheWrite)
+        let usage = Usage(
+            input: max(0, prompt.saturatingSubtract(cacheRead).saturatingSubtract(cacheWrite)), output: int(row["completion_tokens"]), cacheRead: cacheRead,
+            cacheWrite5m: cacheWrite)
         if let count = usage.outOfBounds(Bounds.importedTokensPerRecord) { return .failure(Problem("row \(id): usage out of bounds (\(count))")) }
         if let spend, spend.value.magnitude > UInt64(Bounds.money) { return .failure(Problem("row \(id): spend out of bounds")) }
-        return .success(LiteLLMSpendRow(
-            requestID: id, callType: text("call_type") ?? "acompletion", startedAt: start, endedAt: text("endTime").flatMap(parseTime),
-            model: text("model") ?? "", modelGroup: text("model_group"), provider: text("custom_llm_provider"),
-            usage: usage,
-            spend: spend, failed: (text("status") ?? "success") != "success",
-            team: text("team_id") ?? metadata?["user_api_key_team_alias"] as? String, user: text("user") ?? metadata?["user_api_key_user_id"] as? String,
-            endUser: text("end_user"), session: text("session_id")
-        ))
+        return .success(
+            LiteLLMSpendRow(
+                requestID: id, callType: text("call_type") ?? "acompletion", startedAt: start, endedAt: text("endTime").flatMap(parseTime),
+                model: text("model") ?? "", modelGroup: text("model_group"), provider: text("custom_llm_provider"),
+                usage: usage,
+                spend: spend, failed: (text("status") ?? "success") != "success",
+                team: text("team_id") ?? metadata?["user_api_key_team_alias"] as? String, user: text("user") ?? metadata?["user_api_key_user_id"] as? String,
+                endUser: text("end_user"), session: text("session_id")
+            ))
     }
 
     /// `2026-11-20T09:00:03.120000+00:00`, `2026-11-20T09:00:03Z`, or without a zone (UTC, as LiteLLM stores it).

@@ -171,10 +171,11 @@ public enum RoutePlanner {
             let total = left.reduce(0) { $0 + max(0, $1.weight) }
             guard total > 0 else { return out + left }
             var pick = Int.random(in: 0..<total, using: &random)
-            let index = left.firstIndex { deployment in
-                pick -= max(0, deployment.weight)
-                return pick < 0
-            } ?? 0
+            let index =
+                left.firstIndex { deployment in
+                    pick -= max(0, deployment.weight)
+                    return pick < 0
+                } ?? 0
             out.append(left.remove(at: index))
         }
         return out

@@ -4,7 +4,11 @@ import Foundation
 /// anything else a team counts. Linked to runs so that tokens can be set against results.
 public struct Outcome: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
-        case commit, pullRequest = "pull_request", merge, deployment, testsPassed = "tests_passed", custom
+        case commit
+        case pullRequest = "pull_request"
+        case merge, deployment
+        case testsPassed = "tests_passed"
+        case custom
     }
 
     public var id: String
@@ -23,7 +27,10 @@ public struct Outcome: Sendable, Equatable {
     /// Who recorded it: `api`, `git`, …
     public var source: String?
 
-    public init(id: String, at: Date, run: String, kind: Kind, ref: String? = nil, quantity: Int64? = nil, value: NanoUSD? = nil, inferred: Bool = false, source: String? = nil) {
+    public init(
+        id: String, at: Date, run: String, kind: Kind, ref: String? = nil, quantity: Int64? = nil, value: NanoUSD? = nil, inferred: Bool = false,
+        source: String? = nil
+    ) {
         self.id = id
         self.at = at
         self.run = run
@@ -39,9 +46,15 @@ public struct Outcome: Sendable, Equatable {
     public static func make(from object: [String: Any], id: String, at now: Date, source: String?) throws(RuleProblems) -> Outcome {
         var fields = RuleFields(object, known: ["run", "kind", "ref", "quantity", "value_usd", "at"])
         var outcome = Outcome(id: id, at: now, run: "", kind: .custom, source: source)
-        if case .set(let run) = fields.text("run"), !run.isEmpty { outcome.run = run } else { fields.problem("'run' is required: the run that produced it (x-strates-run, or the agent's session)") }
+        if case .set(let run) = fields.text("run"), !run.isEmpty {
+            outcome.run = run
+        } else {
+            fields.problem("'run' is required: the run that produced it (x-strates-run, or the agent's session)")
+        }
         if case .set(let text) = fields.text("kind") {
-            if let kind = Kind(rawValue: text) { outcome.kind = kind } else {
+            if let kind = Kind(rawValue: text) {
+                outcome.kind = kind
+            } else {
                 fields.problem("'kind' must be one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         } else {

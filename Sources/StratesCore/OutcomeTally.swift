@@ -52,10 +52,12 @@ public struct OutcomeTally: Sendable, Equatable {
 
         public mutating func record(run: String, kind: Outcome.Kind, quantity: Int64?, value: Int64?) {
             var list = made[run, default: []]
-            let index = list.firstIndex { $0.kind == kind } ?? {
-                list.append(Made(kind: kind))
-                return list.count - 1
-            }()
+            let index =
+                list.firstIndex { $0.kind == kind }
+                ?? {
+                    list.append(Made(kind: kind))
+                    return list.count - 1
+                }()
             list[index].count += 1
             list[index].quantity += quantity ?? 0
             list[index].value += value ?? 0
@@ -76,9 +78,11 @@ public struct OutcomeTally: Sendable, Equatable {
                     line.mergingTokens += run.tokens
                 }
                 for entry in list {
-                    kinds[KindKey(kind: entry.kind, group: run.group), default: KindGroup(kind: entry.kind, group: run.group)].add(KindGroup(
-                        kind: entry.kind, group: run.group, outcomes: entry.count, runs: 1, quantity: entry.quantity, value: entry.value, cost: run.cost, tokens: run.tokens
-                    ))
+                    kinds[KindKey(kind: entry.kind, group: run.group), default: KindGroup(kind: entry.kind, group: run.group)].add(
+                        KindGroup(
+                            kind: entry.kind, group: run.group, outcomes: entry.count, runs: 1, quantity: entry.quantity, value: entry.value, cost: run.cost,
+                            tokens: run.tokens
+                        ))
                 }
             } else {
                 line.zeroOutputRuns += 1
@@ -124,6 +128,8 @@ public struct OutcomeTally: Sendable, Equatable {
 extension EfficiencyReport.Line {
     /// A group with nothing counted yet.
     public init(group: String) {
-        self.init(group: group, runs: 0, runsWithOutcome: 0, outcomes: 0, spend: 0, tokens: 0, mergedLines: 0, mergingTokens: 0, zeroOutputRuns: 0, zeroOutputSpend: 0)
+        self.init(
+            group: group, runs: 0, runsWithOutcome: 0, outcomes: 0, spend: 0, tokens: 0, mergedLines: 0, mergingTokens: 0, zeroOutputRuns: 0, zeroOutputSpend: 0
+        )
     }
 }

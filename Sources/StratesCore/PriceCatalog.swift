@@ -67,7 +67,8 @@ public struct PriceCatalog: Sendable {
             let tail = parts.suffix(3)
             let t = Array(tail)
             if t[0].count == 4, t[0].hasPrefix("20"), t[1].count == 2, t[2].count == 2,
-               t.allSatisfy({ $0.allSatisfy(\.isNumber) }) {
+                t.allSatisfy({ $0.allSatisfy(\.isNumber) })
+            {
                 return parts.dropLast(3).joined(separator: "-")
             }
         }

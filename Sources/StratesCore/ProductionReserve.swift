@@ -68,7 +68,9 @@ public struct ProductionReserve: ControlRule {
 
     public static func make(from fields: inout RuleFields, current: ProductionReserve?, id: String, now: Date) throws(RuleProblems) -> ProductionReserve {
         let scope = fields.scope(current: current?.scope)
-        if let scope, scope.kind != .organization { fields.problem("a production reserve's scope is the organization, e.g. organization:acme (not \(scope.text))") }
+        if let scope, scope.kind != .organization {
+            fields.problem("a production reserve's scope is the organization, e.g. organization:acme (not \(scope.text))")
+        }
         let name = fields.text("name").applied(to: current?.name) ?? scope.map { "\($0.value)-reserve" } ?? ""
         if let problem = RuleName.problem(name) { fields.problem(problem) }
 
@@ -82,7 +84,10 @@ public struct ProductionReserve: ControlRule {
         case (.set, .set):
             fields.problem("set capacity_usd (spend per period) or capacity_tpm (tokens per minute), not both")
         case (.set(let nano), _):
-            guard nano > 0 else { fields.problem("capacity_usd must be greater than zero"); break }
+            guard nano > 0 else {
+                fields.problem("capacity_usd must be greater than zero")
+                break
+            }
             var period = BudgetPeriod.month
             var zone = "UTC"
             if case .spend(_, let oldPeriod, let oldZone) = current?.capacity { (period, zone) = (oldPeriod, oldZone) }
@@ -97,12 +102,18 @@ public struct ProductionReserve: ControlRule {
         switch capacity {
         case .spend(let nano, var period, var zone)?:
             if case .set(let text) = periodText {
-                if let parsed = BudgetPeriod(text: text), parsed == .day || parsed == .week || parsed == .month { period = parsed } else {
+                if let parsed = BudgetPeriod(text: text), parsed == .day || parsed == .week || parsed == .month {
+                    period = parsed
+                } else {
                     fields.problem("period '\(text)' must be day, week or month")
                 }
             }
             if case .set(let text) = zoneText {
-                if TimeZone(identifier: text) != nil { zone = text } else { fields.problem("time_zone '\(text)' is not a known IANA zone (e.g. UTC, Europe/Paris)") }
+                if TimeZone(identifier: text) != nil {
+                    zone = text
+                } else {
+                    fields.problem("time_zone '\(text)' is not a known IANA zone (e.g. UTC, Europe/Paris)")
+                }
             }
             if case .set = providerText { fields.problem("provider applies to capacity_tpm only (a spend capacity counts all of the organization's spend)") }
             capacity = .spend(nanoUSD: nano, period: period, timeZone: zone)

@@ -15,9 +15,9 @@ public enum RFC3339 {
             return value
         }
         guard bytes.count >= 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54 || bytes[10] == 0x20, bytes[13] == 0x3A, bytes[16] == 0x3A,
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var fraction = 0.0
@@ -37,7 +37,8 @@ public enum RFC3339 {
         case 0x2B, 0x2D:
             let digits = bytes[(index + 1)...].filter { $0 != 0x3A }
             guard digits.count == 4, let hours = Int(String(decoding: digits.prefix(2), as: UTF8.self)),
-                  let minutes = Int(String(decoding: digits.suffix(2), as: UTF8.self)) else { return nil }
+                let minutes = Int(String(decoding: digits.suffix(2), as: UTF8.self))
+            else { return nil }
             offset = (hours * 3600 + minutes * 60) * (bytes[index] == 0x2B ? 1 : -1)
         default: return nil
         }

@@ -53,11 +53,12 @@ public struct RateLimit: ControlRule {
     }
 
     public var json: String {
-        let fields = RuleJSON.common(self) + [
-            #""requests_per_minute":\#(RuleJSON.optional(requestsPerMinute))"#,
-            #""tokens_per_minute":\#(RuleJSON.optional(tokensPerMinute))"#,
-            #""max_concurrent_requests":\#(RuleJSON.optional(maxConcurrentRequests))"#,
-        ]
+        let fields =
+            RuleJSON.common(self) + [
+                #""requests_per_minute":\#(RuleJSON.optional(requestsPerMinute))"#,
+                #""tokens_per_minute":\#(RuleJSON.optional(tokensPerMinute))"#,
+                #""max_concurrent_requests":\#(RuleJSON.optional(maxConcurrentRequests))"#,
+            ]
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -172,7 +173,9 @@ public struct RateLimitBook: Sendable {
     /// `keepFreePercent` is the share of each token bucket the request must leave in it (a
     /// production reserve keeps its top share for production); `force` admits and takes
     /// regardless, so traffic that must pass still counts against what others may use.
-    public mutating func admit(requestID: String, tokens asked: Int64, limits: [RateLimit], at time: Double, keepFreePercent: Int = 0, force: Bool = false) -> RateVerdict {
+    public mutating func admit(requestID: String, tokens asked: Int64, limits: [RateLimit], at time: Double, keepFreePercent: Int = 0, force: Bool = false)
+        -> RateVerdict
+    {
         // A negative demand would fill the bucket; the edges never send one, and it counts as none.
         let tokens = max(0, asked)
         for limit in limits { refill(limit, at: time) }

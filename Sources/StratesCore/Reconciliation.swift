@@ -80,10 +80,11 @@ public struct Reconciliation: Sendable {
     /// Differences below both `thresholdPercent` of the larger side and a floor (1,000 tokens,
     /// or one cent) are rounding and timing, not findings.
     static func causes(of line: Line, provider: String, measure: Measure, thresholdPercent: Double) -> [String] {
-        let (ours, theirs, floor): (Int64, Int64, Int64) = switch measure {
-        case .tokens: (line.ledgerUsage.total, line.exportUsage?.total ?? 0, 1_000)
-        case .cost: (line.ledgerCost.value, line.exportCost?.value ?? 0, 10_000_000)
-        }
+        let (ours, theirs, floor): (Int64, Int64, Int64) =
+            switch measure {
+            case .tokens: (line.ledgerUsage.total, line.exportUsage?.total ?? 0, 1_000)
+            case .cost: (line.ledgerCost.value, line.exportCost?.value ?? 0, 10_000_000)
+            }
         let gap = theirs - ours
         let kindsDiffer = measure == .tokens && line.exportUsage.map { kindGaps(line.ledgerUsage, $0).contains { abs($0.1) >= floor } } ?? false
         let significant = abs(gap) >= floor && Double(abs(gap)) > Double(max(ours, theirs)) * thresholdPercent / 100
@@ -93,26 +94,36 @@ public struct Reconciliation: Sendable {
         var causes: [String] = []
         let amount = measure == .tokens ? "\(abs(gap)) tokens" : NanoUSD(abs(gap)).description
         if gap > 0 && significant {
-            causes.append(line.ledgerRequests == 0
-                ? "unmetered traffic: \(provider) counted \(amount) of \(line.model) that day and none went through Strates (calls with the provider's key from elsewhere: scripts, other tools, the console)"
-                : "unmetered traffic: \(provider) counted \(amount) more than Strates saw (calls with the provider's key that bypass Strates, or another workspace of the same account)")
+            causes.append(
+                line.ledgerRequests == 0
+                    ? "unmetered traffic: \(provider) counted \(amount) of \(line.model) that day and none went through Strates (calls with the provider's key from elsewhere: scripts, other tools, the console)"
+                    : "unmetered traffic: \(provider) counted \(amount) more than Strates saw (calls with the provider's key that bypass Strates, or another workspace of the same account)"
+            )
         } else if gap < 0 && significant {
             var reasons = ["the export covers fewer keys or workspaces than the traffic Strates sent (filters, or a second account)"]
             if line.estimatedRequests > 0 {
-                reasons.insert("\(line.estimatedRequests) request(s) metered from their size because the provider's usage never arrived (cut or failed streams): the provider may have billed less", at: 0)
+                reasons.insert(
+                    "\(line.estimatedRequests) request(s) metered from their size because the provider's usage never arrived (cut or failed streams): the provider may have billed less",
+                    at: 0)
             }
             causes.append("Strates counted \(amount) more than \(provider): " + reasons.joined(separator: "; or "))
         }
         if measure == .cost {
             if unpriced {
-                causes.append("\(line.unpricedRequests) request(s) of \(line.model) have no price in Strates' catalog, so their cost is missing: add it with `strates prices`")
+                causes.append(
+                    "\(line.unpricedRequests) request(s) of \(line.model) have no price in Strates' catalog, so their cost is missing: add it with `strates prices`"
+                )
             } else if line.ledgerRequests > 0 && significant {
-                causes.append("price catalog drift: check Strates' price for \(line.model) and the provider discount against what was billed (`strates prices list`); a tier (batch, priority) or long-context rate also changes the price")
+                causes.append(
+                    "price catalog drift: check Strates' price for \(line.model) and the provider discount against what was billed (`strates prices list`); a tier (batch, priority) or long-context rate also changes the price"
+                )
             }
         }
         if kindsDiffer, let export = line.exportUsage {
             let detail = kindGaps(line.ledgerUsage, export).filter { $0.1 != 0 }.map { "\($0.0) \($0.1 > 0 ? "+" : "")\($0.1)" }.joined(separator: ", ")
-            causes.append("cache pricing: the token kinds differ (provider minus Strates: \(detail)); cache writes priced as 5-minute instead of 1-hour (or reads as fresh input) change the cost even when the totals agree")
+            causes.append(
+                "cache pricing: the token kinds differ (provider minus Strates: \(detail)); cache writes priced as 5-minute instead of 1-hour (or reads as fresh input) change the cost even when the totals agree"
+            )
         }
         return causes
     }
@@ -140,20 +151,28 @@ public struct Reconciliation: Sendable {
             fields.append(#""causes":[\#(line.causes.map(JSONText.quote).joined(separator: ","))]"#)
             return "{" + fields.joined(separator: ",") + "}"
         }
-        return #"{"provider":\#(JSONText.quote(provider)),"measure":"\#(measure.rawValue)","threshold_percent":\#(thresholdPercent),"differences":\#(differences),"lines":[\#(items.joined(separator: ","))]}"#
+        return
+            #"{"provider":\#(JSONText.quote(provider)),"measure":"\#(measure.rawValue)","threshold_percent":\#(thresholdPercent),"differences":\#(differences),"lines":[\#(items.joined(separator: ","))]}"#
     }
 
     public var table: [[String]] {
-        var rows = [["day", "model", "requests", measure == .tokens ? "Strates tokens" : "Strates cost", measure == .tokens ? "provider tokens" : "provider cost", "difference", ""]]
+        var rows = [
+            [
+                "day", "model", "requests", measure == .tokens ? "Strates tokens" : "Strates cost", measure == .tokens ? "provider tokens" : "provider cost",
+                "difference", "",
+            ]
+        ]
         for line in lines {
-            let (ours, theirs): (String, String) = switch measure {
-            case .tokens: (String(line.ledgerUsage.total), line.exportUsage.map { String($0.total) } ?? "-")
-            case .cost: (line.ledgerCost.description, line.exportCost?.description ?? "-")
-            }
-            let gap: String = switch measure {
-            case .tokens: String((line.exportUsage?.total ?? 0) - line.ledgerUsage.total)
-            case .cost: NanoUSD((line.exportCost?.value ?? 0) - line.ledgerCost.value).description
-            }
+            let (ours, theirs): (String, String) =
+                switch measure {
+                case .tokens: (String(line.ledgerUsage.total), line.exportUsage.map { String($0.total) } ?? "-")
+                case .cost: (line.ledgerCost.description, line.exportCost?.description ?? "-")
+                }
+            let gap: String =
+                switch measure {
+                case .tokens: String((line.exportUsage?.total ?? 0) - line.ledgerUsage.total)
+                case .cost: NanoUSD((line.exportCost?.value ?? 0) - line.ledgerCost.value).description
+                }
             rows.append([UsageReport.dayText(line.day), line.model, String(line.ledgerRequests), ours, theirs, gap, line.flagged ? "DIFFERS" : "ok"])
         }
         return rows
@@ -179,4 +198,3 @@ public struct ExportRow: Sendable, Equatable {
         self.cost = cost
     }
 }
-

@@ -31,7 +31,10 @@ public struct RepositoryTeams: Sendable, Equatable {
             let name = repository.lowercased()
             if let exact = entries.first(where: { $0.key.lowercased() == name })?.value { return exact }
             if let slash = name.firstIndex(of: "/"),
-               let owner = entries.first(where: { $0.key.lowercased() == name[..<slash] + "/*" })?.value { return owner }
+                let owner = entries.first(where: { $0.key.lowercased() == name[..<slash] + "/*" })?.value
+            {
+                return owner
+            }
         }
         return entries["*"]
     }

@@ -20,7 +20,9 @@ public struct RouteDefinition: ControlRule {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: String, route: ModelRoute, scope: BudgetScope = BudgetScope(kind: .organization, value: "*"), createdAt: Date = Date(), updatedAt: Date = Date()) {
+    public init(
+        id: String, route: ModelRoute, scope: BudgetScope = BudgetScope(kind: .organization, value: "*"), createdAt: Date = Date(), updatedAt: Date = Date()
+    ) {
         self.id = id
         self.name = route.pattern
         self.scope = scope
@@ -44,12 +46,16 @@ public struct RouteDefinition: ControlRule {
         if let problem = nameProblem(route.pattern) { fields.problem(problem) }
         var scope = current?.scope ?? BudgetScope(kind: .organization, value: "*")
         if case .set(let text) = fields.text("scope") {
-            if let parsed = BudgetScope(text: text), parsed.kind == .organization { scope = parsed } else {
+            if let parsed = BudgetScope(text: text), parsed.kind == .organization {
+                scope = parsed
+            } else {
                 fields.problem("a route's scope is the organization, e.g. organization:acme (default: organization:*)")
             }
         }
         if case .set(let text) = fields.text("strategy") {
-            if let strategy = RouteStrategy(rawValue: text) { route.strategy = strategy } else {
+            if let strategy = RouteStrategy(rawValue: text) {
+                route.strategy = strategy
+            } else {
                 fields.problem("strategy '\(text)' must be one of \(RouteStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
@@ -84,12 +90,13 @@ public struct RouteDefinition: ControlRule {
 
     public var json: String {
         let deployments = route.deployments.map { "{" + $0.jsonFields.joined(separator: ",") + "}" }
-        let fields = RuleJSON.common(self) + [
-            #""strategy":"\#(route.strategy.rawValue)""#, #""retries":\#(route.retries)"#,
-        ] + route.ceilingJSONFields + [
-            #""deployments":[\#(deployments.joined(separator: ","))]"#,
-            #""auto":\#(route.auto.map { "{" + $0.jsonFields.joined(separator: ",") + "}" } ?? "null")"#,
-        ]
+        let fields =
+            RuleJSON.common(self) + [
+                #""strategy":"\#(route.strategy.rawValue)""#, #""retries":\#(route.retries)"#,
+            ] + route.ceilingJSONFields + [
+                #""deployments":[\#(deployments.joined(separator: ","))]"#,
+                #""auto":\#(route.auto.map { "{" + $0.jsonFields.joined(separator: ",") + "}" } ?? "null")"#,
+            ]
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -114,12 +121,18 @@ extension RuleFields {
             }
             var fields = RuleFields(object, known: Set(AutoRoutingPolicy.keys))
             var policy = AutoRoutingPolicy(tiers: [])
-            if let tiers = object["tiers"] as? [Any], tiers.allSatisfy({ $0 is String }) { policy.tiers = tiers.compactMap { $0 as? String } } else {
+            if let tiers = object["tiers"] as? [Any], tiers.allSatisfy({ $0 is String }) {
+                policy.tiers = tiers.compactMap { $0 as? String }
+            } else {
                 fields.problem("'tiers' must be a list of route names, cheapest first")
             }
             for (name, path) in [("target_success", \AutoRoutingPolicy.targetSuccess), ("exploration", \AutoRoutingPolicy.exploration)] {
                 guard let given = object[name] else { continue }
-                if let number = Self.number(given)?.doubleValue { policy[keyPath: path] = number } else { fields.problem("'\(name)' must be a number from 0 to 1") }
+                if let number = Self.number(given)?.doubleValue {
+                    policy[keyPath: path] = number
+                } else {
+                    fields.problem("'\(name)' must be a number from 0 to 1")
+                }
             }
             if case .set(let samples) = fields.wholeNumber("min_samples", minimum: 1) { policy.minimumSamples = Int(min(samples, 1_000_000)) }
             if case .set(let baseline) = fields.text("baseline") {
@@ -147,13 +160,19 @@ extension RuleFields {
             }
             var fields = RuleFields(object, known: RouteDefinition.deploymentFields)
             var deployment = Deployment(provider: "")
-            if case .set(let provider) = fields.text("provider"), !provider.isEmpty { deployment.provider = provider } else { fields.problem("'provider' is required") }
+            if case .set(let provider) = fields.text("provider"), !provider.isEmpty {
+                deployment.provider = provider
+            } else {
+                fields.problem("'provider' is required")
+            }
             if case .set(let model) = fields.text("model") { deployment.model = model.isEmpty ? nil : model }
             if case .set(let weight) = fields.wholeNumber("weight", minimum: 0) { deployment.weight = Int(min(weight, 1_000_000)) }
             if case .set(let tokens) = fields.wholeNumber("context_tokens") { deployment.contextTokens = tokens }
             for (name, path) in [("timeout_seconds", \Deployment.timeoutSeconds), ("first_token_timeout_seconds", \Deployment.firstTokenTimeoutSeconds)] {
                 guard let seconds = object[name] else { continue }
-                if let number = Self.number(seconds)?.doubleValue, number > 0, number <= 86_400 { deployment[keyPath: path] = number } else {
+                if let number = Self.number(seconds)?.doubleValue, number > 0, number <= 86_400 {
+                    deployment[keyPath: path] = number
+                } else {
                     fields.problem("'\(name)' must be seconds above 0, e.g. 30 or 2.5")
                 }
             }

@@ -156,21 +156,26 @@ public struct RoutingReport: Sendable {
             ]
             return "{" + fields.joined(separator: ",") + "}"
         }
-        return #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"routes":[\#(items.joined(separator: ","))],"events":[\#(events.map(\.json).joined(separator: ","))]}"#
+        return
+            #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"routes":[\#(items.joined(separator: ","))],"events":[\#(events.map(\.json).joined(separator: ","))]}"#
     }
 
-    public static let csvHeader = ["route", "deployment", "requests", "spend_usd", "route_requests", "errors", "fell_back", "cache_read_share", "caching_saved_usd", "savings_vs_requested_usd"]
+    public static let csvHeader = [
+        "route", "deployment", "requests", "spend_usd", "route_requests", "errors", "fell_back", "cache_read_share", "caching_saved_usd",
+        "savings_vs_requested_usd",
+    ]
 
     /// One row per route and deployment (the route's totals repeated on each).
     public var csv: String {
         var rows = [Self.csvHeader.joined(separator: ",")]
         for line in lines {
             for deployment in line.deployments {
-                rows.append([
-                    line.route, deployment.name, String(deployment.requests), NanoUSD(deployment.cost).dollars, String(line.requests),
-                    String(line.errors), String(line.fellBack), String((line.cacheReadShare * 10_000).rounded() / 10_000),
-                    NanoUSD(line.cachingSaved).dollars, NanoUSD(line.savings).dollars,
-                ].map(CSVText.field).joined(separator: ","))
+                rows.append(
+                    [
+                        line.route, deployment.name, String(deployment.requests), NanoUSD(deployment.cost).dollars, String(line.requests),
+                        String(line.errors), String(line.fellBack), String((line.cacheReadShare * 10_000).rounded() / 10_000),
+                        NanoUSD(line.cachingSaved).dollars, NanoUSD(line.savings).dollars,
+                    ].map(CSVText.field).joined(separator: ","))
             }
         }
         return rows.joined(separator: "\n") + "\n"

@@ -49,11 +49,12 @@ public struct RunawayFlag: Sendable, Equatable {
     }
 
     public func text(_ policy: RunawayPolicy) -> String {
-        let why = switch reason {
-        case .calls: "made \(calls) calls (limit \(policy.maxCallsPerRun ?? 0))"
-        case .cost: "spent \(cost) (limit \(policy.maxCostPerRun ?? .zero))"
-        case .repeated: "sent the same request \(policy.repeatedRequests ?? 0) times in a row"
-        }
+        let why =
+            switch reason {
+            case .calls: "made \(calls) calls (limit \(policy.maxCallsPerRun ?? 0))"
+            case .cost: "spent \(cost) (limit \(policy.maxCostPerRun ?? .zero))"
+            case .repeated: "sent the same request \(policy.repeatedRequests ?? 0) times in a row"
+            }
         return "run '\(run)'\(team.map { " (team \($0))" } ?? "") \(why); \(calls) calls, \(cost) so far"
             + (stopped ? "; its further requests are refused" : "")
     }

@@ -31,9 +31,14 @@ public struct SpendAnomaly: Sendable, Equatable {
     }
 
     public static func listCSV(_ spikes: [SpendAnomaly]) -> String {
-        CSVText.document(header: ["team", "hour", "spend_usd", "baseline_usd", "factor"], rows: spikes.map { spike in
-            [spike.team, BudgetText.timestamp(spike.start), NanoUSD(spike.spend).dollars, NanoUSD(spike.baseline).dollars, spike.baseline > 0 ? String((spike.factor * 10).rounded() / 10) : ""]
-        })
+        CSVText.document(
+            header: ["team", "hour", "spend_usd", "baseline_usd", "factor"],
+            rows: spikes.map { spike in
+                [
+                    spike.team, BudgetText.timestamp(spike.start), NanoUSD(spike.spend).dollars, NanoUSD(spike.baseline).dollars,
+                    spike.baseline > 0 ? String((spike.factor * 10).rounded() / 10) : "",
+                ]
+            })
     }
 
     public var json: String {

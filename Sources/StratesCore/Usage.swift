@@ -57,6 +57,9 @@ public struct Usage: Hashable, Sendable, Codable {
 
 /// The kinds of tokens that carry their own price.
 public enum TokenKind: String, CaseIterable, Sendable, Codable {
-    case input, output, cacheRead = "cache_read", cacheWrite5m = "cache_write_5m", cacheWrite1h = "cache_write_1h"
+    case input, output
+    case cacheRead = "cache_read"
+    case cacheWrite5m = "cache_write_5m"
+    case cacheWrite1h = "cache_write_1h"
     case reasoning
 }

@@ -32,7 +32,9 @@ public struct UsageRow: Sendable, Equatable, Codable {
     public var estimatedRequests: Int64
     public var failedRequests: Int64
 
-    public init(group: [String: String], requests: Int64, usage: Usage, cost: NanoUSD, unknownCostRequests: Int64, estimatedRequests: Int64, failedRequests: Int64) {
+    public init(
+        group: [String: String], requests: Int64, usage: Usage, cost: NanoUSD, unknownCostRequests: Int64, estimatedRequests: Int64, failedRequests: Int64
+    ) {
         self.group = group
         self.requests = requests
         self.usage = usage

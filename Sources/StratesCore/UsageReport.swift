@@ -6,7 +6,9 @@ public enum UsageReport {
         case table, json, csv
     }
 
-    static let tokenColumns = ["requests", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning", "cost_usd", "unknown_cost", "estimated", "failed"]
+    static let tokenColumns = [
+        "requests", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning", "cost_usd", "unknown_cost", "estimated", "failed",
+    ]
 
     static func values(_ row: UsageRow) -> [String] {
         [
@@ -46,13 +48,16 @@ public enum UsageReport {
             var out = ""
             for (index, line) in table.enumerated() {
                 if index == table.count - 1 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
-                out += line.enumerated().map { column, cell in
-                    column < groupColumns.count ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                        : String(repeating: " ", count: widths[column] - cell.count) + cell
-                }.joined(separator: "  ") + "\n"
+                out +=
+                    line.enumerated().map { column, cell in
+                        column < groupColumns.count
+                            ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                            : String(repeating: " ", count: widths[column] - cell.count) + cell
+                    }.joined(separator: "  ") + "\n"
             }
             if total.unknownCostRequests > 0 {
-                out += "\n\(total.unknownCostRequests) request(s) have no known price: their tokens are counted, their cost is not. Add prices with 'strates prices import'.\n"
+                out +=
+                    "\n\(total.unknownCostRequests) request(s) have no known price: their tokens are counted, their cost is not. Add prices with 'strates prices import'.\n"
             }
             return out
         }

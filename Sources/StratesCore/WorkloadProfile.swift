@@ -44,7 +44,9 @@ public struct RunCall: Sendable, Equatable {
     /// A subagent's call: it counts in the run's totals, not in its own turn sequence.
     public var child: Bool
 
-    public init(started: Date, ended: Date?, context: Int64, output: Int64, cacheRead: Int64, cost: Int64, toolTurn: Bool?, process: String? = nil, child: Bool = false) {
+    public init(
+        started: Date, ended: Date?, context: Int64, output: Int64, cacheRead: Int64, cost: Int64, toolTurn: Bool?, process: String? = nil, child: Bool = false
+    ) {
         self.child = child
         self.started = started
         self.ended = ended
@@ -118,13 +120,14 @@ public struct RunProfile: Sendable, Equatable {
                 streak = 0
             }
         }
-        let workload: WorkloadClass = if all.count <= rules.promptMaxCalls && toolTurns == 0 {
-            .prompt
-        } else if calls.count >= rules.autonomousMinCalls && Double(toolTurns) >= rules.autonomousToolShare * Double(calls.count) {
-            .autonomous
-        } else {
-            .chain
-        }
+        let workload: WorkloadClass =
+            if all.count <= rules.promptMaxCalls && toolTurns == 0 {
+                .prompt
+            } else if calls.count >= rules.autonomousMinCalls && Double(toolTurns) >= rules.autonomousToolShare * Double(calls.count) {
+                .autonomous
+            } else {
+                .chain
+            }
         let first = all.map(\.started).min() ?? Date()
         let last = all.map { $0.ended ?? $0.started }.max() ?? first
         let steps = zip(calls, calls.dropFirst()).map { Double($1.context - $0.context) }
@@ -175,7 +178,9 @@ extension WorkloadRules {
     /// The rules a fingerprint was made from; nil for anything else.
     public init?(fingerprint: String) {
         let parts = fingerprint.split(separator: "/").map(String.init)
-        guard parts.count == 4, let prompt = Int(parts[0]), let share = Double(parts[1]), let minimum = Int(parts[2]), let gap = Double(parts[3]) else { return nil }
+        guard parts.count == 4, let prompt = Int(parts[0]), let share = Double(parts[1]), let minimum = Int(parts[2]), let gap = Double(parts[3]) else {
+            return nil
+        }
         self.init()
         promptMaxCalls = prompt
         autonomousToolShare = share
@@ -206,7 +211,7 @@ public struct WorkloadReport: Sendable {
             var high = values.count - 1
             var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
             while low < high {
-                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 let pivot = values[low + Int((seed >> 33) % UInt64(high - low + 1))]
                 var i = low
                 var j = high
@@ -330,33 +335,41 @@ public struct WorkloadReport: Sendable {
 
     public var json: String {
         func spread(_ value: Spread, money: Bool = false) -> String {
-            money ? #"{"p50_usd":\#(JSONText.quote(NanoUSD(Int64(value.p50)).dollars)),"p90_usd":\#(JSONText.quote(NanoUSD(Int64(value.p90)).dollars)),"max_usd":\#(JSONText.quote(NanoUSD(Int64(value.max)).dollars))}"#
+            money
+                ? #"{"p50_usd":\#(JSONText.quote(NanoUSD(Int64(value.p50)).dollars)),"p90_usd":\#(JSONText.quote(NanoUSD(Int64(value.p90)).dollars)),"max_usd":\#(JSONText.quote(NanoUSD(Int64(value.max)).dollars))}"#
                 : #"{"p50":\#(Self.round(value.p50)),"p90":\#(Self.round(value.p90)),"max":\#(Self.round(value.max))}"#
         }
         let items = lines.map { line in
-            "{" + [
-                #""class":"\#(line.workload.rawValue)""#, #""workflow":\#(line.workflow.map(JSONText.quote) ?? "null")"#, #""runs":\#(line.runs)"#,
-                #""calls_per_run":\#(spread(line.calls))"#, #""tokens_per_run":\#(spread(line.tokens))"#, #""cost_per_run":\#(spread(line.cost, money: true))"#,
-                #""context_growth_per_step":\#(Self.round(line.contextGrowth))"#, #""cache_read_share":\#(Self.round(line.cacheReadShare, 4))"#,
-                #""output_input_ratio":\#(Self.round(line.outputInputRatio, 4))"#, #""loop_length":\#(spread(line.loopLength))"#,
-                #""duration_seconds":\#(spread(line.seconds))"#, #""spend_usd":\#(JSONText.quote(NanoUSD(line.spend).dollars))"#,
-            ].joined(separator: ",") + "}"
+            "{"
+                + [
+                    #""class":"\#(line.workload.rawValue)""#, #""workflow":\#(line.workflow.map(JSONText.quote) ?? "null")"#, #""runs":\#(line.runs)"#,
+                    #""calls_per_run":\#(spread(line.calls))"#, #""tokens_per_run":\#(spread(line.tokens))"#,
+                    #""cost_per_run":\#(spread(line.cost, money: true))"#,
+                    #""context_growth_per_step":\#(Self.round(line.contextGrowth))"#, #""cache_read_share":\#(Self.round(line.cacheReadShare, 4))"#,
+                    #""output_input_ratio":\#(Self.round(line.outputInputRatio, 4))"#, #""loop_length":\#(spread(line.loopLength))"#,
+                    #""duration_seconds":\#(spread(line.seconds))"#, #""spend_usd":\#(JSONText.quote(NanoUSD(line.spend).dollars))"#,
+                ].joined(separator: ",") + "}"
         }
-        let rules = #"{"prompt_max_calls":\#(self.rules.promptMaxCalls),"autonomous_tool_share":\#(self.rules.autonomousToolShare),"autonomous_min_calls":\#(self.rules.autonomousMinCalls),"human_gap_seconds":\#(self.rules.humanGapSeconds)}"#
-        return #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"rules":\#(rules),"calls_without_run":\#(callsWithoutRun),"lines":[\#(items.joined(separator: ","))]}"#
+        let rules =
+            #"{"prompt_max_calls":\#(self.rules.promptMaxCalls),"autonomous_tool_share":\#(self.rules.autonomousToolShare),"autonomous_min_calls":\#(self.rules.autonomousMinCalls),"human_gap_seconds":\#(self.rules.humanGapSeconds)}"#
+        return
+            #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"rules":\#(rules),"calls_without_run":\#(callsWithoutRun),"lines":[\#(items.joined(separator: ","))]}"#
     }
 
     public var csv: String {
         CSVText.document(
             header: [
                 "class", "workflow", "runs", "calls_p50", "calls_p90", "calls_max", "tokens_p50", "tokens_p90", "tokens_max", "cost_p50_usd", "cost_p90_usd",
-                "cost_max_usd", "context_growth_per_step", "cache_read_share", "output_input_ratio", "loop_p50", "loop_max", "duration_p50_s", "duration_p90_s", "spend_usd",
+                "cost_max_usd", "context_growth_per_step", "cache_read_share", "output_input_ratio", "loop_p50", "loop_max", "duration_p50_s", "duration_p90_s",
+                "spend_usd",
             ],
             rows: lines.map { line in
                 [
-                    line.workload.rawValue, line.workflow ?? "", String(line.runs), Self.whole(line.calls.p50), Self.whole(line.calls.p90), Self.whole(line.calls.max),
+                    line.workload.rawValue, line.workflow ?? "", String(line.runs), Self.whole(line.calls.p50), Self.whole(line.calls.p90),
+                    Self.whole(line.calls.max),
                     Self.whole(line.tokens.p50), Self.whole(line.tokens.p90), Self.whole(line.tokens.max), NanoUSD(Int64(line.cost.p50)).dollars,
-                    NanoUSD(Int64(line.cost.p90)).dollars, NanoUSD(Int64(line.cost.max)).dollars, Self.round(line.contextGrowth), Self.round(line.cacheReadShare, 4),
+                    NanoUSD(Int64(line.cost.p90)).dollars, NanoUSD(Int64(line.cost.max)).dollars, Self.round(line.contextGrowth),
+                    Self.round(line.cacheReadShare, 4),
                     Self.round(line.outputInputRatio, 4), Self.whole(line.loopLength.p50), Self.whole(line.loopLength.max), Self.round(line.seconds.p50),
                     Self.round(line.seconds.p90), NanoUSD(line.spend).dollars,
                 ]
@@ -365,7 +378,12 @@ public struct WorkloadReport: Sendable {
     }
 
     public var table: [[String]] {
-        var rows = [["class / workflow", "runs", "calls p50/p90/max", "tokens p50", "cost p50/p90/max", "context +/step", "cache read", "out/in", "loop p50/max", "duration p50"]]
+        var rows = [
+            [
+                "class / workflow", "runs", "calls p50/p90/max", "tokens p50", "cost p50/p90/max", "context +/step", "cache read", "out/in", "loop p50/max",
+                "duration p50",
+            ]
+        ]
         for line in lines {
             rows.append([
                 line.workflow.map { "  " + $0 } ?? line.workload.rawValue, String(line.runs),

@@ -30,7 +30,8 @@ public final class AccessGuard: Sendable {
             guard let reason = policy.refusal(of: request) else { continue }
             var error = GatewayError(
                 status: 403,
-                message: "Policy '\(policy.name)' (\(policy.scope.text)) does not allow this request: \(reason). Use a model the policy allows, or ask an admin to change it ('strates policies show \(policy.name)').",
+                message:
+                    "Policy '\(policy.name)' (\(policy.scope.text)) does not allow this request: \(reason). Use a model the policy allows, or ask an admin to change it ('strates policies show \(policy.name)').",
                 code: "model_not_allowed", param: "model"
             )
             error.headers = [("x-strates-policy", policy.name)]

@@ -14,12 +14,14 @@ public enum AttributionResolver {
         }
         let metadata = summary.metadata
         attribution.workflow = header("x-strates-workflow") ?? metadata["strates_workflow"] ?? attribution.workflow
-        attribution.run = header("x-strates-run") ?? metadata["strates_run"]
+        attribution.run =
+            header("x-strates-run") ?? metadata["strates_run"]
             ?? header("x-claude-code-session-id") ?? header("session_id")
         attribution.parentRun = header("x-strates-parent-run") ?? metadata["strates_parent_run"]
         attribution.process = header("x-strates-process") ?? metadata["strates_process"]
         if let requested = (header("x-strates-environment") ?? metadata["strates_environment"]).flatMap({ Environment(rawValue: $0.lowercased()) }),
-           allowsEnvironment(from: key.environment, to: requested) {
+            allowsEnvironment(from: key.environment, to: requested)
+        {
             attribution.environment = requested
         }
         attribution.endUser = summary.user ?? summary.metadataUserID.map { String($0.prefix(256)) }

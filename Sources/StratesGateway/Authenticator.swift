@@ -62,7 +62,8 @@ public final class Authenticator: Sendable {
             do {
                 key = try await store.key(hash: hash)
             } catch {
-                throw GatewayError(status: 503, message: "Strates could not check the API key (ledger unavailable). Try again shortly.", code: "auth_unavailable")
+                throw GatewayError(
+                    status: 503, message: "Strates could not check the API key (ledger unavailable). Try again shortly.", code: "auth_unavailable")
             }
             cache.withLock { cache in
                 if cache.count > 100_000 { cache.removeAll() }

@@ -94,7 +94,9 @@ public final class BudgetGuard: Sendable {
         do {
             verdict = try await counters.reserve(requestID: record.id, demand: demand, budgets: budgets, at: record.startedAt)
         } catch {
-            throw GatewayError(status: 503, message: "Strates could not check the budgets for this request (ledger unavailable). Try again shortly.", code: "budget_unavailable")
+            throw GatewayError(
+                status: 503, message: "Strates could not check the budgets for this request (ledger unavailable). Try again shortly.",
+                code: "budget_unavailable")
         }
         switch verdict {
         case .refuse(let refusal):
@@ -142,9 +144,11 @@ public final class BudgetGuard: Sendable {
         let message: String
         switch refusal.reason {
         case .exhausted(let needed):
-            message = "Budget '\(budget.name)' (\(budget.scope.text), \(budget.period.text)) cannot cover this request: spent \(budget.format(standing.spent)) of \(budget.format(budget.limit))\(standing.reserved > 0 ? ", \(budget.format(standing.reserved)) reserved by requests in flight" : ""), and this request may use up to \(budget.format(needed)).\(resets) Lower max_tokens, or ask an admin to raise the budget."
+            message =
+                "Budget '\(budget.name)' (\(budget.scope.text), \(budget.period.text)) cannot cover this request: spent \(budget.format(standing.spent)) of \(budget.format(budget.limit))\(standing.reserved > 0 ? ", \(budget.format(standing.reserved)) reserved by requests in flight" : ""), and this request may use up to \(budget.format(needed)).\(resets) Lower max_tokens, or ask an admin to raise the budget."
         case .unpriced:
-            message = "Budget '\(budget.name)' (\(budget.scope.text)) is a hard USD budget, and the model '\(model)' has no known price, so Strates cannot tell what this request would cost. Add a price for it ('strates prices'), or use a priced model."
+            message =
+                "Budget '\(budget.name)' (\(budget.scope.text)) is a hard USD budget, and the model '\(model)' has no known price, so Strates cannot tell what this request would cost. Add a price for it ('strates prices'), or use a priced model."
         }
         var error = GatewayError(status: 429, message: message, code: "budget_exceeded")
         // Retrying does not help until the budget resets or is raised: tell SDKs not to.

@@ -107,7 +107,9 @@ extension Gateway {
         if failure == .contextLength {
             // Only a deployment that may hold more can help; this one's retries cannot.
             skipping = current.target.name
-            return tries.indices.first { $0 > position && tries[$0].target.name != current.target.name && tries[$0].target.deployment.mayHoldMore(than: current.target.deployment) }
+            return tries.indices.first {
+                $0 > position && tries[$0].target.name != current.target.name && tries[$0].target.deployment.mayHoldMore(than: current.target.deployment)
+            }
         }
         guard let next = tries.indices.first(where: { $0 > position && tries[$0].target.name != skipping }) else { return nil }
         guard tries[next].target.name == current.target.name else { return next }

@@ -65,7 +65,7 @@ extension ModelRouter {
         var live = policy
         live.tiers = policy.tiers.filter { serving($0) != nil }
         guard let choice = live.choose(profile, records: book.records(on: profile, tiers: live.tiers), random: &random),
-              let route = serving(choice.tier)
+            let route = serving(choice.tier)
         else { return nil }
         let baseline = policy.baselineTier.flatMap { tier in
             serving(tier).flatMap { route in route.deployments.first.map { $0.name(for: tier) } }

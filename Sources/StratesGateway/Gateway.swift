@@ -1,11 +1,11 @@
 import Foundation
-import Synchronization
 import Logging
 import NIOCore
 import StratesCore
 import StratesLedger
 import StratesProviders
 import StratesWire
+import Synchronization
 
 /// A model call as it reaches the gateway.
 public struct GatewayRequest: Sendable {
@@ -208,7 +208,10 @@ public final class Gateway: Sendable {
         if let policy = route.auto, let profile {
             var random = SystemRandomNumberGenerator()
             guard let choice = router.chooseTier(policy, of: route, profile: profile, book: tierRecords, random: &random) else {
-                throw GatewayError(status: 503, message: "No tier of '\(route.pattern)' (\(policy.tiers.joined(separator: ", "))) is served by a configured provider right now.", code: "no_tier_available")
+                throw GatewayError(
+                    status: 503,
+                    message: "No tier of '\(route.pattern)' (\(policy.tiers.joined(separator: ", "))) is served by a configured provider right now.",
+                    code: "no_tier_available")
             }
             auto = choice
             (route, requested) = (choice.route, choice.tier)
@@ -237,10 +240,13 @@ public final class Gateway: Sendable {
                 record.httpStatus = 403
                 record.error = "refused: price_ceiling"
                 settle(&record, request: request, logger: logger)
-                let prices = planned.aboveCeiling.map { "\($0.deployment.name) at \(NanoUSD($0.price.input.nanoPerMillion)) input / \(NanoUSD($0.price.output.nanoPerMillion)) output" }
+                let prices = planned.aboveCeiling.map {
+                    "\($0.deployment.name) at \(NanoUSD($0.price.input.nanoPerMillion)) input / \(NanoUSD($0.price.output.nanoPerMillion)) output"
+                }
                 throw GatewayError(
                     status: 403,
-                    message: "Every deployment of route '\(route.pattern)' is above its price ceiling (\(route.ceilingText)): \(prices.joined(separator: "; ")). Ask an admin to raise the ceiling or add a cheaper deployment.",
+                    message:
+                        "Every deployment of route '\(route.pattern)' is above its price ceiling (\(route.ceilingText)): \(prices.joined(separator: "; ")). Ask an admin to raise the ceiling or add a cheaper deployment.",
                     code: "price_ceiling"
                 )
             }
@@ -256,16 +262,19 @@ public final class Gateway: Sendable {
         // Budgets go by attribution, which routing does not change: found once.
         let covering = budgets?.covering(record.attribution) ?? []
         if let budgets, let downgrade = await budgets.downgrade(for: record, budgets: covering, summary: summary, api: request.api) {
-            let downgraded = router.route(for: downgrade.model).map {
-                router.plan($0, requested: downgrade.model, api: request.api, health: health, pricing: pricing, now: Date()).deployments
-            } ?? []
+            let downgraded =
+                router.route(for: downgrade.model).map {
+                    router.plan($0, requested: downgrade.model, api: request.api, health: health, pricing: pricing, now: Date()).deployments
+                } ?? []
             if let target = downgraded.first {
                 plan = downgraded
                 record.provider = target.provider.name
                 record.servedModel = target.upstreamModel
                 record.downgradedBy = downgrade.budget.name
             } else {
-                logger.warning("budget downgrade model cannot serve this request; keeping the requested model", metadata: ["budget": "\(downgrade.budget.name)", "model": "\(downgrade.model)"])
+                logger.warning(
+                    "budget downgrade model cannot serve this request; keeping the requested model",
+                    metadata: ["budget": "\(downgrade.budget.name)", "model": "\(downgrade.model)"])
             }
         }
         let (rates, admission) = try await control(&record, budgets: covering, summary: summary, request: request, logger: logger)
@@ -288,7 +297,10 @@ public final class Gateway: Sendable {
             logger.error("ledger journal unavailable", metadata: ["error": "\(error)"])
             record.status = .rejected
             releaseControls(record, executor: request.executor)
-            throw GatewayError(status: 503, message: "Strates cannot record usage right now (ledger journal unavailable), so it is not forwarding requests. Try again shortly.", code: "ledger_unavailable")
+            throw GatewayError(
+                status: 503,
+                message: "Strates cannot record usage right now (ledger journal unavailable), so it is not forwarding requests. Try again shortly.",
+                code: "ledger_unavailable")
         }
 
         let response: UpstreamResponse
@@ -375,7 +387,8 @@ public final class Gateway: Sendable {
         if summary.stream && !answeredWhole {
             var translator: (any StreamTranslator)?
             if carried {
-                translator = request.api == .chatCompletions
+                translator =
+                    request.api == .chatCompletions
                     ? MessagesStreamToChat(includeUsage: summary.clientIncludesUsage, created: Int64(Date().timeIntervalSince1970)) as any StreamTranslator
                     : ChatStreamToMessages()
             }
@@ -433,7 +446,11 @@ public final class Gateway: Sendable {
             // its own format instead of bytes its SDK cannot read.
             return refuseWhole(
                 record, status: .failed, reason: "the provider's response was not valid JSON", request: request, logger: logger,
-                failure: GatewayError(status: 502, message: "The provider '\(record.provider ?? "upstream")' answered with a malformed body (not valid JSON). Try again; the call was recorded.", code: "upstream_malformed_response")
+                failure: GatewayError(
+                    status: 502,
+                    message:
+                        "The provider '\(record.provider ?? "upstream")' answered with a malformed body (not valid JSON). Try again; the call was recorded.",
+                    code: "upstream_malformed_response")
             )
         }
         record.httpStatus = response.status
@@ -456,21 +473,29 @@ public final class Gateway: Sendable {
             return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer), settlement: settlement)
         }
         do {
-            let answer = request.api == .messages
+            let answer =
+                request.api == .messages
                 ? try OpenAIForAnthropic.response(bytes) : try MessagesToChat.response(bytes, created: Int64(Date().timeIntervalSince1970))
             settle(&record, request: request, logger: logger)
-            return GatewayResponse(status: response.status, headers: headers.filter { $0.name != "content-type" } + [("content-type", "application/json")], body: .bytes(answer))
+            return GatewayResponse(
+                status: response.status, headers: headers.filter { $0.name != "content-type" } + [("content-type", "application/json")], body: .bytes(answer))
         } catch {
             return refuseWhole(
                 record, status: .failed, reason: "the Anthropic answer could not be carried back", request: request, logger: logger,
-                failure: GatewayError(status: 502, message: "The provider '\(record.provider ?? "upstream")' answered in a form Strates could not carry back to the chat format: \(error.message) The call was recorded.", code: "upstream_malformed_response")
+                failure: GatewayError(
+                    status: 502,
+                    message:
+                        "The provider '\(record.provider ?? "upstream")' answered in a form Strates could not carry back to the chat format: \(error.message) The call was recorded.",
+                    code: "upstream_malformed_response")
             )
         }
     }
 
     /// A whole answer that cannot be passed on: the call may have been charged, so it is
     /// metered as an estimate, and the client gets a 502 in its own format.
-    func refuseWhole(_ record: RequestRecord, status: RequestStatus, reason: String, request: GatewayRequest, logger: Logger, failure: GatewayError) -> GatewayResponse {
+    func refuseWhole(_ record: RequestRecord, status: RequestStatus, reason: String, request: GatewayRequest, logger: Logger, failure: GatewayError)
+        -> GatewayResponse
+    {
         var record = record
         record.status = status
         record.httpStatus = failure.status
@@ -479,7 +504,9 @@ public final class Gateway: Sendable {
         record.error = reason
         settle(&record, request: request, logger: logger)
         metrics.recordUpstreamError(provider: record.provider ?? "none", status: failure.status)
-        return GatewayResponse(status: failure.status, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)], body: .bytes(failure.body(format: request.api.errorFormat)))
+        return GatewayResponse(
+            status: failure.status, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)],
+            body: .bytes(failure.body(format: request.api.errorFormat)))
     }
 
     /// An upstream error status: recorded, and passed back as the provider sent it (it is
@@ -503,7 +530,8 @@ public final class Gateway: Sendable {
         } else if (try? JSONView(object: bytes)) == nil {
             // Not JSON: wrap it so the client's SDK still gets its own error shape.
             let snippet = String(decoding: bytes.prefix(300), as: UTF8.self)
-            let wrapped = GatewayError(status: response.status, message: "The provider '\(record.provider ?? "upstream")' answered \(response.status): \(snippet)")
+            let wrapped = GatewayError(
+                status: response.status, message: "The provider '\(record.provider ?? "upstream")' answered \(response.status): \(snippet)")
             bytes = wrapped.body(format: request.api.errorFormat)
             headers.removeAll { $0.name == "content-type" }
             headers.append(("content-type", "application/json"))
@@ -516,14 +544,18 @@ public final class Gateway: Sendable {
     /// `count_tokens` for a model whose provider has no such endpoint: an estimate.
     func countTokensLocally(record: RequestRecord, summary: RequestSummary, request: GatewayRequest) -> GatewayResponse {
         let body = Array(#"{"input_tokens":\#(summary.estimatedInputTokens)}"#.utf8)
-        return GatewayResponse(status: 200, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id), ("x-strates-estimated", "true")], body: .bytes(body))
+        return GatewayResponse(
+            status: 200, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id), ("x-strates-estimated", "true")],
+            body: .bytes(body))
     }
 
     /// The controls a routed request must pass, in order: model access policies (403),
     /// rate limits (429), production reserves (429 for personal and sandbox traffic), the
     /// member's grants for personal use (429), budgets (429, or a lower max tokens). A
     /// refusal is recorded in the ledger as rejected, and gives back what earlier controls took.
-    func control(_ record: inout RequestRecord, budgets covering: [Budget], summary: RequestSummary, request: GatewayRequest, logger: Logger) async throws(GatewayError) -> (RateAdmission, BudgetAdmission) {
+    func control(_ record: inout RequestRecord, budgets covering: [Budget], summary: RequestSummary, request: GatewayRequest, logger: Logger)
+        async throws(GatewayError) -> (RateAdmission, BudgetAdmission)
+    {
         guard request.api != .countTokens else { return (.unlimited, .unrestricted) }
         do {
             try runs?.admit(record)

@@ -29,7 +29,9 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     }
 
     public static let missingKey = GatewayError(
-        status: 401, message: "No API key was sent. Send a Strates key as 'Authorization: Bearer sk-strates-…' or 'x-api-key: sk-strates-…' (create one with 'strates keys create').",
+        status: 401,
+        message:
+            "No API key was sent. Send a Strates key as 'Authorization: Bearer sk-strates-…' or 'x-api-key: sk-strates-…' (create one with 'strates keys create').",
         code: "missing_api_key"
     )
     public static let invalidKey = GatewayError(
@@ -41,7 +43,8 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     )
 
     public static func bodyTooLarge(limit: Int) -> GatewayError {
-        GatewayError(status: 413, message: "The request body is larger than the gateway's limit of \(limit) bytes (server.max_body_bytes).", code: "request_too_large")
+        GatewayError(
+            status: 413, message: "The request body is larger than the gateway's limit of \(limit) bytes (server.max_body_bytes).", code: "request_too_large")
     }
 
     public static func badRequest(_ message: String, param: String? = nil) -> GatewayError {
@@ -51,18 +54,25 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     public static func unknownModel(_ model: String, available: [String]) -> GatewayError {
         let list = available.prefix(12).joined(separator: ", ")
         return GatewayError(
-            status: 404, message: "The model '\(model)' is not configured on this gateway. Available: \(list.isEmpty ? "none" : list). Add it under 'models:' in the config.",
+            status: 404,
+            message:
+                "The model '\(model)' is not configured on this gateway. Available: \(list.isEmpty ? "none" : list). Add it under 'models:' in the config.",
             code: "model_not_found", param: "model"
         )
     }
 
     public static func upstreamUnavailable(_ provider: String, _ detail: String) -> GatewayError {
-        GatewayError(status: 502, message: "The provider '\(provider)' could not be reached: \(detail). Try again; if it persists, check the provider's status and base URL.", code: "upstream_unavailable")
+        GatewayError(
+            status: 502,
+            message: "The provider '\(provider)' could not be reached: \(detail). Try again; if it persists, check the provider's status and base URL.",
+            code: "upstream_unavailable")
     }
 
     public static func upstreamTimeout(_ provider: String) -> GatewayError {
-        GatewayError(status: 504, message: "The provider '\(provider)' did not answer in time. Try again, or raise the provider's timeout.", code: "upstream_timeout")
+        GatewayError(
+            status: 504, message: "The provider '\(provider)' did not answer in time. Try again, or raise the provider's timeout.", code: "upstream_timeout")
     }
 
-    public static let internalError = GatewayError(status: 500, message: "Strates hit an internal error. The request was recorded; try again.", code: "internal_error")
+    public static let internalError = GatewayError(
+        status: 500, message: "Strates hit an internal error. The request was recorded; try again.", code: "internal_error")
 }

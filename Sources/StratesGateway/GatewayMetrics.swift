@@ -19,7 +19,9 @@ public struct GatewayMetrics: Sendable {
         let provider = record.provider ?? "none"
         let model = models.value(record.servedModel ?? record.requestedModel)
         let requestedModel = models.value(record.requestedModel)
-        Counter(label: "strates_requests_total", dimensions: [("api", api.rawValue), ("provider", provider), ("status", record.status.rawValue)], factory: factory).increment()
+        Counter(
+            label: "strates_requests_total", dimensions: [("api", api.rawValue), ("provider", provider), ("status", record.status.rawValue)], factory: factory
+        ).increment()
         if let latency = record.latencyMs {
             Timer(label: "strates_request_duration_seconds", dimensions: [("api", api.rawValue), ("provider", provider)], factory: factory)
                 .recordMilliseconds(latency)
@@ -29,16 +31,22 @@ public struct GatewayMetrics: Sendable {
                 .recordMilliseconds(ttft)
         }
         let usage = record.usage
-        for (kind, count) in [("input", usage.input), ("output", usage.output), ("cache_read", usage.cacheRead),
-                              ("cache_write_5m", usage.cacheWrite5m), ("cache_write_1h", usage.cacheWrite1h), ("reasoning", usage.reasoning)]
+        for (kind, count) in [
+            ("input", usage.input), ("output", usage.output), ("cache_read", usage.cacheRead),
+            ("cache_write_5m", usage.cacheWrite5m), ("cache_write_1h", usage.cacheWrite1h), ("reasoning", usage.reasoning),
+        ]
         where count > 0 {
             Counter(label: "strates_tokens_total", dimensions: [("kind", kind), ("provider", provider), ("model", model)], factory: factory)
                 .increment(by: Int(count))
         }
         // OpenTelemetry GenAI semantic conventions: gen_ai.client.token.usage by token type.
         for (type, count) in [("input", usage.totalInput), ("output", usage.output)] where count > 0 {
-            Recorder(label: "gen_ai_client_token_usage", dimensions: [("gen_ai_token_type", type), ("gen_ai_system", provider), ("gen_ai_request_model", requestedModel)], aggregate: true, factory: factory)
-                .record(count)
+            Recorder(
+                label: "gen_ai_client_token_usage",
+                dimensions: [("gen_ai_token_type", type), ("gen_ai_system", provider), ("gen_ai_request_model", requestedModel)], aggregate: true,
+                factory: factory
+            )
+            .record(count)
         }
         if let cost = record.cost, cost.value > 0 {
             Counter(label: "strates_cost_nano_usd_total", dimensions: [("provider", provider), ("model", model)], factory: factory)

@@ -76,7 +76,8 @@ public final class GrantGuard: Sendable {
         do {
             try await count(grants, at: date)
         } catch {
-            throw GatewayError(status: 503, message: "Strates could not check the grants for this request (ledger unavailable). Try again shortly.", code: "grant_unavailable")
+            throw GatewayError(
+                status: 503, message: "Strates could not check the grants for this request (ledger unavailable). Try again shortly.", code: "grant_unavailable")
         }
         let demand = pricing.demand(for: record, summary: summary, api: api, defaultOutputTokens: defaultOutputTokens)
         let outcome: Result<String, GrantRefusal> = state.withLock { state in
@@ -92,11 +93,12 @@ public final class GrantGuard: Sendable {
                 state.holds[record.id] = Hold(grantID: grant.id, windowStart: account.windowStart, unit: grant.unit, amount: need)
                 return .success(grant.id)
             }
-            return .failure(GrantRefusal(
-                member: record.attribution.member ?? "",
-                standings: candidates.map { ($0.grant, $0.account.left, $0.account.windowEnd) },
-                needs: grants.map { ($0, demand.amount($0.unit, outputTokens: demand.outputTokens)) }
-            ))
+            return .failure(
+                GrantRefusal(
+                    member: record.attribution.member ?? "",
+                    standings: candidates.map { ($0.grant, $0.account.left, $0.account.windowEnd) },
+                    needs: grants.map { ($0, demand.amount($0.unit, outputTokens: demand.outputTokens)) }
+                ))
         }
         switch outcome {
         case .success(let id): return id
@@ -120,10 +122,12 @@ public final class GrantGuard: Sendable {
 
     /// Moves `amount` of the grant's balance (less what requests in flight hold) to `member`,
     /// saving both grants in one transaction. Throws `RuleProblems` when it cannot be made.
-    public func transfer(_ grantID: String, to member: String, amount: Int64, note: String?, now: Date = Date()) async throws -> (source: Grant, received: Grant) {
+    public func transfer(_ grantID: String, to member: String, amount: Int64, note: String?, now: Date = Date()) async throws -> (
+        source: Grant, received: Grant
+    ) {
         try await transfers.withLock {
             guard let grant = try await store.rules(Grant.self).first(where: { $0.id == grantID }),
-                  let statement = try await statements(of: [grant], at: now).first
+                let statement = try await statements(of: [grant], at: now).first
             else { throw RuleProblems(["the grant no longer exists"]) }
             let made = try GrantTransfer.make(from: statement, to: member, amount: amount, note: note, id: "grant_" + KeySecrets.randomHex(8), now: now)
             try await store.save(rules: [made.source, made.received])
@@ -197,7 +201,8 @@ struct GrantRefusal: Error {
         let message: String
         if standings.isEmpty {
             let names = needs.map { "'\($0.grant.name)'" }.joined(separator: ", ")
-            message = "Personal use by member '\(member)' draws from their grants, and none is active now (\(names): not started or expired). Ask an admin for a grant, or use a team key outside the personal environment."
+            message =
+                "Personal use by member '\(member)' draws from their grants, and none is active now (\(names): not started or expired). Ask an admin for a grant, or use a team key outside the personal environment."
         } else {
             let parts = standings.map { standing -> String in
                 let need = needs.first { $0.grant.id == standing.grant.id }?.need
@@ -205,7 +210,8 @@ struct GrantRefusal: Error {
                 let needText = need.map { standing.grant.format($0) } ?? "an unknown amount (the model has no known price)"
                 return "'\(standing.grant.name)' has \(standing.grant.format(max(0, standing.left))) left\(resets), this request may use up to \(needText)"
             }
-            message = "Personal use by member '\(member)' draws from their grants, and none can cover this request: \(parts.joined(separator: "; ")). Lower max_tokens, wait for the grant to renew, or ask a colleague or an admin for a transfer ('strates grants transfer')."
+            message =
+                "Personal use by member '\(member)' draws from their grants, and none can cover this request: \(parts.joined(separator: "; ")). Lower max_tokens, wait for the grant to renew, or ask a colleague or an admin for a transfer ('strates grants transfer')."
         }
         var error = GatewayError(status: 429, message: message, code: "grant_exhausted")
         error.headers = [("x-should-retry", "false")]

@@ -41,7 +41,9 @@ public struct ModelRouter: Sendable {
     /// The route serving `model`: the first whose pattern matches and that has a configured
     /// provider (any provider, with `anyProvider`, for tools that do not build them).
     public func route(for model: String, anyProvider: Bool = false) -> ModelRoute? {
-        routes.first { route in Glob.matches(route.pattern, model) && (anyProvider || route.auto != nil || route.deployments.contains { providers[$0.provider] != nil }) }
+        routes.first { route in
+            Glob.matches(route.pattern, model) && (anyProvider || route.auto != nil || route.deployments.contains { providers[$0.provider] != nil })
+        }
     }
 
     /// The first deployment of the route serving `model`.
@@ -53,7 +55,9 @@ public struct ModelRouter: Sendable {
     /// The route's deployments whose provider exists, in configured order.
     func deployments(of route: ModelRoute, requested: String) -> [RoutedDeployment] {
         route.deployments.compactMap { deployment in
-            providers[deployment.provider].map { RoutedDeployment(provider: $0, deployment: deployment, upstreamModel: deployment.upstreamModel(for: requested)) }
+            providers[deployment.provider].map {
+                RoutedDeployment(provider: $0, deployment: deployment, upstreamModel: deployment.upstreamModel(for: requested))
+            }
         }
     }
 
@@ -69,7 +73,9 @@ public struct ModelRouter: Sendable {
         var aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)] = []
         if route.hasPriceCeiling {
             usable = usable.filter { item in
-                guard let (price, _) = pricing.price(provider: item.provider.name, model: item.upstreamModel, at: now), route.isAboveCeiling(price) else { return true }
+                guard let (price, _) = pricing.price(provider: item.provider.name, model: item.upstreamModel, at: now), route.isAboveCeiling(price) else {
+                    return true
+                }
                 aboveCeiling.append((item, price))
                 return false
             }

@@ -34,14 +34,19 @@ final class CeilingWatch: Sendable {
         return above.withLock { above in
             var events: [RouteEvent] = []
             for (deployment, price) in aboveCeiling where !above.contains("\(route.pattern)|\(deployment.name)") {
-                events.append(RouteEvent(
-                    at: date, route: route.pattern, deployment: deployment.name, kind: .aboveCeiling,
-                    detail: "list price \(NanoUSD(price.input.nanoPerMillion)) input / \(NanoUSD(price.output.nanoPerMillion)) output per million tokens is above the route's ceiling of \(route.ceilingText); traffic moves to the next deployment"
-                ))
+                events.append(
+                    RouteEvent(
+                        at: date, route: route.pattern, deployment: deployment.name, kind: .aboveCeiling,
+                        detail:
+                            "list price \(NanoUSD(price.input.nanoPerMillion)) input / \(NanoUSD(price.output.nanoPerMillion)) output per million tokens is above the route's ceiling of \(route.ceilingText); traffic moves to the next deployment"
+                    ))
             }
             for key in above.intersection(checked).subtracting(now) {
                 let deployment = String(key.split(separator: "|", maxSplits: 1).last ?? "")
-                events.append(RouteEvent(at: date, route: route.pattern, deployment: deployment, kind: .withinCeiling, detail: "back within the route's ceiling of \(route.ceilingText)"))
+                events.append(
+                    RouteEvent(
+                        at: date, route: route.pattern, deployment: deployment, kind: .withinCeiling,
+                        detail: "back within the route's ceiling of \(route.ceilingText)"))
             }
             above.subtract(checked)
             above.formUnion(now)

@@ -78,11 +78,14 @@ public final class RateLimiter: Sendable {
         case .requests:
             message = "Rate limit '\(limit.name)' (\(limit.scope.text)) allows \(limit.requestsPerMinute ?? 0) requests per minute, and none is left.\(wait)"
         case .tokens(let needed):
-            message = "Rate limit '\(limit.name)' (\(limit.scope.text)) allows \(limit.tokensPerMinute ?? 0) tokens per minute; this request may use \(needed) (input estimate plus max tokens), more than is left now.\(wait) Or lower max_tokens."
+            message =
+                "Rate limit '\(limit.name)' (\(limit.scope.text)) allows \(limit.tokensPerMinute ?? 0) tokens per minute; this request may use \(needed) (input estimate plus max tokens), more than is left now.\(wait) Or lower max_tokens."
         case .tooLarge(let needed):
-            message = "Rate limit '\(limit.name)' (\(limit.scope.text)) allows \(limit.tokensPerMinute ?? 0) tokens per minute, and this request alone may use \(needed) (input estimate plus max tokens). Send less input or lower max_tokens, or ask an admin to raise the limit."
+            message =
+                "Rate limit '\(limit.name)' (\(limit.scope.text)) allows \(limit.tokensPerMinute ?? 0) tokens per minute, and this request alone may use \(needed) (input estimate plus max tokens). Send less input or lower max_tokens, or ask an admin to raise the limit."
         case .concurrency:
-            message = "Rate limit '\(limit.name)' (\(limit.scope.text)) allows \(limit.maxConcurrentRequests ?? 0) requests at once, and that many are in flight.\(wait)"
+            message =
+                "Rate limit '\(limit.name)' (\(limit.scope.text)) allows \(limit.maxConcurrentRequests ?? 0) requests at once, and that many are in flight.\(wait)"
         }
         var error = GatewayError(status: 429, message: message, code: "rate_limit_exceeded")
         error.headers = RateHeaders.render(RateAdmission(requests: refusal.requests, tokens: refusal.tokens), api: api)

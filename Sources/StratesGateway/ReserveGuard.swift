@@ -59,11 +59,16 @@ public final class ReserveGuard: Sendable {
         let time = clock()
         var spendReserves: [ProductionReserve] = []
         for reserve in reserves {
-            guard let limit = Self.tokenLimit(reserve) else { spendReserves.append(reserve); continue }
+            guard let limit = Self.tokenLimit(reserve) else {
+                spendReserves.append(reserve)
+                continue
+            }
             let verdict = book.withLock { Self.admit(&$0, record.id, tokens: tokens, limit: limit, reserve: reserve, environment: environment, at: time) }
             if case .refuse(let refusal) = verdict {
                 release(record)
-                throw Self.error(reserve, capacity: limit.tokensPerMinute ?? 0, environment: environment, needed: tokens, retryAfter: refusal.retryAfter, bucket: refusal.tokens)
+                throw Self.error(
+                    reserve, capacity: limit.tokensPerMinute ?? 0, environment: environment, needed: tokens, retryAfter: refusal.retryAfter,
+                    bucket: refusal.tokens)
             }
         }
         guard !spendReserves.isEmpty else { return }
@@ -74,7 +79,9 @@ public final class ReserveGuard: Sendable {
             verdict = try await spend.reserve(requestID: record.id, demand: demand, budgets: budgets, at: record.startedAt)
         } catch {
             release(record)
-            throw GatewayError(status: 503, message: "Strates could not check the production reserve for this request (ledger unavailable). Try again shortly.", code: "reserve_unavailable")
+            throw GatewayError(
+                status: 503, message: "Strates could not check the production reserve for this request (ledger unavailable). Try again shortly.",
+                code: "reserve_unavailable")
         }
         if case .refuse(let refusal) = verdict {
             release(record)
@@ -124,7 +131,8 @@ public final class ReserveGuard: Sendable {
     /// A tokens-per-minute reserve as a rate limit of the whole capacity.
     static func tokenLimit(_ reserve: ProductionReserve) -> RateLimit? {
         guard case .tokensPerMinute(let tokens, _) = reserve.capacity else { return nil }
-        return RateLimit(id: reserve.id, name: reserve.name, scope: reserve.scope, tokensPerMinute: tokens, createdAt: reserve.createdAt, updatedAt: reserve.updatedAt)
+        return RateLimit(
+            id: reserve.id, name: reserve.name, scope: reserve.scope, tokensPerMinute: tokens, createdAt: reserve.createdAt, updatedAt: reserve.updatedAt)
     }
 
     /// A spend reserve as the budget `environment`'s traffic must fit: the same counter for
@@ -139,11 +147,16 @@ public final class ReserveGuard: Sendable {
         )
     }
 
-    static func error(_ reserve: ProductionReserve, capacity: Int64, environment: Environment, needed: Int64, retryAfter: Double?, bucket: RateAllowance?) -> GatewayError {
+    static func error(_ reserve: ProductionReserve, capacity: Int64, environment: Environment, needed: Int64, retryAfter: Double?, bucket: RateAllowance?)
+        -> GatewayError
+    {
         let ceiling = reserve.ceiling(for: environment) ?? 100
         let used = bucket.map { capacity - $0.remaining } ?? 0
-        let wait = retryAfter.map { " Retry in \(RateHeaders.seconds($0)) s." } ?? " This request alone is larger than that share: send less input or lower max_tokens."
-        let message = "Production reserve '\(reserve.name)' keeps \(reserve.productionShare)% of \(reserve.capacityText) for production; \(environment.rawValue) traffic may use up to \(ceiling)% (\(capacity * Int64(ceiling) / 100) tokens), \(max(0, used)) are in use in the last minute, and this request may use \(needed) (input estimate plus max tokens).\(wait)"
+        let wait =
+            retryAfter.map { " Retry in \(RateHeaders.seconds($0)) s." }
+            ?? " This request alone is larger than that share: send less input or lower max_tokens."
+        let message =
+            "Production reserve '\(reserve.name)' keeps \(reserve.productionShare)% of \(reserve.capacityText) for production; \(environment.rawValue) traffic may use up to \(ceiling)% (\(capacity * Int64(ceiling) / 100) tokens), \(max(0, used)) are in use in the last minute, and this request may use \(needed) (input estimate plus max tokens).\(wait)"
         return refusal(reserve, message: message, retryAfter: retryAfter)
     }
 
@@ -157,7 +170,8 @@ public final class ReserveGuard: Sendable {
         case .unpriced: needText = "this request's model has no known price, so it cannot be counted against the reserve"
         }
         let reserved = standing.reserved > 0 ? ", \(NanoUSD(standing.reserved)) held by requests in flight" : ""
-        let message = "Production reserve '\(reserve.name)' keeps \(reserve.productionShare)% of \(reserve.capacityText) for production; \(environment.rawValue) traffic may use up to \(ceiling)% (\(NanoUSD(standing.budget.limit))). The organization has spent \(NanoUSD(standing.spent))\(reserved), and \(needText).\(resets)"
+        let message =
+            "Production reserve '\(reserve.name)' keeps \(reserve.productionShare)% of \(reserve.capacityText) for production; \(environment.rawValue) traffic may use up to \(ceiling)% (\(NanoUSD(standing.budget.limit))). The organization has spent \(NanoUSD(standing.spent))\(reserved), and \(needText).\(resets)"
         return Self.refusal(reserve, message: message, retryAfter: nil)
     }
 

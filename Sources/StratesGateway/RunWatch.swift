@@ -27,11 +27,13 @@ public final class RunWatch: Sendable {
         guard policy.stop, let run = record.attribution.run else { return }
         guard let state = runs.withLock({ $0[run] }), state.stopped else { return }
         let limits = [
-            policy.maxCallsPerRun.map { "\($0) calls" }, policy.maxCostPerRun.map { "\($0)" }, policy.repeatedRequests.map { "\($0) identical requests in a row" },
+            policy.maxCallsPerRun.map { "\($0) calls" }, policy.maxCostPerRun.map { "\($0)" },
+            policy.repeatedRequests.map { "\($0) identical requests in a row" },
         ].compactMap { $0 }.joined(separator: ", ")
         throw GatewayError(
             status: 403,
-            message: "Run '\(run)' was stopped as a runaway: \(state.calls) calls and \(NanoUSD(state.cost)) so far, past its limits (\(limits)). Start a new run (a new x-strates-run or session) or ask an admin to raise the runaway limits.",
+            message:
+                "Run '\(run)' was stopped as a runaway: \(state.calls) calls and \(NanoUSD(state.cost)) so far, past its limits (\(limits)). Start a new run (a new x-strates-run or session) or ask an admin to raise the runaway limits.",
             code: "run_stopped"
         )
     }
@@ -75,7 +77,9 @@ public final class RunWatch: Sendable {
             for reason in reasons where !state.flagged.contains(reason.rawValue) {
                 state.flagged.insert(reason.rawValue)
                 if policy.stop { state.stopped = true }
-                flags.append(RunawayFlag(at: now, run: run, team: record.attribution.team, reason: reason, calls: state.calls, cost: NanoUSD(state.cost), stopped: policy.stop))
+                flags.append(
+                    RunawayFlag(
+                        at: now, run: run, team: record.attribution.team, reason: reason, calls: state.calls, cost: NanoUSD(state.cost), stopped: policy.stop))
             }
             runs[run] = state
             return flags

@@ -102,7 +102,10 @@ public struct StreamRelay: Sendable {
                 // Unfiltered streams pass chunk by chunk as they arrive.
                 let outgoing = filtered ? out : chunk
                 if outgoing.readableBytes > 0 {
-                    do { try await send(outgoing) } catch { clientGone = true; break }
+                    do { try await send(outgoing) } catch {
+                        clientGone = true
+                        break
+                    }
                 }
             }
             if hideUsageChunk, !clientGone, decoder.pendingBytes > 0 {
@@ -135,7 +138,10 @@ public struct StreamRelay: Sendable {
             }
             if record.status == .completed {
                 record.status = .cut
-                record.error = clientGone ? "the client closed the stream early" : upstreamCut ? "the provider's stream was cut" : "the provider's stream ended without its final event"
+                record.error =
+                    clientGone
+                    ? "the client closed the stream early"
+                    : upstreamCut ? "the provider's stream was cut" : "the provider's stream ended without its final event"
             }
         }
         var incomplete = upstreamCut
@@ -149,7 +155,8 @@ public struct StreamRelay: Sendable {
         }
         if incomplete && !clientGone {
             // Tell the client in its own stream format that the answer is incomplete.
-            let notice = ErrorBody.streamEvent(api: request.api, message: "The provider's stream was cut before it finished. The partial answer was metered; retry the request.")
+            let notice = ErrorBody.streamEvent(
+                api: request.api, message: "The provider's stream was cut before it finished. The partial answer was metered; retry the request.")
             try? await send(ByteBuffer(bytes: notice))
         }
         if !clientGone { await ended() }

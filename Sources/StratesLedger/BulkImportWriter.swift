@@ -10,4 +10,3 @@ public protocol BulkImportWriter: Sendable {
     /// Rolls everything back.
     func abort() async
 }
-

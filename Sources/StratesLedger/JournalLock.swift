@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive lock on a journal directory, held for the life of the process (the kernel
@@ -18,7 +19,10 @@ public final class JournalLock: Sendable {
         guard fd >= 0 else { throw LedgerError.journal("cannot open \(path): errno \(errno)") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw LedgerError(description: "another Strates process is using this ledger (its journal \(directory) is locked). Stop it, or give this one its own ledger with --database.")
+            throw LedgerError(
+                description:
+                    "another Strates process is using this ledger (its journal \(directory) is locked). Stop it, or give this one its own ledger with --database."
+            )
         }
         self.fd = fd
         self.directory = directory

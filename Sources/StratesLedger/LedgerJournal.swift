@@ -1,9 +1,10 @@
 import Foundation
 import StratesCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The write-ahead journal that makes the ledger survive `kill -9`.

@@ -125,7 +125,9 @@ public protocol FeedbackStore: Sendable {
     func feedbackMark() async throws -> String
 }
 
-public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore, RoutingStore, FeedbackStore, WorkloadStore, ImportStore {}
+public protocol LedgerDatabase: RequestStore, KeyStore, PriceStore, DirectoryStore, BudgetStore, GrantStore, RoutingStore, FeedbackStore, WorkloadStore,
+    ImportStore
+{}
 
 public protocol RoutingStore: Sendable {
     /// Requests that reached an upstream (not refused by Strates) in [from, to), grouped.

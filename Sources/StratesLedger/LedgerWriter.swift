@@ -3,8 +3,9 @@ import Logging
 import ServiceLifecycle
 import StratesCore
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Records requests durably without a disk flush on the hot path: journal lines first

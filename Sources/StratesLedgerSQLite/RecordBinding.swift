@@ -30,23 +30,47 @@ enum RecordBinding {
         binder.int(r.httpStatus.map(Int64.init))
         // One call per column: a loop over an array literal of them allocated the array
         // for every record.
-        binder.text(a.keyID); binder.text(a.organization); binder.text(a.team); binder.text(a.member)
-        binder.text(a.service); binder.text(a.environment.rawValue); binder.text(a.workflow); binder.text(a.run)
-        binder.text(a.parentRun); binder.text(a.process); binder.text(a.endUser); binder.text(a.traceID)
-        binder.text(r.requestedModel); binder.text(r.servedModel); binder.text(r.provider); binder.text(r.upstreamRequestID)
+        binder.text(a.keyID)
+        binder.text(a.organization)
+        binder.text(a.team)
+        binder.text(a.member)
+        binder.text(a.service)
+        binder.text(a.environment.rawValue)
+        binder.text(a.workflow)
+        binder.text(a.run)
+        binder.text(a.parentRun)
+        binder.text(a.process)
+        binder.text(a.endUser)
+        binder.text(a.traceID)
+        binder.text(r.requestedModel)
+        binder.text(r.servedModel)
+        binder.text(r.provider)
+        binder.text(r.upstreamRequestID)
         binder.int(r.latencyMs)
         binder.int(r.timeToFirstTokenMs)
-        binder.int(r.usage.input); binder.int(r.usage.output); binder.int(r.usage.cacheRead)
-        binder.int(r.usage.cacheWrite5m); binder.int(r.usage.cacheWrite1h); binder.int(r.usage.reasoning)
+        binder.int(r.usage.input)
+        binder.int(r.usage.output)
+        binder.int(r.usage.cacheRead)
+        binder.int(r.usage.cacheWrite5m)
+        binder.int(r.usage.cacheWrite1h)
+        binder.int(r.usage.reasoning)
         binder.int(r.usageEstimated ? 1 : 0)
         binder.int(r.cost?.value)
         binder.text(r.error)
         binder.int(r.inputEstimate)
         binder.text((r.serviceTier ?? .standard).rawValue)
         binder.int(r.outputCap)
-        binder.text(r.downgradedBy); binder.text(r.grantID); binder.text(r.route); binder.text(r.failedAttempts)
-        binder.text(r.routingRule); binder.text(r.taskClass); binder.text(r.autoTier); binder.text(r.routingReason)
-        binder.text(r.baselineModel); binder.text(r.source); binder.text(r.turn)
+        binder.text(r.downgradedBy)
+        binder.text(r.grantID)
+        binder.text(r.route)
+        binder.text(r.failedAttempts)
+        binder.text(r.routingRule)
+        binder.text(r.taskClass)
+        binder.text(r.autoTier)
+        binder.text(r.routingReason)
+        binder.text(r.baselineModel)
+        binder.text(r.source)
+        binder.text(r.turn)
         try binder.step(statement, in: db)
     }
 
@@ -77,7 +101,10 @@ enum RecordBinding {
 
         mutating func text(_ value: String?) {
             index += 1
-            guard var text = value else { sqlite3_bind_null(handle, index); return }
+            guard var text = value else {
+                sqlite3_bind_null(handle, index)
+                return
+            }
             let start = texts.bytes.count
             text.withUTF8 { texts.bytes.append(contentsOf: $0) }
             texts.slots.append((index, start, texts.bytes.count - start))
@@ -85,7 +112,10 @@ enum RecordBinding {
 
         mutating func int(_ value: Int64?) {
             index += 1
-            guard let value else { sqlite3_bind_null(handle, index); return }
+            guard let value else {
+                sqlite3_bind_null(handle, index)
+                return
+            }
             sqlite3_bind_int64(handle, index, value)
         }
 

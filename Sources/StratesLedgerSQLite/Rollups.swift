@@ -20,7 +20,10 @@ import GRDB
 /// rows are taken out of the sums before the update and put back after it (`fold(ids:sign:)`).
 enum Rollups {
     static let dimensions = ["organization", "team", "member", "key_id", "workflow", "process", "model", "provider", "environment", "status"]
-    static let measures = ["requests", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "cost", "unknown_cost", "estimated", "failed", "without_run"]
+    static let measures = [
+        "requests", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "cost", "unknown_cost", "estimated", "failed",
+        "without_run",
+    ]
 
     /// A rollup level: its table, its time column and the milliseconds in one unit.
     struct Level {
@@ -32,26 +35,27 @@ enum Rollups {
     static let daily = Level(table: "usage_daily", column: "day", unit: 86_400_000)
     static let hourly = Level(table: "usage_hourly", column: "hour", unit: 3_600_000)
 
-    static let schema = [daily, hourly].map { level in
-        """
-        CREATE TABLE \(level.table) (
-            \(level.column) INTEGER NOT NULL,
-            \(dimensions.map { "\($0) TEXT NOT NULL" }.joined(separator: ", ")),
-            \(measures.map { "\($0) INTEGER NOT NULL" }.joined(separator: ", ")),
-            PRIMARY KEY (\(level.column), \(dimensions.joined(separator: ", ")))
-        ) WITHOUT ROWID;
-        """
-    }.joined(separator: "\n") + """
-        CREATE TABLE run_dirty (root TEXT PRIMARY KEY) WITHOUT ROWID;
-        CREATE TABLE run_profiles (
-            root TEXT NOT NULL, rules TEXT NOT NULL, team TEXT, member TEXT, model TEXT, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
-            workload TEXT NOT NULL, workflow TEXT NOT NULL, calls INTEGER NOT NULL, tokens INTEGER NOT NULL, cost INTEGER NOT NULL,
-            seconds REAL NOT NULL, context_growth REAL NOT NULL, cache_read INTEGER NOT NULL, context INTEGER NOT NULL, output INTEGER NOT NULL,
-            loop_length INTEGER NOT NULL, child_runs INTEGER NOT NULL,
-            PRIMARY KEY (first_at, root)
-        ) WITHOUT ROWID;
-        CREATE UNIQUE INDEX run_profiles_root ON run_profiles (root);
-        """
+    static let schema =
+        [daily, hourly].map { level in
+            """
+            CREATE TABLE \(level.table) (
+                \(level.column) INTEGER NOT NULL,
+                \(dimensions.map { "\($0) TEXT NOT NULL" }.joined(separator: ", ")),
+                \(measures.map { "\($0) INTEGER NOT NULL" }.joined(separator: ", ")),
+                PRIMARY KEY (\(level.column), \(dimensions.joined(separator: ", ")))
+            ) WITHOUT ROWID;
+            """
+        }.joined(separator: "\n") + """
+            CREATE TABLE run_dirty (root TEXT PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE run_profiles (
+                root TEXT NOT NULL, rules TEXT NOT NULL, team TEXT, member TEXT, model TEXT, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
+                workload TEXT NOT NULL, workflow TEXT NOT NULL, calls INTEGER NOT NULL, tokens INTEGER NOT NULL, cost INTEGER NOT NULL,
+                seconds REAL NOT NULL, context_growth REAL NOT NULL, cache_read INTEGER NOT NULL, context INTEGER NOT NULL, output INTEGER NOT NULL,
+                loop_length INTEGER NOT NULL, child_runs INTEGER NOT NULL,
+                PRIMARY KEY (first_at, root)
+            ) WITHOUT ROWID;
+            CREATE UNIQUE INDEX run_profiles_root ON run_profiles (root);
+            """
 
     /// The requests columns each dimension sums over.
     static let sourceColumns = [

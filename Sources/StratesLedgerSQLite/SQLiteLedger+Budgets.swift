@@ -96,10 +96,10 @@ extension SQLiteLedger {
 
     static func budget(_ row: Row) -> Budget? {
         guard let kind = BudgetScope.Kind(rawValue: row["scope_kind"]),
-              let period = BudgetPeriod(text: row["period"]),
-              let unit = BudgetUnit(rawValue: row["unit"]),
-              let enforcement = BudgetEnforcement(rawValue: row["enforcement"]),
-              let exhaustion = BudgetExhaustion(rawValue: row["when_exhausted"])
+            let period = BudgetPeriod(text: row["period"]),
+            let unit = BudgetUnit(rawValue: row["unit"]),
+            let enforcement = BudgetEnforcement(rawValue: row["enforcement"]),
+            let exhaustion = BudgetExhaustion(rawValue: row["when_exhausted"])
         else { return nil }
         let thresholds = (row["alert_thresholds"] as String).split(separator: ",").compactMap { Int($0) }
         return Budget(

@@ -9,7 +9,8 @@ extension SQLiteLedger {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM requests)") ?? false
     }
 
-    static let bulkInsertSQL = insertRequestSQL
+    static let bulkInsertSQL =
+        insertRequestSQL
         .replacingOccurrences(of: "INSERT INTO requests (", with: "INSERT INTO requests_bulk (")
         .replacingOccurrences(of: "ON CONFLICT (id) DO NOTHING", with: "")
 
@@ -64,9 +65,11 @@ extension SQLiteLedger {
         if try holdsRequests(db) {
             try db.execute(sql: "INSERT INTO requests SELECT * FROM requests_bulk")
         } else {
-            let indexes = try String.fetchAll(db, sql: """
-                SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name != 'requests_id', name
-                """)
+            let indexes = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name != 'requests_id', name
+                    """)
             try db.execute(sql: "DROP TABLE requests")
             try db.execute(sql: "ALTER TABLE requests_bulk RENAME TO requests")
             // A duplicate id fails the unique index here, and the whole import with it.
@@ -97,7 +100,8 @@ extension SQLiteLedger {
     /// the indexes kept up in bulk moved to it.
     static func createStaging(_ db: Database) throws {
         guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'requests'"),
-              let columns = table.firstIndex(of: "(") else {
+            let columns = table.firstIndex(of: "(")
+        else {
             throw DatabaseError(message: "the ledger has no requests table")
         }
         try dropStaging(db)
@@ -110,9 +114,11 @@ extension SQLiteLedger {
     static func moveIndexesKeptUp(_ db: Database) throws {
         try db.execute(sql: "CREATE TABLE requests_bulk_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL)")
         for name in indexesKeptUpInBulk {
-            guard let definition = try String.fetchOne(
-                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND name = ?", arguments: [name]
-            ) else { continue }
+            guard
+                let definition = try String.fetchOne(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND name = ?", arguments: [name]
+                )
+            else { continue }
             // As migrations wrote it, or as SQLite rewrote it when a bulk import renamed the
             // table.
             var onStaging = definition

@@ -35,7 +35,8 @@ extension SQLiteLedger {
             WHERE f.at >= ? AND r.task_class IS NOT NULL AND r.status != 'rejected'
             GROUP BY 1, 2
             """
-        let sql = scored.replacingOccurrences(of: "JOINED", with: "r.id = f.request_id") + " UNION ALL "
+        let sql =
+            scored.replacingOccurrences(of: "JOINED", with: "r.id = f.request_id") + " UNION ALL "
             + scored.replacingOccurrences(of: "JOINED", with: "r.run = f.run")
         return try await writer.read { db in
             var book = TierBook()

@@ -4,14 +4,16 @@ import StratesCore
 import StratesLedger
 
 extension SQLiteLedger {
-    static let importRequestSQL = insertRequestSQL.replacingOccurrences(of: "ON CONFLICT (id) DO NOTHING", with: """
-        ON CONFLICT (id) DO UPDATE SET
-            input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
-            cache_write_5m_tokens = excluded.cache_write_5m_tokens, cache_write_1h_tokens = excluded.cache_write_1h_tokens,
-            reasoning_tokens = excluded.reasoning_tokens, cost_nano = excluded.cost_nano, ended_at = excluded.ended_at
-        WHERE (excluded.output_tokens, excluded.input_tokens + excluded.cache_read_tokens + excluded.cache_write_5m_tokens + excluded.cache_write_1h_tokens)
-            > (requests.output_tokens, requests.input_tokens + requests.cache_read_tokens + requests.cache_write_5m_tokens + requests.cache_write_1h_tokens)
-        """)
+    static let importRequestSQL = insertRequestSQL.replacingOccurrences(
+        of: "ON CONFLICT (id) DO NOTHING",
+        with: """
+            ON CONFLICT (id) DO UPDATE SET
+                input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
+                cache_write_5m_tokens = excluded.cache_write_5m_tokens, cache_write_1h_tokens = excluded.cache_write_1h_tokens,
+                reasoning_tokens = excluded.reasoning_tokens, cost_nano = excluded.cost_nano, ended_at = excluded.ended_at
+            WHERE (excluded.output_tokens, excluded.input_tokens + excluded.cache_read_tokens + excluded.cache_write_5m_tokens + excluded.cache_write_1h_tokens)
+                > (requests.output_tokens, requests.input_tokens + requests.cache_read_tokens + requests.cache_write_5m_tokens + requests.cache_write_1h_tokens)
+            """)
 
     /// The import's connection keeps the indexes it writes to in memory (SQLite's default
     /// 2 MB cache made every index insert of a large import a page read). And it checkpoints
@@ -36,9 +38,10 @@ extension SQLiteLedger {
             // nothing); only those with more complete usage now are taken out of the rollups,
             // updated and put back.
             let insert = try db.cachedStatement(sql: Self.insertRequestSQL)
-            let held = try db.cachedStatement(sql: """
-                SELECT output_tokens, input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens FROM requests WHERE id = ?
-                """)
+            let held = try db.cachedStatement(
+                sql: """
+                    SELECT output_tokens, input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens FROM requests WHERE id = ?
+                    """)
             var added: [Int] = []
             var changing: [Int] = []
             var texts = RecordBinding.RowText()
@@ -47,7 +50,8 @@ extension SQLiteLedger {
                 if db.changesCount > 0 {
                     added.append(index)
                 } else if let row = try Row.fetchOne(held, arguments: [record.id]),
-                          (record.usage.output, record.usage.totalInput) > (row[0] as Int64, row[1] as Int64) {
+                    (record.usage.output, record.usage.totalInput) > (row[0] as Int64, row[1] as Int64)
+                {
                     changing.append(index)
                 }
             }
@@ -67,13 +71,16 @@ extension SQLiteLedger {
 
     public func saveRunContexts(_ contexts: [RunContext]) async throws {
         try await writer.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO run_context (run, source, cwd, git_branch, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (run) DO UPDATE SET cwd = COALESCE(excluded.cwd, cwd), git_branch = COALESCE(excluded.git_branch, git_branch),
-                    first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO run_context (run, source, cwd, git_branch, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run) DO UPDATE SET cwd = COALESCE(excluded.cwd, cwd), git_branch = COALESCE(excluded.git_branch, git_branch),
+                        first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)
+                    """)
             for context in contexts {
-                try statement.execute(arguments: [context.run, context.source, context.cwd, context.gitBranch, Self.millis(context.firstAt), Self.millis(context.lastAt)])
+                try statement.execute(arguments: [
+                    context.run, context.source, context.cwd, context.gitBranch, Self.millis(context.firstAt), Self.millis(context.lastAt),
+                ])
             }
         }
     }
@@ -92,10 +99,12 @@ extension SQLiteLedger {
 
     public func days(withCallsTo provider: String, from: Date, to: Date, notFrom source: String) async throws -> Set<Date> {
         try await writer.read { db in
-            let days = try Int64.fetchAll(db, sql: """
-                SELECT DISTINCT started_at / 86400000 FROM requests
-                WHERE started_at >= ? AND started_at < ? AND provider = ? AND (source IS NULL OR source != ?)
-                """, arguments: [Self.millis(from), Self.millis(to), provider, source])
+            let days = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT started_at / 86400000 FROM requests
+                    WHERE started_at >= ? AND started_at < ? AND provider = ? AND (source IS NULL OR source != ?)
+                    """, arguments: [Self.millis(from), Self.millis(to), provider, source])
             return Set(days.map { Date(timeIntervalSince1970: Double($0) * 86_400) })
         }
     }
@@ -113,10 +122,11 @@ extension SQLiteLedger {
 
     public func saveImportedFiles(_ files: [ImportedFile], source: String) async throws {
         try await writer.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO import_files (source, path, size, modified_ns, imported_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (source, path) DO UPDATE SET size = excluded.size, modified_ns = excluded.modified_ns, imported_at = excluded.imported_at
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO import_files (source, path, size, modified_ns, imported_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (source, path) DO UPDATE SET size = excluded.size, modified_ns = excluded.modified_ns, imported_at = excluded.imported_at
+                    """)
             let now = Self.millis(Date())
             for file in files {
                 try statement.execute(arguments: [source, file.path, file.size, file.modifiedNanos, now])
@@ -125,6 +135,7 @@ extension SQLiteLedger {
     }
 
     static func runContext(_ row: Row) -> RunContext {
-        RunContext(run: row["run"], source: row["source"], cwd: row["cwd"], gitBranch: row["git_branch"], firstAt: date(row["first_at"]), lastAt: date(row["last_at"]))
+        RunContext(
+            run: row["run"], source: row["source"], cwd: row["cwd"], gitBranch: row["git_branch"], firstAt: date(row["first_at"]), lastAt: date(row["last_at"]))
     }
 }

@@ -71,16 +71,22 @@ extension SQLiteLedger {
         try await writer.write { db in
             try db.execute(sql: "INSERT INTO organizations (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [organization, now])
             if let team {
-                try db.execute(sql: "INSERT INTO teams (organization, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [organization, team, now])
+                try db.execute(
+                    sql: "INSERT INTO teams (organization, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [organization, team, now])
             }
             if let member {
-                try db.execute(sql: "INSERT INTO members (organization, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [organization, member, now])
+                try db.execute(
+                    sql: "INSERT INTO members (organization, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [organization, member, now])
             }
             if let team, let member {
-                try db.execute(sql: "INSERT INTO team_members (organization, team, member) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [organization, team, member])
+                try db.execute(
+                    sql: "INSERT INTO team_members (organization, team, member) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    arguments: [organization, team, member])
             }
             if let service {
-                try db.execute(sql: "INSERT INTO services (organization, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [organization, service, now])
+                try db.execute(
+                    sql: "INSERT INTO services (organization, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    arguments: [organization, service, now])
             }
         }
     }

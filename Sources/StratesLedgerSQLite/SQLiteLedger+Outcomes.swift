@@ -7,8 +7,12 @@ extension SQLiteLedger {
     public func record(_ outcome: Outcome) async throws -> Bool {
         try await writer.write { db in
             try db.execute(
-                sql: "INSERT INTO outcomes (id, at, run, kind, ref, quantity, value_nano, inferred, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                arguments: [outcome.id, Self.millis(outcome.at), outcome.run, outcome.kind.rawValue, outcome.ref, outcome.quantity, outcome.value?.value, outcome.inferred, outcome.source]
+                sql:
+                    "INSERT INTO outcomes (id, at, run, kind, ref, quantity, value_nano, inferred, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [
+                    outcome.id, Self.millis(outcome.at), outcome.run, outcome.kind.rawValue, outcome.ref, outcome.quantity, outcome.value?.value,
+                    outcome.inferred, outcome.source,
+                ]
             )
             return db.changesCount > 0
         }
@@ -23,8 +27,10 @@ extension SQLiteLedger {
     /// Outcomes recorded in [from, to), read whole (the tests' reference for `outcomeTally`).
     func outcomes(from: Date, to: Date) async throws -> [Outcome] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.outcomeColumns) FROM outcomes WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)])
-                .compactMap(Self.outcome)
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.outcomeColumns) FROM outcomes WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)]
+            )
+            .compactMap(Self.outcome)
         }
     }
 

@@ -43,7 +43,9 @@ extension SQLiteLedger {
             GROUP BY route_key, failed_attempts
             """
         return try await writer.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: [Self.millis(from), Self.millis(to), team, team]).map { ($0["route_key"], $0["failed_attempts"], $0["n"]) }
+            try Row.fetchAll(db, sql: sql, arguments: [Self.millis(from), Self.millis(to), team, team]).map {
+                ($0["route_key"], $0["failed_attempts"], $0["n"])
+            }
         }
     }
 
@@ -58,10 +60,13 @@ extension SQLiteLedger {
 
     public func routeEvents(from: Date, to: Date) async throws -> [RouteEvent] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM route_events WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)]).compactMap { row in
-                guard let kind = RouteEvent.Kind(rawValue: row["kind"]) else { return nil }
-                return RouteEvent(at: Date(timeIntervalSince1970: Double(row["at"] as Int64) / 1000), route: row["route"], deployment: row["deployment"], kind: kind, detail: row["detail"])
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM route_events WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)])
+                .compactMap { row in
+                    guard let kind = RouteEvent.Kind(rawValue: row["kind"]) else { return nil }
+                    return RouteEvent(
+                        at: Date(timeIntervalSince1970: Double(row["at"] as Int64) / 1000), route: row["route"], deployment: row["deployment"], kind: kind,
+                        detail: row["detail"])
+                }
         }
     }
 }
@@ -78,10 +83,13 @@ extension SQLiteLedger {
 
     public func runawayFlags(from: Date, to: Date) async throws -> [RunawayFlag] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM run_flags WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)]).compactMap { row in
-                guard let reason = RunawayFlag.Reason(rawValue: row["reason"]) else { return nil }
-                return RunawayFlag(at: Self.date(row["at"]), run: row["run"], team: row["team"], reason: reason, calls: row["calls"], cost: NanoUSD(row["cost_nano"]), stopped: row["stopped"])
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM run_flags WHERE at >= ? AND at < ? ORDER BY at", arguments: [Self.millis(from), Self.millis(to)])
+                .compactMap { row in
+                    guard let reason = RunawayFlag.Reason(rawValue: row["reason"]) else { return nil }
+                    return RunawayFlag(
+                        at: Self.date(row["at"]), run: row["run"], team: row["team"], reason: reason, calls: row["calls"], cost: NanoUSD(row["cost_nano"]),
+                        stopped: row["stopped"])
+                }
         }
     }
 }

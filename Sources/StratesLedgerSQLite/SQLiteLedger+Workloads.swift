@@ -20,20 +20,22 @@ extension SQLiteLedger {
         _ = try await refreshProfiles(rules: rules)
         let builder = try await writer.read { db in
             var builder = WorkloadReport.Builder()
-            let statement = try db.makeStatement(sql: """
-                SELECT workload, workflow, calls, tokens, cost, seconds, context_growth, cache_read, context, output, loop_length, child_runs
-                FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
-                """)
+            let statement = try db.makeStatement(
+                sql: """
+                    SELECT workload, workflow, calls, tokens, cost, seconds, context_growth, cache_read, context, output, loop_length, child_runs
+                    FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
+                    """)
             try statement.setArguments([Self.millis(from), Self.millis(to), team, team])
             var workflows: [String] = []
             try Self.step(statement, in: db) { row in
                 // A handful of workflows name a month of runs: each name is made once.
                 let workflow = row.text(1, among: &workflows) ?? "(none)"
-                builder.add(RunProfile(
-                    run: "", workflow: workflow, workload: WorkloadClass(rawValue: row.text(0) ?? "") ?? .chain, calls: Int(row.int(2)), tokens: row.int(3),
-                    cost: row.int(4), seconds: row.double(5), contextGrowth: row.double(6), cacheRead: row.int(7), context: row.int(8), output: row.int(9),
-                    loopLength: Int(row.int(10)), childRuns: Int(row.int(11))
-                ))
+                builder.add(
+                    RunProfile(
+                        run: "", workflow: workflow, workload: WorkloadClass(rawValue: row.text(0) ?? "") ?? .chain, calls: Int(row.int(2)), tokens: row.int(3),
+                        cost: row.int(4), seconds: row.double(5), contextGrowth: row.double(6), cacheRead: row.int(7), context: row.int(8), output: row.int(9),
+                        loopLength: Int(row.int(10)), childRuns: Int(row.int(11))
+                    ))
             }
             return builder
         }
@@ -56,22 +58,24 @@ extension SQLiteLedger {
     func storedRuns(from: Date, to: Date, team: String?, rules: WorkloadRules?) async throws -> [StoredRun] {
         _ = try await refreshProfiles(rules: rules)
         return try await writer.read { db in
-            let statement = try db.makeStatement(sql: """
-                SELECT root, team, member, model, first_at, last_at, workload, workflow, calls, tokens, cost, seconds, context_growth,
-                    cache_read, context, output, loop_length, child_runs
-                FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
-                """)
+            let statement = try db.makeStatement(
+                sql: """
+                    SELECT root, team, member, model, first_at, last_at, workload, workflow, calls, tokens, cost, seconds, context_growth,
+                        cache_read, context, output, loop_length, child_runs
+                    FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
+                    """)
             try statement.setArguments([Self.millis(from), Self.millis(to), team, team])
             var runs: [StoredRun] = []
             try Self.step(statement, in: db) { row in
-                runs.append(StoredRun(
-                    profile: RunProfile(
-                        run: row.text(0) ?? "", workflow: row.text(7) ?? "(none)", workload: WorkloadClass(rawValue: row.text(6) ?? "") ?? .chain,
-                        calls: Int(row.int(8)), tokens: row.int(9), cost: row.int(10), seconds: row.double(11), contextGrowth: row.double(12),
-                        cacheRead: row.int(13), context: row.int(14), output: row.int(15), loopLength: Int(row.int(16)), childRuns: Int(row.int(17))
-                    ),
-                    team: row.text(1), member: row.text(2), model: row.text(3), firstAt: row.int(4), lastAt: row.int(5)
-                ))
+                runs.append(
+                    StoredRun(
+                        profile: RunProfile(
+                            run: row.text(0) ?? "", workflow: row.text(7) ?? "(none)", workload: WorkloadClass(rawValue: row.text(6) ?? "") ?? .chain,
+                            calls: Int(row.int(8)), tokens: row.int(9), cost: row.int(10), seconds: row.double(11), contextGrowth: row.double(12),
+                            cacheRead: row.int(13), context: row.int(14), output: row.int(15), loopLength: Int(row.int(16)), childRuns: Int(row.int(17))
+                        ),
+                        team: row.text(1), member: row.text(2), model: row.text(3), firstAt: row.int(4), lastAt: row.int(5)
+                    ))
             }
             return runs
         }
@@ -107,17 +111,19 @@ extension SQLiteLedger {
         }
         let roots = try String.fetchAll(db, sql: "SELECT root FROM run_dirty")
         guard !roots.isEmpty else { return 0 }
-        let calls = try db.cachedStatement(sql: """
-            SELECT run, workflow, team, member, COALESCE(served_model, requested_model) AS model, process, started_at, ended_at,
-                input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS context,
-                output_tokens, cache_read_tokens, COALESCE(cost_nano, 0) AS cost, turn
-            FROM requests WHERE COALESCE(parent_run, run) = ? AND run IS NOT NULL AND status != 'rejected' ORDER BY started_at
-            """)
-        let save = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO run_profiles (root, rules, team, member, model, first_at, last_at, workload, workflow, calls, tokens, cost,
-                seconds, context_growth, cache_read, context, output, loop_length, child_runs)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let calls = try db.cachedStatement(
+            sql: """
+                SELECT run, workflow, team, member, COALESCE(served_model, requested_model) AS model, process, started_at, ended_at,
+                    input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS context,
+                    output_tokens, cache_read_tokens, COALESCE(cost_nano, 0) AS cost, turn
+                FROM requests WHERE COALESCE(parent_run, run) = ? AND run IS NOT NULL AND status != 'rejected' ORDER BY started_at
+                """)
+        let save = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO run_profiles (root, rules, team, member, model, first_at, last_at, workload, workflow, calls, tokens, cost,
+                    seconds, context_growth, cache_read, context, output, loop_length, child_runs)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         let forget = try db.cachedStatement(sql: "DELETE FROM run_profiles WHERE root = ?")
         for root in roots {
             var group: [RunProfile.Call] = []
@@ -203,20 +209,24 @@ extension SQLiteLedger {
         return try await writer.read { db in
             var result: [String: [Int64: Int64]] = [:]
             if let whole = hours.whole {
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT hour, team, SUM(cost) FROM usage_hourly WHERE hour >= ? AND hour < ? AND status != 'rejected'
-                    GROUP BY hour, organization, team
-                    """, arguments: [whole.0, whole.1])
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT hour, team, SUM(cost) FROM usage_hourly WHERE hour >= ? AND hour < ? AND status != 'rejected'
+                        GROUP BY hour, organization, team
+                        """, arguments: [whole.0, whole.1])
                 while let row = try rows.next() {
                     let team: String = row[1]
                     result[team.isEmpty ? "(none)" : team, default: [:]][row[0], default: 0] += row[2] as Int64
                 }
             }
             for (start, end) in hours.rest {
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT started_at / 3600000, COALESCE(team, '(none)'), SUM(COALESCE(cost_nano, 0)) FROM requests
-                    WHERE started_at >= ? AND started_at < ? AND status != 'rejected' GROUP BY 1, 2
-                    """, arguments: [start, end])
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT started_at / 3600000, COALESCE(team, '(none)'), SUM(COALESCE(cost_nano, 0)) FROM requests
+                        WHERE started_at >= ? AND started_at < ? AND status != 'rejected' GROUP BY 1, 2
+                        """, arguments: [start, end])
                 while let row = try rows.next() { result[row[1], default: [:]][row[0], default: 0] += row[2] as Int64 }
             }
             return result
@@ -233,12 +243,13 @@ extension SQLiteLedger {
     /// runs into memory took longer still.
     public func outcomeTally(from: Date, to: Date, team: String?, by: String) async throws -> OutcomeTally {
         _ = try await refreshProfiles(rules: nil)
-        let group = switch by {
-        case "team": "team"
-        case "member": "member"
-        case "model": "model"
-        default: "workflow"
-        }
+        let group =
+            switch by {
+            case "team": "team"
+            case "member": "member"
+            case "model": "model"
+            default: "workflow"
+            }
         return try await writer.read { db in
             var builder = OutcomeTally.Builder()
             let outcomes = try db.makeStatement(sql: "SELECT run, kind, quantity, value_nano FROM outcomes WHERE at >= ?")
@@ -247,9 +258,10 @@ extension SQLiteLedger {
                 guard let run = row.text(0), let kind = row.text(1).flatMap(Outcome.Kind.init(rawValue:)) else { return }
                 builder.record(run: run, kind: kind, quantity: row.optionalInt(2), value: row.optionalInt(3))
             }
-            let runs = try db.makeStatement(sql: """
-                SELECT root, \(group), tokens, cost FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
-                """)
+            let runs = try db.makeStatement(
+                sql: """
+                    SELECT root, \(group), tokens, cost FROM run_profiles WHERE first_at >= ? AND first_at < ? AND (? IS NULL OR team = ?)
+                    """)
             try runs.setArguments([Self.millis(from), Self.millis(to), team, team])
             var last: String?
             try Self.step(runs, in: db) { row in

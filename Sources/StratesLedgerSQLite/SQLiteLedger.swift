@@ -87,7 +87,8 @@ extension SQLiteLedger {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM requests WHERE environment = ? AND started_at >= ? AND started_at < ? AND organization = ? AND status != 'rejected' ORDER BY started_at",
+                sql:
+                    "SELECT * FROM requests WHERE environment = ? AND started_at >= ? AND started_at < ? AND organization = ? AND status != 'rejected' ORDER BY started_at",
                 arguments: [environment.rawValue, Self.millis(from), Self.millis(to), organization]
             ).map(Self.record)
         }

@@ -108,11 +108,12 @@ struct UsageWindow {
             guard !ranges.isEmpty else { return }
             var conditions = filters.map { "\($0.0.text(source)) = ?" }
             if let condition { conditions.append(condition) }
-            let level: Rollups.Level? = switch source {
-            case .daily: Rollups.daily
-            case .hourly: Rollups.hourly
-            case .raw: nil
-            }
+            let level: Rollups.Level? =
+                switch source {
+                case .daily: Rollups.daily
+                case .hourly: Rollups.hourly
+                case .raw: nil
+                }
             let column = level?.column ?? "started_at"
             let spans = ranges.map { range -> String in
                 var bounds: [String] = []
@@ -121,7 +122,8 @@ struct UsageWindow {
                 return bounds.isEmpty ? "1" : "(" + bounds.joined(separator: " AND ") + ")"
             }
             conditions.append("(" + spans.joined(separator: " OR ") + ")")
-            let selected = groups.enumerated().map { "\($0.element.text(source)) AS g\($0.offset)" }
+            let selected =
+                groups.enumerated().map { "\($0.element.text(source)) AS g\($0.offset)" }
                 + Self.measures.map { "\(source == .raw ? $0.2 : $0.1) AS \($0.0)" }
             let table = level?.table ?? "requests"
             parts.append("SELECT \(selected.joined(separator: ", ")) FROM \(table) WHERE \(conditions.joined(separator: " AND "))")

@@ -57,7 +57,8 @@ public final class SimProvider: Provider {
 
         let api = request.api
         switch settings.fault {
-        case .rateLimited: return errorResponse(api: api, status: 429, message: "Simulated rate limit. Retry after 1 second.", extraHeaders: [("retry-after", "1")])
+        case .rateLimited:
+            return errorResponse(api: api, status: 429, message: "Simulated rate limit. Retry after 1 second.", extraHeaders: [("retry-after", "1")])
         case .serverError: return errorResponse(api: api, status: 500, message: "Simulated internal server error.")
         case .unavailable: return errorResponse(api: api, status: 503, message: "Simulated overload.")
         case .timeout:

@@ -60,7 +60,8 @@ struct SimReply {
         usage.output = Int64(count)
         usage.reasoning = Int64(reasoning)
         if let tools = fields["tools"], !tools.elements(limit: 1).isEmpty, !finishedByLength,
-           ConversationTurn.latest(fields["messages"] ?? fields["input"]) != .tool {
+            ConversationTurn.latest(fields["messages"] ?? fields["input"]) != .tool
+        {
             toolName = tools.elements(limit: 1).first.flatMap { $0["name"]?.string ?? $0.path("function", "name")?.string }
         }
     }
@@ -116,7 +117,8 @@ struct SimReply {
 
     func chatUsage() -> String {
         let prompt = usage.totalInput
-        return #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(usage.output),"total_tokens":\#(prompt + usage.output),"prompt_tokens_details":{"cached_tokens":\#(usage.cacheRead),"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":\#(usage.reasoning),"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
+        return
+            #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(usage.output),"total_tokens":\#(prompt + usage.output),"prompt_tokens_details":{"cached_tokens":\#(usage.cacheRead),"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":\#(usage.reasoning),"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
     }
 
     var chatFinish: String { toolName != nil ? "tool_calls" : finishedByLength ? "length" : "stop" }
@@ -126,22 +128,30 @@ struct SimReply {
     func chatCompletion() -> String {
         let message: String
         if let toolName {
-            message = #"{"role":"assistant","content":null,"tool_calls":[{"id":"\#(callID)","type":"function","function":{"name":\#(JSONValue.quote(toolName)),"arguments":\#(JSONValue.quote(toolArguments))}}],"refusal":null,"annotations":[]}"#
+            message =
+                #"{"role":"assistant","content":null,"tool_calls":[{"id":"\#(callID)","type":"function","function":{"name":\#(JSONValue.quote(toolName)),"arguments":\#(JSONValue.quote(toolArguments))}}],"refusal":null,"annotations":[]}"#
         } else {
             message = #"{"role":"assistant","content":\#(JSONValue.quote(fullText)),"refusal":null,"annotations":[]}"#
         }
-        return #"{"id":"\#(chatID)","object":"chat.completion","created":\#(created),"model":\#(model),"choices":[{"index":0,"message":\#(message),"logprobs":null,"finish_reason":"\#(chatFinish)"}],"usage":\#(chatUsage()),"service_tier":"default","system_fingerprint":"fp_sim"}"#
+        return
+            #"{"id":"\#(chatID)","object":"chat.completion","created":\#(created),"model":\#(model),"choices":[{"index":0,"message":\#(message),"logprobs":null,"finish_reason":"\#(chatFinish)"}],"usage":\#(chatUsage()),"service_tier":"default","system_fingerprint":"fp_sim"}"#
     }
 
     mutating func chatChunks() -> [[UInt8]] {
         let usageField = summary.clientIncludesUsage || Self.contains(request.body, "\"include_usage\":true") ? #","usage":null"# : ""
         func chunk(_ delta: String, finish: String? = nil) -> [UInt8] {
             let finishText = finish.map { "\"\($0)\"" } ?? "null"
-            return SSEEncoder.encode(data: #"{"id":"\#(chatID)","object":"chat.completion.chunk","created":\#(created),"model":\#(model),"system_fingerprint":"fp_sim","choices":[{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(finishText)}]\#(usageField)}"#)
+            return SSEEncoder.encode(
+                data:
+                    #"{"id":"\#(chatID)","object":"chat.completion.chunk","created":\#(created),"model":\#(model),"system_fingerprint":"fp_sim","choices":[{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(finishText)}]\#(usageField)}"#
+            )
         }
         var out: [[UInt8]] = []
         if let toolName {
-            out.append(chunk(#"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"\#(callID)","type":"function","function":{"name":\#(JSONValue.quote(toolName)),"arguments":""}}],"refusal":null}"#))
+            out.append(
+                chunk(
+                    #"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"\#(callID)","type":"function","function":{"name":\#(JSONValue.quote(toolName)),"arguments":""}}],"refusal":null}"#
+                ))
             firstContentIndex = 1
             for piece in argumentPieces() {
                 out.append(chunk(#"{"tool_calls":[{"index":0,"function":{"arguments":\#(JSONValue.quote(piece))}}]}"#))
@@ -153,7 +163,11 @@ struct SimReply {
         }
         out.append(chunk("{}", finish: chatFinish))
         if !usageField.isEmpty {
-            out.append(SSEEncoder.encode(data: #"{"id":"\#(chatID)","object":"chat.completion.chunk","created":\#(created),"model":\#(model),"system_fingerprint":"fp_sim","choices":[],"usage":\#(chatUsage())}"#))
+            out.append(
+                SSEEncoder.encode(
+                    data:
+                        #"{"id":"\#(chatID)","object":"chat.completion.chunk","created":\#(created),"model":\#(model),"system_fingerprint":"fp_sim","choices":[],"usage":\#(chatUsage())}"#
+                ))
         }
         out.append(SSEEncoder.encode(data: "[DONE]"))
         return out
@@ -180,12 +194,14 @@ struct SimReply {
 
     func responsesUsage() -> String {
         let input = usage.totalInput
-        return #"{"input_tokens":\#(input),"input_tokens_details":{"cached_tokens":\#(usage.cacheRead)},"output_tokens":\#(usage.output),"output_tokens_details":{"reasoning_tokens":\#(usage.reasoning)},"total_tokens":\#(input + usage.output)}"#
+        return
+            #"{"input_tokens":\#(input),"input_tokens_details":{"cached_tokens":\#(usage.cacheRead)},"output_tokens":\#(usage.output),"output_tokens_details":{"reasoning_tokens":\#(usage.reasoning)},"total_tokens":\#(input + usage.output)}"#
     }
 
     func responseItem(done: Bool) -> String {
         if let toolName {
-            return #"{"id":"\#(itemID)","type":"function_call","status":"\#(done ? "completed" : "in_progress")","arguments":\#(JSONValue.quote(done ? toolArguments : "")),"call_id":"\#(callID)","name":\#(JSONValue.quote(toolName))}"#
+            return
+                #"{"id":"\#(itemID)","type":"function_call","status":"\#(done ? "completed" : "in_progress")","arguments":\#(JSONValue.quote(done ? toolArguments : "")),"call_id":"\#(callID)","name":\#(JSONValue.quote(toolName))}"#
         }
         let content = done ? #"[{"type":"output_text","annotations":[],"logprobs":[],"text":\#(JSONValue.quote(fullText))}]"# : "[]"
         return #"{"id":"\#(itemID)","type":"message","status":"\#(done ? "completed" : "in_progress")","content":\#(content),"role":"assistant"}"#
@@ -196,7 +212,8 @@ struct SimReply {
     func response(status: String, output: String, withUsage: Bool = true) -> String {
         let incomplete = finishedByLength && status == "incomplete" ? #"{"reason":"max_output_tokens"}"# : "null"
         let maxOutput = summary.maxTokens.map(String.init) ?? "null"
-        return #"{"id":"\#(respID)","object":"response","created_at":\#(created),"status":"\#(status)","background":false,"error":null,"incomplete_details":\#(incomplete),"instructions":null,"max_output_tokens":\#(maxOutput),"model":\#(model),"output":\#(output),"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"service_tier":"default","store":false,"temperature":1.0,"text":{"format":{"type":"text"},"verbosity":"medium"},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":\#(withUsage ? responsesUsage() : "null"),"user":null,"metadata":{}}"#
+        return
+            #"{"id":"\#(respID)","object":"response","created_at":\#(created),"status":"\#(status)","background":false,"error":null,"incomplete_details":\#(incomplete),"instructions":null,"max_output_tokens":\#(maxOutput),"model":\#(model),"output":\#(output),"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"service_tier":"default","store":false,"temperature":1.0,"text":{"format":{"type":"text"},"verbosity":"medium"},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":\#(withUsage ? responsesUsage() : "null"),"user":null,"metadata":{}}"#
     }
 
     mutating func responseEvents() -> [[UInt8]] {
@@ -217,13 +234,20 @@ struct SimReply {
             }
             emit("response.function_call_arguments.done", #""item_id":"\#(itemID)","output_index":0,"arguments":\#(JSONValue.quote(toolArguments))"#)
         } else {
-            emit("response.content_part.added", #""item_id":"\#(itemID)","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}"#)
+            emit(
+                "response.content_part.added",
+                #""item_id":"\#(itemID)","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}"#)
             firstContentIndex = out.count
             for token in text {
-                emit("response.output_text.delta", #""item_id":"\#(itemID)","output_index":0,"content_index":0,"delta":\#(JSONValue.quote(token)),"logprobs":[]"#)
+                emit(
+                    "response.output_text.delta", #""item_id":"\#(itemID)","output_index":0,"content_index":0,"delta":\#(JSONValue.quote(token)),"logprobs":[]"#
+                )
             }
             emit("response.output_text.done", #""item_id":"\#(itemID)","output_index":0,"content_index":0,"text":\#(JSONValue.quote(fullText)),"logprobs":[]"#)
-            emit("response.content_part.done", #""item_id":"\#(itemID)","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":\#(JSONValue.quote(fullText))}"#)
+            emit(
+                "response.content_part.done",
+                #""item_id":"\#(itemID)","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":\#(JSONValue.quote(fullText))}"#
+            )
         }
         emit("response.output_item.done", #""output_index":0,"item":\#(responseItem(done: true))"#)
         emit("response.\(finalStatus)", #""response":\#(response(status: finalStatus, output: responseOutput()))"#)
@@ -247,7 +271,8 @@ struct SimReply {
         } else {
             content = #"[{"type":"text","text":\#(JSONValue.quote(fullText))}]"#
         }
-        return #"{"id":"\#(messageID)","type":"message","role":"assistant","model":\#(model),"content":\#(content),"stop_reason":"\#(stopReason)","stop_sequence":null,"usage":\#(anthropicUsage(output: usage.output))}"#
+        return
+            #"{"id":"\#(messageID)","type":"message","role":"assistant","model":\#(model),"content":\#(content),"stop_reason":"\#(stopReason)","stop_sequence":null,"usage":\#(anthropicUsage(output: usage.output))}"#
     }
 
     mutating func messageEvents() -> [[UInt8]] {
@@ -255,7 +280,10 @@ struct SimReply {
         func emit(_ type: String, _ fields: String) {
             out.append(SSEEncoder.encode(event: type, data: #"{"type":"\#(type)"\#(fields.isEmpty ? "" : ",")\#(fields)}"#))
         }
-        emit("message_start", #""message":{"id":"\#(messageID)","type":"message","role":"assistant","model":\#(model),"content":[],"stop_reason":null,"stop_sequence":null,"usage":\#(anthropicUsage(output: 1))}"#)
+        emit(
+            "message_start",
+            #""message":{"id":"\#(messageID)","type":"message","role":"assistant","model":\#(model),"content":[],"stop_reason":null,"stop_sequence":null,"usage":\#(anthropicUsage(output: 1))}"#
+        )
         if let toolName {
             emit("content_block_start", #""index":0,"content_block":{"type":"tool_use","id":"\#(toolUseID)","name":\#(JSONValue.quote(toolName)),"input":{}}"#)
             emit("ping", "")
@@ -298,6 +326,7 @@ struct SimReply {
             }
             items.append(#"{"object":"embedding","index":\#(index),"embedding":\#(encoded)}"#)
         }
-        return #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":\#(model),"usage":{"prompt_tokens":\#(usage.input),"total_tokens":\#(usage.input)}}"#
+        return
+            #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":\#(model),"usage":{"prompt_tokens":\#(usage.input),"total_tokens":\#(usage.input)}}"#
     }
 }

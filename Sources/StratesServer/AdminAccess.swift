@@ -29,7 +29,8 @@ struct AdminAccess {
         } catch let error as GatewayError {
             return HTTPAdapters.error(error, format: .openAI)
         } catch {
-            return HTTPAdapters.error(GatewayError(status: 503, message: "The ledger could not be read or written. Try again shortly.", code: "ledger_unavailable"), format: .openAI)
+            return HTTPAdapters.error(
+                GatewayError(status: 503, message: "The ledger could not be read or written. Try again shortly.", code: "ledger_unavailable"), format: .openAI)
         }
     }
 
@@ -61,7 +62,8 @@ struct AdminAccess {
         guard try await may(scope) else {
             throw GatewayError(
                 status: 403,
-                message: "This admin key belongs to team '\(team ?? "")' and cannot manage '\(scope.text)'. A team admin manages the team's own scope (team:\(team ?? "")), its members and its keys; ask an organization admin for the rest.",
+                message:
+                    "This admin key belongs to team '\(team ?? "")' and cannot manage '\(scope.text)'. A team admin manages the team's own scope (team:\(team ?? "")), its members and its keys; ask an organization admin for the rest.",
                 code: "outside_your_team"
             )
         }

@@ -29,7 +29,10 @@ struct AdminController<Context: RequestContext> {
         if let by = parameters.get("by") {
             let parsed = UsageReport.parseDimensions(by)
             guard parsed.unknown.isEmpty else {
-                return HTTPAdapters.error(.badRequest("Unknown 'by' dimension(s): \(parsed.unknown.joined(separator: ", ")). Use: \(UsageDimension.allCases.map(\.rawValue).joined(separator: ", ")).", param: "by"), format: .openAI)
+                return HTTPAdapters.error(
+                    .badRequest(
+                        "Unknown 'by' dimension(s): \(parsed.unknown.joined(separator: ", ")). Use: \(UsageDimension.allCases.map(\.rawValue).joined(separator: ", ")).",
+                        param: "by"), format: .openAI)
             }
             query.groupBy = parsed.dimensions
         }
@@ -46,7 +49,9 @@ struct AdminController<Context: RequestContext> {
         if let team = access.team {
             // A team admin reads only the team's usage.
             if let asked = query.filters[.team], asked != team {
-                return HTTPAdapters.error(GatewayError(status: 403, message: "This admin key belongs to team '\(team)' and cannot read team '\(asked)'.", code: "outside_your_team"), format: .openAI)
+                return HTTPAdapters.error(
+                    GatewayError(status: 403, message: "This admin key belongs to team '\(team)' and cannot read team '\(asked)'.", code: "outside_your_team"),
+                    format: .openAI)
             }
             query.filters[.team] = team
         }
@@ -57,7 +62,8 @@ struct AdminController<Context: RequestContext> {
             let type = format == .json ? "application/json" : format == .csv ? "text/csv" : "text/plain; charset=utf-8"
             return Response(status: .ok, headers: HTTPAdapters.fields([("content-type", type)]), body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         } catch {
-            return HTTPAdapters.error(GatewayError(status: 503, message: "The ledger could not be read. Try again shortly.", code: "ledger_unavailable"), format: .openAI)
+            return HTTPAdapters.error(
+                GatewayError(status: 503, message: "The ledger could not be read. Try again shortly.", code: "ledger_unavailable"), format: .openAI)
         }
     }
 
@@ -77,12 +83,16 @@ struct AdminController<Context: RequestContext> {
             guard let presented, KeySecrets.sameToken(presented, token.value) else {
                 var fields = HTTPAdapters.fields([("content-type", "application/json")])
                 fields[.wwwAuthenticate] = "Bearer"
-                let error = GatewayError(status: 401, message: "/metrics needs 'Authorization: Bearer <token>' with the token in server.metrics_token_env.", code: "invalid_metrics_token")
+                let error = GatewayError(
+                    status: 401, message: "/metrics needs 'Authorization: Bearer <token>' with the token in server.metrics_token_env.",
+                    code: "invalid_metrics_token")
                 return Response(status: .unauthorized, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body(format: .openAI))))
             }
         }
         var buffer: [UInt8] = []
         runtime.registry.emit(into: &buffer)
-        return Response(status: .ok, headers: HTTPAdapters.fields([("content-type", "text/plain; version=0.0.4")]), body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
+        return Response(
+            status: .ok, headers: HTTPAdapters.fields([("content-type", "text/plain; version=0.0.4")]),
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
     }
 }

@@ -112,7 +112,9 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
             #""window_start":\#(JSONValue.quote(BudgetText.timestamp(alert.window.start)))"#,
             #""resets_at":\#(alert.window.end.map { JSONValue.quote(BudgetText.timestamp($0)) } ?? "null")"#,
         ]
-        fields.append(#""budget":{"id":\#(JSONValue.quote(budget.id)),"name":\#(JSONValue.quote(budget.name)),"scope":\#(JSONValue.quote(budget.scope.text)),"period":\#(JSONValue.quote(budget.period.text)),"enforcement":\#(JSONValue.quote(budget.enforcement.rawValue))}"#)
+        fields.append(
+            #""budget":{"id":\#(JSONValue.quote(budget.id)),"name":\#(JSONValue.quote(budget.name)),"scope":\#(JSONValue.quote(budget.scope.text)),"period":\#(JSONValue.quote(budget.period.text)),"enforcement":\#(JSONValue.quote(budget.enforcement.rawValue))}"#
+        )
         return Array(("{" + fields.joined(separator: ",") + "}").utf8)
     }
 

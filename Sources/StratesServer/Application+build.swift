@@ -7,7 +7,8 @@ import StratesCore
 import StratesProviders
 
 /// Builds the Strates HTTP application over a started runtime. Tests call this too.
-public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
+{
     let router = Router()
     GatewayController(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes).addRoutes(to: router)
     AdminController(runtime: runtime).addRoutes(to: router)

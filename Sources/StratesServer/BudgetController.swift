@@ -62,7 +62,8 @@ struct BudgetController<Context: RequestContext> {
         do {
             try await runtime.database.save(budget)
         } catch let taken as NameTaken {
-            throw GatewayError(status: 409, message: "A budget named '\(taken.name)' already exists. Choose another name, or change that budget.", code: "budget_name_taken")
+            throw GatewayError(
+                status: 409, message: "A budget named '\(taken.name)' already exists. Choose another name, or change that budget.", code: "budget_name_taken")
         }
         try await runtime.budgets.reload()
         let standing = try await runtime.budgets.standings(of: [budget]).first
@@ -80,7 +81,8 @@ struct BudgetController<Context: RequestContext> {
 
     /// The budget named by the path (id or name), if this admin may see it.
     func find(_ context: Context, _ access: AdminAccess) async throws -> Budget {
-        try await access.find(HTTPAdapters.pathParameter("budget", in: context), in: runtime.budgets.budgets, noun: "budget", collection: "budgets", code: "budget_not_found")
+        try await access.find(
+            HTTPAdapters.pathParameter("budget", in: context), in: runtime.budgets.budgets, noun: "budget", collection: "budgets", code: "budget_not_found")
     }
 
     static func changes(_ request: Request) async throws -> BudgetChanges {

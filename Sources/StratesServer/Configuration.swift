@@ -185,7 +185,9 @@ extension StratesConfiguration {
         var problems: [ConfigurationProblem] = []
         if let host = environment["STRATES_HOST"], !host.isEmpty { self.host = host }
         if let port = environment["STRATES_PORT"], !port.isEmpty {
-            if let value = Int(port), (1...65535).contains(value) { self.port = value } else {
+            if let value = Int(port), (1...65535).contains(value) {
+                self.port = value
+            } else {
                 problems.append(ConfigurationProblem(path: "STRATES_PORT", message: "'\(port)' is not a port number (1-65535)"))
             }
         }

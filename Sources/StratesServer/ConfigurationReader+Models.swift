@@ -30,13 +30,21 @@ extension ConfigurationReader {
                 let key = path + "." + (k.string ?? "")
                 switch k.string {
                 case "name": name = string(v, key)
-                case "provider": single.provider = string(v, key) ?? ""; hasSingle = true
-                case "model": single.model = string(v, key); singleFields = true
-                case "timeout_seconds": single.timeoutSeconds = seconds(v, key); singleFields = true
+                case "provider":
+                    single.provider = string(v, key) ?? ""
+                    hasSingle = true
+                case "model":
+                    single.model = string(v, key)
+                    singleFields = true
+                case "timeout_seconds":
+                    single.timeoutSeconds = seconds(v, key)
+                    singleFields = true
                 case "retries": retries = int(v, key, 0...10) ?? 0
                 case "strategy":
                     let text = string(v, key) ?? ""
-                    if let parsed = RouteStrategy(rawValue: text) { strategy = parsed } else {
+                    if let parsed = RouteStrategy(rawValue: text) {
+                        strategy = parsed
+                    } else {
                         problem(v, key, "'\(text)' is not a strategy (expected: \(RouteStrategy.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
                 case "deployments": deployments = parseDeployments(v, key)
@@ -69,10 +77,11 @@ extension ConfigurationReader {
             if let auto, auto.tiers.contains(name), own.isEmpty {
                 problem(item, path + ".auto.tiers", "'\(name)' is one of its own tiers, so it needs deployments of its own")
             }
-            routes.append(ModelRoute(
-                pattern: name, deployments: own, strategy: strategy, retries: retries, maxInputPrice: ceilings.input,
-                maxOutputPrice: ceilings.output, auto: auto
-            ))
+            routes.append(
+                ModelRoute(
+                    pattern: name, deployments: own, strategy: strategy, retries: retries, maxInputPrice: ceilings.input,
+                    maxOutputPrice: ceilings.output, auto: auto
+                ))
             modelNodes.append(item)
         }
         return routes
@@ -169,7 +178,8 @@ extension ConfigurationReader {
     }
 
     static let ruleKeys = "name, models, when, route"
-    static let conditionKeys = RoutingRule.attributes.joined(separator: ", ") + ", input_tokens_over, input_tokens_at_most, max_tokens_over, tools, images, reasoning"
+    static let conditionKeys =
+        RoutingRule.attributes.joined(separator: ", ") + ", input_tokens_over, input_tokens_at_most, max_tokens_over, tools, images, reasoning"
 
     /// `routing_rules`: `[{name, models: "gpt-*", when: {process: planner, tools: true}, route: smart}]`, in order.
     mutating func parseRoutingRules(_ node: Node) -> [RoutingRule] {

@@ -86,14 +86,19 @@ public struct ConfigurationReader {
                     }
                 }
                 if configuration.githubWebhookSecretEnv != nil, configuration.githubRepositories == nil {
-                    problem(value, "outcomes.github_repositories", "needed with github_webhook_secret_env: map each repository to the teams whose runs its pull requests may name, e.g. {\"acme/checkout-api\": [payments]} (\"*\": [\"*\"] trusts every repository for every team)")
+                    problem(
+                        value, "outcomes.github_repositories",
+                        "needed with github_webhook_secret_env: map each repository to the teams whose runs its pull requests may name, e.g. {\"acme/checkout-api\": [payments]} (\"*\": [\"*\"] trusts every repository for every team)"
+                    )
                 }
             case "anomalies":
                 for (k, v) in entries(value, "anomalies") {
                     let path = "anomalies.\(k.string ?? "")"
                     switch k.string {
                     case "factor":
-                        if let text = v.scalar?.string, let factor = Double(text), factor > 1 { configuration.anomalies.factor = factor } else {
+                        if let text = v.scalar?.string, let factor = Double(text), factor > 1 {
+                            configuration.anomalies.factor = factor
+                        } else {
                             problem(v, path, "expected a number above 1 (e.g. 3)")
                         }
                     case "min_usd_per_hour": if let amount = dollars(v, path) { configuration.anomalies.minimumPerHour = amount }
@@ -106,7 +111,8 @@ public struct ConfigurationReader {
                     let path = "workloads.\(k.string ?? "")"
                     switch k.string {
                     case "prompt_max_calls": configuration.workloads.promptMaxCalls = int(v, path, 1...1_000) ?? configuration.workloads.promptMaxCalls
-                    case "autonomous_min_calls": configuration.workloads.autonomousMinCalls = int(v, path, 2...100_000) ?? configuration.workloads.autonomousMinCalls
+                    case "autonomous_min_calls":
+                        configuration.workloads.autonomousMinCalls = int(v, path, 2...100_000) ?? configuration.workloads.autonomousMinCalls
                     case "autonomous_tool_share": configuration.workloads.autonomousToolShare = fraction(v, path) ?? configuration.workloads.autonomousToolShare
                     case "human_gap_seconds": configuration.workloads.humanGapSeconds = seconds(v, path) ?? configuration.workloads.humanGapSeconds
                     default: problem(k, path, "unknown setting (expected: \(WorkloadRules.keys.joined(separator: ", ")))")
@@ -119,7 +125,11 @@ public struct ConfigurationReader {
                     switch k.string {
                     case "max_calls_per_run": configuration.runaway.maxCallsPerRun = off ? nil : int(v, path, 1...10_000_000)
                     case "max_cost_per_run_usd":
-                        if off { configuration.runaway.maxCostPerRun = nil } else if let amount = dollars(v, path) { configuration.runaway.maxCostPerRun = amount }
+                        if off {
+                            configuration.runaway.maxCostPerRun = nil
+                        } else if let amount = dollars(v, path) {
+                            configuration.runaway.maxCostPerRun = amount
+                        }
                     case "repeated_requests": configuration.runaway.repeatedRequests = off ? nil : int(v, path, 2...10_000)
                     case "stop": configuration.runaway.stop = bool(v, path) ?? false
                     default: problem(k, path, "unknown setting (expected: \(RunawayPolicy.keys.joined(separator: ", ")); give a limit 'off' to drop it)")
@@ -138,7 +148,10 @@ public struct ConfigurationReader {
             case "routing_rules": configuration.routingRules = parseRoutingRules(value)
             case "prices": parsePrices(value, into: &configuration)
             default:
-                problem(keyNode, key, "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway, workloads, outcomes, anomalies)")
+                problem(
+                    keyNode, key,
+                    "unknown section (expected: server, database, ledger, organization, log_level, providers, models, routing_rules, prices, budgets, alerts, runaway, workloads, outcomes, anomalies)"
+                )
             }
         }
         let names = Set(configuration.providers.map(\.name))
@@ -147,7 +160,9 @@ public struct ConfigurationReader {
         }
         for (index, route) in configuration.models.enumerated() {
             for deployment in route.deployments where !names.contains(deployment.provider) {
-                let path = route.deployments.count > 1 || modelNodes[index].mapping?["deployments"] != nil ? "models[\(index)].deployments" : "models[\(index)].provider"
+                let path =
+                    route.deployments.count > 1 || modelNodes[index].mapping?["deployments"] != nil
+                    ? "models[\(index)].deployments" : "models[\(index)].provider"
                 problem(modelNodes[index], path, "'\(deployment.provider)' is not a configured provider (have: \(names.sorted().joined(separator: ", ")))")
             }
         }
@@ -155,13 +170,17 @@ public struct ConfigurationReader {
         for (index, route) in configuration.models.enumerated() {
             for tier in route.auto?.tiers ?? [] where tier != route.pattern {
                 let serving = configuration.models.first { Glob.matches($0.pattern, tier) }
-                let why = serving?.auto != nil ? "is itself auto-routed (tiers cannot nest)"
+                let why =
+                    serving?.auto != nil
+                    ? "is itself auto-routed (tiers cannot nest)"
                     : serving?.deployments.isEmpty ?? true ? "is not served by any route with deployments in models" : nil
                 if let why { problem(modelNodes[index], "models[\(index)].auto.tiers", "'\(tier)' \(why)") }
             }
         }
         for (index, rule) in configuration.routingRules.enumerated() where !configuration.models.contains(where: { Glob.matches($0.pattern, rule.route) }) {
-            problem(ruleNodes[index], "routing_rules[\(index)].route", "'\(rule.route)' is not served by any route in models (have: \(configuration.models.map(\.pattern).joined(separator: ", ")))")
+            problem(
+                ruleNodes[index], "routing_rules[\(index)].route",
+                "'\(rule.route)' is not served by any route in models (have: \(configuration.models.map(\.pattern).joined(separator: ", ")))")
         }
         return configuration
     }
@@ -206,7 +225,9 @@ public struct ConfigurationReader {
                     case "url": webhook.url = string(value, path + ".url") ?? ""
                     case "format":
                         let text = string(value, path + ".format") ?? "json"
-                        if let format = AlertWebhook.Format(rawValue: text) { webhook.format = format } else {
+                        if let format = AlertWebhook.Format(rawValue: text) {
+                            webhook.format = format
+                        } else {
                             problem(value, path + ".format", "'\(text)' is not a format (json, slack)")
                         }
                     default: problem(field, path + ".\(field.string ?? "")", "unknown setting (expected: url, format)")
@@ -310,8 +331,9 @@ public struct ConfigurationReader {
                 problem(v, base + ".base_url", "an openai_compatible provider needs a base_url (e.g. http://localhost:8000/v1)")
             }
             if provider.apiKey != nil, !provider.allowPlaintextKey {
-                problem(fields.first(where: { $0.0.string == "api_key" })?.0, base + ".api_key",
-                        "a provider key written in the config is refused: use api_key_env or api_key_file, or set allow_plaintext_key: true if you must")
+                problem(
+                    fields.first(where: { $0.0.string == "api_key" })?.0, base + ".api_key",
+                    "a provider key written in the config is refused: use api_key_env or api_key_file, or set allow_plaintext_key: true if you must")
             }
             providers.append(provider)
         }
@@ -332,8 +354,12 @@ public struct ConfigurationReader {
                 case "mean": settings.outputTokensMean = int(v, path + ".mean", 1...1_000_000)
                 case "distribution":
                     let text = string(v, path + ".distribution") ?? ""
-                    if let distribution = OutputDistribution(rawValue: text) { settings.outputDistribution = distribution } else {
-                        problem(v, path + ".distribution", "'\(text)' is not a distribution (\(OutputDistribution.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    if let distribution = OutputDistribution(rawValue: text) {
+                        settings.outputDistribution = distribution
+                    } else {
+                        problem(
+                            v, path + ".distribution",
+                            "'\(text)' is not a distribution (\(OutputDistribution.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
                 default: problem(k, path + "." + (k.string ?? ""), "unknown setting (expected: distribution, min, max, mean)")
                 }
@@ -343,7 +369,9 @@ public struct ConfigurationReader {
             }
         case "fault":
             let text = string(value, path) ?? ""
-            if let fault = SimFault(rawValue: text) { settings.fault = fault } else {
+            if let fault = SimFault(rawValue: text) {
+                settings.fault = fault
+            } else {
                 problem(value, path, "'\(text)' is not a fault (\(SimFault.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         default:
@@ -358,7 +386,8 @@ public struct ConfigurationReader {
                 for (pk, pv) in entries(v, "prices.discounts") {
                     let path = "prices.discounts." + (pk.string ?? "")
                     guard let text = pv.string, let basisPoints = DecimalText.scaled(text.replacingOccurrences(of: "%", with: ""), decimals: 2),
-                          basisPoints <= 10_000 else {
+                        basisPoints <= 10_000
+                    else {
                         problem(pv, path, "expected a percentage between 0 and 100, e.g. 12.5")
                         continue
                     }
@@ -404,7 +433,11 @@ public struct ConfigurationReader {
         if let (valueNode, text) = values["effective_from"] {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withFullDate]
-            if let date = formatter.date(from: text) { effective = date } else { problem(valueNode, path + ".effective_from", "expected a date like 2026-11-01") }
+            if let date = formatter.date(from: text) {
+                effective = date
+            } else {
+                problem(valueNode, path + ".effective_from", "expected a date like 2026-11-01")
+            }
         }
         return ModelPrice(
             provider: provider, model: model, effectiveFrom: effective, input: input, output: output,

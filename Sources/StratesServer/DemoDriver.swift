@@ -45,7 +45,8 @@ public struct DemoDriver {
         public var refused = 0
     }
 
-    static let tools = #"[{"type":"function","function":{"name":"run_tests","description":"Run the test suite","parameters":{"type":"object","properties":{}}}}]"#
+    static let tools =
+        #"[{"type":"function","function":{"name":"run_tests","description":"Run the test suite","parameters":{"type":"object","properties":{}}}}]"#
 
     /// Drives every member's runs; `progress` hears each finished scenario.
     public func run(progress: (String) -> Void) async throws -> Summary {
@@ -65,7 +66,9 @@ public struct DemoDriver {
         for (index, member) in members.enumerated() {
             let prefix = "demo-\(label)-\(member.name)"
             for number in 0..<3 {
-                try await send(client, member, run: "\(prefix)-prompt-\(number)", workflow: "triage", messages: [Self.user("Label issue #\(index * 10 + number).")], summary: &summary)
+                try await send(
+                    client, member, run: "\(prefix)-prompt-\(number)", workflow: "triage", messages: [Self.user("Label issue #\(index * 10 + number).")],
+                    summary: &summary)
                 summary.runs += 1
             }
             var history: [String] = []
@@ -81,23 +84,34 @@ public struct DemoDriver {
             try await send(client, member, run: loop, workflow: "fix-bug", messages: history, tools: true, summary: &summary)
             for step in 0..<(6 + index * 2) {
                 let output = String(repeating: "FAILED test_payment_\(step) - AssertionError\n", count: 20 + step * 10)
-                history.append(#"{"role":"assistant","content":null,"tool_calls":[{"id":"call_\#(step)","type":"function","function":{"name":"run_tests","arguments":"{}"}}]}"#)
+                history.append(
+                    #"{"role":"assistant","content":null,"tool_calls":[{"id":"call_\#(step)","type":"function","function":{"name":"run_tests","arguments":"{}"}}]}"#
+                )
                 history.append(#"{"role":"tool","tool_call_id":"call_\#(step)","content":\#(JSONText.quote(output))}"#)
                 try await send(client, member, run: loop, workflow: "fix-bug", messages: history, tools: true, summary: &summary)
             }
-            try await send(client, member, run: "\(loop)/explore", workflow: "fix-bug", messages: [Self.user("Find the retry helper.")], parent: loop, summary: &summary)
+            try await send(
+                client, member, run: "\(loop)/explore", workflow: "fix-bug", messages: [Self.user("Find the retry helper.")], parent: loop, summary: &summary)
             summary.runs += 1
-            try await record(Outcome(id: "out_" + KeySecrets.randomHex(8), at: Date(), run: loop, kind: .commit, ref: "\(prefix)-c1", quantity: Int64(40 + index * 25), source: "demo"), &summary)
+            try await record(
+                Outcome(
+                    id: "out_" + KeySecrets.randomHex(8), at: Date(), run: loop, kind: .commit, ref: "\(prefix)-c1", quantity: Int64(40 + index * 25),
+                    source: "demo"), &summary)
             if index % 2 == 0 {
-                try await record(Outcome(id: "out_" + KeySecrets.randomHex(8), at: Date(), run: loop, kind: .merge, ref: "\(prefix)-pr", quantity: Int64(40 + index * 25), source: "demo"), &summary)
+                try await record(
+                    Outcome(
+                        id: "out_" + KeySecrets.randomHex(8), at: Date(), run: loop, kind: .merge, ref: "\(prefix)-pr", quantity: Int64(40 + index * 25),
+                        source: "demo"), &summary)
             }
-            try await record(Outcome(id: "out_" + KeySecrets.randomHex(8), at: Date(), run: "\(prefix)-prompt-0", kind: .custom, ref: "labelled", source: "demo"), &summary)
+            try await record(
+                Outcome(id: "out_" + KeySecrets.randomHex(8), at: Date(), run: "\(prefix)-prompt-0", kind: .custom, ref: "labelled", source: "demo"), &summary)
             progress("\(member.team)/\(member.name): 3 prompts, a 4-turn chain, a \(7 + index * 2)-call tool loop with a subagent")
         }
         // One agent stuck in a loop: the same request again and again.
         if let member = members.first {
             for _ in 0..<10 {
-                try await send(client, member, run: "demo-\(label)-stuck", workflow: "fix-bug", messages: [Self.user("Run the tests again.")], summary: &summary)
+                try await send(
+                    client, member, run: "demo-\(label)-stuck", workflow: "fix-bug", messages: [Self.user("Run the tests again.")], summary: &summary)
             }
             summary.runs += 1
             progress("\(member.team)/\(member.name): a runaway run repeating one request 10 times")

@@ -52,13 +52,21 @@ extension StratesRuntime {
         await ledgerWriter.flush()
         if let requestID {
             guard let record = try await database.request(id: requestID), access.team == nil || record.attribution.team == access.team else {
-                throw GatewayError(status: 404, message: "No request '\(requestID)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Its id is in the x-strates-request-id response header.", code: "request_not_found")
+                throw GatewayError(
+                    status: 404,
+                    message:
+                        "No request '\(requestID)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Its id is in the x-strates-request-id response header.",
+                    code: "request_not_found")
             }
         }
         if let run {
             let teams = try await database.teams(ofRun: run)
             guard !teams.isEmpty, access.team == nil || teams.allSatisfy({ $0 == access.team }) else {
-                throw GatewayError(status: 404, message: "No run '\(run)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Runs come from x-strates-run or the client's session id.", code: "run_not_found")
+                throw GatewayError(
+                    status: 404,
+                    message:
+                        "No run '\(run)' in the ledger\(access.team.map { " for team '\($0)'" } ?? ""). Runs come from x-strates-run or the client's session id.",
+                    code: "run_not_found")
             }
         }
     }

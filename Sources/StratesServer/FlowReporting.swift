@@ -8,7 +8,12 @@ public enum FlowReporting {
     public static func dimensions(_ text: String) -> Result<[UsageDimension], ReportProblem> {
         let (dimensions, unknown) = UsageReport.parseDimensions(text)
         guard unknown.isEmpty else {
-            return .failure(ReportProblem(param: "by", message: "unknown dimension(s) \(unknown.joined(separator: ", ")) (known: \(UsageDimension.allCases.filter { $0 != .day }.map(\.rawValue).joined(separator: ", ")))"))
+            return .failure(
+                ReportProblem(
+                    param: "by",
+                    message:
+                        "unknown dimension(s) \(unknown.joined(separator: ", ")) (known: \(UsageDimension.allCases.filter { $0 != .day }.map(\.rawValue).joined(separator: ", ")))"
+                ))
         }
         guard (1...2).contains(dimensions.count), !dimensions.contains(.day) else {
             return .failure(ReportProblem(param: "by", message: "give one or two dimensions, e.g. team,workflow (the trend is per day or week already)"))

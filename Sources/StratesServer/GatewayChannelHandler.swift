@@ -167,7 +167,8 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         if incoming.tooLarge {
             let error = GatewayError.bodyTooLarge(limit: endpoint.maxBodyBytes)
-            writeWhole(status: error.status, headers: error.responseHeaders, body: ByteBuffer(bytes: error.body(format: incoming.api.errorFormat)), context: context)
+            writeWhole(
+                status: error.status, headers: error.responseHeaders, body: ByteBuffer(bytes: error.body(format: incoming.api.errorFormat)), context: context)
             finishAnswer(context: context)
             return
         }
@@ -333,14 +334,16 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 extension StreamRelay {
     /// Relays the stream to the client through the handler, a chunk at a time.
     func relay(bound: GatewayChannelHandler.Bound, loop: any EventLoop) async {
-        try? await relay({ chunk in
-            switch try await GatewayChannelHandler.onLoop(loop, { bound.value.handler.write(chunk: chunk, context: bound.value.context) }) {
-            case .written: return
-            case .wait(let writable): try await writable.get()
-            case .gone: throw GatewayChannelHandler.ClientGone()
-            }
-        }, ended: {
-            _ = try? await GatewayChannelHandler.onLoop(loop) { bound.value.handler.writeEnd(context: bound.value.context) }
-        })
+        try? await relay(
+            { chunk in
+                switch try await GatewayChannelHandler.onLoop(loop, { bound.value.handler.write(chunk: chunk, context: bound.value.context) }) {
+                case .written: return
+                case .wait(let writable): try await writable.get()
+                case .gone: throw GatewayChannelHandler.ClientGone()
+                }
+            },
+            ended: {
+                _ = try? await GatewayChannelHandler.onLoop(loop) { bound.value.handler.writeEnd(context: bound.value.context) }
+            })
     }
 }

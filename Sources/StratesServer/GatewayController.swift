@@ -50,8 +50,11 @@ struct GatewayController<Context: RequestContext> {
         let names = gateway.advertisedModels
         let text: String
         if anthropicStyle {
-            let items = names.map { #"{"type":"model","id":\#(JSONValue.quote($0)),"display_name":\#(JSONValue.quote($0)),"created_at":"2025-01-01T00:00:00Z"}"# }
-            text = #"{"data":[\#(items.joined(separator: ","))],"has_more":false,"first_id":\#(names.first.map(JSONValue.quote) ?? "null"),"last_id":\#(names.last.map(JSONValue.quote) ?? "null")}"#
+            let items = names.map {
+                #"{"type":"model","id":\#(JSONValue.quote($0)),"display_name":\#(JSONValue.quote($0)),"created_at":"2025-01-01T00:00:00Z"}"#
+            }
+            text =
+                #"{"data":[\#(items.joined(separator: ","))],"has_more":false,"first_id":\#(names.first.map(JSONValue.quote) ?? "null"),"last_id":\#(names.last.map(JSONValue.quote) ?? "null")}"#
         } else {
             let items = names.map { name -> String in
                 let owner = gateway.router.resolve(name)?.provider.name ?? "strates"
@@ -63,7 +66,9 @@ struct GatewayController<Context: RequestContext> {
     }
 
     func refuseWebSocket(_ request: Request) -> Response {
-        let error = GatewayError(status: 426, message: "Strates serves the Responses API over HTTP (POST with SSE), not WebSocket. Clients fall back to HTTP on this answer.", code: "websocket_not_supported")
+        let error = GatewayError(
+            status: 426, message: "Strates serves the Responses API over HTTP (POST with SSE), not WebSocket. Clients fall back to HTTP on this answer.",
+            code: "websocket_not_supported")
         return HTTPAdapters.json(HTTPResponse.Status(code: 426), error.body(format: .openAI), headers: [("connection", "close")])
     }
 }

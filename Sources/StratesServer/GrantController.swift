@@ -42,7 +42,12 @@ struct GrantController<Context: RequestContext> {
             let object = try await AdminAccess.jsonObject(request, example: #"{"to": "bo", "amount_usd": 20, "note": "for the migration"}"#)
             var fields = RuleFields(object, known: ["to", "amount_usd", "amount_tokens", "note"])
             let to: String
-            if case .set(let text) = fields.text("to") { to = text } else { to = ""; fields.problem("'to' must name the member who receives it") }
+            if case .set(let text) = fields.text("to") {
+                to = text
+            } else {
+                to = ""
+                fields.problem("'to' must name the member who receives it")
+            }
             let note: String? = if case .set(let text) = fields.text("note") { text } else { nil }
             let amount = grant.unit == .usd ? fields.dollars("amount_usd") : fields.wholeNumber("amount_tokens")
             if object[grant.unit == .usd ? "amount_tokens" : "amount_usd"] != nil {
@@ -55,7 +60,11 @@ struct GrantController<Context: RequestContext> {
             try await access.require(BudgetScope(kind: .member, value: to))
             let known = try await runtime.database.members(organization: access.key.organization).contains { $0.member == to }
             guard known else {
-                throw GatewayError(status: 404, message: "No member '\(to)' in organization '\(access.key.organization)'. Members appear when a key is created for them ('strates keys create --member \(to)').", code: "member_not_found")
+                throw GatewayError(
+                    status: 404,
+                    message:
+                        "No member '\(to)' in organization '\(access.key.organization)'. Members appear when a key is created for them ('strates keys create --member \(to)').",
+                    code: "member_not_found")
             }
             let made: (source: Grant, received: Grant)
             do {

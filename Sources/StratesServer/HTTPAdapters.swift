@@ -28,10 +28,12 @@ enum HTTPAdapters {
         case .buffer(let buffer):
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
         case .stream(let relay):
-            return Response(status: status, headers: fields, body: ResponseBody { writer in
-                try await relay.relay { chunk in try await writer.write(chunk) }
-                try await writer.finish(nil)
-            })
+            return Response(
+                status: status, headers: fields,
+                body: ResponseBody { writer in
+                    try await relay.relay { chunk in try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                })
         }
     }
 

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import CMalloc
-#endif
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import CMalloc
+#endif
 
 /// Hands memory the C allocator holds but no longer uses back to the system, every few
 /// seconds while `strates serve` runs.
@@ -32,7 +33,7 @@ struct MemoryTrimmer: Service {
 
     static func trim() {
         #if canImport(Glibc)
-        _ = malloc_trim(0)
+            _ = malloc_trim(0)
         #endif
     }
 }

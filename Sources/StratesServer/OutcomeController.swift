@@ -58,7 +58,9 @@ struct OutcomeController<Context: RequestContext> {
             return refuse(.notFound, "GitHub webhooks are not set up: give outcomes.github_webhook_secret_env in the configuration.", "webhook_not_configured")
         }
         var request = request
-        guard let buffer = try? await request.collectBody(upTo: 5 << 20) else { return refuse(.contentTooLarge, "The delivery is larger than 5 MiB.", "too_large") }
+        guard let buffer = try? await request.collectBody(upTo: 5 << 20) else {
+            return refuse(.contentTooLarge, "The delivery is larger than 5 MiB.", "too_large")
+        }
         let body = Array(buffer.readableBytesView)
         guard KeySecrets.validGitHubSignature(request.headers[HTTPField.Name("X-Hub-Signature-256")!], body: body, secret: secret.value) else {
             return refuse(.unauthorized, "The delivery's X-Hub-Signature-256 does not match the configured secret.", "bad_signature")
@@ -90,7 +92,8 @@ struct OutcomeController<Context: RequestContext> {
             if runs.isEmpty, found.runs.isEmpty, let branch = found.branch {
                 var candidates = try await runtime.database.runContexts(branch: branch).filter { $0.firstAt <= found.at }
                 candidates.sort { $0.lastAt > $1.lastAt }
-                for candidate in candidates where repositories.allows(runTeams: try await runtime.database.teams(ofRun: candidate.run), from: found.repository) {
+                for candidate in candidates where repositories.allows(runTeams: try await runtime.database.teams(ofRun: candidate.run), from: found.repository)
+                {
                     runs = [candidate.run]
                     inferred = true
                     break
@@ -98,13 +101,21 @@ struct OutcomeController<Context: RequestContext> {
             }
             var recorded = 0
             for run in runs {
-                let outcome = Outcome(id: "out_" + KeySecrets.randomHex(8), at: found.at, run: run, kind: found.kind, ref: found.ref, quantity: found.quantity, inferred: inferred, source: "github")
+                let outcome = Outcome(
+                    id: "out_" + KeySecrets.randomHex(8), at: found.at, run: run, kind: found.kind, ref: found.ref, quantity: found.quantity,
+                    inferred: inferred, source: "github")
                 if try await runtime.database.record(outcome) { recorded += 1 }
                 runtime.gateway.runs?.outcomeRecorded(run: run)
             }
             let named = runs.map(JSONText.quote).joined(separator: ",")
-            let outside = refused.isEmpty ? "" : #","outside_mapped_teams":[\#(refused.map(JSONText.quote).joined(separator: ","))],"mapped_teams":[\#(mapped.sorted().map(JSONText.quote).joined(separator: ","))]"#
-            return answer(.accepted, #"{"recorded":\#(recorded),"kind":"\#(found.kind.rawValue)","ref":\#(JSONText.quote(found.ref)),"runs":[\#(named)],"inferred":\#(inferred)\#(outside)}"#)
+            let outside =
+                refused.isEmpty
+                ? ""
+                : #","outside_mapped_teams":[\#(refused.map(JSONText.quote).joined(separator: ","))],"mapped_teams":[\#(mapped.sorted().map(JSONText.quote).joined(separator: ","))]"#
+            return answer(
+                .accepted,
+                #"{"recorded":\#(recorded),"kind":"\#(found.kind.rawValue)","ref":\#(JSONText.quote(found.ref)),"runs":[\#(named)],"inferred":\#(inferred)\#(outside)}"#
+            )
         } catch {
             return refuse(.internalServerError, "The outcome could not be recorded: \(error). GitHub retries failed deliveries.", "ledger_unavailable")
         }

@@ -18,15 +18,18 @@ struct ReportController<Context: RequestContext> {
             )
         }
         windowed(router, "/api/reports/outcomes") { window, access, parameter in
-            try await OutcomeReporting.make(database: runtime.database, by: try Self.grouping(parameter, default: "workflow"), since: window.since, until: window.until, team: access.team)
+            try await OutcomeReporting.make(
+                database: runtime.database, by: try Self.grouping(parameter, default: "workflow"), since: window.since, until: window.until, team: access.team)
         }
         windowed(router, "/api/reports/efficiency") { window, access, parameter in
-            try await OutcomeReporting.efficiency(database: runtime.database, by: try Self.grouping(parameter, default: "model"), since: window.since, until: window.until, team: access.team)
+            try await OutcomeReporting.efficiency(
+                database: runtime.database, by: try Self.grouping(parameter, default: "model"), since: window.since, until: window.until, team: access.team)
         }
         windowed(router, "/api/reports/anomalies") { window, access, _ in
-            SpikeList(try await AnomalyReporting.detect(
-                database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
-            ))
+            SpikeList(
+                try await AnomalyReporting.detect(
+                    database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
+                ))
         }
         router.get("/api/reports/forecast") { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in
@@ -68,7 +71,9 @@ struct ReportController<Context: RequestContext> {
     /// A report over a window (`since`, `until`), as JSON or CSV (`format`).
     func windowed(
         _ router: Router<Context>, _ path: String,
-        _ build: @escaping @Sendable (_ window: (since: Date, until: Date), _ access: AdminAccess, _ parameter: (String) -> String?) async throws -> any ReportRendering
+        _ build:
+            @escaping @Sendable (_ window: (since: Date, until: Date), _ access: AdminAccess, _ parameter: (String) -> String?) async throws ->
+            any ReportRendering
     ) {
         router.get(RouterPath(path)) { request, _ in
             await AdminAccess.handle(request, runtime: runtime) { access in

@@ -17,7 +17,9 @@ public enum RoutingReporting {
         var report = RoutingReport.make(since: since, until: until, rows: rows, reasons: reasons) { row, usage, baseline in
             let tier = row.serviceTier ?? .standard
             if !baseline {
-                guard let provider = row.provider, let (price, discount) = pricing.price(provider: provider, model: row.servedModel ?? row.requestedModel, at: row.day) else { return nil }
+                guard let provider = row.provider,
+                    let (price, discount) = pricing.price(provider: provider, model: row.servedModel ?? row.requestedModel, at: row.day)
+                else { return nil }
                 return price.cost(of: usage, tier: tier, discountBasisPoints: discount, longContext: row.longContext)
             }
             var candidates: [(provider: String, model: String)] = []

@@ -65,7 +65,8 @@ struct RuleController<Context: RequestContext, Rule: ControlRule> {
         do {
             try await runtime.database.save(rule: rule)
         } catch let taken as NameTaken {
-            throw GatewayError(status: 409, message: "A \(Rule.noun) named '\(taken.name)' already exists. Choose another name, or change that one.", code: "name_taken")
+            throw GatewayError(
+                status: 409, message: "A \(Rule.noun) named '\(taken.name)' already exists. Choose another name, or change that one.", code: "name_taken")
         }
         try await runtime.reloadControls()
         return HTTPAdapters.json(current == nil ? .created : .ok, Array(rule.json.utf8))
@@ -82,7 +83,8 @@ struct RuleController<Context: RequestContext, Rule: ControlRule> {
 
     /// The rule named by the path (id or name), if this admin may see it.
     func find(_ context: Context, _ access: AdminAccess) async throws -> Rule {
-        try await access.find(HTTPAdapters.pathParameter("rule", in: context), in: index.all, noun: Rule.noun, collection: Rule.collection, code: "\(Rule.kind)_not_found")
+        try await access.find(
+            HTTPAdapters.pathParameter("rule", in: context), in: index.all, noun: Rule.noun, collection: Rule.collection, code: "\(Rule.kind)_not_found")
     }
 
     static func body(_ request: Request) async throws -> [String: Any] {

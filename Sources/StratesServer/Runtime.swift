@@ -98,7 +98,8 @@ public struct StratesRuntime: Sendable {
         var limits = GatewayLimits()
         limits.maxOutputTokens = configuration.maxOutputTokens
         let gateway = Gateway(
-            authenticator: authenticator, router: ModelRouter(routes: definitions.map(\.route) + configuration.models, providers: providers, rules: configuration.routingRules),
+            authenticator: authenticator,
+            router: ModelRouter(routes: definitions.map(\.route) + configuration.models, providers: providers, rules: configuration.routingRules),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
             reserves: reserves, limits: limits, notices: dispatcher, runs: configuration.runaway.isOff ? nil : RunWatch(policy: configuration.runaway)
@@ -181,7 +182,8 @@ public struct StratesRuntime: Sendable {
             } else if let variable = provider.apiKeyEnv ?? provider.defaultKeyEnv {
                 key = environment[variable]
                 if key?.isEmpty ?? true {
-                    problems.append(ConfigurationProblem(path: "providers.\(provider.name)", message: "no credential: the environment variable \(variable) is not set"))
+                    problems.append(
+                        ConfigurationProblem(path: "providers.\(provider.name)", message: "no credential: the environment variable \(variable) is not set"))
                     continue
                 }
             }
@@ -190,17 +192,20 @@ public struct StratesRuntime: Sendable {
                 continue
             }
             guard let origin = UpstreamOrigin(url: baseURL) else {
-                problems.append(ConfigurationProblem(path: "providers.\(provider.name).base_url", message: "'\(baseURL)' is not an http:// or https:// URL (e.g. http://localhost:8000/v1)"))
+                problems.append(
+                    ConfigurationProblem(
+                        path: "providers.\(provider.name).base_url", message: "'\(baseURL)' is not an http:// or https:// URL (e.g. http://localhost:8000/v1)"))
                 continue
             }
             let settings = HTTPProviderSettings(
                 name: provider.name, kind: provider.kind, baseURL: baseURL, apiKey: key.map(Secret.init), authHeader: provider.authHeader,
                 query: provider.query, headers: provider.headers, timeout: .seconds(Int64(provider.timeoutSeconds))
             )
-            resolved.append(.http(
-                settings, origin, connect: .seconds(Int64(provider.connectTimeoutSeconds)), read: .seconds(Int64(provider.readTimeoutSeconds)),
-                maxConnections: provider.maxConnections
-            ))
+            resolved.append(
+                .http(
+                    settings, origin, connect: .seconds(Int64(provider.connectTimeoutSeconds)), read: .seconds(Int64(provider.readTimeoutSeconds)),
+                    maxConnections: provider.maxConnections
+                ))
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
         return resolved

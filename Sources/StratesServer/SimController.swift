@@ -45,7 +45,8 @@ struct SimController<Context: RequestContext> {
                 body: ResponseBody(asyncSequence: response.body)
             )
         } catch {
-            return HTTPAdapters.json(.internalServerError, ErrorBody.render(format: api.errorFormat, status: 500, type: nil, message: "simulated provider failed"))
+            return HTTPAdapters.json(
+                .internalServerError, ErrorBody.render(format: api.errorFormat, status: 500, type: nil, message: "simulated provider failed"))
         }
     }
 }

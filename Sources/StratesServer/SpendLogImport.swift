@@ -37,7 +37,8 @@ public struct SpendLogImport {
 
     public func run(_ bytes: [UInt8], store: any ImportStore) async throws -> Summary {
         guard let rows = LiteLLMSpendRow.rows(bytes), rows.isEmpty || rows.contains(where: { $0["request_id"] != nil }) else {
-            throw ImportError("not a LiteLLM spend-log export: expected a JSON list of spend logs (GET /spend/logs), JSON lines, or a CSV with a request_id column")
+            throw ImportError(
+                "not a LiteLLM spend-log export: expected a JSON list of spend logs (GET /spend/logs), JSON lines, or a CSV with a request_id column")
         }
         var summary = Summary(rows: rows.count)
         var records: [RequestRecord] = []

@@ -137,12 +137,13 @@ public struct TranscriptImport: Sendable {
         var model = ""
 
         mutating func once(_ text: String, _ field: Field) -> String {
-            let previous = switch field {
-            case .session: session
-            case .cwd: cwd
-            case .branch: branch
-            case .model: model
-            }
+            let previous =
+                switch field {
+                case .session: session
+                case .cwd: cwd
+                case .branch: branch
+                case .model: model
+                }
             if text == previous { return previous }
             let kept: String
             if let known = seen[text] { kept = known } else { (seen[text], kept) = (text, text) }
@@ -159,7 +160,9 @@ public struct TranscriptImport: Sendable {
     /// Starts reading `batch`, its two halves side by side.
     static func startReading(_ batch: ArraySlice<String>, format: Format) -> (Task<FilesRead, any Error>, Task<FilesRead, any Error>) {
         let middle = batch.startIndex + batch.count / 2
-        return (Task { try read(files: batch[batch.startIndex..<middle], format: format) }, Task { try read(files: batch[middle..<batch.endIndex], format: format) })
+        return (
+            Task { try read(files: batch[batch.startIndex..<middle], format: format) }, Task { try read(files: batch[middle..<batch.endIndex], format: format) }
+        )
     }
 
     /// Reads `files` in order.
@@ -306,30 +309,34 @@ public struct TranscriptImport: Sendable {
         var writes: [(responses: Keyed, task: Task<(ImportResult, [NanoUSD?]), any Error>)] = []
         func write(_ responses: Keyed, to bulk: (any BulkImportWriter)?) {
             let previous = writes.last?.task
-            writes.append((responses, Task {
-                // Transactions commit in the order they were handed on; a failed one
-                // fails those after it.
-                guard let bulk else {
-                    let records = importer.records(for: responses[...])
-                    _ = try await previous?.value
-                    return (try await store.importRecords(records), records.map(\.cost))
-                }
-                // A bulk write takes the records in slices: a write's records in one array
-                // were past what the allocator reuses, so each write's memory was mapped
-                // afresh (the page faults are measured in BENCHMARKS.md).
-                var slices = stride(from: 0, to: responses.count, by: Self.recordsPerSlice).map {
-                    importer.records(for: responses[$0..<min($0 + Self.recordsPerSlice, responses.count)])
-                }
-                _ = try await previous?.value
-                var costs: [NanoUSD?] = []
-                costs.reserveCapacity(responses.count)
-                for index in slices.indices {
-                    try await bulk.write(slices[index])
-                    costs += slices[index].lazy.map(\.cost)
-                    slices[index] = []
-                }
-                return (ImportResult(added: Array(responses.indices)), costs)
-            }))
+            writes.append(
+                (
+                    responses,
+                    Task {
+                        // Transactions commit in the order they were handed on; a failed one
+                        // fails those after it.
+                        guard let bulk else {
+                            let records = importer.records(for: responses[...])
+                            _ = try await previous?.value
+                            return (try await store.importRecords(records), records.map(\.cost))
+                        }
+                        // A bulk write takes the records in slices: a write's records in one array
+                        // were past what the allocator reuses, so each write's memory was mapped
+                        // afresh (the page faults are measured in BENCHMARKS.md).
+                        var slices = stride(from: 0, to: responses.count, by: Self.recordsPerSlice).map {
+                            importer.records(for: responses[$0..<min($0 + Self.recordsPerSlice, responses.count)])
+                        }
+                        _ = try await previous?.value
+                        var costs: [NanoUSD?] = []
+                        costs.reserveCapacity(responses.count)
+                        for index in slices.indices {
+                            try await bulk.write(slices[index])
+                            costs += slices[index].lazy.map(\.cost)
+                            slices[index] = []
+                        }
+                        return (ImportResult(added: Array(responses.indices)), costs)
+                    }
+                ))
         }
         // Hands what waits to a new write, in the order read (so a session's rows come
         // together, and the ledger's run indexes take them at one place): new responses,
@@ -393,10 +400,14 @@ public struct TranscriptImport: Sendable {
                             if response.sessionID != run.session { sessions.insert(response.sessionID) }
                             if let place { places[place.context.run] = place }
                             run = (response.sessionID, response.agentID, response.isSubagent, response.run)
-                            place = places[run.name] ?? RunPlace(
-                                context: RunContext(run: run.name, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp, lastAt: response.timestamp),
-                                cwdAt: .distantPast, branchAt: .distantPast
-                            )
+                            place =
+                                places[run.name]
+                                ?? RunPlace(
+                                    context: RunContext(
+                                        run: run.name, source: format.rawValue, cwd: nil, gitBranch: nil, firstAt: response.timestamp,
+                                        lastAt: response.timestamp),
+                                    cwdAt: .distantPast, branchAt: .distantPast
+                                )
                         }
                         place?.see(response)
                     }

@@ -18,7 +18,8 @@ struct UnknownRoute<Context: RequestContext>: RouterMiddleware {
                 The model APIs are POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages and \
                 /v1/messages/count_tokens; GET /v1/models lists the models, and GET /api lists the admin routes.
                 """
-            return HTTPAdapters.error(GatewayError(status: Int(error.status.code), type: "not_found_error", message: message, code: "unknown_route"), format: format)
+            return HTTPAdapters.error(
+                GatewayError(status: Int(error.status.code), type: "not_found_error", message: message, code: "unknown_route"), format: format)
         }
     }
 }

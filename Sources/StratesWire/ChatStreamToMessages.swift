@@ -57,7 +57,9 @@ public struct ChatStreamToMessages: StreamTranslator {
         let delta = parts["delta"]?.members(["content", "tool_calls"]) ?? [:]
         if let text = delta["content"]?.string, !text.isEmpty {
             if open != .text { out += openBlock(.text, start: #"{"type":"text","text":""}"#) }
-            out += Self.event("content_block_delta", #"{"type":"content_block_delta","index":\#(nextBlock - 1),"delta":{"type":"text_delta","text":\#(JSONText.quote(text))}}"#)
+            out += Self.event(
+                "content_block_delta",
+                #"{"type":"content_block_delta","index":\#(nextBlock - 1),"delta":{"type":"text_delta","text":\#(JSONText.quote(text))}}"#)
         }
         for call in delta["tool_calls"]?.elements() ?? [] {
             let fields = call.members(["index", "id", "function"])
@@ -69,7 +71,9 @@ public struct ChatStreamToMessages: StreamTranslator {
                 toolBlocks[index] = nextBlock - 1
             }
             if let arguments = function["arguments"]?.string, !arguments.isEmpty, let block = toolBlocks[index] {
-                out += Self.event("content_block_delta", #"{"type":"content_block_delta","index":\#(block),"delta":{"type":"input_json_delta","partial_json":\#(JSONText.quote(arguments))}}"#)
+                out += Self.event(
+                    "content_block_delta",
+                    #"{"type":"content_block_delta","index":\#(block),"delta":{"type":"input_json_delta","partial_json":\#(JSONText.quote(arguments))}}"#)
             }
         }
         if let finish = parts["finish_reason"]?.string {
@@ -87,9 +91,11 @@ public struct ChatStreamToMessages: StreamTranslator {
     mutating func end() -> [UInt8] {
         guard started, !done else { return [] }
         done = true
-        let counts = #"{"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_input_tokens":\#(usage.cacheRead),"cache_creation_input_tokens":0}"#
+        let counts =
+            #"{"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_input_tokens":\#(usage.cacheRead),"cache_creation_input_tokens":0}"#
         return closeBlock()
-            + Self.event("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"\#(stopReason ?? "end_turn")","stop_sequence":null},"usage":\#(counts)}"#)
+            + Self.event(
+                "message_delta", #"{"type":"message_delta","delta":{"stop_reason":"\#(stopReason ?? "end_turn")","stop_sequence":null},"usage":\#(counts)}"#)
             + Self.event("message_stop", #"{"type":"message_stop"}"#)
     }
 

@@ -38,7 +38,8 @@ public enum ChatToMessages {
         }
         let fields = root.members()
         for key in fields.keys.sorted() where !ignored.contains(key) && !mapped.contains(key) {
-            throw TranslationError("'\(key)' has no equivalent on Anthropic models, which serve this request; remove it or ask for an OpenAI model.", param: key)
+            throw TranslationError(
+                "'\(key)' has no equivalent on Anthropic models, which serve this request; remove it or ask for an OpenAI model.", param: key)
         }
         try refuseUnsupported(fields)
 
@@ -59,7 +60,9 @@ public enum ChatToMessages {
                 throw TranslationError("'reasoning_effort' must be minimal, low, medium or high.", param: "reasoning_effort")
             }
             guard maxTokens > budget else {
-                throw TranslationError("reasoning_effort '\(effort)' gives the Anthropic model a thinking budget of \(budget) tokens, which must be below max_tokens (\(maxTokens)); raise max_completion_tokens.", param: "reasoning_effort")
+                throw TranslationError(
+                    "reasoning_effort '\(effort)' gives the Anthropic model a thinking budget of \(budget) tokens, which must be below max_tokens (\(maxTokens)); raise max_completion_tokens.",
+                    param: "reasoning_effort")
             }
             out.append(#""thinking":{"type":"enabled","budget_tokens":\#(budget)}"#)
         }
@@ -79,7 +82,9 @@ public enum ChatToMessages {
         }
         if let value = fields["stream"], value.bool == true { out.append(#""stream":true"#) }
         if let tools = fields["tools"], !tools.isNull { out.append(#""tools":[\#(try translateTools(tools).joined(separator: ","))]"#) }
-        if let choice = try translateToolChoice(fields["tool_choice"], parallel: fields["parallel_tool_calls"]?.bool) { out.append(#""tool_choice":\#(choice)"#) }
+        if let choice = try translateToolChoice(fields["tool_choice"], parallel: fields["parallel_tool_calls"]?.bool) {
+            out.append(#""tool_choice":\#(choice)"#)
+        }
         if let user = fields["user"]?.string { out.append(#""metadata":{"user_id":\#(JSONText.quote(user))}"#) }
         return Array(("{" + out.joined(separator: ",") + "}").utf8)
     }
@@ -99,7 +104,9 @@ public enum ChatToMessages {
             }
         }
         if let format = fields["response_format"], !format.isNull, format["type"]?.string != "text" {
-            throw TranslationError("'response_format' (JSON mode) has no equivalent on Anthropic models; describe the JSON in the prompt or use a tool instead.", param: "response_format")
+            throw TranslationError(
+                "'response_format' (JSON mode) has no equivalent on Anthropic models; describe the JSON in the prompt or use a tool instead.",
+                param: "response_format")
         }
         if let tier = fields["service_tier"]?.string, tier != "auto", tier != "default" {
             throw TranslationError("service_tier '\(tier)' has no equivalent on Anthropic models.", param: "service_tier")
@@ -176,7 +183,8 @@ public enum ChatToMessages {
                 }
                 blocks.append(try imageBlock(url, param: param))
             case let other:
-                throw TranslationError("\(param): content parts of type '\(other ?? "unknown")' cannot be carried to an Anthropic model (text and image_url can).", param: param)
+                throw TranslationError(
+                    "\(param): content parts of type '\(other ?? "unknown")' cannot be carried to an Anthropic model (text and image_url can).", param: param)
             }
         }
         return blocks

@@ -91,9 +91,18 @@ public enum ClaudeCodeTranscript {
             guard hasUsage else { return nil }
             var usage = Usage()
             var sawAny = false
-            if let input { usage.input = input; sawAny = true }
-            if let output { usage.output = output; sawAny = true }
-            if let cacheRead { usage.cacheRead = cacheRead; sawAny = true }
+            if let input {
+                usage.input = input
+                sawAny = true
+            }
+            if let output {
+                usage.output = output
+                sawAny = true
+            }
+            if let cacheRead {
+                usage.cacheRead = cacheRead
+                sawAny = true
+            }
             if write5m != nil || write1h != nil {
                 usage.cacheWrite5m = write5m ?? 0
                 usage.cacheWrite1h = write1h ?? 0
@@ -107,53 +116,74 @@ public enum ClaudeCodeTranscript {
 
         mutating func readLine(_ scanner: inout JSONScanner) throws {
             try scanner.walkObject { scanner, key in
-                if key.is("type") { type = try scanner.readString() }
-                else if key.is("message") {
+                if key.is("type") {
+                    type = try scanner.readString()
+                } else if key.is("message") {
                     // A later `message` replaces an earlier one whole.
                     (hasMessage, messageID, model, hasUsage, input, output, cacheRead, cacheCreation, write5m, write1h) =
                         (scanner.atObject, nil, nil, false, nil, nil, nil, nil, nil, nil)
                     guard hasMessage else { return false }
                     try readMessage(&scanner)
+                } else if key.is("sessionId") {
+                    sessionID = try scanner.readString()
+                } else if key.is("requestId") {
+                    requestID = try scanner.readString()
+                } else if key.is("timestamp") {
+                    timestamp = try scanner.readString()
+                } else if key.is("isSidechain") {
+                    isSidechain = try scanner.readBool()
+                } else if key.is("agentId") {
+                    agentID = try scanner.readString()
+                } else if key.is("cwd") {
+                    cwd = try scanner.readString()
+                } else if key.is("gitBranch") {
+                    gitBranch = try scanner.readString()
+                } else {
+                    return false
                 }
-                else if key.is("sessionId") { sessionID = try scanner.readString() }
-                else if key.is("requestId") { requestID = try scanner.readString() }
-                else if key.is("timestamp") { timestamp = try scanner.readString() }
-                else if key.is("isSidechain") { isSidechain = try scanner.readBool() }
-                else if key.is("agentId") { agentID = try scanner.readString() }
-                else if key.is("cwd") { cwd = try scanner.readString() }
-                else if key.is("gitBranch") { gitBranch = try scanner.readString() }
-                else { return false }
                 return true
             }
         }
 
         mutating func readMessage(_ scanner: inout JSONScanner) throws {
             try scanner.walkObject { scanner, key in
-                if key.is("id") { messageID = try scanner.readString() }
-                else if key.is("model") { model = try scanner.readString() }
-                else if key.is("usage") {
+                if key.is("id") {
+                    messageID = try scanner.readString()
+                } else if key.is("model") {
+                    model = try scanner.readString()
+                } else if key.is("usage") {
                     (hasUsage, input, output, cacheRead, cacheCreation, write5m, write1h) = (scanner.atObject, nil, nil, nil, nil, nil, nil)
                     guard hasUsage else { return false }
                     try scanner.walkObject { scanner, key in
-                        if key.is("input_tokens") { input = try scanner.readInt64() }
-                        else if key.is("output_tokens") { output = try scanner.readInt64() }
-                        else if key.is("cache_read_input_tokens") { cacheRead = try scanner.readInt64() }
-                        else if key.is("cache_creation_input_tokens") { cacheCreation = try scanner.readInt64() }
-                        else if key.is("cache_creation") {
+                        if key.is("input_tokens") {
+                            input = try scanner.readInt64()
+                        } else if key.is("output_tokens") {
+                            output = try scanner.readInt64()
+                        } else if key.is("cache_read_input_tokens") {
+                            cacheRead = try scanner.readInt64()
+                        } else if key.is("cache_creation_input_tokens") {
+                            cacheCreation = try scanner.readInt64()
+                        } else if key.is("cache_creation") {
                             (write5m, write1h) = (nil, nil)
                             guard scanner.atObject else { return false }
                             try scanner.walkObject { scanner, key in
-                                if key.is("ephemeral_5m_input_tokens") { write5m = try scanner.readInt64() }
-                                else if key.is("ephemeral_1h_input_tokens") { write1h = try scanner.readInt64() }
-                                else { return false }
+                                if key.is("ephemeral_5m_input_tokens") {
+                                    write5m = try scanner.readInt64()
+                                } else if key.is("ephemeral_1h_input_tokens") {
+                                    write1h = try scanner.readInt64()
+                                } else {
+                                    return false
+                                }
                                 return true
                             }
+                        } else {
+                            return false
                         }
-                        else { return false }
                         return true
                     }
+                } else {
+                    return false
                 }
-                else { return false }
                 return true
             }
         }
@@ -198,12 +228,13 @@ public enum ClaudeCodeTranscript {
             return .malformed("an assistant line without a readable timestamp")
         }
         let requestID = fields.requestID.flatMap { $0.isEmpty ? nil : $0 }
-        return .response(TranscriptResponse(
-            identity: requestID.map { "\(messageID):\($0)" } ?? "\(session):\(messageID)",
-            messageID: messageID, requestID: requestID, sessionID: session, agentID: fields.agentID,
-            isSidechain: fields.isSidechain ?? false, timestamp: timestamp, model: model, usage: usage,
-            cwd: fields.cwd.flatMap { $0.isEmpty ? nil : $0 },
-            gitBranch: fields.gitBranch.flatMap { $0.isEmpty ? nil : $0 }
-        ))
+        return .response(
+            TranscriptResponse(
+                identity: requestID.map { "\(messageID):\($0)" } ?? "\(session):\(messageID)",
+                messageID: messageID, requestID: requestID, sessionID: session, agentID: fields.agentID,
+                isSidechain: fields.isSidechain ?? false, timestamp: timestamp, model: model, usage: usage,
+                cwd: fields.cwd.flatMap { $0.isEmpty ? nil : $0 },
+                gitBranch: fields.gitBranch.flatMap { $0.isEmpty ? nil : $0 }
+            ))
     }
 }

@@ -54,10 +54,11 @@ public struct CodexRollout: Sendable {
             guard step.allSatisfy({ $0 <= Bounds.importedTokensPerRecord }) else { return .malformed("a token_count step out of bounds") }
             let marker = totals.map(String.init).joined(separator: "-")
             let usage = Usage(input: max(0, step[0].saturatingSubtract(step[1])), output: step[2], cacheRead: step[1], reasoning: step[3])
-            return .response(TranscriptResponse(
-                identity: "codex:\(session):\(marker)", messageID: marker, requestID: nil, sessionID: session, agentID: nil,
-                isSidechain: false, timestamp: timestamp, model: model, usage: usage, cwd: cwd, gitBranch: gitBranch
-            ))
+            return .response(
+                TranscriptResponse(
+                    identity: "codex:\(session):\(marker)", messageID: marker, requestID: nil, sessionID: session, agentID: nil,
+                    isSidechain: false, timestamp: timestamp, model: model, usage: usage, cwd: cwd, gitBranch: gitBranch
+                ))
         default:
             return .other
         }

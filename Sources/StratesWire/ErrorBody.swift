@@ -7,7 +7,8 @@ public enum ErrorBody {
         let text: String
         switch format {
         case .openAI:
-            text = #"{"error":{"message":\#(JSONValue.quote(message)),"type":\#(JSONValue.quote(errorType)),"param":\#(param.map(JSONValue.quote) ?? "null"),"code":\#(code.map(JSONValue.quote) ?? "null")}}"#
+            text =
+                #"{"error":{"message":\#(JSONValue.quote(message)),"type":\#(JSONValue.quote(errorType)),"param":\#(param.map(JSONValue.quote) ?? "null"),"code":\#(code.map(JSONValue.quote) ?? "null")}}"#
         case .anthropic:
             text = #"{"type":"error","error":{"type":\#(JSONValue.quote(errorType)),"message":\#(JSONValue.quote(message))}}"#
         }
@@ -47,7 +48,8 @@ public enum ErrorBody {
     public static func streamEvent(api: APIKind, message: String, type: String = "api_error") -> [UInt8] {
         switch api {
         case .messages, .countTokens:
-            return SSEEncoder.encode(event: "error", data: String(decoding: render(format: .anthropic, status: 500, type: type, message: message), as: UTF8.self))
+            return SSEEncoder.encode(
+                event: "error", data: String(decoding: render(format: .anthropic, status: 500, type: type, message: message), as: UTF8.self))
         case .responses:
             let data = #"{"type":"error","code":\#(JSONValue.quote(type)),"message":\#(JSONValue.quote(message)),"param":null,"sequence_number":0}"#
             return SSEEncoder.encode(event: "error", data: data)

@@ -56,7 +56,8 @@ public struct JSONScanner {
             return keys.contains(key) ? key : nil
         }
         for key in keys where key.utf8.count == raw.count {
-            let same = key.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
+            let same =
+                key.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
                 ?? key.utf8.elementsEqual(raw)
             if same { return key }
         }
@@ -198,7 +199,7 @@ public struct JSONScanner {
         while index < bytes.count {
             switch bytes[index] {
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"),
-                 UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
+                UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
                 index += 1
             default:
                 if index == start { throw fail("invalid number") }

@@ -52,7 +52,9 @@ public struct MessagesStreamToChat: StreamTranslator {
             let call = toolCalls.count
             toolCalls[index] = call
             let name = JSONText.quote(block["name"]?.string ?? "")
-            return chunk(#"{"tool_calls":[{"index":\#(call),"id":\#(JSONText.quote(block["id"]?.string ?? "")),"type":"function","function":{"name":\#(name),"arguments":""}}]}"#)
+            return chunk(
+                #"{"tool_calls":[{"index":\#(call),"id":\#(JSONText.quote(block["id"]?.string ?? "")),"type":"function","function":{"name":\#(name),"arguments":""}}]}"#
+            )
         case "content_block_delta":
             let fields = root.members(["index", "delta"])
             guard let delta = fields["delta"] else { return [] }
@@ -61,7 +63,9 @@ public struct MessagesStreamToChat: StreamTranslator {
                 guard let text = delta["text"]?.string, !text.isEmpty else { return [] }
                 return chunk(#"{"content":\#(JSONText.quote(text))}"#)
             case "input_json_delta":
-                guard let index = fields["index"]?.int64, let call = toolCalls[index], let part = delta["partial_json"]?.string, !part.isEmpty else { return [] }
+                guard let index = fields["index"]?.int64, let call = toolCalls[index], let part = delta["partial_json"]?.string, !part.isEmpty else {
+                    return []
+                }
                 return chunk(#"{"tool_calls":[{"index":\#(call),"function":{"arguments":\#(JSONText.quote(part))}}]}"#)
             default:
                 return []
@@ -75,7 +79,10 @@ public struct MessagesStreamToChat: StreamTranslator {
             done = true
             var out: [UInt8] = []
             if includeUsage {
-                out += SSEEncoder.encode(data: #"{"id":\#(JSONText.quote(id)),"object":"chat.completion.chunk","created":\#(created),"model":\#(JSONText.quote(model)),"choices":[],"usage":\#(MessagesToChat.chatUsage(usage))}"#)
+                out += SSEEncoder.encode(
+                    data:
+                        #"{"id":\#(JSONText.quote(id)),"object":"chat.completion.chunk","created":\#(created),"model":\#(JSONText.quote(model)),"choices":[],"usage":\#(MessagesToChat.chatUsage(usage))}"#
+                )
             }
             return out + SSEEncoder.encode(data: "[DONE]")
         case "error":
@@ -91,7 +98,8 @@ public struct MessagesStreamToChat: StreamTranslator {
     func chunk(_ delta: String, finish: String? = nil) -> [UInt8] {
         let reason = finish.map { "\"\($0)\"" } ?? "null"
         return SSEEncoder.encode(
-            data: #"{"id":\#(JSONText.quote(id)),"object":"chat.completion.chunk","created":\#(created),"model":\#(JSONText.quote(model)),"choices":[{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(reason)}]}"#
+            data:
+                #"{"id":\#(JSONText.quote(id)),"object":"chat.completion.chunk","created":\#(created),"model":\#(JSONText.quote(model)),"choices":[{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(reason)}]}"#
         )
     }
 }

@@ -59,9 +59,12 @@ public enum MessagesToChat {
         let root = try? JSONView(object: body)
         let message = root?.path("error", "message")?.string ?? String(decoding: body.prefix(300), as: UTF8.self)
         let type = root?.path("error", "type")?.string ?? (status >= 500 ? "api_error" : "invalid_request_error")
-        let openAIType = ["invalid_request_error": "invalid_request_error", "authentication_error": "authentication_error",
-                          "permission_error": "permission_error", "not_found_error": "not_found_error", "rate_limit_error": "rate_limit_error",
-                          "overloaded_error": "server_error", "api_error": "server_error"][type] ?? type
+        let openAIType =
+            [
+                "invalid_request_error": "invalid_request_error", "authentication_error": "authentication_error",
+                "permission_error": "permission_error", "not_found_error": "not_found_error", "rate_limit_error": "rate_limit_error",
+                "overloaded_error": "server_error", "api_error": "server_error",
+            ][type] ?? type
         return Array(#"{"error":{"message":\#(JSONText.quote(message)),"type":"\#(openAIType)","param":null,"code":\#(JSONText.quote(type))}}"#.utf8)
     }
 }

@@ -17,7 +17,8 @@ public enum OpenAIForAnthropic {
         }
         let fields = root.members()
         for key in fields.keys.sorted() where !known.contains(key) {
-            throw TranslationError("'\(key)' has no equivalent on OpenAI-format models, which serve this request; remove it or ask for a Claude model.", param: key)
+            throw TranslationError(
+                "'\(key)' has no equivalent on OpenAI-format models, which serve this request; remove it or ask for a Claude model.", param: key)
         }
         if let topK = fields["top_k"], !topK.isNull { throw TranslationError("'top_k' has no equivalent on OpenAI-format models.", param: "top_k") }
         if let tier = fields["service_tier"]?.string, tier != "auto" {
@@ -40,7 +41,9 @@ public enum OpenAIForAnthropic {
         }
         if let stops = fields["stop_sequences"], stops.isArray {
             let list = stops.elements().compactMap(\.string)
-            guard list.count <= 4 else { throw TranslationError("OpenAI-format models take at most 4 stop sequences, and this request has \(list.count).", param: "stop_sequences") }
+            guard list.count <= 4 else {
+                throw TranslationError("OpenAI-format models take at most 4 stop sequences, and this request has \(list.count).", param: "stop_sequences")
+            }
             if !list.isEmpty { out.append(#""stop":[\#(list.map(JSONText.quote).joined(separator: ","))]"#) }
         }
         if let value = fields["stream"], value.bool == true { out.append(#""stream":true,"stream_options":{"include_usage":true}"#) }
@@ -48,7 +51,9 @@ public enum OpenAIForAnthropic {
             var list: [String] = []
             for (index, tool) in tools.elements().enumerated() {
                 guard let name = tool["name"]?.string, let schema = tool["input_schema"], tool["type"].map({ $0.string == "custom" }) ?? true else {
-                    throw TranslationError("tools[\(index)]: only client tools with an input_schema can be carried to an OpenAI-format model (not server tools such as web search).", param: "tools")
+                    throw TranslationError(
+                        "tools[\(index)]: only client tools with an input_schema can be carried to an OpenAI-format model (not server tools such as web search).",
+                        param: "tools")
                 }
                 let description = tool["description"]?.string.map { #","description":\#(JSONText.quote($0))"# } ?? ""
                 list.append(#"{"type":"function","function":{"name":\#(JSONText.quote(name))\#(description),"parameters":\#(raw(schema))}}"#)
@@ -100,11 +105,13 @@ public enum OpenAIForAnthropic {
                     throw TranslationError("\(blockParam): a tool_use block needs 'id' and 'name'.", param: param)
                 }
                 let input = block["input"].map(raw) ?? "{}"
-                calls.append(#"{"id":\#(JSONText.quote(id)),"type":"function","function":{"name":\#(JSONText.quote(name)),"arguments":\#(JSONText.quote(input))}}"#)
+                calls.append(
+                    #"{"id":\#(JSONText.quote(id)),"type":"function","function":{"name":\#(JSONText.quote(name)),"arguments":\#(JSONText.quote(input))}}"#)
             case "tool_result" where role == "user":
                 guard let id = block["tool_use_id"]?.string else { throw TranslationError("\(blockParam): a tool_result needs 'tool_use_id'.", param: param) }
                 let result = block["content"]
-                let text = result?.string ?? result?.elements().compactMap { $0["type"]?.string == "text" ? $0["text"]?.string : nil }.joined(separator: "\n") ?? ""
+                let text =
+                    result?.string ?? result?.elements().compactMap { $0["type"]?.string == "text" ? $0["text"]?.string : nil }.joined(separator: "\n") ?? ""
                 results.append(#"{"role":"tool","tool_call_id":\#(JSONText.quote(id)),"content":\#(JSONText.quote(text))}"#)
             case "thinking", "redacted_thinking":
                 continue
@@ -154,7 +161,9 @@ public enum OpenAIForAnthropic {
             guard (try? JSONSerialization.jsonObject(with: Data(input))) is [String: Any] else {
                 throw TranslationError("The model's tool call arguments were not a JSON object.")
             }
-            blocks.append(#"{"type":"tool_use","id":\#(JSONText.quote(call["id"]?.string ?? "")),"name":\#(JSONText.quote(call.path("function", "name")?.string ?? "")),"input":\#(String(decoding: input, as: UTF8.self))}"#)
+            blocks.append(
+                #"{"type":"tool_use","id":\#(JSONText.quote(call["id"]?.string ?? "")),"name":\#(JSONText.quote(call.path("function", "name")?.string ?? "")),"input":\#(String(decoding: input, as: UTF8.self))}"#
+            )
         }
         let stop = stopReasons[choice?["finish_reason"]?.string ?? "stop"] ?? "end_turn"
         let usage = fields["usage"].flatMap { UsageFields.openAIChat($0) } ?? .zero
@@ -171,15 +180,16 @@ public enum OpenAIForAnthropic {
     public static func error(_ body: [UInt8], status: Int) -> [UInt8] {
         let root = try? JSONView(object: body)
         let message = root?.path("error", "message")?.string ?? String(decoding: body.prefix(300), as: UTF8.self)
-        let type: String = switch status {
-        case 400, 413, 422: "invalid_request_error"
-        case 401: "authentication_error"
-        case 403: "permission_error"
-        case 404: "not_found_error"
-        case 429: "rate_limit_error"
-        case 529, 503: "overloaded_error"
-        default: "api_error"
-        }
+        let type: String =
+            switch status {
+            case 400, 413, 422: "invalid_request_error"
+            case 401: "authentication_error"
+            case 403: "permission_error"
+            case 404: "not_found_error"
+            case 429: "rate_limit_error"
+            case 529, 503: "overloaded_error"
+            default: "api_error"
+            }
         return Array(#"{"type":"error","error":{"type":"\#(type)","message":\#(JSONText.quote(message))}}"#.utf8)
     }
 

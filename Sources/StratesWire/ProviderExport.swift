@@ -86,7 +86,9 @@ public enum ProviderExport {
         } else {
             for (index, line) in bytes.split(separator: UInt8(ascii: "\n")).enumerated() where line.contains(where: { $0 > 0x20 }) {
                 guard let page = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
-                    throw Problem(description: "line \(index + 1) is not a JSON object (give the admin API's response as saved: one page, a list of pages, or a page per line)")
+                    throw Problem(
+                        description:
+                            "line \(index + 1) is not a JSON object (give the admin API's response as saved: one page, a list of pages, or a page per line)")
                 }
                 pages.append(page)
             }
@@ -115,7 +117,9 @@ public enum ProviderExport {
         // a fraction, a negative or overflowing number) is refused rather than trapped on.
         func int(_ value: Any?) throws(Problem) -> Int64 {
             guard let value, !(value is NSNull) else { return 0 }
-            guard let number = value as? NSNumber, !(value is String) else { throw Problem(description: "a token or request count that is not a number: \(value)") }
+            guard let number = value as? NSNumber, !(value is String) else {
+                throw Problem(description: "a token or request count that is not a number: \(value)")
+            }
             let double = number.doubleValue
             guard double.isFinite, double >= 0, double <= 9_007_199_254_740_992, double.rounded() == double else {
                 throw Problem(description: "a token or request count that is not a whole number from 0 to 2^53: \(number)")
@@ -126,7 +130,8 @@ public enum ProviderExport {
         if result["uncached_input_tokens"] != nil {
             let creation = result["cache_creation"] as? [String: Any]
             let usage = Usage(
-                input: try int(result["uncached_input_tokens"]), output: try int(result["output_tokens"]), cacheRead: try int(result["cache_read_input_tokens"]),
+                input: try int(result["uncached_input_tokens"]), output: try int(result["output_tokens"]),
+                cacheRead: try int(result["cache_read_input_tokens"]),
                 cacheWrite5m: try int(creation.map { $0["ephemeral_5m_input_tokens"] } ?? result["cache_creation_5m_input_tokens"]),
                 cacheWrite1h: try int(creation.map { $0["ephemeral_1h_input_tokens"] } ?? result["cache_creation_1h_input_tokens"])
             )
@@ -140,7 +145,9 @@ public enum ProviderExport {
         if object == "organization.costs.result", let amount = result["amount"] as? [String: Any] {
             let currency = (amount["currency"] as? String ?? "usd").lowercased()
             guard currency == "usd" else { throw Problem(description: "a cost in \(currency.uppercased()): only USD is reconciled") }
-            guard let nano = DecimalText.signedScaled(amount["value"], decimals: 9) else { throw Problem(description: "a cost whose amount.value is not a number") }
+            guard let nano = DecimalText.signedScaled(amount["value"], decimals: 9) else {
+                throw Problem(description: "a cost whose amount.value is not a number")
+            }
             // `line_item` is `MODEL, input` / `MODEL, output` / …: the model is its first part.
             let item = result["line_item"] as? String ?? ""
             let model = item.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
@@ -150,7 +157,9 @@ public enum ProviderExport {
             let currency = (result["currency"] as? String ?? "USD").uppercased()
             guard currency == "USD" else { throw Problem(description: "a cost in \(currency): only USD is reconciled") }
             // Anthropic gives cents as a decimal string: one cent is 10,000,000 nano-USD.
-            guard let nano = DecimalText.signedScaled(text, decimals: 7) else { throw Problem(description: "a cost whose amount '\(text)' is not a decimal number") }
+            guard let nano = DecimalText.signedScaled(text, decimals: 7) else {
+                throw Problem(description: "a cost whose amount '\(text)' is not a decimal number")
+            }
             return (.anthropicCost, ExportRow(day: day, model: result["model"] as? String ?? "", cost: NanoUSD(nano)))
         }
         throw Problem(description: "a result that is neither usage nor cost of a known export (fields: \(result.keys.sorted().joined(separator: ", ")))")

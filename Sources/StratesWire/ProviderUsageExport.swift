@@ -41,12 +41,16 @@ extension ProviderExport {
         let kind = try forEachResult(bytes) { (bucket, result) throws(Problem) -> Kind in
             let (kind, row) = try Self.row(result, day: bucket.start)
             guard kind == .anthropicUsage || kind == .openAIUsage, let usage = row.usage else {
-                throw Problem(description: "this is a \(kind.rawValue): it carries dollars, not tokens. Import the usage export (Anthropic's /v1/organizations/usage_report/messages, OpenAI's /v1/organization/usage/completions); compare costs with 'strates reconcile'")
+                throw Problem(
+                    description:
+                        "this is a \(kind.rawValue): it carries dollars, not tokens. Import the usage export (Anthropic's /v1/organizations/usage_report/messages, OpenAI's /v1/organization/usage/completions); compare costs with 'strates reconcile'"
+                )
             }
-            buckets.append(UsageBucket(
-                start: bucket.start, end: bucket.end, model: row.model.isEmpty ? nil : row.model,
-                usage: usage, requests: row.requests, groups: Self.groups(of: result)
-            ))
+            buckets.append(
+                UsageBucket(
+                    start: bucket.start, end: bucket.end, model: row.model.isEmpty ? nil : row.model,
+                    usage: usage, requests: row.requests, groups: Self.groups(of: result)
+                ))
             return kind
         }
         return (kind, buckets)

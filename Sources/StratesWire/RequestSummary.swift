@@ -90,7 +90,8 @@ extension RequestSummary {
             }
             if let first = limits.first, first.value != number {
                 throw RequestBodyError(
-                    message: "'\(first.key)' (\(first.value)) and '\(key)' (\(number)) disagree: upstreams obey one or the other, so send one output limit (or the same value in both).",
+                    message:
+                        "'\(first.key)' (\(first.value)) and '\(key)' (\(number)) disagree: upstreams obey one or the other, so send one output limit (or the same value in both).",
                     param: key
                 )
             }
@@ -114,7 +115,8 @@ extension RequestSummary {
         if reasoning == nil, let thinking = view("thinking"), thinking["type"]?.string == "enabled" { reasoning = "enabled" }
         let tools = view("tools")
         return RequestSummary(
-            model: model, stream: stream, maxTokens: obeyed?.value, maxTokensField: obeyed?.key, hasTools: tools.map { !$0.elements(limit: 1).isEmpty } ?? false, reasoning: reasoning,
+            model: model, stream: stream, maxTokens: obeyed?.value, maxTokensField: obeyed?.key,
+            hasTools: tools.map { !$0.elements(limit: 1).isEmpty } ?? false, reasoning: reasoning,
             user: view("user")?.string ?? view("safety_identifier")?.string,
             metadataUserID: metadataUserID, metadata: metadata, clientIncludesUsage: includesUsage,
             serviceTier: view("service_tier")?.string, modelRange: members["model"],

@@ -7,7 +7,8 @@ public enum UsageFields {
         guard usage.isObject else { return nil }
         let fields = usage.members(["prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details", "prompt_cache_hit_tokens"])
         guard let prompt = fields["prompt_tokens"]?.int64 else { return nil }
-        let cached = fields["prompt_tokens_details"]?["cached_tokens"]?.int64
+        let cached =
+            fields["prompt_tokens_details"]?["cached_tokens"]?.int64
             ?? fields["prompt_cache_hit_tokens"]?.int64 ?? 0
         return Usage(
             input: max(0, prompt.saturatingSubtract(cached)),
@@ -39,9 +40,18 @@ public enum UsageFields {
         let fields = usage.members(["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation"])
         var result = base ?? Usage()
         var sawAny = false
-        if let value = fields["input_tokens"]?.int64 { result.input = value; sawAny = true }
-        if let value = fields["output_tokens"]?.int64 { result.output = value; sawAny = true }
-        if let value = fields["cache_read_input_tokens"]?.int64 { result.cacheRead = value; sawAny = true }
+        if let value = fields["input_tokens"]?.int64 {
+            result.input = value
+            sawAny = true
+        }
+        if let value = fields["output_tokens"]?.int64 {
+            result.output = value
+            sawAny = true
+        }
+        if let value = fields["cache_read_input_tokens"]?.int64 {
+            result.cacheRead = value
+            sawAny = true
+        }
         let breakdown = fields["cache_creation"]
         let write5m = breakdown?["ephemeral_5m_input_tokens"]?.int64
         let write1h = breakdown?["ephemeral_1h_input_tokens"]?.int64

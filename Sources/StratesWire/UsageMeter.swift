@@ -107,8 +107,8 @@ public struct UsageMeter: Sendable {
         let name = type ?? fields["type"]?.string ?? ""
         switch name {
         case "response.output_text.delta", "response.function_call_arguments.delta",
-             "response.reasoning_summary_text.delta", "response.reasoning_text.delta",
-             "response.refusal.delta", "response.custom_tool_call_input.delta":
+            "response.reasoning_summary_text.delta", "response.reasoning_text.delta",
+            "response.refusal.delta", "response.custom_tool_call_input.delta":
             generatedBytes += fields["delta"]?.string?.utf8.count ?? 0
             sawFirstToken = true
         case "response.created", "response.in_progress":

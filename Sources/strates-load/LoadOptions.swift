@@ -22,7 +22,8 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Stop after this many measured requests, whatever the duration.") var requests: Int?
     @Option(help: "Send requests for this many seconds before measuring.") var warmup: Double = 0
     @Option(help: "Pace the load to this many requests per second in all (default: as fast as the connections go).") var rate: Double?
-    @Option(help: "Bytes that open the first token's text in a response body, e.g. '\"content\":\"' (default: the first body byte counts).") var firstTokenMarker: String?
+    @Option(help: "Bytes that open the first token's text in a response body, e.g. '\"content\":\"' (default: the first body byte counts).")
+    var firstTokenMarker: String?
     @Option(help: "Give up on a response after this many seconds; it counts as an error.") var timeout: Double = 60
 
     func validate() throws {
@@ -38,7 +39,9 @@ struct LoadCommand: ParsableCommand {
             target: try LoadTarget(url: url),
             headers: headers.map { line in
                 let colon = line.firstIndex(of: ":")!
-                return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+                return (
+                    String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                )
             },
             body: Array(data), concurrency: concurrency, duration: duration, maxRequests: requests, warmup: warmup, rate: rate,
             firstTokenMarker: firstTokenMarker.map { Array($0.utf8) }, timeout: timeout

@@ -226,7 +226,8 @@ struct MarkerSearch {
         var index = 0
         while index + pattern.count < window.count {
             if window[index] == pattern[0], window[index..<(index + pattern.count)].elementsEqual(pattern),
-               window[index + pattern.count] != UInt8(ascii: "\"") {
+                window[index + pattern.count] != UInt8(ascii: "\"")
+            {
                 return true
             }
             index += 1

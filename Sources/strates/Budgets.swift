@@ -30,7 +30,8 @@ extension StratesCommand {
 
             @OptionGroup var data: DataOptions
             @Argument(help: "The budget's name (unique).") var name: String
-            @Option(help: "Who it applies to: organization:NAME, team:NAME, member:NAME, key:KEY_ID, workflow:NAME or environment:production|sandbox|personal.") var scope: String?
+            @Option(help: "Who it applies to: organization:NAME, team:NAME, member:NAME, key:KEY_ID, workflow:NAME or environment:production|sandbox|personal.")
+            var scope: String?
             @Option(help: "day, week, month, total or rolling:Nd (default month).") var period: String?
             @Option(help: "IANA time zone in which periods start (default UTC).") var timeZone: String?
             @Option(help: "The limit in dollars, e.g. 500 or 12.50.") var limitUsd: String?
@@ -69,7 +70,9 @@ extension StratesCommand {
                     throw CommandFailure(description: "the budget is not valid: \(error)")
                 }
                 try await ledger.save(budget)
-                print("\(current == nil ? "Created" : "Updated") budget '\(budget.name)' (\(budget.id)): \(budget.scope.text), \(budget.format(budget.limit)) per \(budget.period.text), \(budget.enforcement.rawValue)\(budget.enforcement == .hard ? " (\(budget.whenExhausted.rawValue))" : "")\(budget.downgradeTo.map { ", downgrading to \($0) at \(budget.downgradeAtPercent)%" } ?? "").")
+                print(
+                    "\(current == nil ? "Created" : "Updated") budget '\(budget.name)' (\(budget.id)): \(budget.scope.text), \(budget.format(budget.limit)) per \(budget.period.text), \(budget.enforcement.rawValue)\(budget.enforcement == .hard ? " (\(budget.whenExhausted.rawValue))" : "")\(budget.downgradeTo.map { ", downgrading to \($0) at \(budget.downgradeAtPercent)%" } ?? "")."
+                )
             }
         }
 

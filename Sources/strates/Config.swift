@@ -17,7 +17,9 @@ extension StratesCommand {
                     var configuration = try ConfigurationReader.read(file: file)
                     try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
                     try StratesRuntime.checkCredentials(configuration, environment: ProcessInfo.processInfo.environment)
-                    print("\(file): OK — \(configuration.providers.count) provider(s), \(configuration.models.count) model route(s), ledger at \(configuration.databasePath)")
+                    print(
+                        "\(file): OK — \(configuration.providers.count) provider(s), \(configuration.models.count) model route(s), ledger at \(configuration.databasePath)"
+                    )
                 } catch {
                     FileHandle.standardError.write(Data("\(file): \(error)\n".utf8))
                     throw ExitCode(1)

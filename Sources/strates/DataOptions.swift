@@ -17,7 +17,8 @@ struct DataOptions: ParsableArguments {
     func load() throws -> StratesConfiguration {
         let environment = ProcessInfo.processInfo.environment
         var configuration: StratesConfiguration
-        let path = config ?? environment["STRATES_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let path =
+            config ?? environment["STRATES_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (FileManager.default.fileExists(atPath: "strates.yaml") ? "strates.yaml" : nil)
         if let path {
             configuration = try ConfigurationReader.read(file: path)
@@ -37,7 +38,9 @@ struct DataOptions: ParsableArguments {
         let path = configuration.databasePath
         if !FileManager.default.fileExists(atPath: path) {
             guard creating else {
-                throw CommandFailure(description: "There is no ledger at \(path). Give the right --database (or ledger.path in the config); 'strates ledger init' makes a new one.")
+                throw CommandFailure(
+                    description:
+                        "There is no ledger at \(path). Give the right --database (or ledger.path in the config); 'strates ledger init' makes a new one.")
             }
             FileHandle.standardError.write(Data("Created a new ledger at \(path).\n".utf8))
         }

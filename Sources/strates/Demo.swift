@@ -45,7 +45,10 @@ extension StratesCommand {
             try await Task.sleep(for: .seconds(1))
             print("Done: \(summary.requests) requests in \(summary.runs) runs (\(summary.refused) refused), \(summary.outcomes) outcomes recorded.")
             print("Now try:")
-            for command in ["report workloads --since 1d", "report flow --by team,workflow --since 1d", "report outcomes --since 1d", "report forecast", "usage --by team,model"] {
+            for command in [
+                "report workloads --since 1d", "report flow --by team,workflow --since 1d", "report outcomes --since 1d", "report forecast",
+                "usage --by team,model",
+            ] {
                 print("  strates \(command)")
             }
         }

@@ -7,7 +7,8 @@ import StratesLedger
 extension StratesCommand {
     struct Grants: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Give members allowances (tokens or dollars per period, or once) that their personal use draws from; show balances; transfer between members.",
+            abstract:
+                "Give members allowances (tokens or dollars per period, or once) that their personal use draws from; show balances; transfer between members.",
             discussion: """
                 'strates grants' alone shows every grant's balance, what is used and what lapses next.
                 A member's requests in the personal environment draw from their grants; once a member has a grant,
@@ -71,7 +72,9 @@ extension StratesCommand {
                     return
                 }
                 guard !statements.isEmpty else {
-                    print(member.map { "No grants for member '\($0)'." } ?? "No grants. Give one with 'strates grants set NAME --member NAME --usd 50' (see --help).")
+                    print(
+                        member.map { "No grants for member '\($0)'." }
+                            ?? "No grants. Give one with 'strates grants set NAME --member NAME --usd 50' (see --help).")
                     return
                 }
                 var rows = [["member", "grant", "purpose", "state", "available", "used", "balance", "expiring", "used total"]]
@@ -120,7 +123,9 @@ extension StratesCommand {
                 do {
                     let made = try GrantTransfer.make(from: statement, to: to, amount: value, note: note, id: "grant_" + KeySecrets.randomHex(8), now: Date())
                     try await ledger.save(rules: [made.source, made.received])
-                    print("Transferred \(source.format(value)) from '\(source.name)' (\(source.member)) to \(to): grant '\(made.received.name)', \(made.received.expiresAt.map { "lapses \(BudgetText.timestamp($0))" } ?? "does not lapse").")
+                    print(
+                        "Transferred \(source.format(value)) from '\(source.name)' (\(source.member)) to \(to): grant '\(made.received.name)', \(made.received.expiresAt.map { "lapses \(BudgetText.timestamp($0))" } ?? "does not lapse")."
+                    )
                 } catch {
                     throw CommandFailure(description: "the transfer cannot be made: \(error)")
                 }

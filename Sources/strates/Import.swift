@@ -101,8 +101,12 @@ extension StratesCommand.Import {
                 print(summary.json)
                 return
             }
-            print("Read \(summary.rows) row(s): \(summary.calls) call(s); \(summary.added) added, \(summary.updated) updated, \(summary.calls - summary.added - summary.updated) already present.")
-            print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read; cost \(summary.cost)\(summary.pricedByLiteLLM > 0 ? " (\(summary.pricedByLiteLLM) call(s) at LiteLLM's own price: no price in Strates' catalog)" : "").")
+            print(
+                "Read \(summary.rows) row(s): \(summary.calls) call(s); \(summary.added) added, \(summary.updated) updated, \(summary.calls - summary.added - summary.updated) already present."
+            )
+            print(
+                "Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read; cost \(summary.cost)\(summary.pricedByLiteLLM > 0 ? " (\(summary.pricedByLiteLLM) call(s) at LiteLLM's own price: no price in Strates' catalog)" : "")."
+            )
             if summary.skipped > 0 {
                 print("Skipped \(summary.skipped) row(s):")
                 for problem in summary.problems { print("  \(problem)") }
@@ -154,9 +158,15 @@ struct ImportOptions: ParsableArguments {
         if summary.unchangedFiles > 0 {
             print("Skipped \(summary.unchangedFiles) of \(summary.files) file(s), unchanged since an earlier import (--rescan reads them again).")
         }
-        print("Read \(summary.files - summary.unchangedFiles) file(s), \(summary.lines) line(s): \(summary.responses) model call(s) in \(summary.sessions) session(s) (\(summary.duplicates) duplicate line(s) folded).")
-        print("Ledger: \(summary.added) added, \(summary.updated) updated with more complete usage, \(summary.unchanged) already present\(summary.bulk ? " (written in bulk: the ledger held no request)" : "").")
-        print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpricedResponses > 0 ? " (\(summary.unpricedResponses) call(s) of unpriced models not counted)" : "").")
+        print(
+            "Read \(summary.files - summary.unchangedFiles) file(s), \(summary.lines) line(s): \(summary.responses) model call(s) in \(summary.sessions) session(s) (\(summary.duplicates) duplicate line(s) folded)."
+        )
+        print(
+            "Ledger: \(summary.added) added, \(summary.updated) updated with more complete usage, \(summary.unchanged) already present\(summary.bulk ? " (written in bulk: the ledger held no request)" : "")."
+        )
+        print(
+            "Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpricedResponses > 0 ? " (\(summary.unpricedResponses) call(s) of unpriced models not counted)" : "")."
+        )
         if summary.malformed > 0 {
             print("Skipped \(summary.malformed) malformed line(s):")
             for problem in summary.problems { print("  \(problem)") }

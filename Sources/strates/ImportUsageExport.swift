@@ -56,11 +56,13 @@ extension StratesCommand.Import {
             }
             let (configuration, ledger) = try data.openLedger(creating: true)
             if !["anthropic", "openai"].contains(provider), !configuration.providers.contains(where: { $0.name == provider }) {
-                FileHandle.standardError.write(Data("warning: no provider named '\(provider)' in the configuration; the rows are recorded under that name\n".utf8))
+                FileHandle.standardError.write(
+                    Data("warning: no provider named '\(provider)' in the configuration; the rows are recorded under that name\n".utf8))
             }
             let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
             let who = Attribution(organization: configuration.organization, team: team, member: member, environment: environment, workflow: workflow)
-            let importer = UsageExportImport(provider: provider, attribution: who, teamsByKey: teamsByKey, includeMeteredDays: includeMeteredDays, pricing: pricing)
+            let importer = UsageExportImport(
+                provider: provider, attribution: who, teamsByKey: teamsByKey, includeMeteredDays: includeMeteredDays, pricing: pricing)
             let summary: UsageExportImport.Summary
             do {
                 summary = try await importer.run(files: exports, store: ledger)
@@ -73,14 +75,22 @@ extension StratesCommand.Import {
             }
             let span = summary.first.map { first in " from \(UsageReport.dayText(first)) to \(UsageReport.dayText(summary.last ?? first))" } ?? ""
             print("Read the \(summary.kind): \(summary.results) result(s)\(span).")
-            print("Rows: \(summary.rows) (\(summary.added) added, \(summary.updated) updated, \(summary.rows - summary.added - summary.updated) already present)\(summary.requests.map { "; the provider counts \($0) request(s) in them" } ?? "").")
-            print("Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpriced > 0 ? " (\(summary.unpriced) row(s) without a price: model not in the catalog, or the export not grouped by model)" : "").")
+            print(
+                "Rows: \(summary.rows) (\(summary.added) added, \(summary.updated) updated, \(summary.rows - summary.added - summary.updated) already present)\(summary.requests.map { "; the provider counts \($0) request(s) in them" } ?? "")."
+            )
+            print(
+                "Tokens: \(summary.usage.input) input, \(summary.usage.output) output, \(summary.usage.cacheRead) cache read, \(summary.usage.cacheWrite5m + summary.usage.cacheWrite1h) cache write; cost \(summary.cost)\(summary.unpriced > 0 ? " (\(summary.unpriced) row(s) without a price: model not in the catalog, or the export not grouped by model)" : "")."
+            )
             if summary.empty > 0 { print("Left out \(summary.empty) result(s) with no tokens.") }
             if !summary.unseenKeys.isEmpty {
-                print("No results for --key-team key(s) \(summary.unseenKeys.joined(separator: ", ")): is the export grouped by api_key_id (group_by[]=api_key_id)?")
+                print(
+                    "No results for --key-team key(s) \(summary.unseenKeys.joined(separator: ", ")): is the export grouped by api_key_id (group_by[]=api_key_id)?"
+                )
             }
             if !summary.skippedDays.isEmpty {
-                print("Skipped \(summary.skippedResults) result(s) on \(summary.skippedDays.count) day(s) the ledger already has calls to '\(provider)' for: \(summary.skippedDays.map(UsageReport.dayText).joined(separator: ", ")).")
+                print(
+                    "Skipped \(summary.skippedResults) result(s) on \(summary.skippedDays.count) day(s) the ledger already has calls to '\(provider)' for: \(summary.skippedDays.map(UsageReport.dayText).joined(separator: ", "))."
+                )
                 print("  The export counts that traffic too; compare those days with 'strates reconcile', or import them with --include-metered-days.")
             }
         }

@@ -6,7 +6,8 @@ import StratesLedger
 
 extension StratesCommand {
     struct Keys: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create, list and revoke virtual API keys.", subcommands: [Create.self, List.self, Revoke.self])
+        static let configuration = CommandConfiguration(
+            abstract: "Create, list and revoke virtual API keys.", subcommands: [Create.self, List.self, Revoke.self])
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a key and print it once; only its hash is stored.")
@@ -44,7 +45,9 @@ extension StratesCommand {
                 if quiet {
                     print(secret)
                 } else {
-                    print("Created \(admin ? "admin " : "")key \(key.id)\(name.map { " (\($0))" } ?? "") for \(member ?? service ?? "(no member)")\(team.map { " in team \($0)" } ?? ""), environment \(environment.rawValue).")
+                    print(
+                        "Created \(admin ? "admin " : "")key \(key.id)\(name.map { " (\($0))" } ?? "") for \(member ?? service ?? "(no member)")\(team.map { " in team \($0)" } ?? ""), environment \(environment.rawValue)."
+                    )
                     print("")
                     print("    \(secret)")
                     print("")
@@ -76,7 +79,11 @@ extension StratesCommand {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                     encoder.dateEncodingStrategy = .iso8601
-                    let redacted = keys.map { key -> APIKey in var copy = key; copy.hash = ""; return copy }
+                    let redacted = keys.map { key -> APIKey in
+                        var copy = key
+                        copy.hash = ""
+                        return copy
+                    }
                     print(String(decoding: try encoder.encode(redacted), as: UTF8.self))
                     return
                 }

@@ -48,7 +48,9 @@ extension StratesCommand {
                 let requests = try await ledger.rebuildRollups()
                 let summed = Date()
                 let runs = try await ledger.refreshProfiles(rules: configuration.workloads)
-                print("Rollups cover \(requests) request(s) (\(String(format: "%.1f", summed.timeIntervalSince(started))) s); \(runs) run profile(s) made (\(String(format: "%.1f", Date().timeIntervalSince(summed))) s).")
+                print(
+                    "Rollups cover \(requests) request(s) (\(String(format: "%.1f", summed.timeIntervalSince(started))) s); \(runs) run profile(s) made (\(String(format: "%.1f", Date().timeIntervalSince(summed))) s)."
+                )
             }
         }
     }

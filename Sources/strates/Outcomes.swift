@@ -44,7 +44,10 @@ extension StratesCommand {
                     throw CommandFailure(description: "no run '\(run)' in the ledger (runs come from x-strates-run or the agent's session id)")
                 }
                 let added = try await ledger.record(outcome)
-                print(added ? "Recorded \(outcome.kind.rawValue) for run '\(run)' (\(outcome.id))." : "Run '\(run)' already has this \(outcome.kind.rawValue); nothing added.")
+                print(
+                    added
+                        ? "Recorded \(outcome.kind.rawValue) for run '\(run)' (\(outcome.id))."
+                        : "Run '\(run)' already has this \(outcome.kind.rawValue); nothing added.")
             }
         }
 
@@ -59,7 +62,9 @@ extension StratesCommand {
                 let outcomes = try await ledger.outcomes(run: run)
                 if outcomes.isEmpty { print("No outcomes for run '\(run)'.") }
                 for outcome in outcomes {
-                    print("\(BudgetText.timestamp(outcome.at))  \(outcome.kind.rawValue)  \(outcome.ref ?? "-")  \(outcome.quantity.map(String.init) ?? "-")\(outcome.inferred ? "  (inferred)" : "")")
+                    print(
+                        "\(BudgetText.timestamp(outcome.at))  \(outcome.kind.rawValue)  \(outcome.ref ?? "-")  \(outcome.quantity.map(String.init) ?? "-")\(outcome.inferred ? "  (inferred)" : "")"
+                    )
                 }
             }
         }
@@ -131,7 +136,9 @@ extension StratesCommand.Outcomes {
                     }
                 }
             }
-            print("Read \(commits.count) commit(s): \(named) recorded from Strates-Run trailers, \(inferred) matched by branch and time (inferred), \(already) already recorded, \(unmatched) with no run.")
+            print(
+                "Read \(commits.count) commit(s): \(named) recorded from Strates-Run trailers, \(inferred) matched by branch and time (inferred), \(already) already recorded, \(unmatched) with no run."
+            )
             if !unknownRuns.isEmpty { print("Trailers naming runs not in the ledger: \(unknownRuns.sorted().joined(separator: ", ")).") }
         }
     }

@@ -48,11 +48,16 @@ extension StratesCommand {
                 let (configuration, ledger) = try data.openLedger()
                 let catalog = try await StratesRuntime.catalog(configuration: configuration, store: ledger)
                 guard let price = catalog.price(provider: provider, model: model) else {
-                    throw CommandFailure(description: "no price known for '\(model)': its cost is recorded as unknown. Import prices with 'strates prices import'.")
+                    throw CommandFailure(
+                        description: "no price known for '\(model)': its cost is recorded as unknown. Import prices with 'strates prices import'.")
                 }
-                func usd(_ rate: TokenRate?) -> String { rate.map { "$" + NanoUSD($0.nanoPerMillion).dollars.replacingOccurrences(of: #"0+$"#, with: "", options: .regularExpression) } ?? "-" }
+                func usd(_ rate: TokenRate?) -> String {
+                    rate.map { "$" + NanoUSD($0.nanoPerMillion).dollars.replacingOccurrences(of: #"0+$"#, with: "", options: .regularExpression) } ?? "-"
+                }
                 print("\(price.provider)/\(price.model) (\(price.source), from \(ISO8601DateFormatter().string(from: price.effectiveFrom).prefix(10)))")
-                print("  input \(usd(price.input))  output \(usd(price.output))  cache read \(usd(price.cacheRead ?? price.input.scaled(basisPoints: 1_000)))  cache write 5m \(usd(price.cacheWrite5m ?? price.input.scaled(basisPoints: 12_500)))  1h \(usd(price.cacheWrite1h ?? price.input.scaled(basisPoints: 20_000)))")
+                print(
+                    "  input \(usd(price.input))  output \(usd(price.output))  cache read \(usd(price.cacheRead ?? price.input.scaled(basisPoints: 1_000)))  cache write 5m \(usd(price.cacheWrite5m ?? price.input.scaled(basisPoints: 12_500)))  1h \(usd(price.cacheWrite1h ?? price.input.scaled(basisPoints: 20_000)))"
+                )
                 if let long = price.longContext {
                     print("  above \(long.threshold) input tokens: input \(usd(long.input))  output \(usd(long.output))")
                 }

@@ -52,7 +52,9 @@ extension StratesCommand {
             if format == "json" {
                 print(report.json)
             } else {
-                print("\(provider): the ledger against the \(parsed.kind.rawValue), \(UsageReport.dayText(first)) to \(UsageReport.dayText(last.addingTimeInterval(-86_400))), in \(measure.rawValue)")
+                print(
+                    "\(provider): the ledger against the \(parsed.kind.rawValue), \(UsageReport.dayText(first)) to \(UsageReport.dayText(last.addingTimeInterval(-86_400))), in \(measure.rawValue)"
+                )
                 TextTable.print(report.table)
                 let flagged = report.lines.filter(\.flagged)
                 print(flagged.isEmpty ? "\nEverything matches within \(threshold)%." : "\n\(flagged.count) difference(s):")

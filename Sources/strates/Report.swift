@@ -72,7 +72,9 @@ extension StratesCommand {
                 let (_, ledger) = try data.openLedger()
                 let report = try await OutcomeReporting.make(database: ledger, by: by, since: start, until: end, team: team)
                 if ReportOutput.printed(format, json: report.json, csv: report.csv) { return }
-                print("\(report.runs) run(s), \(report.runsWithOutcome) with an outcome (\(String(format: "%.1f%%", report.outcomeRate * 100))), spend \(NanoUSD(report.spend)).")
+                print(
+                    "\(report.runs) run(s), \(report.runsWithOutcome) with an outcome (\(String(format: "%.1f%%", report.outcomeRate * 100))), spend \(NanoUSD(report.spend))."
+                )
                 if let perLine = report.tokensPerMergedLine { print("Tokens per merged line: \(String(format: "%.1f", perLine)).") }
                 if !report.kinds.isEmpty {
                     print("")
@@ -85,7 +87,8 @@ extension StratesCommand {
 
         struct Efficiency: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "How much of the spend produced something: per model (or workflow, team, member), outcome rate, cost per outcome, tokens per merged line, zero-output spend.",
+                abstract:
+                    "How much of the spend produced something: per model (or workflow, team, member), outcome rate, cost per outcome, tokens per merged line, zero-output spend.",
                 discussion: """
                     Runs started in the window (a session with its subagents) with the outcomes recorded for them. A run
                     belongs to the model it spent most on. Cost per outcome is the group's spend over its outcomes of any
@@ -162,11 +165,15 @@ extension StratesCommand {
                 let forecast = try await ForecastReporting.make(database: ledger, team: team)
                 if ReportOutput.printed(format, json: forecast.json, csv: forecast.csv) { return }
                 print("Method: \(Forecast.method).")
-                if forecast.budgets.isEmpty { print("\nNo budgets.") } else {
+                if forecast.budgets.isEmpty {
+                    print("\nNo budgets.")
+                } else {
                     print("")
                     TextTable.print(forecast.budgetTable)
                 }
-                if forecast.teams.isEmpty { print("\nNo team spend this month.") } else {
+                if forecast.teams.isEmpty {
+                    print("\nNo team spend this month.")
+                } else {
                     print("")
                     TextTable.print(forecast.teamTable)
                 }
@@ -217,7 +224,9 @@ extension StratesCommand {
                         print("No requests since \(window.since).")
                         return
                     }
-                    print("\(report.requests) requests, \(report.tokens) tokens, \(NanoUSD(report.cost)) since \(BudgetText.timestamp(start)); trend per \(report.trendUnit.rawValue) (last periods shown)")
+                    print(
+                        "\(report.requests) requests, \(report.tokens) tokens, \(NanoUSD(report.cost)) since \(BudgetText.timestamp(start)); trend per \(report.trendUnit.rawValue) (last periods shown)"
+                    )
                     TextTable.print(report.table)
                 }
             }
@@ -246,7 +255,8 @@ extension StratesCommand {
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let pricing = Pricing(try await StratesRuntime.catalog(configuration: configuration, store: ledger))
-                let report = try await RoutingReporting.make(database: ledger, pricing: pricing, routes: configuration.models, since: start, until: end, team: team)
+                let report = try await RoutingReporting.make(
+                    database: ledger, pricing: pricing, routes: configuration.models, since: start, until: end, team: team)
                 switch format {
                 case "json": print(report.json)
                 case "csv": print(report.csv, terminator: "")
@@ -284,7 +294,9 @@ extension StratesCommand {
 
             func run() async throws {
                 try ReportOutput.check(format: format)
-                guard let zone = TimeZone(identifier: timeZone) else { throw ValidationError("--time-zone \(timeZone) is not a known IANA zone (e.g. UTC, Europe/Paris)") }
+                guard let zone = TimeZone(identifier: timeZone) else {
+                    throw ValidationError("--time-zone \(timeZone) is not a known IANA zone (e.g. UTC, Europe/Paris)")
+                }
                 let text = period ?? Self.currentMonth(in: zone)
                 guard let reportPeriod = ReportPeriod(text, timeZone: zone) else { throw ValidationError("--period \(text): \(ReportPeriod.problem)") }
                 let (configuration, ledger) = try data.openLedger()

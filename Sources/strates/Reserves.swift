@@ -6,7 +6,8 @@ import StratesLedger
 extension StratesCommand {
     struct Reserves: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set, list, show and delete production reserves: organization capacity kept for production, with personal and then sandbox traffic throttled first.",
+            abstract:
+                "Set, list, show and delete production reserves: organization capacity kept for production, with personal and then sandbox traffic throttled first.",
             subcommands: [SetReserve.self, ListRules<ProductionReserve>.self, ShowRule<ProductionReserve>.self, DeleteRule<ProductionReserve>.self]
         )
 
@@ -43,7 +44,8 @@ extension StratesCommand {
                 let (configuration, ledger) = try data.openLedger(creating: true)
                 let exists = try await ledger.rules(ProductionReserve.self).named(name) != nil
                 let fields: [String: Any?] = [
-                    "scope": scope ?? (exists ? nil : "organization:\(configuration.organization)"), "capacity_usd": capacityUsd, "period": period, "time_zone": timeZone,
+                    "scope": scope ?? (exists ? nil : "organization:\(configuration.organization)"), "capacity_usd": capacityUsd, "period": period,
+                    "time_zone": timeZone,
                     "capacity_tpm": capacityTpm, "provider": provider.map { $0.lowercased() == "none" ? "" : $0 },
                     "production_share": productionShare, "sandbox_until": sandboxUntil, "personal_until": personalUntil,
                 ]

@@ -6,7 +6,8 @@ import StratesLedger
 extension StratesCommand.Routes {
     /// Every route in force, in the order the gateway tries them: the API's, then the file's.
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the routes in force: those set with 'strates routes set' or the API first, then the configuration's.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the routes in force: those set with 'strates routes set' or the API first, then the configuration's.")
 
         @OptionGroup var data: DataOptions
         @Option(help: "table or json.") var format: String = "table"
@@ -18,7 +19,8 @@ extension StratesCommand.Routes {
                 print("[" + defined.map(\.json).joined(separator: ",\n") + "]")
                 return
             }
-            let rows = defined.map { [$0.name, "api", $0.summary] }
+            let rows =
+                defined.map { [$0.name, "api", $0.summary] }
                 + configuration.models.map { route in
                     [route.pattern, "config", RouteDefinition(id: "", route: route).summary]
                 }
@@ -55,7 +57,8 @@ extension StratesCommand.Routes {
             if let deployments {
                 fields["deployments"] = try deployments.split(separator: ",").map { item -> [String: Any] in
                     let text = item.trimmingCharacters(in: .whitespaces)
-                    let (target, weight) = text.split(separator: "*").count == 2
+                    let (target, weight) =
+                        text.split(separator: "*").count == 2
                         ? (String(text.split(separator: "*")[0]), Int(text.split(separator: "*")[1]))
                         : (text, 1)
                     guard let slash = target.firstIndex(of: "/"), let weight else {
@@ -73,7 +76,10 @@ extension StratesCommand.Routes {
             if let list = fields["deployments"] as? [[String: Any]] {
                 let unknown = list.compactMap { $0["provider"] as? String }.filter { !providers.contains($0) }
                 guard unknown.isEmpty else {
-                    throw CommandFailure(description: "\(unknown.map { "'\($0)'" }.joined(separator: ", ")) is not a configured provider (have: \(providers.sorted().joined(separator: ", ")))")
+                    throw CommandFailure(
+                        description:
+                            "\(unknown.map { "'\($0)'" }.joined(separator: ", ")) is not a configured provider (have: \(providers.sorted().joined(separator: ", ")))"
+                    )
                 }
             }
             try await RuleCommands.set(RouteDefinition.self, name: name, fields: fields, data: data)

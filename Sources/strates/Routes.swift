@@ -34,8 +34,12 @@ extension StratesCommand {
             @Option(help: "table or json.") var format: String = "table"
 
             func run() async throws {
-                guard let apiKind = APIKind(rawValue: api), apiKind != .countTokens else { throw ValidationError("--api must be chat_completions, responses, messages or embeddings") }
-                guard let keyEnvironment = Environment(rawValue: environment) else { throw ValidationError("--environment must be production, sandbox or personal") }
+                guard let apiKind = APIKind(rawValue: api), apiKind != .countTokens else {
+                    throw ValidationError("--api must be chat_completions, responses, messages or embeddings")
+                }
+                guard let keyEnvironment = Environment(rawValue: environment) else {
+                    throw ValidationError("--environment must be production, sandbox or personal")
+                }
                 let read = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
                 guard let body = read else { throw ValidationError("cannot read \(file)") }
                 let bytes = Array(body)
@@ -47,7 +51,9 @@ extension StratesCommand {
                 }
                 let parsedHeaders = try headers.map { text -> (name: String, value: String) in
                     guard let colon = text.firstIndex(of: ":") else { throw ValidationError("--header must be 'Name: value' (got '\(text)')") }
-                    return (text[..<colon].trimmingCharacters(in: .whitespaces).lowercased(), text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                    return (
+                        text[..<colon].trimmingCharacters(in: .whitespaces).lowercased(), text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    )
                 }
                 let configuration = try data.load()
                 let key = APIKey(
@@ -84,7 +90,8 @@ extension StratesCommand {
                         "auto:      \(alias.pattern): task class \(profile.text); \(standing.joined(separator: ", "))",
                         "           → \(choice.tier): \(choice.reason) (\(Int((alias.auto?.exploration ?? 0) * 100))% of requests explore a cheaper tier)",
                     ]
-                    autoJSON = #"{"alias":\#(JSONText.quote(alias.pattern)),"task_class":\#(JSONText.quote(profile.text)),"tier":\#(JSONText.quote(choice.tier)),"reason":\#(JSONText.quote(choice.reason)),"baseline":\#(choice.baseline.map(JSONText.quote) ?? "null")}"#
+                    autoJSON =
+                        #"{"alias":\#(JSONText.quote(alias.pattern)),"task_class":\#(JSONText.quote(profile.text)),"tier":\#(JSONText.quote(choice.tier)),"reason":\#(JSONText.quote(choice.reason)),"baseline":\#(choice.baseline.map(JSONText.quote) ?? "null")}"#
                     (route, requested) = (choice.route, choice.tier)
                 }
                 let ordered = route.map { RoutePlanner.order($0, requested: requested, standings: [:], now: Date(), random: &random) } ?? []
@@ -93,13 +100,20 @@ extension StratesCommand {
 
                 if format == "json" {
                     let deployments = ordered.map { #"{"deployment":\#(JSONText.quote($0.name(for: requested))),"speaks_api":\#(speaks($0))}"# }
-                    print(#"{"model":\#(JSONText.quote(summary.model)),"rule":\#(rule.map { JSONText.quote($0.name) } ?? "null"),"auto":\#(autoJSON),"route":\#(route.map { JSONText.quote($0.pattern) } ?? "null"),"strategy":\#(route.map { JSONText.quote($0.strategy.rawValue) } ?? "null"),"deployments":[\#(deployments.joined(separator: ","))]}"#)
+                    print(
+                        #"{"model":\#(JSONText.quote(summary.model)),"rule":\#(rule.map { JSONText.quote($0.name) } ?? "null"),"auto":\#(autoJSON),"route":\#(route.map { JSONText.quote($0.pattern) } ?? "null"),"strategy":\#(route.map { JSONText.quote($0.strategy.rawValue) } ?? "null"),"deployments":[\#(deployments.joined(separator: ","))]}"#
+                    )
                     return
                 }
-                let who = [("team", attribution.team), ("member", attribution.member), ("service", attribution.service), ("environment", attribution.environment.rawValue),
-                           ("workflow", attribution.workflow), ("process", attribution.process), ("run", attribution.run)]
-                    .compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: " ")
-                print("request:   model \(summary.model), ~\(summary.estimatedInputTokens) input tokens, max_tokens \(summary.maxTokens.map(String.init) ?? "-"), tools \(summary.hasTools ? "yes" : "no"), reasoning \(summary.reasoning ?? "none")")
+                let who = [
+                    ("team", attribution.team), ("member", attribution.member), ("service", attribution.service),
+                    ("environment", attribution.environment.rawValue),
+                    ("workflow", attribution.workflow), ("process", attribution.process), ("run", attribution.run),
+                ]
+                .compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: " ")
+                print(
+                    "request:   model \(summary.model), ~\(summary.estimatedInputTokens) input tokens, max_tokens \(summary.maxTokens.map(String.init) ?? "-"), tools \(summary.hasTools ? "yes" : "no"), reasoning \(summary.reasoning ?? "none")"
+                )
                 print("from:      \(who)")
                 if let rule {
                     print("rule:      \(rule.name) (\(rule.summary))")
@@ -110,10 +124,12 @@ extension StratesCommand {
                     print("route:     none: no route serves '\(summary.model)' (configured: \(configuration.models.map(\.pattern).joined(separator: ", ")))")
                     throw ExitCode(1)
                 }
-                autoLines.forEach { print($0) }
+                for line in autoLines { print(line) }
                 print("route:     \(route.pattern) (\(route.strategy.rawValue), retries \(route.retries))")
                 for (index, deployment) in ordered.enumerated() {
-                    print("  \(index + 1). \(deployment.name(for: requested))\(speaks(deployment) ? "" : "  (skipped: its provider does not speak \(apiKind.rawValue))")")
+                    print(
+                        "  \(index + 1). \(deployment.name(for: requested))\(speaks(deployment) ? "" : "  (skipped: its provider does not speak \(apiKind.rawValue))")"
+                    )
                 }
             }
         }

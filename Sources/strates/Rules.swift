@@ -93,7 +93,8 @@ struct DeleteRule<Rule: ControlRule>: AsyncParsableCommand {
 extension StratesCommand {
     struct Limits: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set, list, show and delete rate limits (requests/tokens per minute, concurrent requests). A running gateway applies changes within seconds.",
+            abstract:
+                "Set, list, show and delete rate limits (requests/tokens per minute, concurrent requests). A running gateway applies changes within seconds.",
             subcommands: [SetLimit.self, ListRules<RateLimit>.self, ShowRule<RateLimit>.self, DeleteRule<RateLimit>.self]
         )
 
@@ -148,7 +149,8 @@ extension StratesCommand {
 
             @OptionGroup var data: DataOptions
             @Argument(help: "The policy's name (unique).") var name: String
-            @Option(help: "Who it applies to: team:NAME, member:NAME, key:KEY_ID, environment:production|sandbox|personal (also organization:, workflow:).") var scope: String?
+            @Option(help: "Who it applies to: team:NAME, member:NAME, key:KEY_ID, environment:production|sandbox|personal (also organization:, workflow:).")
+            var scope: String?
             @Option(help: "Allowed model patterns, comma-separated (empty allows every model).") var allow: String?
             @Option(help: "Denied model patterns, comma-separated.") var deny: String?
             @Option(help: "Highest list price in dollars per million input tokens.") var maxInputPrice: String?

@@ -7,7 +7,8 @@ extension StratesCommand {
     struct Usage: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show tokens by kind and cost from the ledger.",
-            discussion: "Examples:\n  strates usage --by team --since 7d\n  strates usage --by member,model --since 2026-11-01 --format csv\n  strates usage --by day --team platform"
+            discussion:
+                "Examples:\n  strates usage --by team --since 7d\n  strates usage --by member,model --since 2026-11-01 --format csv\n  strates usage --by day --team platform"
         )
 
         @OptionGroup var data: DataOptions
@@ -33,7 +34,9 @@ extension StratesCommand {
             if let by {
                 let parsed = UsageReport.parseDimensions(by)
                 guard parsed.unknown.isEmpty else {
-                    throw ValidationError("unknown --by dimension(s): \(parsed.unknown.joined(separator: ", ")); use \(UsageDimension.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError(
+                        "unknown --by dimension(s): \(parsed.unknown.joined(separator: ", ")); use \(UsageDimension.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 query.groupBy = parsed.dimensions
             }

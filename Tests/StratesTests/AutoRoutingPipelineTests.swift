@@ -13,7 +13,9 @@ import Testing
     static let fast = ModelRoute(pattern: "fast", deployments: [Deployment(provider: "sim", model: "gpt-4o-mini")])
     static let smart = ModelRoute(pattern: "smart", deployments: [Deployment(provider: "sim", model: "gpt-4o")])
     static func auto(minimumSamples: Int = 3, exploration: Double = 0) -> ModelRoute {
-        ModelRoute(pattern: "strates/auto", deployments: [], auto: AutoRoutingPolicy(tiers: ["fast", "smart"], targetSuccess: 0.8, minimumSamples: minimumSamples, exploration: exploration))
+        ModelRoute(
+            pattern: "strates/auto", deployments: [],
+            auto: AutoRoutingPolicy(tiers: ["fast", "smart"], targetSuccess: 0.8, minimumSamples: minimumSamples, exploration: exploration))
     }
 
     func call(_ harness: PipelineHarness, _ model: String, tools: Bool = false) async -> GatewayResponse {

@@ -27,8 +27,10 @@ import Testing
         return Pricing(catalog)
     }
 
-    func record(_ id: String, member: String, team: String = "platform", environment: Environment = .personal, at date: Date, tokens: Int64,
-                model: String = "m", grant: String? = nil, pricing: Pricing) -> RequestRecord {
+    func record(
+        _ id: String, member: String, team: String = "platform", environment: Environment = .personal, at date: Date, tokens: Int64,
+        model: String = "m", grant: String? = nil, pricing: Pricing
+    ) -> RequestRecord {
         var record = RequestRecord(
             id: id, startedAt: date, api: "chat_completions", stream: false, status: .completed,
             attribution: Attribution(organization: "default", team: team, member: member, environment: environment), requestedModel: model,
@@ -43,15 +45,16 @@ import Testing
     @Test func valuesPersonalUseAtListAndContractAndTalliesGrants() throws {
         let pricing = pricing()
         let grant = Grant(id: "g_ana", name: "ana-rnd", member: "ana", unit: .usd, amount: 50 * dollar, period: .month, startsAt: at("2026-10-01"))
-        let project = Grant(id: "g_proj", name: "ana-proj", member: "ana", unit: .tokens, amount: 100_000, period: .once, purpose: "project", startsAt: at("2026-11-01"))
+        let project = Grant(
+            id: "g_proj", name: "ana-proj", member: "ana", unit: .tokens, amount: 100_000, period: .once, purpose: "project", startsAt: at("2026-11-01"))
         let bo = Grant(id: "g_bo", name: "bo-rnd", member: "bo", unit: .tokens, amount: 1_000_000, period: .month, startsAt: at("2026-11-01"))
         let records = [
             record("1", member: "ana", at: at("2026-11-03"), tokens: 10_000, grant: "g_ana", pricing: pricing),  // $10 list, $8 contract
-            record("2", member: "ana", at: at("2026-11-20"), tokens: 5_000, grant: "g_ana", pricing: pricing),   // $5 list, $4 contract
+            record("2", member: "ana", at: at("2026-11-20"), tokens: 5_000, grant: "g_ana", pricing: pricing),  // $5 list, $4 contract
             record("3", member: "ana", at: at("2026-11-21"), tokens: 2_000, grant: "g_proj", pricing: pricing),  // project grant
-            record("4", member: "ana", at: at("2026-11-22"), tokens: 1_000, model: "unknown", pricing: pricing),   // no price
+            record("4", member: "ana", at: at("2026-11-22"), tokens: 1_000, model: "unknown", pricing: pricing),  // no price
             record("5", member: "ana", environment: .production, at: at("2026-11-22"), tokens: 9_000, pricing: pricing),  // not personal
-            record("6", member: "ana", at: at("2026-10-30"), tokens: 9_000, grant: "g_ana", pricing: pricing),   // October
+            record("6", member: "ana", at: at("2026-10-30"), tokens: 9_000, grant: "g_ana", pricing: pricing),  // October
         ]
         let period = try #require(ReportPeriod("2026-11", timeZone: .gmt))
         // Statements at the period's end, from the grants' own usage.
@@ -100,7 +103,7 @@ import Testing
     @Test func totalsAreTheSumOfTheLines() throws {
         let pricing = pricing()
         let period = try #require(ReportPeriod("2026-11", timeZone: .gmt))
-        var generator = SimRandom(seed: 11)
+        var generator = SeededRandom(11)
         for _ in 0..<50 {
             let records = (0..<Int.random(in: 0...60, using: &generator)).map { index in
                 record(

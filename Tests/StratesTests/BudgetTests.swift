@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesLedger
@@ -35,7 +36,7 @@ import Testing
     @Test func aWindowIsCurrentExactlyWhereTheSameWindowWouldBeMade() throws {
         // The budget counters keep each window until it stops being current: that must agree
         // with making the window afresh, across midnights, weeks, months, DST and hours.
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(101)
         let periods: [BudgetPeriod] = [.day, .week, .month, .total, .rolling(days: 7)]
         let zones = try ["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata"].map { try #require(TimeZone(identifier: $0)) }
         let base = date("2026-01-01T00:00:00Z").timeIntervalSince1970
@@ -46,7 +47,9 @@ import Testing
             let second = first.addingTimeInterval(Double.random(in: -3 * 86_400...3 * 86_400, using: &generator))
             let window = period.window(containing: first, timeZone: zone)
             #expect(window.isCurrent(at: first))
-            #expect(window.isCurrent(at: second) == (period.window(containing: second, timeZone: zone) == window), "\(period) \(zone.identifier) \(first) \(second)")
+            #expect(
+                window.isCurrent(at: second) == (period.window(containing: second, timeZone: zone) == window), "\(period) \(zone.identifier) \(first) \(second)"
+            )
         }
     }
 
@@ -92,7 +95,10 @@ import Testing
 
     @Test func refusesWhenSpentPlusReservedLeavesTooLittle() {
         let verdict = BudgetDecision.decide(demand(), standings: [standing(.usd, limit: 20_000_000, spent: 5_000_000, reserved: 5_000_000)])
-        guard case .refuse(let refusal) = verdict else { Issue.record("expected a refusal"); return }
+        guard case .refuse(let refusal) = verdict else {
+            Issue.record("expected a refusal")
+            return
+        }
         #expect(refusal.reason == .exhausted(needed: 11_000_000))
     }
 
@@ -106,9 +112,15 @@ import Testing
 
     @Test func refusesACapBelowTheSmallestUsefulAnswer() {
         let verdict = BudgetDecision.decide(demand(), standings: [standing(.tokens, limit: 1_010, spent: 0, cap: true)])
-        guard case .refuse = verdict else { Issue.record("a 10-token answer should be refused"); return }
+        guard case .refuse = verdict else {
+            Issue.record("a 10-token answer should be refused")
+            return
+        }
         let noCap = BudgetDecision.decide(demand(canCap: false), standings: [standing(.tokens, limit: 1_500, spent: 0, cap: true)])
-        guard case .refuse = noCap else { Issue.record("an API without max tokens cannot be capped"); return }
+        guard case .refuse = noCap else {
+            Issue.record("an API without max tokens cannot be capped")
+            return
+        }
     }
 
     @Test func softBudgetsReserveButNeverRefuse() {
@@ -118,32 +130,38 @@ import Testing
 
     @Test func hardUSDBudgetRefusesAnUnpricedModelButTokenBudgetsDoNot() {
         let verdict = BudgetDecision.decide(demand(priced: false), standings: [standing(.usd, limit: 1_000_000_000, spent: 0)])
-        guard case .refuse(let refusal) = verdict, refusal.reason == .unpriced else { Issue.record("expected unpriced"); return }
+        guard case .refuse(let refusal) = verdict, refusal.reason == .unpriced else {
+            Issue.record("expected unpriced")
+            return
+        }
         let tokens = BudgetDecision.decide(demand(priced: false), standings: [standing(.tokens, limit: 1_000_000, spent: 0)])
         #expect(tokens == .admit(outputCap: nil, charges: [2_000]))
     }
 
     @Test func theTightestOfSeveralBudgetsDecidesAndAllAreCharged() {
-        let verdict = BudgetDecision.decide(demand(), standings: [
-            standing(.tokens, limit: 1_000_000, spent: 0, cap: true),
-            standing(.tokens, limit: 1_400, spent: 0, cap: true),
-            standing(.usd, limit: 1_000_000_000, spent: 0),
-        ])
+        let verdict = BudgetDecision.decide(
+            demand(),
+            standings: [
+                standing(.tokens, limit: 1_000_000, spent: 0, cap: true),
+                standing(.tokens, limit: 1_400, spent: 0, cap: true),
+                standing(.usd, limit: 1_000_000_000, spent: 0),
+            ])
         #expect(verdict == .admit(outputCap: 400, charges: [1_400, 1_400, 5_000_000]))
     }
 
     /// Property: whatever the standings, an admitted request's charges never take a hard
     /// budget past its limit.
     @Test func admittedChargesNeverPassAHardLimit() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(102)
         for _ in 0..<5_000 {
             let standings = (0..<Int.random(in: 1...3, using: &generator)).map { _ in
                 standing(
-                    Bool.random() ? .usd : .tokens, limit: Int64.random(in: 1...50_000_000), spent: Int64.random(in: 0...50_000_000),
-                    reserved: Int64.random(in: 0...5_000_000), hard: Int.random(in: 0..<4) > 0, cap: Bool.random()
+                    Bool.random(using: &generator) ? .usd : .tokens, limit: Int64.random(in: 1...50_000_000, using: &generator),
+                    spent: Int64.random(in: 0...50_000_000, using: &generator), reserved: Int64.random(in: 0...5_000_000, using: &generator),
+                    hard: Int.random(in: 0..<4, using: &generator) > 0, cap: Bool.random(using: &generator)
                 )
             }
-            let d = demand(input: Int64.random(in: 0...5_000), output: Int64.random(in: 0...8_000))
+            let d = demand(input: Int64.random(in: 0...5_000, using: &generator), output: Int64.random(in: 0...8_000, using: &generator))
             guard case .admit(let cap, let charges) = BudgetDecision.decide(d, standings: standings) else { continue }
             for (index, standing) in standings.enumerated() where standing.budget.enforcement == .hard {
                 #expect(standing.spent + standing.reserved + charges[index] <= standing.budget.limit)
@@ -154,7 +172,7 @@ import Testing
 }
 
 @Suite struct BudgetCounterTests {
-    let start = Date(timeIntervalSince1970: 1_795_392_000) // 2026-11-17T00:00:00Z, a Tuesday
+    let start = Date(timeIntervalSince1970: 1_795_392_000)  // 2026-11-17T00:00:00Z, a Tuesday
 
     func budget(limit: Int64 = 1_000, period: BudgetPeriod = .day, unit: BudgetUnit = .tokens) -> Budget {
         Budget(id: "bud_1", name: "daily", scope: BudgetScope(kind: .team, value: "platform"), period: period, unit: unit, limit: limit)
@@ -175,7 +193,7 @@ import Testing
     @Test func countsTheLedgerThenHoldsReservationsUntilSettled() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
         try await ledger.insert([
-            record("old", at: start.addingTimeInterval(-3_600), tokens: 500),   // the day before: not counted
+            record("old", at: start.addingTimeInterval(-3_600), tokens: 500),  // the day before: not counted
             record("a", at: start.addingTimeInterval(60), tokens: 300),
             record("other", at: start.addingTimeInterval(60), tokens: 900, team: "research"),
         ])
@@ -185,7 +203,8 @@ import Testing
         #expect(try await counters.reserve(requestID: "r1", demand: demand(600), budgets: [budget()], at: now) == .admit(outputCap: nil, charges: [600]))
         // 300 spent + 600 reserved: another 200 does not fit until r1 settles.
         guard case .refuse = try await counters.reserve(requestID: "r2", demand: demand(200), budgets: [budget()], at: now) else {
-            Issue.record("expected a refusal while r1 is in flight"); return
+            Issue.record("expected a refusal while r1 is in flight")
+            return
         }
         let after = await counters.settle(requestID: "r1", usage: Usage(input: 100, output: 50), cost: nil, at: now)
         #expect(after.first?.spent == 450 && after.first?.reserved == 0)
@@ -202,7 +221,8 @@ import Testing
         _ = try await counters.reserve(requestID: "r1", demand: demand(900), budgets: [budget()], at: day1)
         _ = await counters.settle(requestID: "r1", usage: Usage(input: 900), cost: nil, at: day1)
         guard case .refuse = try await counters.reserve(requestID: "r2", demand: demand(200), budgets: [budget()], at: day1) else {
-            Issue.record("day 1 is spent"); return
+            Issue.record("day 1 is spent")
+            return
         }
         let day2 = start.addingTimeInterval(24 * 3_600 + 1)
         #expect(try await counters.reserve(requestID: "r3", demand: demand(200), budgets: [budget()], at: day2) == .admit(outputCap: nil, charges: [200]))
@@ -239,7 +259,8 @@ import Testing
     @Test func eachThresholdAlertsOncePerWindowEvenAcrossRestarts() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
         let clock = Mutex(Date(timeIntervalSince1970: 1_795_392_000 + 3_600))
-        var budget = Budget(id: "bud_1", name: "daily", scope: BudgetScope(kind: .team, value: "platform"), period: .day, unit: .tokens, limit: 1_000, enforcement: .soft)
+        var budget = Budget(
+            id: "bud_1", name: "daily", scope: BudgetScope(kind: .team, value: "platform"), period: .day, unit: .tokens, limit: 1_000, enforcement: .soft)
         budget.alertThresholds = [50, 80, 100]
         try await ledger.save(budget)
         let sink = Sink()
@@ -265,14 +286,14 @@ import Testing
         }
         try await spend("r1", 400)
         #expect(sink.alerts.withLock { $0.isEmpty })
-        try await spend("r2", 450)   // 85%: 50 and 80 at once
+        try await spend("r2", 450)  // 85%: 50 and 80 at once
         try await spend("r3", 10)
         #expect(sink.alerts.withLock { $0.map(\.threshold) } == [50, 80])
-        guardian = try await makeGuard()   // a restart: the store remembers what was sent
+        guardian = try await makeGuard()  // a restart: the store remembers what was sent
         try await spend("r4", 10)
-        try await spend("r5", 200)   // 106%
+        try await spend("r5", 200)  // 106%
         #expect(sink.alerts.withLock { $0.map(\.threshold) } == [50, 80, 100])
-        clock.withLock { $0 = $0.addingTimeInterval(86_400) }   // the next day
+        clock.withLock { $0 = $0.addingTimeInterval(86_400) }  // the next day
         try await spend("r6", 600)
         #expect(sink.alerts.withLock { $0.map(\.threshold) } == [50, 80, 100, 50])
     }
@@ -294,7 +315,7 @@ import Testing
     /// Property: for any body the summary accepts, capping leaves valid JSON whose
     /// maximum output tokens read back as the cap, and every other member unchanged.
     @Test func cappedBodiesStayValidAndReadBackTheCap() throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(103)
         let extras = [#""messages":[{"role":"user","content":"max_tokens: 5"}]"#, #""stream":true"#, #""metadata":{"max_tokens":"7"}"#, #""temperature":0.2"#]
         for _ in 0..<2_000 {
             var members = extras.filter { _ in Bool.random(using: &generator) }
@@ -325,7 +346,8 @@ import Testing
         #expect(budget.alertThresholds == [50, 90] && budget.enforcement == .hard && budget.whenExhausted == .reject)
         #expect(throws: BudgetProblems.self) { try BudgetChanges(json: ["limit_usd": true, "colour": "red"]) }
         do {
-            _ = try BudgetChanges(json: ["scope": "planet:mars", "period": "fortnight", "limit_usd": "1", "limit_tokens": 5, "time_zone": "Mars/Olympus"]).apply(to: nil, id: "b", now: Date())
+            _ = try BudgetChanges(json: ["scope": "planet:mars", "period": "fortnight", "limit_usd": "1", "limit_tokens": 5, "time_zone": "Mars/Olympus"])
+                .apply(to: nil, id: "b", now: Date())
             Issue.record("expected problems")
         } catch {
             #expect(error.problems.contains { $0.contains("planet:mars") })
@@ -352,13 +374,16 @@ import Testing
     }
 
     @Test func downgradeIsSetKeptAndRemoved() throws {
-        let made = try BudgetChanges(json: ["scope": "team:t", "limit_usd": "1", "downgrade_to": "gpt-4o-mini", "downgrade_at": 70]).apply(to: nil, id: "b", now: Date())
+        let made = try BudgetChanges(json: ["scope": "team:t", "limit_usd": "1", "downgrade_to": "gpt-4o-mini", "downgrade_at": 70]).apply(
+            to: nil, id: "b", now: Date())
         #expect(made.downgradeTo == "gpt-4o-mini" && made.downgradeAtPercent == 70)
         let kept = try BudgetChanges(json: ["limit_usd": "2"]).apply(to: made, id: "b", now: Date())
         #expect(kept.downgradeTo == "gpt-4o-mini" && kept.downgradeAtPercent == 70)
         let removed = try BudgetChanges(json: ["downgrade_to": NSNull()]).apply(to: made, id: "b", now: Date())
         #expect(removed.downgradeTo == nil)
-        #expect(throws: BudgetProblems.self) { try BudgetChanges(json: ["scope": "team:t", "limit_usd": "1", "downgrade_at": 0]).apply(to: nil, id: "b", now: Date()) }
+        #expect(throws: BudgetProblems.self) {
+            try BudgetChanges(json: ["scope": "team:t", "limit_usd": "1", "downgrade_at": 0]).apply(to: nil, id: "b", now: Date())
+        }
         #expect(throws: BudgetProblems.self) { try BudgetChanges(json: ["downgrade_at": "most"]) }
     }
 }

@@ -2,10 +2,11 @@ import Foundation
 import GRDB
 import StratesCore
 import StratesGateway
-@testable import StratesLedger
-@testable import StratesLedgerSQLite
 import StratesServer
 import Testing
+
+@testable import StratesLedger
+@testable import StratesLedgerSQLite
 
 /// A first import into an empty ledger writes in bulk (one transaction, the indexes built at
 /// the end): the same ledger as the row-by-row path, nothing at all after a failure, and the
@@ -21,7 +22,8 @@ import Testing
     /// that came with a renamed table names it quoted: the same table).
     static func schema(_ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in
-            try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master WHERE tbl_name = 'requests' ORDER BY type, name")
+            try String.fetchAll(
+                db, sql: "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master WHERE tbl_name = 'requests' ORDER BY type, name")
         }.map { $0.replacingOccurrences(of: #" ON "requests" ("#, with: " ON requests (") }
     }
 
@@ -48,7 +50,8 @@ import Testing
     }
 
     func importer(bulk: Bool) -> TranscriptImport {
-        var importer = TranscriptImport(format: .claudeCode, attribution: Attribution(organization: "default", team: "platform", member: "ana"), pricing: Pricing(PriceCatalog.builtIn()))
+        var importer = TranscriptImport(
+            format: .claudeCode, attribution: Attribution(organization: "default", team: "platform", member: "ana"), pricing: Pricing(PriceCatalog.builtIn()))
         importer.filesPerBatch = 8
         importer.responsesPerWrite = 30
         importer.bulkWhenEmpty = bulk

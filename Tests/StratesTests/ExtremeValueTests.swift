@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesLedger
@@ -18,21 +19,26 @@ import Testing
     ]
 
     /// An extreme value most of the time, otherwise any Int64.
-    static func pick(_ random: inout SimRandom) -> Int64 {
+    static func pick(_ random: inout SeededRandom) -> Int64 {
         random.next(in: 0...3) == 0 ? Int64(bitPattern: random.next()) : extremes[random.next(in: 0...(extremes.count - 1))]
     }
 
     /// A value an edge lets through: from 0 to `bound`.
-    static func inBounds(_ random: inout SimRandom, _ bound: Int64) -> Int64 {
+    static func inBounds(_ random: inout SeededRandom, _ bound: Int64) -> Int64 {
         Int64(random.next() % UInt64(bound + 1))
     }
 
     @Test func saturatingArithmeticPinsInsteadOfTrapping() {
-        var random = SimRandom(seed: 23)
+        var random = SeededRandom(23)
         for _ in 0..<20_000 {
-            let a = Self.pick(&random), b = Self.pick(&random)
+            let a = Self.pick(&random)
+            let b = Self.pick(&random)
             if a.addingReportingOverflow(b).overflow { #expect(a.saturatingAdd(b) == (b > 0 ? .max : .min)) } else { #expect(a.saturatingAdd(b) == a + b) }
-            if a.subtractingReportingOverflow(b).overflow { #expect(a.saturatingSubtract(b) == (b < 0 ? .max : .min)) } else { #expect(a.saturatingSubtract(b) == a - b) }
+            if a.subtractingReportingOverflow(b).overflow {
+                #expect(a.saturatingSubtract(b) == (b < 0 ? .max : .min))
+            } else {
+                #expect(a.saturatingSubtract(b) == a - b)
+            }
             if a.multipliedReportingOverflow(by: b).overflow {
                 #expect(a.saturatingMultiply(b) == ((a < 0) == (b < 0) ? .max : .min))
             } else {
@@ -45,7 +51,7 @@ import Testing
     }
 
     @Test func rateLimitsTakeAnyTokenCountAndTime() {
-        var random = SimRandom(seed: 47)
+        var random = SeededRandom(47)
         for round in 0..<300 {
             let limit = RateLimit(
                 id: "rl\(round)", name: "rl", scope: BudgetScope(kind: .team, value: "t"),
@@ -58,7 +64,9 @@ import Testing
             for request in 0..<20 {
                 let tokens = Self.pick(&random)
                 _ = book.admit(requestID: "r\(request)", tokens: tokens, limits: [limit], at: time, keepFreePercent: random.next(in: 0...100))
-                if random.next(in: 0...1) == 0 { book.release(requestID: "r\(request)", actualTokens: Self.pick(&random), refundRequest: random.next(in: 0...1) == 0) }
+                if random.next(in: 0...1) == 0 {
+                    book.release(requestID: "r\(request)", actualTokens: Self.pick(&random), refundRequest: random.next(in: 0...1) == 0)
+                }
                 time += [0, 0.001, 61, 1e12, 1e300][random.next(in: 0...4)]
             }
             #expect(book.requestsHeld >= 0)
@@ -69,11 +77,12 @@ import Testing
     /// Budgets of every unit, enforcement and exhaustion rule against any demand: no trap, and
     /// with values the edges let through, a hard budget's charges never pass its limit.
     @Test func budgetDecisionsTakeAnyDemandAndStanding() {
-        var random = SimRandom(seed: 71)
+        var random = SeededRandom(71)
         for _ in 0..<20_000 {
             let bounded = random.next(in: 0...1) == 0
             let value = { (bound: Int64) -> Int64 in bounded ? Self.inBounds(&random, bound) : Self.pick(&random) }
-            let input = value(Bounds.usageTokensPerRequest), output = value(Bounds.defaultMaxOutputTokens)
+            let input = value(Bounds.usageTokensPerRequest)
+            let output = value(Bounds.defaultMaxOutputTokens)
             let rate = value(Bounds.rate)
             let demand = BudgetDemand(inputTokens: input, outputTokens: output, canCap: random.next(in: 0...1) == 0) { n in
                 NanoUSD(input.saturatingAdd(n).saturatingMultiply(rate) / 1_000_000)
@@ -95,8 +104,9 @@ import Testing
             #expect(charges.allSatisfy { $0 >= 0 })
             if let cap { #expect(cap >= 0 && cap <= output) }
             for (standing, charge) in zip(standings, charges) where standing.budget.enforcement == .hard {
-                #expect(standing.spent + standing.reserved + charge <= max(standing.budget.limit, standing.spent + standing.reserved) || charge == 0,
-                        "\(standing) charged \(charge)")
+                #expect(
+                    standing.spent + standing.reserved + charge <= max(standing.budget.limit, standing.spent + standing.reserved) || charge == 0,
+                    "\(standing) charged \(charge)")
             }
         }
     }
@@ -114,7 +124,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<64 {
                 group.addTask {
-                    var random = SimRandom(seed: UInt64(index))
+                    var random = SeededRandom(61, stream: UInt64(index))
                     let demand = BudgetDemand(inputTokens: Self.pick(&random), outputTokens: .max, canCap: false) { _ in NanoUSD(.max) }
                     _ = try await counters.reserve(requestID: "r\(index)", demand: demand, budgets: budgets, at: now)
                     let usage = Usage(input: Self.pick(&random), output: Self.pick(&random), cacheRead: Self.pick(&random))
@@ -133,7 +143,7 @@ import Testing
     /// usage and transfers: statements always compute (a huge full-rollover grant once
     /// trapped on every read, a crash loop that survived restarts).
     @Test func grantStatementsTakeAnyAmountOverACentury() {
-        var random = SimRandom(seed: 97)
+        var random = SeededRandom(97)
         let rollovers: [GrantRollover] = [.none, .capped, .full]
         let periods: [GrantPeriod] = [.month, .once, .month, .month]
         for round in 0..<300 {
@@ -160,7 +170,7 @@ import Testing
     /// let through costs a non-negative amount.
     @Test func costsOfAnyUsageAreComputed() {
         let catalog = PriceCatalog.builtIn()
-        var random = SimRandom(seed: 131)
+        var random = SeededRandom(131)
         for _ in 0..<5_000 {
             let bounded = random.next(in: 0...1) == 0
             let count = { bounded ? Self.inBounds(&random, Bounds.usageTokensPerRequest) : Self.pick(&random) }

@@ -1,8 +1,9 @@
 import NIOCore
+import StratesWire
 import Testing
+
 @testable import StratesGateway
 @testable import StratesProviders
-import StratesWire
 
 /// The first-token watch reads a stream only until its first token, then hands the rest
 /// over unread: a slow client never lets a fast upstream's answer pile up in memory.

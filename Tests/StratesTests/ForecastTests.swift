@@ -35,7 +35,9 @@ import Testing
     @Test func teamsGrowWeekOverWeek() {
         let start = Self.november.start
         let now = UsageReport.parseDay("2026-11-21")!
-        let team = Forecast.team("platform", monthToDate: 40 * Self.dollar, lastWeek: 14 * Self.dollar, previousWeek: 10 * Self.dollar, monthStart: start, monthEnd: Self.november.end!, now: now)
+        let team = Forecast.team(
+            "platform", monthToDate: 40 * Self.dollar, lastWeek: 14 * Self.dollar, previousWeek: 10 * Self.dollar, monthStart: start,
+            monthEnd: Self.november.end!, now: now)
         #expect(team.weekOverWeek == 0.4 && team.dailyBurn == Double(2 * Self.dollar) && team.projectedMonth == 60 * Self.dollar)
         let new = Forecast.team("new", monthToDate: 1, lastWeek: 1, previousWeek: 0, monthStart: start, monthEnd: Self.november.end!, now: now)
         #expect(new.weekOverWeek == nil)
@@ -47,9 +49,9 @@ import Testing
     @Test func anHourFarAboveTheBaselineIsASpike() {
         let dollar: Int64 = 1_000_000_000
         var hours: [Int64: Int64] = [:]
-        for hour in Int64(1_000)..<Int64(1_168) { hours[hour] = dollar }   // $1 an hour for 7 days
-        hours[1_168] = 2 * dollar      // twice: not a spike
-        hours[1_169] = 5 * dollar      // five times: a spike
+        for hour in Int64(1_000)..<Int64(1_168) { hours[hour] = dollar }  // $1 an hour for 7 days
+        hours[1_168] = 2 * dollar  // twice: not a spike
+        hours[1_169] = 5 * dollar  // five times: a spike
         let rules = AnomalyRules()
         let spikes = rules.spikes(team: "platform", hours: hours, checked: 1_160...1_170)
         #expect(spikes.map(\.hour) == [1_169])

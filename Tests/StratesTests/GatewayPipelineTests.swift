@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import Synchronization
 import Testing
+
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesLedger
@@ -39,7 +40,8 @@ struct PipelineHarness {
         ledger = try SQLiteLedger(inMemory: ())
         let lock = try JournalLock(directory: folder.path)
         writer = try LedgerWriter(store: ledger, lock: lock, logger: Logger(label: "test"))
-        let (secret, key) = KeySecrets.makeKey(name: nil, role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .sandbox, workflow: nil, expiresAt: nil)
+        let (secret, key) = KeySecrets.makeKey(
+            name: nil, role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .sandbox, workflow: nil, expiresAt: nil)
         try await ledger.insert(key)
         self.secret = secret
         var guardian: BudgetGuard?
@@ -106,7 +108,8 @@ struct PipelineHarness {
     /// came with (the connection's event loop in the server), not on the global pool: a hop
     /// to the pool woke another thread for every request.
     @Test func theBudgetSettlesOnTheRequestsExecutor() async throws {
-        let budget = Budget(id: "bud_t", name: "team", scope: BudgetScope(kind: .team, value: "t"), period: .month, unit: .tokens, limit: 1_000_000, enforcement: .hard)
+        let budget = Budget(
+            id: "bud_t", name: "team", scope: BudgetScope(kind: .team, value: "t"), period: .month, unit: .tokens, limit: 1_000_000, enforcement: .hard)
         let harness = try await PipelineHarness(budgets: [budget])
         let executor = CountingExecutor()
         var request = harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":20,"messages":[]}"#)
@@ -120,7 +123,9 @@ struct PipelineHarness {
 
     @Test func relayedStreamIsSettledWithTheProvidersUsage() async throws {
         let harness = try await PipelineHarness()
-        let response = await harness.gateway.handleSettled(harness.request(.messages, #"{"model":"claude-haiku-4-5","max_tokens":50,"stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "7")]), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(
+            harness.request(.messages, #"{"model":"claude-haiku-4-5","max_tokens":50,"stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "7")]),
+            logger: Logger(label: "test"))
         guard case .stream(let relay) = response.body else {
             Issue.record("expected a stream")
             return
@@ -139,7 +144,8 @@ struct PipelineHarness {
     @Test func streamDroppedBeforeItBeganIsStillRecorded() async throws {
         let harness = try await PipelineHarness()
         do {
-            let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#), logger: Logger(label: "test"))
+            let response = await harness.gateway.handleSettled(
+                harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#), logger: Logger(label: "test"))
             guard case .stream = response.body else {
                 Issue.record("expected a stream")
                 return
@@ -155,7 +161,9 @@ struct PipelineHarness {
 
     @Test func clientThatGoesAwayMidStreamIsMeteredAsCut() async throws {
         let harness = try await PipelineHarness()
-        let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "50")]), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(
+            harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#, headers: [("x-sim-output-tokens", "50")]),
+            logger: Logger(label: "test"))
         guard case .stream(let relay) = response.body else {
             Issue.record("expected a stream")
             return
@@ -191,8 +199,9 @@ struct PipelineHarness {
 
 @Suite struct PricingServiceTests {
     func record(provider: String, served: String?, requested: String, usage: Usage = Usage(input: 1_000_000)) -> RequestRecord {
-        RequestRecord(id: "r", startedAt: Date(), api: "messages", stream: false, status: .completed, attribution: Attribution(),
-                      requestedModel: requested, servedModel: served, provider: provider, usage: usage)
+        RequestRecord(
+            id: "r", startedAt: Date(), api: "messages", stream: false, status: .completed, attribution: Attribution(),
+            requestedModel: requested, servedModel: served, provider: provider, usage: usage)
     }
 
     @Test func pricesByServedModelWithDiscountsAndFallbacks() {
@@ -206,8 +215,10 @@ struct PipelineHarness {
         #expect(pricing.cost(of: record(provider: "local", served: "house-model", requested: "house-model")) == nil)
         // Replacing the catalog takes effect at once, memo or not.
         var updated = PriceCatalog()
-        updated.add(ModelPrice(provider: "local", model: "house-model", effectiveFrom: Date(timeIntervalSince1970: 0),
-                               input: TokenRate(dollarsPerMillion: "2")!, output: TokenRate(dollarsPerMillion: "2")!))
+        updated.add(
+            ModelPrice(
+                provider: "local", model: "house-model", effectiveFrom: Date(timeIntervalSince1970: 0),
+                input: TokenRate(dollarsPerMillion: "2")!, output: TokenRate(dollarsPerMillion: "2")!))
         pricing.replace(with: updated)
         #expect(pricing.cost(of: record(provider: "local", served: "house-model", requested: "house-model")) == NanoUSD(2_000_000_000))
     }
@@ -228,7 +239,8 @@ struct PipelineHarness {
         let ledger = try SQLiteLedger(inMemory: ())
         let clock = Mutex(ContinuousClock.now)
         let authenticator = Authenticator(store: ledger, cacheTTL: .seconds(60), missTTL: .seconds(1), now: { clock.withLock { $0 } })
-        let (secret, key) = KeySecrets.makeKey(name: nil, role: .gateway, organization: "o", team: nil, member: "m", service: nil, environment: .production, workflow: nil, expiresAt: nil)
+        let (secret, key) = KeySecrets.makeKey(
+            name: nil, role: .gateway, organization: "o", team: nil, member: "m", service: nil, environment: .production, workflow: nil, expiresAt: nil)
         let headers = [(name: "authorization", value: "Bearer " + secret)]
         await #expect(throws: GatewayError.self) { try await authenticator.authenticate(headers: headers) }
         try await ledger.insert(key)

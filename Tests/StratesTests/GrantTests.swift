@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesLedger
@@ -166,8 +167,11 @@ let dollar: Int64 = 1_000_000_000
 
     /// Arbitrary mixes of fields never crash: they make a grant that passes its own rules, or name a problem.
     @Test func fuzzedFieldsEitherMakeAValidGrantOrSayWhy() {
-        var generator = SystemRandomNumberGenerator()
-        let values: [Any] = ["member:ana", "team:x", "50", "-3", 12, 0, 2.5, "once", "month", "capped", "full", "none", "2026-12-01", "2027-01-01T00:00:00Z", "", NSNull(), true, ["a"], "Europe/Paris", "Mars/Base"]
+        var generator = SeededRandom(104)
+        let values: [Any] = [
+            "member:ana", "team:x", "50", "-3", 12, 0, 2.5, "once", "month", "capped", "full", "none", "2026-12-01", "2027-01-01T00:00:00Z", "", NSNull(), true,
+            ["a"], "Europe/Paris", "Mars/Base",
+        ]
         let keys = Array(Grant.fields) + ["bogus"]
         for _ in 0..<3_000 {
             var object: [String: Any] = [:]
@@ -199,8 +203,12 @@ let dollar: Int64 = 1_000_000_000
         try RequestSummary.inspect(Array(#"{"model":"m","max_tokens":\#(maxTokens),"messages":[]}"#.utf8), api: .chatCompletions)
     }
 
-    func tokenGrant(_ id: String, amount: Int64, period: GrantPeriod = .month, rollover: GrantRollover = .none, expires: Date? = nil, created: Date = at("2026-11-01")) -> Grant {
-        Grant(id: id, name: id, member: "ana", unit: .tokens, amount: amount, period: period, rollover: rollover, startsAt: at("2026-11-01"), expiresAt: expires, createdAt: created)
+    func tokenGrant(
+        _ id: String, amount: Int64, period: GrantPeriod = .month, rollover: GrantRollover = .none, expires: Date? = nil, created: Date = at("2026-11-01")
+    ) -> Grant {
+        Grant(
+            id: id, name: id, member: "ana", unit: .tokens, amount: amount, period: period, rollover: rollover, startsAt: at("2026-11-01"), expiresAt: expires,
+            createdAt: created)
     }
 
     func guardOver(_ ledger: SQLiteLedger, _ grants: [Grant]) async throws -> GrantGuard {

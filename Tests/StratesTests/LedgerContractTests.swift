@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StratesCore
 @testable import StratesLedger
 @testable import StratesLedgerSQLite
@@ -26,7 +27,9 @@ struct LedgerBackend: Sendable, CustomStringConvertible {
     let folder = TemporaryFolder(prefix: "strates-contract-")
     static let start = Date(timeIntervalSince1970: 1_790_000_000)
 
-    func record(_ id: String, team: String = "platform", run: String? = nil, at offset: TimeInterval = 0, usage: Usage = Usage(input: 10, output: 5), cost: Int64? = 100) -> RequestRecord {
+    func record(
+        _ id: String, team: String = "platform", run: String? = nil, at offset: TimeInterval = 0, usage: Usage = Usage(input: 10, output: 5), cost: Int64? = 100
+    ) -> RequestRecord {
         RequestRecord(
             id: id, startedAt: Self.start.addingTimeInterval(offset), api: "chat_completions", stream: false, status: .completed,
             attribution: Attribution(organization: "default", team: team, member: "alice", keyID: "key_1", run: run),
@@ -54,7 +57,9 @@ struct LedgerBackend: Sendable, CustomStringConvertible {
     func keysAreFoundByHashAndRevokedByIdOrName(_ backend: LedgerBackend) async throws {
         let ledger = try backend.make(folder)
         func key(_ id: String, _ hash: String, _ name: String) -> APIKey {
-            APIKey(id: id, hash: hash, prefix: "sk-strates-Ab", name: name, role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .personal, workflow: nil, createdAt: Self.start, expiresAt: nil)
+            APIKey(
+                id: id, hash: hash, prefix: "sk-strates-Ab", name: name, role: .gateway, organization: "default", team: "t", member: "m", service: nil,
+                environment: .personal, workflow: nil, createdAt: Self.start, expiresAt: nil)
         }
         try await ledger.insert(key("key_1", "h1", "laptop"))
         try await ledger.insert(key("key_2", "h2", "ci"))
@@ -70,7 +75,8 @@ struct LedgerBackend: Sendable, CustomStringConvertible {
     @Test(arguments: LedgerBackend.all)
     func budgetsKeepNamesUniqueAndSpendFollowsTheirScope(_ backend: LedgerBackend) async throws {
         let ledger = try backend.make(folder)
-        let budget = Budget(id: "bud_00000001", name: "platform-daily", scope: BudgetScope(kind: .team, value: "platform"), period: .day, unit: .usd, limit: 1_000)
+        let budget = Budget(
+            id: "bud_00000001", name: "platform-daily", scope: BudgetScope(kind: .team, value: "platform"), period: .day, unit: .usd, limit: 1_000)
         try await ledger.save(budget)
         var twin = budget
         twin.id = "bud_00000002"
@@ -121,7 +127,9 @@ struct LedgerBackend: Sendable, CustomStringConvertible {
         let first = try await ledger.importRecords([record("i1"), record("i2")])
         #expect(first.added.count == 2 && first.updated.isEmpty)
         // More usage updates a known record (a session read again after it went on); less leaves it.
-        let second = try await ledger.importRecords([record("i2", usage: Usage(input: 10, output: 9)), record("i3"), record("i1", usage: Usage(input: 1, output: 1))])
+        let second = try await ledger.importRecords([
+            record("i2", usage: Usage(input: 10, output: 9)), record("i3"), record("i1", usage: Usage(input: 1, output: 1)),
+        ])
         #expect(second == ImportResult(added: [1], updated: [0]))
         #expect(try await ledger.requestCount() == 3)
         #expect(try await ledger.request(id: "i2")?.usage.output == 9)

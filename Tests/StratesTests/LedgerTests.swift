@@ -2,12 +2,16 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+
 @testable import StratesCore
 @testable import StratesLedger
 @testable import StratesLedgerSQLite
 
 @Suite struct LedgerTests {
-    func record(_ id: String, team: String = "platform", model: String = "gpt-4o", usage: Usage = Usage(input: 10, output: 5), cost: Int64? = 100, status: RequestStatus = .completed) -> RequestRecord {
+    func record(
+        _ id: String, team: String = "platform", model: String = "gpt-4o", usage: Usage = Usage(input: 10, output: 5), cost: Int64? = 100,
+        status: RequestStatus = .completed
+    ) -> RequestRecord {
         RequestRecord(
             id: id, startedAt: Date(timeIntervalSince1970: 1_790_000_000), api: "chat_completions", stream: false, status: status,
             attribution: Attribution(organization: "default", team: team, member: "alice", keyID: "key_1"), requestedModel: model,
@@ -58,7 +62,9 @@ import Testing
 
     @Test func keysStoreOnlyHashesAndRevoke() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
-        let key = APIKey(id: "key_x", hash: "abc", prefix: "sk-strates-Ab", name: "ci", role: .gateway, organization: "default", team: "t", member: "m", service: nil, environment: .personal, workflow: nil, createdAt: Date(timeIntervalSince1970: 1), expiresAt: nil)
+        let key = APIKey(
+            id: "key_x", hash: "abc", prefix: "sk-strates-Ab", name: "ci", role: .gateway, organization: "default", team: "t", member: "m", service: nil,
+            environment: .personal, workflow: nil, createdAt: Date(timeIntervalSince1970: 1), expiresAt: nil)
         try await ledger.insert(key)
         #expect(try await ledger.key(hash: "abc")?.id == "key_x")
         #expect(try await ledger.revoke("ci", at: Date()) == 1)
@@ -75,9 +81,10 @@ import Testing
     }
 
     func record(_ id: String) -> RequestRecord {
-        RequestRecord(id: id, startedAt: Date(timeIntervalSince1970: 1_790_000_000), api: "messages", stream: true, status: .completed,
-                      attribution: Attribution(team: "t"), requestedModel: "claude-haiku-4-5", provider: "anthropic",
-                      usage: Usage(input: 4, output: 9), inputEstimate: 250)
+        RequestRecord(
+            id: id, startedAt: Date(timeIntervalSince1970: 1_790_000_000), api: "messages", stream: true, status: .completed,
+            attribution: Attribution(team: "t"), requestedModel: "claude-haiku-4-5", provider: "anthropic",
+            usage: Usage(input: 4, output: 9), inputEstimate: 250)
     }
 
     @Test func crashLeavesNothingUnrecorded() async throws {
@@ -178,17 +185,17 @@ import Testing
 }
 
 @Suite struct JournalLineEncoderTests {
-    func randomText(_ random: inout SystemRandomNumberGenerator) -> String {
+    func randomText(_ random: inout SeededRandom) -> String {
         let pieces = ["a", "Z", "é", "😀", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", " ", "/", "<", "\u{7F}"]
         return (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }.joined()
     }
 
-    func maybe<T>(_ value: T, _ random: inout SystemRandomNumberGenerator) -> T? { Bool.random(using: &random) ? value : nil }
+    func maybe<T>(_ value: T, _ random: inout SeededRandom) -> T? { Bool.random(using: &random) ? value : nil }
 
     /// Property: every line the fast encoder writes decodes, with the synthesized Codable
     /// recovery uses, to the same record (dates at the millisecond the ledger keeps).
     @Test func decodesToTheSameRecord() throws {
-        var random = SystemRandomNumberGenerator()
+        var random = SeededRandom(109)
         let decoder = JournalCoding.decoder()
         for _ in 0..<500 {
             let started = Date(timeIntervalSince1970: Double(Int64.random(in: 1_600_000_000_000...1_900_000_000_000, using: &random)) / 1000)
@@ -208,9 +215,10 @@ import Testing
                 provider: maybe(randomText(&random), &random), upstreamRequestID: maybe(randomText(&random), &random),
                 latencyMs: maybe(Int64.random(in: 0...1_000_000, using: &random), &random),
                 timeToFirstTokenMs: maybe(Int64.random(in: 0...1_000_000, using: &random), &random),
-                usage: Usage(input: .random(in: 0...Int64.max / 8, using: &random), output: .random(in: 0...9_999_999, using: &random),
-                             cacheRead: .random(in: 0...9_999_999, using: &random), cacheWrite5m: .random(in: 0...9_999, using: &random),
-                             cacheWrite1h: .random(in: 0...9_999, using: &random), reasoning: .random(in: 0...9_999, using: &random)),
+                usage: Usage(
+                    input: .random(in: 0...Int64.max / 8, using: &random), output: .random(in: 0...9_999_999, using: &random),
+                    cacheRead: .random(in: 0...9_999_999, using: &random), cacheWrite5m: .random(in: 0...9_999, using: &random),
+                    cacheWrite1h: .random(in: 0...9_999, using: &random), reasoning: .random(in: 0...9_999, using: &random)),
                 usageEstimated: Bool.random(using: &random), cost: maybe(NanoUSD(.random(in: -5...Int64.max / 2, using: &random)), &random),
                 error: maybe(randomText(&random), &random), inputEstimate: .random(in: 0...1_000_000, using: &random),
                 serviceTier: maybe(ServiceTier.priority, &random)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StratesCore
 
 @Suite struct DecimalTextTests {
@@ -27,9 +28,10 @@ import Testing
 
 @Suite struct PricingTests {
     func price(_ input: String, _ output: String, cacheRead: String? = nil) -> ModelPrice {
-        ModelPrice(provider: "anthropic", model: "m", effectiveFrom: Date(timeIntervalSince1970: 0),
-                   input: TokenRate(dollarsPerMillion: input)!, output: TokenRate(dollarsPerMillion: output)!,
-                   cacheRead: cacheRead.flatMap { TokenRate(dollarsPerMillion: $0) })
+        ModelPrice(
+            provider: "anthropic", model: "m", effectiveFrom: Date(timeIntervalSince1970: 0),
+            input: TokenRate(dollarsPerMillion: input)!, output: TokenRate(dollarsPerMillion: output)!,
+            cacheRead: cacheRead.flatMap { TokenRate(dollarsPerMillion: $0) })
     }
 
     @Test func chargesEveryKindAtItsOwnRate() {
@@ -88,14 +90,14 @@ import Testing
 
     @Test func importsLiteLLMFormatExactly() throws {
         let json = """
-        {"sample_spec": {"input_cost_per_token": 0},
-         "claude-sonnet-4-5": {"litellm_provider": "anthropic", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
-            "cache_read_input_token_cost": 3e-07, "cache_creation_input_token_cost": 3.75e-06, "cache_creation_input_token_cost_above_1hr": 6e-06,
-            "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05, "mode": "chat"},
-         "gpt-4o-mini": {"litellm_provider": "openai", "input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07,
-            "input_cost_per_token_batches": 7.5e-08},
-         "dall-e-3": {"litellm_provider": "openai", "mode": "image_generation"}}
-        """
+            {"sample_spec": {"input_cost_per_token": 0},
+             "claude-sonnet-4-5": {"litellm_provider": "anthropic", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+                "cache_read_input_token_cost": 3e-07, "cache_creation_input_token_cost": 3.75e-06, "cache_creation_input_token_cost_above_1hr": 6e-06,
+                "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05, "mode": "chat"},
+             "gpt-4o-mini": {"litellm_provider": "openai", "input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07,
+                "input_cost_per_token_batches": 7.5e-08},
+             "dall-e-3": {"litellm_provider": "openai", "mode": "image_generation"}}
+            """
         let result = try LiteLLMPrices.parse(Data(json.utf8), effectiveFrom: Date(timeIntervalSince1970: 0))
         #expect(result.prices.count == 2)
         #expect(result.skipped.map(\.model) == ["dall-e-3"])

@@ -7,7 +7,8 @@ import Testing
 /// the runs cost.
 @Suite struct OutcomeTests {
     @Test func outcomesAreReadWithEveryProblemNamed() throws {
-        let outcome = try Outcome.make(from: ["run": "r", "kind": "merge", "ref": "#12", "quantity": 40, "value_usd": "50"], id: "o", at: Date(), source: "api")
+        let outcome = try Outcome.make(
+            from: ["run": "r", "kind": "merge", "ref": "#12", "quantity": 40, "value_usd": "50"], id: "o", at: Date(), source: "api")
         #expect(outcome.kind == .merge && outcome.quantity == 40 && outcome.value == NanoUSD(50_000_000_000))
         #expect(throws: RuleProblems.self) { try Outcome.make(from: ["kind": "shipped", "quantity": -1, "colour": 1], id: "o", at: Date(), source: nil) }
         do {
@@ -20,7 +21,8 @@ import Testing
     }
 
     @Test func commitsAreReadFromGitLog() throws {
-        let log = "\u{1e}3f1d2c4aa\u{1f}2026-11-20T09:30:00+00:00\u{1f}run-a,run-b\n\n12\t3\tsrc/pay.py\n-\t-\tlogo.png\n"
+        let log =
+            "\u{1e}3f1d2c4aa\u{1f}2026-11-20T09:30:00+00:00\u{1f}run-a,run-b\n\n12\t3\tsrc/pay.py\n-\t-\tlogo.png\n"
             + "\u{1e}9e8d7c6bb\u{1f}2026-11-20T10:00:00Z\u{1f}\n\n1\t1\tREADME.md\n" + "\u{1e}broken"
         let commits = GitCommit.read(log)
         #expect(commits.count == 2)
@@ -61,13 +63,18 @@ import Testing
         "action": "closed", "repository": ["full_name": "acme/checkout-api"],
         "pull_request": [
             "number": 12, "merged": true, "merged_at": "2026-11-20T11:00:00Z", "created_at": "2026-11-20T10:00:00Z", "title": "Retry payments",
-            "body": "Fixes #9.\n\nStrates-Run: run-a\nstrates-run: run-b\nStrates-Run: run-a", "additions": 30, "deletions": 4, "head": ["ref": "feature/retry"],
+            "body": "Fixes #9.\n\nStrates-Run: run-a\nstrates-run: run-b\nStrates-Run: run-a", "additions": 30, "deletions": 4,
+            "head": ["ref": "feature/retry"],
         ],
     ]
 
     @Test func pullRequestsAndDeploymentsBecomeOutcomes() throws {
         let merge = try GitHubOutcome.read(event: "pull_request", payload: Self.merged).get()
-        #expect(merge == GitHubOutcome(kind: .merge, ref: "acme/checkout-api#12", quantity: 34, at: Date(timeIntervalSince1970: 1_795_172_400), runs: ["run-a", "run-b"], branch: "feature/retry", repository: "acme/checkout-api"))
+        #expect(
+            merge
+                == GitHubOutcome(
+                    kind: .merge, ref: "acme/checkout-api#12", quantity: 34, at: Date(timeIntervalSince1970: 1_795_172_400), runs: ["run-a", "run-b"],
+                    branch: "feature/retry", repository: "acme/checkout-api"))
         var opened = Self.merged
         opened["action"] = "opened"
         #expect(try GitHubOutcome.read(event: "pull_request", payload: opened).get().kind == .pullRequest)
@@ -75,11 +82,24 @@ import Testing
         var pull = closed["pull_request"] as! [String: Any]
         pull["merged"] = false
         closed["pull_request"] = pull
-        guard case .failure(let ignored) = GitHubOutcome.read(event: "pull_request", payload: closed) else { Issue.record("a closed, unmerged PR is no outcome"); return }
+        guard case .failure(let ignored) = GitHubOutcome.read(event: "pull_request", payload: closed) else {
+            Issue.record("a closed, unmerged PR is no outcome")
+            return
+        }
         #expect(ignored.reason.contains("'closed' is not an outcome"))
-        let deployed: [String: Any] = ["deployment_status": ["state": "success", "created_at": "2026-11-20T12:00:00Z"], "deployment": ["id": 77, "environment": "production", "ref": "main"], "repository": ["full_name": "acme/infra"]]
-        #expect(try GitHubOutcome.read(event: "deployment_status", payload: deployed).get() == GitHubOutcome(kind: .deployment, ref: "production/77", quantity: nil, at: Date(timeIntervalSince1970: 1_795_176_000), runs: [], branch: "main", repository: "acme/infra"))
-        guard case .failure = GitHubOutcome.read(event: "issues", payload: [:]) else { Issue.record("issues events are not outcomes"); return }
+        let deployed: [String: Any] = [
+            "deployment_status": ["state": "success", "created_at": "2026-11-20T12:00:00Z"],
+            "deployment": ["id": 77, "environment": "production", "ref": "main"], "repository": ["full_name": "acme/infra"],
+        ]
+        #expect(
+            try GitHubOutcome.read(event: "deployment_status", payload: deployed).get()
+                == GitHubOutcome(
+                    kind: .deployment, ref: "production/77", quantity: nil, at: Date(timeIntervalSince1970: 1_795_176_000), runs: [], branch: "main",
+                    repository: "acme/infra"))
+        guard case .failure = GitHubOutcome.read(event: "issues", payload: [:]) else {
+            Issue.record("issues events are not outcomes")
+            return
+        }
     }
 
     /// A repository's deliveries attach outcomes only to runs of the teams it is mapped to,
@@ -106,7 +126,8 @@ import Testing
         #expect(KeySecrets.validGitHubSignature(signature, body: body, secret: "s3cret"))
         #expect(!KeySecrets.validGitHubSignature(signature, body: body + [0x20], secret: "s3cret"))
         #expect(!KeySecrets.validGitHubSignature(signature, body: body, secret: "other"))
-        #expect(!KeySecrets.validGitHubSignature(nil, body: body, secret: "s3cret") && !KeySecrets.validGitHubSignature("sha256=zz", body: body, secret: "s3cret"))
+        #expect(
+            !KeySecrets.validGitHubSignature(nil, body: body, secret: "s3cret") && !KeySecrets.validGitHubSignature("sha256=zz", body: body, secret: "s3cret"))
     }
 }
 

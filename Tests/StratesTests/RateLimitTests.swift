@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesLedger
@@ -8,7 +9,8 @@ import Testing
 
 @Suite struct RateLimitBookTests {
     func limit(_ id: String, rpm: Int64? = nil, tpm: Int64? = nil, concurrent: Int64? = nil) -> RateLimit {
-        RateLimit(id: id, name: id, scope: BudgetScope(kind: .team, value: "t"), requestsPerMinute: rpm, tokensPerMinute: tpm, maxConcurrentRequests: concurrent)
+        RateLimit(
+            id: id, name: id, scope: BudgetScope(kind: .team, value: "t"), requestsPerMinute: rpm, tokensPerMinute: tpm, maxConcurrentRequests: concurrent)
     }
 
     func admitted(_ verdict: RateVerdict) -> Bool {
@@ -41,7 +43,7 @@ import Testing
         #expect(admitted(book.admit(requestID: "a", tokens: 800, limits: [tpm], at: 0)))
         let refused = try #require(refusal(book.admit(requestID: "b", tokens: 300, limits: [tpm], at: 0)))
         #expect(refused.reason == .tokens(needed: 300))
-        #expect(abs((refused.retryAfter ?? 0) - 6) < 1e-9)   // 100 missing at 1,000 a minute
+        #expect(abs((refused.retryAfter ?? 0) - 6) < 1e-9)  // 100 missing at 1,000 a minute
         book.release(requestID: "a", actualTokens: 150, refundRequest: false)
         guard case .admit(_, let tokens) = book.admit(requestID: "b", tokens: 300, limits: [tpm], at: 0) else {
             Issue.record("refused after the estimate was corrected")
@@ -71,7 +73,7 @@ import Testing
         #expect(admitted(book.admit(requestID: "b", tokens: 0, limits: [two], at: 0)))
         #expect(try #require(refusal(book.admit(requestID: "c", tokens: 0, limits: [two], at: 5))).reason == .concurrency)
         book.release(requestID: "a", actualTokens: 0, refundRequest: false)
-        book.release(requestID: "a", actualTokens: 0, refundRequest: false)   // twice: no double release
+        book.release(requestID: "a", actualTokens: 0, refundRequest: false)  // twice: no double release
         #expect(admitted(book.admit(requestID: "c", tokens: 0, limits: [two], at: 5)))
         #expect(!admitted(book.admit(requestID: "d", tokens: 0, limits: [two], at: 5)))
         #expect(book.requestsHeld == 2)
@@ -111,7 +113,7 @@ import Testing
     /// Property: under random arrivals, releases and clock steps, the requests admitted in
     /// any minute never pass the limit plus what refilled, and in-flight never passes the cap.
     @Test func admissionsNeverPassTheLimits() {
-        var random = SystemRandomNumberGenerator()
+        var random = SeededRandom(110)
         for _ in 0..<200 {
             var book = RateLimitBook()
             let rpm = Int64.random(in: 1...30, using: &random)
@@ -150,13 +152,15 @@ import Testing
     }
 
     @Test func eachAPIGetsItsOwnFamily() {
-        let admission = RateAdmission(requests: RateAllowance(limit: 60, remaining: 59, resetSeconds: 1), tokens: RateAllowance(limit: 1_000, remaining: 900, resetSeconds: 6))
+        let admission = RateAdmission(
+            requests: RateAllowance(limit: 60, remaining: 59, resetSeconds: 1), tokens: RateAllowance(limit: 1_000, remaining: 900, resetSeconds: 6))
         let now = Date(timeIntervalSince1970: 1_795_000_000)
         let openAI = Dictionary(uniqueKeysWithValues: RateHeaders.render(admission, api: .chatCompletions, now: now).map { ($0.name, $0.value) })
-        #expect(openAI == [
-            "x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s",
-            "x-ratelimit-limit-tokens": "1000", "x-ratelimit-remaining-tokens": "900", "x-ratelimit-reset-tokens": "6s",
-        ])
+        #expect(
+            openAI == [
+                "x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s",
+                "x-ratelimit-limit-tokens": "1000", "x-ratelimit-remaining-tokens": "900", "x-ratelimit-reset-tokens": "6s",
+            ])
         let anthropic = Dictionary(uniqueKeysWithValues: RateHeaders.render(admission, api: .messages, now: now).map { ($0.name, $0.value) })
         #expect(anthropic["anthropic-ratelimit-requests-remaining"] == "59")
         #expect(anthropic["anthropic-ratelimit-tokens-reset"] == BudgetText.timestamp(now.addingTimeInterval(6)))
@@ -175,16 +179,17 @@ import Testing
     }
 
     func policy(allow: [String] = [], deny: [String] = [], maxInput: Int64? = nil, maxOutput: Int64? = nil, context: Int64? = nil) -> AccessPolicy {
-        AccessPolicy(id: "p", name: "p", scope: BudgetScope(kind: .team, value: "t"), allowModels: allow, denyModels: deny,
-                     maxInputPricePerMillion: maxInput, maxOutputPricePerMillion: maxOutput, maxContextTokens: context)
+        AccessPolicy(
+            id: "p", name: "p", scope: BudgetScope(kind: .team, value: "t"), allowModels: allow, denyModels: deny,
+            maxInputPricePerMillion: maxInput, maxOutputPricePerMillion: maxOutput, maxContextTokens: context)
     }
 
     @Test func allowAndDenyMatchEveryNameOfTheModel() {
         let haiku = policy(allow: ["claude-haiku-*", "openai/gpt-4o-mini"])
         #expect(haiku.refusal(of: request("claude-haiku-4-5", provider: "anthropic")) == nil)
-        #expect(haiku.refusal(of: request("gpt-4o-mini")) == nil)                      // by provider/model
-        #expect(haiku.refusal(of: request("fast", served: "gpt-4o-mini")) == nil)      // an alias, by what serves it
-        #expect(haiku.refusal(of: request("gpt-4o-mini", provider: "azure")) != nil)   // another provider's
+        #expect(haiku.refusal(of: request("gpt-4o-mini")) == nil)  // by provider/model
+        #expect(haiku.refusal(of: request("fast", served: "gpt-4o-mini")) == nil)  // an alias, by what serves it
+        #expect(haiku.refusal(of: request("gpt-4o-mini", provider: "azure")) != nil)  // another provider's
         #expect(haiku.refusal(of: request("claude-sonnet-4-5", provider: "anthropic"))?.contains("not in its allow list") == true)
         let noOpus = policy(deny: ["*opus*"])
         #expect(noOpus.refusal(of: request("claude-opus-4-1"))?.contains("deny list ('*opus*')") == true)
@@ -246,7 +251,7 @@ import Testing
     /// Fuzz: any JSON object of known and unknown fields with values of any type either
     /// makes a valid rule or throws problems; it never crashes.
     @Test func arbitraryFieldsNeverCrash() {
-        var random = SystemRandomNumberGenerator()
+        var random = SeededRandom(111)
         let values: [Any] = [NSNull(), true, 0, -1, 7, 1.5, "", "x", "team:a", "12", "none", [1], ["a"], ["k": 1], "1e3", "-2"]
         let keys = Array(RateLimit.fields.union(AccessPolicy.fields)) + ["other"]
         for _ in 0..<3_000 {
@@ -267,12 +272,14 @@ import Testing
 @Suite struct RuleStoreTests {
     @Test func rulesRoundTripByKindWithUniqueNames() async throws {
         let ledger = try SQLiteLedger(inMemory: ())
-        let limit = RateLimit(id: "limit_1", name: "pace", scope: BudgetScope(kind: .member, value: "ana"), requestsPerMinute: 60,
-                              createdAt: Date(timeIntervalSince1970: 1_795_000_000), updatedAt: Date(timeIntervalSince1970: 1_795_000_000))
+        let limit = RateLimit(
+            id: "limit_1", name: "pace", scope: BudgetScope(kind: .member, value: "ana"), requestsPerMinute: 60,
+            createdAt: Date(timeIntervalSince1970: 1_795_000_000), updatedAt: Date(timeIntervalSince1970: 1_795_000_000))
         try await ledger.save(rule: limit)
-        let policy = AccessPolicy(id: "policy_1", name: "pace", scope: BudgetScope(kind: .team, value: "t"), denyModels: ["*opus*"],
-                                  createdAt: Date(timeIntervalSince1970: 1_795_000_000), updatedAt: Date(timeIntervalSince1970: 1_795_000_000))
-        try await ledger.save(rule: policy)   // the same name, another kind
+        let policy = AccessPolicy(
+            id: "policy_1", name: "pace", scope: BudgetScope(kind: .team, value: "t"), denyModels: ["*opus*"],
+            createdAt: Date(timeIntervalSince1970: 1_795_000_000), updatedAt: Date(timeIntervalSince1970: 1_795_000_000))
+        try await ledger.save(rule: policy)  // the same name, another kind
         #expect(try await ledger.rules(RateLimit.self) == [limit])
         #expect(try await ledger.rules(AccessPolicy.self) == [policy])
         var clash = limit

@@ -149,7 +149,7 @@ final class ManualClock: Sendable {
     /// traffic may send, sandbox may send too; and no admission takes an environment past
     /// its ceiling.
     @Test func mixedLoadProperty() throws {
-        var generator = SimRandom(seed: 7)
+        var generator = SeededRandom(7)
         for trial in 0..<200 {
             let capacity = Int64.random(in: 500...50_000, using: &generator)
             let share = Int.random(in: 1...99, using: &generator)
@@ -183,7 +183,9 @@ final class ManualClock: Sendable {
                 if trials[.personal] == true { #expect(trials[.sandbox] == true, "trial \(trial) step \(step): personal admitted where sandbox is not") }
                 let environment = Environment.allCases.randomElement(using: &generator)!
                 let id = "t\(step)"
-                if case .admit = ReserveGuard.admit(&book, id, tokens: tokens, limit: limit, reserve: reserve, environment: environment, at: time) { inFlight.append(id) }
+                if case .admit = ReserveGuard.admit(&book, id, tokens: tokens, limit: limit, reserve: reserve, environment: environment, at: time) {
+                    inFlight.append(id)
+                }
                 if !inFlight.isEmpty, Bool.random(using: &generator) {
                     let done = inFlight.remove(at: Int.random(in: 0..<inFlight.count, using: &generator))
                     book.release(requestID: done, actualTokens: Int64.random(in: 0...tokens, using: &generator), refundRequest: false)
@@ -215,7 +217,9 @@ final class ManualClock: Sendable {
             try await reserveGuard.admit(record("late", .personal), summary: summary(maxTokens: 50), api: .chatCompletions)
             Issue.record("expected a refusal")
         } catch let error as GatewayError {
-            #expect(error.message.contains("personal traffic may use up to 60% ($6.000000)") && error.message.contains("It resets at 2026-12-01T00:00:00Z"), "\(error.message)")
+            #expect(
+                error.message.contains("personal traffic may use up to 60% ($6.000000)") && error.message.contains("It resets at 2026-12-01T00:00:00Z"),
+                "\(error.message)")
             #expect(error.headers.contains { $0 == ("x-should-retry", "false") })
         }
     }

@@ -1,5 +1,6 @@
-@testable import StratesServer
 import Testing
+
+@testable import StratesServer
 
 /// The import's map of responses behaves as a Dictionary does, under random sets, updates,
 /// look-ups and clears, with keys that collide in the bits it places them by.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import StratesCore
 @testable import StratesLedger
 @testable import StratesLedgerSQLite
@@ -13,7 +14,7 @@ import Testing
     struct Seeded {
         var state: UInt64
         mutating func next(_ bound: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(bound))
         }
         mutating func pick<T>(_ values: [T]) -> T { values[next(values.count)] }
@@ -40,12 +41,15 @@ import Testing
                 id: "q\(seed)-\(index)", startedAt: Date(timeIntervalSince1970: Double(started) / 1000), api: "messages", stream: false,
                 status: random.pick([.completed, .completed, .completed, .failed, .rejected]),
                 attribution: Attribution(
-                    organization: "default", team: random.pick([nil, "a", "b", "c"]), member: random.pick([nil, "ana", "bo"]), keyID: random.pick(["k1", "k2"]),
+                    organization: "default", team: random.pick([nil, "a", "b", "c"]), member: random.pick([nil, "ana", "bo"]),
+                    keyID: random.pick(["k1", "k2"]),
                     environment: random.pick([.production, .sandbox]), workflow: random.pick([nil, "review", "fix"]),
                     run: child ? "\(run!)/sub" : run, parentRun: child ? run : nil, process: child ? "subagent" : nil
                 ),
                 requestedModel: model, servedModel: random.next(5) == 0 ? nil : model, provider: random.pick([nil, "openai", "anthropic"]),
-                usage: Usage(input: Int64(random.next(5_000)), output: Int64(random.next(900)), cacheRead: Int64(random.next(3_000)), cacheWrite5m: Int64(random.next(50))),
+                usage: Usage(
+                    input: Int64(random.next(5_000)), output: Int64(random.next(900)), cacheRead: Int64(random.next(3_000)),
+                    cacheWrite5m: Int64(random.next(50))),
                 usageEstimated: random.next(10) == 0, cost: random.next(6) == 0 ? nil : NanoUSD(Int64(random.next(90_000))), inputEstimate: 1
             )
         }
@@ -98,7 +102,10 @@ import Testing
     }
 
     static func actual(_ rows: [UsageRow]) -> [[String: String]: Sum] {
-        Dictionary(uniqueKeysWithValues: rows.map { ($0.group, ($0.requests, $0.usage, $0.cost.value, $0.unknownCostRequests, $0.estimatedRequests, $0.failedRequests)) })
+        Dictionary(
+            uniqueKeysWithValues: rows.map {
+                ($0.group, ($0.requests, $0.usage, $0.cost.value, $0.unknownCostRequests, $0.estimatedRequests, $0.failedRequests))
+            })
     }
 
     static func check(_ ledger: SQLiteLedger, _ records: [RequestRecord], seed: UInt64, queries: Int = 40) async throws {
@@ -120,14 +127,17 @@ import Testing
             #expect(actual.count == expected.count, "\(query)")
             for (group, sum) in expected {
                 let got = actual[group]
-                #expect(got?.0 == sum.0 && got?.1 == sum.1 && got?.2 == sum.2 && got?.3 == sum.3 && got?.4 == sum.4 && got?.5 == sum.5, "\(query) \(group): \(String(describing: got)) != \(sum)")
+                #expect(
+                    got?.0 == sum.0 && got?.1 == sum.1 && got?.2 == sum.2 && got?.3 == sum.3 && got?.4 == sum.4 && got?.5 == sum.5,
+                    "\(query) \(group): \(String(describing: got)) != \(sum)")
             }
             // Calls that belong to no run (what the workload report says it left out).
             let from = query.since ?? Date(timeIntervalSince1970: 0)
             let to = query.until ?? Date(timeIntervalSince1970: 4_000_000_000)
             let team = query.filters[.team]
             let withoutRun = records.filter { record in
-                record.attribution.run == nil && record.status != .rejected && record.startedAt >= from && record.startedAt < to && (team == nil || record.attribution.team == team)
+                record.attribution.run == nil && record.status != .rejected && record.startedAt >= from && record.startedAt < to
+                    && (team == nil || record.attribution.team == team)
             }.count
             #expect(try await ledger.callsWithoutRun(from: from, to: to, team: team) == Int64(withoutRun), "\(query)")
         }
@@ -144,7 +154,9 @@ import Testing
             records.sort {
                 let (a, b) = ($0.attribution, $1.attribution)
                 let (hourA, hourB) = (SQLiteLedger.millis($0.startedAt) / 3_600_000, SQLiteLedger.millis($1.startedAt) / 3_600_000)
-                return (a.team ?? "", a.member ?? "", hourA, $0.requestedModel, $0.startedAt) < (b.team ?? "", b.member ?? "", hourB, $1.requestedModel, $1.startedAt)
+                return (a.team ?? "", a.member ?? "", hourA, $0.requestedModel, $0.startedAt) < (
+                    b.team ?? "", b.member ?? "", hourB, $1.requestedModel, $1.startedAt
+                )
             }
         }
         var index = 0
@@ -187,7 +199,8 @@ import Testing
             let (from, to) = (Date(timeIntervalSince1970: Double(low) / 1000), Date(timeIntervalSince1970: Double(high) / 1000))
             var expected: [String: [Int64: Int64]] = [:]
             for record in records where record.startedAt >= from && record.startedAt < to && record.status != .rejected {
-                expected[record.attribution.team ?? "(none)", default: [:]][SQLiteLedger.millis(record.startedAt) / 3_600_000, default: 0] += record.cost?.value ?? 0
+                expected[record.attribution.team ?? "(none)", default: [:]][SQLiteLedger.millis(record.startedAt) / 3_600_000, default: 0] +=
+                    record.cost?.value ?? 0
             }
             #expect(try await ledger.hourlySpendByTeam(from: from, to: to) == expected)
         }

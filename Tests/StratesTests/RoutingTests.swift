@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 import NIOCore
+import StratesWire
 import Synchronization
 import Testing
+
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesProviders
-import StratesWire
 
 @Suite struct RoutePlannerTests {
     let a = Deployment(provider: "a", model: "m1", weight: 3)
@@ -58,7 +59,7 @@ import StratesWire
 
     @Test func backoffGrowsWithJitterUnderItsCapAndHonoursShortRetryAfter() {
         let backoff = RetryBackoff(baseSeconds: 0.25, capSeconds: 2, maxRetryAfterSeconds: 10)
-        var random = SimRandom(seed: 3)
+        var random = SeededRandom(3)
         for retry in 0..<8 {
             let ceiling = min(2, 0.25 * Double(1 << retry))
             for _ in 0..<200 {
@@ -97,13 +98,15 @@ import StratesWire
     }
 
     func call(_ harness: PipelineHarness, _ model: String) async -> GatewayResponse {
-        await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"\#(model)","max_tokens":20,"messages":[]}"#), logger: Logger(label: "test"))
+        await harness.gateway.handleSettled(
+            harness.request(.chatCompletions, #"{"model":"\#(model)","max_tokens":20,"messages":[]}"#), logger: Logger(label: "test"))
     }
 
     func header(_ response: GatewayResponse, _ name: String) -> String? { response.headers.first { $0.name == name }?.value }
 
     @Test func aFailingDeploymentFallsBackBeforeTheClientSeesAnything() async throws {
-        let route = ModelRoute(pattern: "fast", deployments: [Deployment(provider: "down", model: "gpt-4o-mini"), Deployment(provider: "up", model: "gpt-4o-mini")])
+        let route = ModelRoute(
+            pattern: "fast", deployments: [Deployment(provider: "down", model: "gpt-4o-mini"), Deployment(provider: "up", model: "gpt-4o-mini")])
         let harness = try await PipelineHarness(routes: [route], providers: [Self.sim("down", fault: .unavailable), Self.sim("up")])
         let response = await call(harness, "fast")
         #expect(response.status == 200)
@@ -208,7 +211,8 @@ final class SmallWindowProvider: Provider {
 
     func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
         calls.withLock { $0 += 1 }
-        let body = #"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#
+        let body =
+            #"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#
         return UpstreamResponse(status: 400, headers: [("content-type", "application/json")], body: .bytes(ByteBuffer(string: body)))
     }
 }
@@ -217,14 +221,16 @@ final class SmallWindowProvider: Provider {
     @Test func aRequestTooLongMovesToALargerModelWithoutRetryingTheSmallOne() async throws {
         let small = SmallWindowProvider(name: "small")
         let route = ModelRoute(
-            pattern: "long", deployments: [
+            pattern: "long",
+            deployments: [
                 Deployment(provider: "small", model: "gpt-4", contextTokens: 8_192),
                 Deployment(provider: "tiny", model: "gpt-4o-mini", contextTokens: 4_096),  // smaller: skipped
                 Deployment(provider: "big", model: "gpt-4.1", contextTokens: 1_000_000),
             ], retries: 2
         )
         let harness = try await PipelineHarness(routes: [route], providers: [small, FallbackPipelineTests.sim("tiny"), FallbackPipelineTests.sim("big")])
-        let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"long","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(
+            harness.request(.chatCompletions, #"{"model":"long","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         #expect(response.status == 200)
         #expect(small.calls.withLock { $0 } == 1)
         let record = try #require(try await harness.stored().first)
@@ -238,21 +244,31 @@ final class SmallWindowProvider: Provider {
             let name = "strict"
             var kind: ProviderKind { .openAI }
             func send(_ request: UpstreamRequest, logger: Logger) async throws -> UpstreamResponse {
-                UpstreamResponse(status: 400, headers: [], body: .bytes(ByteBuffer(string: #"{"error":{"message":"temperature must be at most 2","type":"invalid_request_error","param":"temperature","code":null}}"#)))
+                UpstreamResponse(
+                    status: 400, headers: [],
+                    body: .bytes(
+                        ByteBuffer(
+                            string: #"{"error":{"message":"temperature must be at most 2","type":"invalid_request_error","param":"temperature","code":null}}"#))
+                )
             }
         }
         let route = ModelRoute(pattern: "m", deployments: [Deployment(provider: "strict", model: "gpt-4o"), Deployment(provider: "other", model: "gpt-4o")])
         let harness = try await PipelineHarness(routes: [route], providers: [Refuses(), FallbackPipelineTests.sim("other")])
-        let response = await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"m","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        let response = await harness.gateway.handleSettled(
+            harness.request(.chatCompletions, #"{"model":"m","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         #expect(response.status == 400)
-        guard case .bytes(let bytes) = response.body else { Issue.record("expected the provider's body"); return }
+        guard case .bytes(let bytes) = response.body else {
+            Issue.record("expected the provider's body")
+            return
+        }
         #expect(String(decoding: bytes, as: UTF8.self).contains("temperature must be at most 2"))
         #expect(try await harness.stored().first?.failedAttempts == nil)
     }
 
     @Test func overflowWordingFromEachProvider() {
         for text in [
-            #"{"error":{"code":"context_length_exceeded"}}"#, #"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+            #"{"error":{"code":"context_length_exceeded"}}"#,
+            #"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
             "This model's maximum context length is 128000 tokens",
         ] { #expect(AttemptFailure.isContextOverflow(Array(text.utf8)), "\(text)") }
         #expect(!AttemptFailure.isContextOverflow(Array(#"{"error":{"message":"temperature must be at most 2"}}"#.utf8)))
@@ -260,8 +276,10 @@ final class SmallWindowProvider: Provider {
 }
 
 @Suite struct RoutingReportTests {
-    func row(_ route: String, provider: String, served: String, requested: String? = nil, failed: Bool = false, fellBack: Bool = false,
-             requests: Int64, usage: Usage, cost: Int64) -> RoutingUsageRow {
+    func row(
+        _ route: String, provider: String, served: String, requested: String? = nil, failed: Bool = false, fellBack: Bool = false,
+        requests: Int64, usage: Usage, cost: Int64
+    ) -> RoutingUsageRow {
         RoutingUsageRow(
             route: route, requestedModel: requested ?? route, provider: provider, servedModel: served, serviceTier: nil, day: at("2026-11-20"),
             failed: failed, fellBack: fellBack, requests: requests, usage: usage, cost: cost, unknownCost: 0
@@ -277,7 +295,9 @@ final class SmallWindowProvider: Provider {
         ]
         let reasons = [("fast", "openai/gpt-4o-mini: 503", Int64(2)), ("fast", "openai/gpt-4o-mini: 503; x/y: timeout", Int64(1))]
         // A toy price: 1 per input token, 2 per cached token... read as nano-USD; the baseline costs double.
-        let report = RoutingReport.make(since: at("2026-11-01"), until: at("2026-12-01"), rows: rows, reasons: reasons.map { (route: $0.0, attempts: $0.1, count: $0.2) }) { _, usage, baseline in
+        let report = RoutingReport.make(
+            since: at("2026-11-01"), until: at("2026-12-01"), rows: rows, reasons: reasons.map { (route: $0.0, attempts: $0.1, count: $0.2) }
+        ) { _, usage, baseline in
             let cost = usage.input + usage.cacheRead / 10 + usage.output * 4
             return NanoUSD(baseline ? cost * 2 : cost)
         }
@@ -333,7 +353,11 @@ final class SmallWindowProvider: Provider {
         let looked = Mutex(0)
         let request = RequestFeatures(
             model: "m", attribution: Attribution(organization: "o", environment: .production), inputTokens: 1, maxTokens: nil, hasTools: false,
-            reasoning: nil, hasImages: { looked.withLock { $0 += 1 }; return true }
+            reasoning: nil,
+            hasImages: {
+                looked.withLock { $0 += 1 }
+                return true
+            }
         )
         _ = RoutingRule(name: "a", conditions: [.tools(true), .images(true)], route: "x").matches(request)
         _ = RoutingRule(name: "b", conditions: [.inputTokensOver(0)], route: "x").matches(request)
@@ -342,11 +366,13 @@ final class SmallWindowProvider: Provider {
     }
 
     @Test func requestFeaturesAreReadFromEachAPIsBody() throws {
-        let chat = try RequestSummary.inspect(Array(#"{"model":"o3","reasoning_effort":"high","tools":[{"type":"function","function":{"name":"f"}}],"messages":[]}"#.utf8), api: .chatCompletions)
+        let chat = try RequestSummary.inspect(
+            Array(#"{"model":"o3","reasoning_effort":"high","tools":[{"type":"function","function":{"name":"f"}}],"messages":[]}"#.utf8), api: .chatCompletions)
         #expect(chat.hasTools && chat.reasoning == "high")
         let responses = try RequestSummary.inspect(Array(#"{"model":"o3","reasoning":{"effort":"low"},"tools":[],"input":"x"}"#.utf8), api: .responses)
         #expect(!responses.hasTools && responses.reasoning == "low")
-        let messages = try RequestSummary.inspect(Array(#"{"model":"claude","thinking":{"type":"enabled","budget_tokens":2048},"max_tokens":4096,"messages":[]}"#.utf8), api: .messages)
+        let messages = try RequestSummary.inspect(
+            Array(#"{"model":"claude","thinking":{"type":"enabled","budget_tokens":2048},"max_tokens":4096,"messages":[]}"#.utf8), api: .messages)
         #expect(messages.reasoning == "enabled" && !messages.hasTools)
         #expect(RequestSummary.mentionsImages(Array(#"{"messages":[{"content":[{"type":"image_url","image_url":{"url":"data:"}}]}]}"#.utf8)))
         #expect(RequestSummary.mentionsImages(Array(#"{"messages":[{"content":[{"type": "image","source":{}}]}]}"#.utf8)))
@@ -371,7 +397,8 @@ final class SmallWindowProvider: Provider {
             harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#, headers: [("x-strates-process", "planner")]),
             logger: Logger(label: "test")
         )
-        let plain = await gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+        let plain = await gateway.handleSettled(
+            harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         #expect(planned.status == 200 && plain.status == 200)
         let records = try await harness.stored().sorted { $0.startedAt < $1.startedAt }
         let byRule = try #require(records.first { $0.routingRule != nil })
@@ -393,7 +420,10 @@ final class NoticeRecorder: NoticeSink {
     static func catalog(small: String, tiny: String) -> PriceCatalog {
         var catalog = PriceCatalog()
         for (model, input) in [("x-small", small), ("x-tiny", tiny)] {
-            catalog.add(ModelPrice(provider: "openai", model: model, effectiveFrom: at("2026-01-01"), input: TokenRate(dollarsPerMillion: input)!, output: TokenRate(dollarsPerMillion: "1")!))
+            catalog.add(
+                ModelPrice(
+                    provider: "openai", model: model, effectiveFrom: at("2026-01-01"), input: TokenRate(dollarsPerMillion: input)!,
+                    output: TokenRate(dollarsPerMillion: "1")!))
         }
         return catalog
     }
@@ -405,9 +435,11 @@ final class NoticeRecorder: NoticeSink {
         )
         let pricing = Pricing(Self.catalog(small: "0.15", tiny: "0.10"))
         let recorder = NoticeRecorder()
-        let harness = try await PipelineHarness(routes: [route], providers: [FallbackPipelineTests.sim("a"), FallbackPipelineTests.sim("b")], pricing: pricing, notices: recorder)
+        let harness = try await PipelineHarness(
+            routes: [route], providers: [FallbackPipelineTests.sim("a"), FallbackPipelineTests.sim("b")], pricing: pricing, notices: recorder)
         func call() async -> GatewayResponse {
-            await harness.gateway.handleSettled(harness.request(.chatCompletions, #"{"model":"capped","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
+            await harness.gateway.handleSettled(
+                harness.request(.chatCompletions, #"{"model":"capped","max_tokens":10,"messages":[]}"#), logger: Logger(label: "test"))
         }
         func served(_ response: GatewayResponse) -> String? { response.headers.first { $0.name == "x-strates-deployment" }?.value }
 
@@ -423,7 +455,10 @@ final class NoticeRecorder: NoticeSink {
         pricing.replace(with: Self.catalog(small: "2", tiny: "3"))
         let refused = await call()
         #expect(refused.status == 403)
-        guard case .bytes(let body) = refused.body else { Issue.record("expected an error body"); return }
+        guard case .bytes(let body) = refused.body else {
+            Issue.record("expected an error body")
+            return
+        }
         let text = String(decoding: body, as: UTF8.self)
         #expect(text.contains("price_ceiling") && text.contains("Every deployment of route 'capped' is above its price ceiling"))
 
@@ -443,13 +478,16 @@ final class NoticeRecorder: NoticeSink {
     @Test func readsTheAPIShapeAndKeepsWhatAChangeDoesNotName() throws {
         let made = try make([
             "name": "strates/fast", "strategy": "least-latency", "retries": 2, "max_output_usd_per_mtok": "5",
-            "deployments": [["provider": "openai", "model": "gpt-4.1-mini", "weight": 2, "timeout_seconds": 2.5, "context_tokens": 1_000_000], ["provider": "sim"]],
+            "deployments": [
+                ["provider": "openai", "model": "gpt-4.1-mini", "weight": 2, "timeout_seconds": 2.5, "context_tokens": 1_000_000], ["provider": "sim"],
+            ],
         ])
         #expect(made.name == "strates/fast" && made.route.strategy == .leastLatency && made.route.retries == 2)
         #expect(made.route.maxOutputPrice == TokenRate(dollarsPerMillion: "5") && made.route.maxInputPrice == nil)
-        #expect(made.route.deployments == [
-            Deployment(provider: "openai", model: "gpt-4.1-mini", weight: 2, timeoutSeconds: 2.5, contextTokens: 1_000_000), Deployment(provider: "sim"),
-        ])
+        #expect(
+            made.route.deployments == [
+                Deployment(provider: "openai", model: "gpt-4.1-mini", weight: 2, timeoutSeconds: 2.5, contextTokens: 1_000_000), Deployment(provider: "sim"),
+            ])
         let changed = try make(["retries": 0, "max_output_usd_per_mtok": NSNull()], current: made)
         #expect(changed.route.retries == 0 && changed.route.maxOutputPrice == nil && changed.route.deployments == made.route.deployments)
         #expect(changed.createdAt == made.createdAt && changed.summary.hasPrefix("least-latency: openai/gpt-4.1-mini, sim/(as asked)"))
@@ -457,13 +495,17 @@ final class NoticeRecorder: NoticeSink {
 
     @Test func namesEveryProblem() {
         do {
-            _ = try make(["name": "no spaces", "strategy": "fastest", "retries": 11, "scope": "team:x", "colour": "blue",
-                          "deployments": [["provider": ""], ["model": "m", "timeout_seconds": 0], "x"]])
+            _ = try make([
+                "name": "no spaces", "strategy": "fastest", "retries": 11, "scope": "team:x", "colour": "blue",
+                "deployments": [["provider": ""], ["model": "m", "timeout_seconds": 0], "x"],
+            ])
             Issue.record("expected problems")
         } catch {
             let text = "\(error)"
-            for expected in ["unknown field 'colour'", "name 'no spaces'", "strategy 'fastest'", "'retries' must be 0 to 10", "scope is the organization",
-                             "deployments[0]: 'provider' is required", "deployments[1]: 'timeout_seconds'", "deployments[2] must be an object"] {
+            for expected in [
+                "unknown field 'colour'", "name 'no spaces'", "strategy 'fastest'", "'retries' must be 0 to 10", "scope is the organization",
+                "deployments[0]: 'provider' is required", "deployments[1]: 'timeout_seconds'", "deployments[2] must be an object",
+            ] {
                 #expect(text.contains(expected), "missing \(expected) in \(text)")
             }
         }
@@ -481,7 +523,8 @@ final class NoticeRecorder: NoticeSink {
     }
 
     func stream(_ harness: PipelineHarness, model: String, api: APIKind = .chatCompletions) async throws -> (GatewayResponse, [SSEEvent]) {
-        let body = api == .messages
+        let body =
+            api == .messages
             ? #"{"model":"\#(model)","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#
             : #"{"model":"\#(model)","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#
         let response = await harness.gateway.handleSettled(harness.request(api, body), logger: Logger(label: "test"))
@@ -493,9 +536,11 @@ final class NoticeRecorder: NoticeSink {
     }
 
     @Test func aStreamSlowToItsFirstTokenMovesOnBeforeTheClientSeesIt() async throws {
-        let route = ModelRoute(pattern: "fast", deployments: [
-            Deployment(provider: "sluggish", model: "gpt-4o-mini", firstTokenTimeoutSeconds: 0.3), Deployment(provider: "quick", model: "gpt-4o-mini"),
-        ])
+        let route = ModelRoute(
+            pattern: "fast",
+            deployments: [
+                Deployment(provider: "sluggish", model: "gpt-4o-mini", firstTokenTimeoutSeconds: 0.3), Deployment(provider: "quick", model: "gpt-4o-mini"),
+            ])
         let harness = try await PipelineHarness(routes: [route], providers: [Self.slow("sluggish", ttftMs: 5_000), Self.slow("quick", ttftMs: 0)])
         let started = ContinuousClock.now
         let (response, events) = try await stream(harness, model: "fast")
@@ -507,9 +552,12 @@ final class NoticeRecorder: NoticeSink {
     }
 
     @Test func aStreamInTimeIsRelayedWholeAndMeteredExactly() async throws {
-        let route = ModelRoute(pattern: "fast", deployments: [
-            Deployment(provider: "steady", model: "claude-haiku-4-5", firstTokenTimeoutSeconds: 2), Deployment(provider: "spare", model: "claude-haiku-4-5"),
-        ])
+        let route = ModelRoute(
+            pattern: "fast",
+            deployments: [
+                Deployment(provider: "steady", model: "claude-haiku-4-5", firstTokenTimeoutSeconds: 2),
+                Deployment(provider: "spare", model: "claude-haiku-4-5"),
+            ])
         let harness = try await PipelineHarness(routes: [route], providers: [Self.slow("steady", ttftMs: 100), Self.slow("spare", ttftMs: 0)])
         let (response, events) = try await stream(harness, model: "fast", api: .messages)
         #expect(response.headers.first { $0.name == "x-strates-deployment" }?.value == "steady/claude-haiku-4-5")
@@ -541,7 +589,7 @@ final class NoticeRecorder: NoticeSink {
     @Test func theCheapestTierMeetingTheTargetWinsElseTheStrongest() throws {
         let policy = AutoRoutingPolicy(tiers: ["fast", "medium", "smart"], targetSuccess: 0.9, minimumSamples: 20, exploration: 0)
         let profile = TaskProfile(kind: .agentic, difficulty: .medium)
-        var random = SimRandom(seed: 1)
+        var random = SeededRandom(1)
         let none = try #require(policy.choose(profile, records: [:], random: &random))
         #expect(none.tier == "smart" && none.reason.contains("no cheaper tier has shown 90% success on agentic/medium"))
         // fast is good but has too few samples; medium has enough.
@@ -556,7 +604,7 @@ final class NoticeRecorder: NoticeSink {
 
     @Test func aShareOfRequestsExploresCheaperTiers() throws {
         let policy = AutoRoutingPolicy(tiers: ["fast", "medium", "smart"], exploration: 0.1)
-        var random = SimRandom(seed: 9)
+        var random = SeededRandom(9)
         var explored = 0
         for _ in 0..<10_000 {
             let choice = try #require(policy.choose(TaskProfile(kind: .chat, difficulty: .low), records: [:], random: &random))

@@ -1,17 +1,20 @@
 import Foundation
 import Logging
 import StratesCore
-@testable import StratesGateway
 import StratesProviders
 import StratesServer
 import Testing
+
+@testable import StratesGateway
 
 /// Runaway runs: flagged once per reason when they pass a limit (calls, spend, the same
 /// request again and again), reported to the notice sink, and stopped when the policy says so.
 @Suite struct RunawayTests {
     func call(_ harness: PipelineHarness, run: String, content: String = "same again") async -> GatewayResponse {
         await harness.gateway.handleSettled(
-            harness.request(.chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":"\#(content)"}]}"#, headers: [("x-strates-run", run)]),
+            harness.request(
+                .chatCompletions, #"{"model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":"\#(content)"}]}"#,
+                headers: [("x-strates-run", run)]),
             logger: Logger(label: "test")
         )
     }
@@ -31,7 +34,10 @@ import Testing
         #expect(flags.map(\.reason) == [.repeated] && flags.first?.calls == 3 && flags.first?.stopped == true)
         let refused = await call(harness, run: "loop", content: "something new")
         #expect(refused.status == 403)
-        guard case .bytes(let body) = refused.body else { Issue.record("expected a body"); return }
+        guard case .bytes(let body) = refused.body else {
+            Issue.record("expected a body")
+            return
+        }
         let text = String(decoding: body, as: UTF8.self)
         #expect(text.contains("run_stopped") && text.contains("Run 'loop' was stopped as a runaway: 3 calls"), "\(text)")
         // Other runs go on; a run whose requests change is not a loop.
@@ -55,10 +61,11 @@ import Testing
     }
 
     @Test func theConfigurationSetsAndDropsLimits() throws {
-        let configuration = try ConfigurationReader.read(yaml: """
-            providers: {sim: {kind: sim}}
-            runaway: {max_calls_per_run: 50, max_cost_per_run_usd: 2.5, repeated_requests: off, stop: true}
-            """)
+        let configuration = try ConfigurationReader.read(
+            yaml: """
+                providers: {sim: {kind: sim}}
+                runaway: {max_calls_per_run: 50, max_cost_per_run_usd: 2.5, repeated_requests: off, stop: true}
+                """)
         #expect(configuration.runaway == RunawayPolicy(maxCallsPerRun: 50, maxCostPerRun: NanoUSD(2_500_000_000), repeatedRequests: nil, stop: true))
         #expect(try ConfigurationReader.read(yaml: "providers: {sim: {kind: sim}}").runaway == RunawayPolicy())
         #expect(throws: ConfigurationError.self) { try ConfigurationReader.read(yaml: "providers: {sim: {kind: sim}}\nrunaway: {max_calls: 3}") }

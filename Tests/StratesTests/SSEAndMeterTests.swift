@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+
 @testable import StratesCore
-@testable import StratesWire
 @testable import StratesProviders
+@testable import StratesWire
 
 @Suite struct SSEDecoderTests {
     @Test func decodesFieldsCommentsAndLineEndings() {
@@ -26,7 +27,7 @@ import Testing
         var whole = SSEDecoder()
         let expected = whole.feed(stream)
         #expect(expected.count == 40)
-        var random = SystemRandomNumberGenerator()
+        var random = SeededRandom(112)
         for _ in 0..<200 {
             var decoder = SSEDecoder()
             var got: [SSEEvent] = []
@@ -43,7 +44,7 @@ import Testing
 
     /// Fuzz: random bytes never crash it, and a size cap bounds what it holds.
     @Test func survivesGarbageAndBoundsMemory() {
-        var random = SystemRandomNumberGenerator()
+        var random = SeededRandom(113)
         var decoder = SSEDecoder(maxEventBytes: 4096)
         for _ in 0..<500 {
             let chunk = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -59,7 +60,7 @@ import Testing
     /// what reading one byte at a time gives, events, raw bytes, leftovers and overflow
     /// included, for random streams with every line ending and events past the size cap.
     @Test func bulkReadingMatchesByteAtATime() {
-        var random = SystemRandomNumberGenerator()
+        var random = SeededRandom(114)
         let pieces: [[UInt8]] = ["data: ", "event: x", "\n", "\r", "\r\n", ": c", "id: 3", "{\"a\":1}", "zzzzzzzzzzzzzzzzzzzzzzzzzz", ""]
             .map { Array($0.utf8) }
         for _ in 0..<300 {
@@ -90,11 +91,17 @@ enum Fixtures {
     }
 
     static let anthropicStream = sse([
-        ("message_start", #"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":2000,"cache_read_input_tokens":30000,"cache_creation":{"ephemeral_5m_input_tokens":1500,"ephemeral_1h_input_tokens":500},"output_tokens":8,"service_tier":"standard"}}}"#),
+        (
+            "message_start",
+            #"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":2000,"cache_read_input_tokens":30000,"cache_creation":{"ephemeral_5m_input_tokens":1500,"ephemeral_1h_input_tokens":500},"output_tokens":8,"service_tier":"standard"}}}"#
+        ),
         ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#),
         ("ping", #"{"type": "ping"}"#),
         ("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me think."}}"#),
-        ("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"}}"#),
+        (
+            "content_block_delta",
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"}}"#
+        ),
         ("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
         ("content_block_start", #"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#),
         ("content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hello there"}}"#),
@@ -104,17 +111,38 @@ enum Fixtures {
     ])
 
     static let chatStream = sse([
-        (nil, #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}"#),
-        (nil, #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}"#),
-        (nil, #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"#),
-        (nil, #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":1234,"completion_tokens":56,"total_tokens":1290,"prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":12,"audio_tokens":0}}}"#),
+        (
+            nil,
+            #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}"#
+        ),
+        (
+            nil,
+            #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}"#
+        ),
+        (
+            nil,
+            #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"#
+        ),
+        (
+            nil,
+            #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":1234,"completion_tokens":56,"total_tokens":1290,"prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":12,"audio_tokens":0}}}"#
+        ),
         (nil, "[DONE]"),
     ])
 
     static let responsesStream = sse([
-        ("response.created", #"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","model":"gpt-5-codex","output":[],"usage":null}}"#),
-        ("response.output_text.delta", #"{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Done."}"#),
-        ("response.completed", #"{"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","object":"response","status":"completed","model":"gpt-5-codex","output":[],"usage":{"input_tokens":5000,"input_tokens_details":{"cached_tokens":4096},"output_tokens":300,"output_tokens_details":{"reasoning_tokens":256},"total_tokens":5300}}}"#),
+        (
+            "response.created",
+            #"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","model":"gpt-5-codex","output":[],"usage":null}}"#
+        ),
+        (
+            "response.output_text.delta",
+            #"{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Done."}"#
+        ),
+        (
+            "response.completed",
+            #"{"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","object":"response","status":"completed","model":"gpt-5-codex","output":[],"usage":{"input_tokens":5000,"input_tokens_details":{"cached_tokens":4096},"output_tokens":300,"output_tokens_details":{"reasoning_tokens":256},"total_tokens":5300}}}"#
+        ),
     ])
 }
 
@@ -140,7 +168,10 @@ enum Fixtures {
     }
 
     @Test func usageOnAChunkWithChoicesIsStillRead() {
-        let bytes = Fixtures.sse([(nil, #"{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2}}"#), (nil, "[DONE]")])
+        let bytes = Fixtures.sse([
+            (nil, #"{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2}}"#),
+            (nil, "[DONE]"),
+        ])
         var m = UsageMeter(api: .chatCompletions)
         var decoder = SSEDecoder()
         var hidden = 0
@@ -180,10 +211,15 @@ enum Fixtures {
 
     @Test func wholeBodies() {
         var chat = UsageMeter(api: .chatCompletions)
-        chat.observe(body: Array(#"{"id":"c","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":40}}}"#.utf8))
+        chat.observe(
+            body: Array(
+                #"{"id":"c","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":40}}}"#
+                    .utf8))
         #expect(chat.usage == Usage(input: 60, output: 20, cacheRead: 40))
         var anthropic = UsageMeter(api: .messages)
-        anthropic.observe(body: Array(#"{"id":"m","model":"claude","usage":{"input_tokens":5,"cache_creation_input_tokens":7,"cache_read_input_tokens":9,"output_tokens":3}}"#.utf8))
+        anthropic.observe(
+            body: Array(
+                #"{"id":"m","model":"claude","usage":{"input_tokens":5,"cache_creation_input_tokens":7,"cache_read_input_tokens":9,"output_tokens":3}}"#.utf8))
         #expect(anthropic.usage == Usage(input: 5, output: 3, cacheRead: 9, cacheWrite5m: 7))
         var embeddings = UsageMeter(api: .embeddings)
         embeddings.observe(body: Array(#"{"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#.utf8))
@@ -221,7 +257,7 @@ enum Fixtures {
 
 @Suite struct SimDistributionTests {
     func draws(_ settings: SimSettings, count: Int = 2000) -> [Int] {
-        var random = SimRandom(seed: 42)
+        var random = SimRandom(seed: 42)  // the simulated provider draws from its own generator
         return (0..<count).map { _ in settings.drawOutputTokens(&random) }
     }
 

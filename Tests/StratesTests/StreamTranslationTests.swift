@@ -11,7 +11,10 @@ import Testing
 
     /// An Anthropic stream with thinking, text and a tool call, as the API sends it.
     static let anthropicStream = [
-        sse("message_start", #"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_read_input_tokens":300,"cache_creation_input_tokens":40,"output_tokens":1}}}"#),
+        sse(
+            "message_start",
+            #"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_read_input_tokens":300,"cache_creation_input_tokens":40,"output_tokens":1}}}"#
+        ),
         sse("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#),
         sse("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hmm."}}"#),
         sse("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
@@ -19,7 +22,9 @@ import Testing
         sse("ping", #"{"type":"ping"}"#),
         sse("content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Let me \"check\"."}}"#),
         sse("content_block_stop", #"{"type":"content_block_stop","index":1}"#),
-        sse("content_block_start", #"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_9","name":"read_file","input":{}}}"#),
+        sse(
+            "content_block_start", #"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_9","name":"read_file","input":{}}}"#
+        ),
         sse("content_block_delta", #"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \"src/"}}"#),
         sse("content_block_delta", #"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"main.swift\"}"}}"#),
         sse("content_block_stop", #"{"type":"content_block_stop","index":2}"#),
@@ -52,14 +57,19 @@ import Testing
     }
 
     /// What the OpenAI SDK accumulates from chat chunks: text, tool calls by index, finish, usage.
-    static func accumulateChat(_ events: [SSEEvent]) throws -> (text: String, calls: [Int: (id: String, name: String, arguments: String)], finish: String?, usage: [String: Any]?, done: Bool) {
+    static func accumulateChat(_ events: [SSEEvent]) throws -> (
+        text: String, calls: [Int: (id: String, name: String, arguments: String)], finish: String?, usage: [String: Any]?, done: Bool
+    ) {
         var text = ""
         var calls: [Int: (id: String, name: String, arguments: String)] = [:]
         var finish: String?
         var usage: [String: Any]?
         var done = false
         for event in events {
-            if event.dataText == "[DONE]" { done = true; continue }
+            if event.dataText == "[DONE]" {
+                done = true
+                continue
+            }
             #expect(!done, "nothing may follow [DONE]")
             let chunk = try object(event)
             #expect(chunk["object"] as? String == "chat.completion.chunk")
@@ -118,7 +128,8 @@ import Testing
     }
 
     @Test func anthropicStreamErrorsReachTheChatClientInOpenAIsShape() throws {
-        let stream = Self.sse("message_start", #"{"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":1,"output_tokens":0}}}"#)
+        let stream =
+            Self.sse("message_start", #"{"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":1,"output_tokens":0}}}"#)
             + Self.sse("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)
             + Self.sse("message_stop", #"{"type":"message_stop"}"#)
         let (events, closing) = Self.carry(stream, with: MessagesStreamToChat(includeUsage: true, created: 0))
@@ -135,7 +146,10 @@ import Testing
 
 @Suite struct ChatStreamToMessagesTests {
     static func chunk(_ choices: String, usage: String? = nil) -> String {
-        StreamTranslationTests.sse(nil, #"{"id":"chatcmpl-7","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":\#(choices)\#(usage.map { #","usage":\#($0)"# } ?? "")}"#)
+        StreamTranslationTests.sse(
+            nil,
+            #"{"id":"chatcmpl-7","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":\#(choices)\#(usage.map { #","usage":\#($0)"# } ?? "")}"#
+        )
     }
 
     static let usage = #"{"prompt_tokens":1234,"completion_tokens":56,"total_tokens":1290,"prompt_tokens_details":{"cached_tokens":1024}}"#
@@ -145,17 +159,23 @@ import Testing
         chunk(#"[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"finish_reason":null}]"#),
         chunk(#"[{"index":0,"delta":{"content":"Reading"},"finish_reason":null}]"#),
         chunk(#"[{"index":0,"delta":{"content":" both."},"finish_reason":null}]"#),
-        chunk(#"[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"read","arguments":""}}]},"finish_reason":null}]"#),
+        chunk(
+            #"[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"read","arguments":""}}]},"finish_reason":null}]"#
+        ),
         chunk(#"[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"p\":"}}]},"finish_reason":null}]"#),
         chunk(#"[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"a\"}"}}]},"finish_reason":null}]"#),
-        chunk(#"[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"read","arguments":"{\"p\":\"b\"}"}}]},"finish_reason":null}]"#),
+        chunk(
+            #"[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"read","arguments":"{\"p\":\"b\"}"}}]},"finish_reason":null}]"#
+        ),
         chunk(#"[{"index":0,"delta":{},"finish_reason":"tool_calls"}]"#),
         chunk("[]", usage: usage),
         StreamTranslationTests.sse(nil, "[DONE]"),
     ].joined()
 
     /// What the Anthropic SDK accumulates: blocks by index, stop reason, usage.
-    static func accumulate(_ events: [SSEEvent]) throws -> (names: [String], blocks: [Int: [String: Any]], json: [Int: String], stop: String?, usage: [String: Any]) {
+    static func accumulate(_ events: [SSEEvent]) throws -> (
+        names: [String], blocks: [Int: [String: Any]], json: [Int: String], stop: String?, usage: [String: Any]
+    ) {
         var blocks: [Int: [String: Any]] = [:]
         var json: [Int: String] = [:]
         var stop: String?
@@ -214,12 +234,14 @@ import Testing
     }
 
     @Test func aChatStreamCutBeforeItsFinishIsIncomplete() {
-        let cut = Self.chatStream.components(separatedBy: "\"finish_reason\":\"tool_calls\"")[0].components(separatedBy: "data: ").dropLast().joined(separator: "data: ")
+        let cut = Self.chatStream.components(separatedBy: "\"finish_reason\":\"tool_calls\"")[0].components(separatedBy: "data: ").dropLast().joined(
+            separator: "data: ")
         #expect(StreamTranslationTests.carry(cut, with: ChatStreamToMessages()).closing == nil)
     }
 
     @Test func chatStreamErrorsBecomeAnAnthropicErrorEvent() throws {
-        let stream = Self.chunk(#"[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]"#)
+        let stream =
+            Self.chunk(#"[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]"#)
             + StreamTranslationTests.sse(nil, #"{"error":{"message":"Rate limit reached","type":"rate_limit_error","code":null}}"#)
         let (events, _) = StreamTranslationTests.carry(stream, with: ChatStreamToMessages())
         let error = try #require(events.last)

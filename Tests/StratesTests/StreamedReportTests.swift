@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StratesCore
 @testable import StratesLedger
 @testable import StratesLedgerSQLite
@@ -57,12 +58,13 @@ import Testing
             let by = OutcomeReportingGroupings.all[query % OutcomeReportingGroupings.all.count]
             let totals = try await ledger.runTotals(from: from, to: to, team: team)
             let lines = totals.map { total in
-                let group = switch by {
-                case "team": total.team
-                case "member": total.member
-                case "model": total.model
-                default: total.workflow
-                }
+                let group =
+                    switch by {
+                    case "team": total.team
+                    case "member": total.member
+                    case "model": total.model
+                    default: total.workflow
+                    }
                 return OutcomeReport.RunLine(run: total.run, group: group ?? "(none)", tokens: total.tokens, cost: total.cost)
             }
             let names = Set(totals.map(\.run))
@@ -70,7 +72,9 @@ import Testing
             let expected = Self.sorted(OutcomeTally.of(runs: lines, outcomes: outcomes))
             let summed = Self.sorted(try await ledger.outcomeTally(from: from, to: to, team: team, by: by))
             #expect(summed == expected, "query \(query): \(by), team \(team ?? "any")")
-            #expect(OutcomeReport.make(tally: summed, by: by, since: from, until: to).json == OutcomeReport.make(runs: lines, outcomes: outcomes, by: by, since: from, until: to).json)
+            #expect(
+                OutcomeReport.make(tally: summed, by: by, since: from, until: to).json
+                    == OutcomeReport.make(runs: lines, outcomes: outcomes, by: by, since: from, until: to).json)
         }
         // Enough happened for the comparison to mean something.
         let whole = try await ledger.outcomeTally(from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 4_000_000_000), team: nil, by: "model")
@@ -94,7 +98,8 @@ extension StreamedReportTests {
             #expect(streamed.lines == expected.lines && streamed.callsWithoutRun == expected.callsWithoutRun, "query \(query)")
             #expect(streamed.json == expected.json)
         }
-        let month = try await ledger.workloadReport(from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 4_000_000_000), team: nil, rules: rules)
+        let month = try await ledger.workloadReport(
+            from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 4_000_000_000), team: nil, rules: rules)
         #expect(month.lines.count > 3 && month.lines.contains { $0.runs > 5 })
     }
 }

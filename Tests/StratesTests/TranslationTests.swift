@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StratesProviders
 @testable import StratesWire
 
@@ -20,21 +21,21 @@ import Testing
 
     @Test func aFullAgentTurnCarriesOver() throws {
         let body = #"""
-        {"model":"gpt-4o","max_completion_tokens":1000,"temperature":0.7,"top_p":0.9,"stop":"END","stream":true,
-         "stream_options":{"include_usage":true},"user":"u-1","parallel_tool_calls":false,
-         "tool_choice":{"type":"function","function":{"name":"read_file"}},
-         "tools":[{"type":"function","function":{"name":"read_file","description":"Read a file","parameters":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}}],
-         "messages":[
-          {"role":"system","content":"You are terse."},
-          {"role":"developer","content":[{"type":"text","text":"Use tools."}]},
-          {"role":"user","content":[{"type":"text","text":"What is in a.txt?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]},
-          {"role":"assistant","content":"Let me look.","tool_calls":[{"id":"call_1","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"a.txt\"}"}},
-                                                                  {"id":"call_2","type":"function","function":{"name":"read_file","arguments":""}}]},
-          {"role":"tool","tool_call_id":"call_1","content":"hello"},
-          {"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":"world"}]},
-          {"role":"user","content":"Thanks"}
-         ]}
-        """#
+            {"model":"gpt-4o","max_completion_tokens":1000,"temperature":0.7,"top_p":0.9,"stop":"END","stream":true,
+             "stream_options":{"include_usage":true},"user":"u-1","parallel_tool_calls":false,
+             "tool_choice":{"type":"function","function":{"name":"read_file"}},
+             "tools":[{"type":"function","function":{"name":"read_file","description":"Read a file","parameters":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}}],
+             "messages":[
+              {"role":"system","content":"You are terse."},
+              {"role":"developer","content":[{"type":"text","text":"Use tools."}]},
+              {"role":"user","content":[{"type":"text","text":"What is in a.txt?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]},
+              {"role":"assistant","content":"Let me look.","tool_calls":[{"id":"call_1","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"a.txt\"}"}},
+                                                                      {"id":"call_2","type":"function","function":{"name":"read_file","arguments":""}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"hello"},
+              {"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":"world"}]},
+              {"role":"user","content":"Thanks"}
+             ]}
+            """#
         let out = try translate(body)
         #expect(out["model"] as? String == "claude-sonnet-4-5")
         #expect(out["system"] as? String == "You are terse.\n\nUse tools.")
@@ -44,7 +45,9 @@ import Testing
         let choice = try #require(out["tool_choice"] as? [String: Any])
         #expect(choice["type"] as? String == "tool" && choice["name"] as? String == "read_file" && choice["disable_parallel_tool_use"] as? Bool == true)
         let tools = try #require(out["tools"] as? [[String: Any]])
-        #expect(tools.count == 1 && tools[0]["name"] as? String == "read_file" && (tools[0]["input_schema"] as? [String: Any])?["required"] as? [String] == ["path"])
+        #expect(
+            tools.count == 1 && tools[0]["name"] as? String == "read_file" && (tools[0]["input_schema"] as? [String: Any])?["required"] as? [String] == ["path"]
+        )
 
         let messages = try #require(out["messages"] as? [[String: Any]])
         #expect(messages.map { $0["role"] as? String } == ["user", "assistant", "user"])
@@ -99,8 +102,10 @@ import Testing
 
     /// Mutated requests: the translation is valid JSON or a clear refusal, never a crash.
     @Test func mutatedRequestsNeverBreakTheTranslation() throws {
-        let seed = Array(#"{"model":"gpt-4o","max_tokens":50,"temperature":0.5,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"hi"}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"c","content":"ok"}]}"#.utf8)
-        var random = SimRandom(seed: 5)
+        let seed = Array(
+            #"{"model":"gpt-4o","max_tokens":50,"temperature":0.5,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"hi"}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"c","content":"ok"}]}"#
+                .utf8)
+        var random = SeededRandom(5)
         let alphabet = Array(#"{}[]",:0123456789.-truefalsenull\ "#.utf8)
         var translated = 0
         for _ in 0..<3_000 {
@@ -139,12 +144,13 @@ extension ChatToMessagesTests {
     }
 
     @Test func textToolCallsStopReasonAndUsageCarryOver() throws {
-        let out = try chat(#"""
-        {"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","stop_reason":"tool_use","stop_sequence":null,
-         "content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"Reading "},{"type":"text","text":"it."},
-                    {"type":"tool_use","id":"toolu_1","name":"read_file","input":{"path":"a.txt","lines":[1,2]}}],
-         "usage":{"input_tokens":100,"output_tokens":20,"cache_read_input_tokens":900,"cache_creation_input_tokens":50}}
-        """#)
+        let out = try chat(
+            #"""
+            {"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","stop_reason":"tool_use","stop_sequence":null,
+             "content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"Reading "},{"type":"text","text":"it."},
+                        {"type":"tool_use","id":"toolu_1","name":"read_file","input":{"path":"a.txt","lines":[1,2]}}],
+             "usage":{"input_tokens":100,"output_tokens":20,"cache_read_input_tokens":900,"cache_creation_input_tokens":50}}
+            """#)
         #expect(out["id"] as? String == "chatcmpl-msg_1" && out["object"] as? String == "chat.completion" && out["model"] as? String == "claude-sonnet-4-5")
         let choice = try #require((out["choices"] as? [[String: Any]])?.first)
         #expect(choice["finish_reason"] as? String == "tool_calls")
@@ -162,7 +168,8 @@ extension ChatToMessagesTests {
 
     @Test(arguments: [("end_turn", "stop"), ("max_tokens", "length"), ("stop_sequence", "stop"), ("refusal", "content_filter")])
     func stopReasons(anthropic: String, openAI: String) throws {
-        let out = try chat(#"{"id":"m","model":"c","content":[{"type":"text","text":"x"}],"stop_reason":"\#(anthropic)","usage":{"input_tokens":1,"output_tokens":1}}"#)
+        let out = try chat(
+            #"{"id":"m","model":"c","content":[{"type":"text","text":"x"}],"stop_reason":"\#(anthropic)","usage":{"input_tokens":1,"output_tokens":1}}"#)
         #expect((out["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == openAI)
     }
 
@@ -183,16 +190,16 @@ extension ChatToMessagesTests {
 
     @Test func aClaudeCodeStyleTurnCarriesToChat() throws {
         let body = #"""
-        {"model":"claude","max_tokens":2000,"system":[{"type":"text","text":"You are Claude Code."},{"type":"text","text":"Be careful."}],
-         "thinking":{"type":"enabled","budget_tokens":1024},"stop_sequences":["X"],"metadata":{"user_id":"u"},
-         "tools":[{"name":"Bash","description":"Run","input_schema":{"type":"object","properties":{"command":{"type":"string"}}}}],
-         "tool_choice":{"type":"any","disable_parallel_tool_use":true},
-         "messages":[
-          {"role":"user","content":[{"type":"text","text":"List files"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]},
-          {"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"Running."},{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"ls"}}]},
-          {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"a.txt"}]},{"type":"text","text":"And now?"}]}
-         ]}
-        """#
+            {"model":"claude","max_tokens":2000,"system":[{"type":"text","text":"You are Claude Code."},{"type":"text","text":"Be careful."}],
+             "thinking":{"type":"enabled","budget_tokens":1024},"stop_sequences":["X"],"metadata":{"user_id":"u"},
+             "tools":[{"name":"Bash","description":"Run","input_schema":{"type":"object","properties":{"command":{"type":"string"}}}}],
+             "tool_choice":{"type":"any","disable_parallel_tool_use":true},
+             "messages":[
+              {"role":"user","content":[{"type":"text","text":"List files"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]},
+              {"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"Running."},{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"ls"}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"a.txt"}]},{"type":"text","text":"And now?"}]}
+             ]}
+            """#
         let out = try object(try OpenAIForAnthropic.request(Array(body.utf8), model: "gpt-4.1"))
         #expect(out["model"] as? String == "gpt-4.1" && out["max_completion_tokens"] as? Int == 2000 && out["reasoning_effort"] as? String == "low")
         #expect(out["stop"] as? [String] == ["X"] && out["user"] as? String == "u" && out["tool_choice"] as? String == "required")
@@ -211,17 +218,21 @@ extension ChatToMessagesTests {
     }
 
     @Test func answersAndErrorsComeBackInAnthropicsShape() throws {
-        let answer = try object(try OpenAIForAnthropic.response(Array(#"""
-        {"id":"chatcmpl-1","model":"gpt-4.1","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"Checking.",
-         "tool_calls":[{"id":"call_1","type":"function","function":{"name":"Bash","arguments":"{\"command\":\"ls\"}"}}]}}],
-         "usage":{"prompt_tokens":1200,"completion_tokens":30,"prompt_tokens_details":{"cached_tokens":1000}}}
-        """#.utf8)))
+        let answer = try object(
+            try OpenAIForAnthropic.response(
+                Array(
+                    #"""
+                    {"id":"chatcmpl-1","model":"gpt-4.1","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"Checking.",
+                     "tool_calls":[{"id":"call_1","type":"function","function":{"name":"Bash","arguments":"{\"command\":\"ls\"}"}}]}}],
+                     "usage":{"prompt_tokens":1200,"completion_tokens":30,"prompt_tokens_details":{"cached_tokens":1000}}}
+                    """#.utf8)))
         #expect(answer["type"] as? String == "message" && answer["stop_reason"] as? String == "tool_use" && answer["id"] as? String == "msg_chatcmpl-1")
         let content = try #require(answer["content"] as? [[String: Any]])
         #expect(content.map { $0["type"] as? String } == ["text", "tool_use"] && (content[1]["input"] as? [String: String]) == ["command": "ls"])
         let usage = try #require(answer["usage"] as? [String: Int])
         #expect(usage["input_tokens"] == 200 && usage["cache_read_input_tokens"] == 1000 && usage["output_tokens"] == 30)
-        let error = try object(OpenAIForAnthropic.error(Array(#"{"error":{"message":"Slow down","type":"requests","code":"rate_limit_exceeded"}}"#.utf8), status: 429))
+        let error = try object(
+            OpenAIForAnthropic.error(Array(#"{"error":{"message":"Slow down","type":"requests","code":"rate_limit_exceeded"}}"#.utf8), status: 429))
         #expect((error["error"] as? [String: String]) == ["type": "rate_limit_error", "message": "Slow down"] && error["type"] as? String == "error")
         #expect(throws: TranslationError.self) {
             try OpenAIForAnthropic.response(Array(#"{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"not json"}}]}}]}"#.utf8))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StratesProviders
 
 /// The upstream client reads its host, port, scheme and base path from a provider's
@@ -9,7 +10,10 @@ import Testing
         ("https://api.openai.com/v1", "api.openai.com", 443, true, "/v1", "api.openai.com"),
         ("https://api.anthropic.com", "api.anthropic.com", 443, true, "", "api.anthropic.com"),
         ("http://localhost/", "localhost", 80, false, "", "localhost"),
-        ("https://example.openai.azure.com:8443/openai/deployments/x/", "example.openai.azure.com", 8443, true, "/openai/deployments/x", "example.openai.azure.com:8443"),
+        (
+            "https://example.openai.azure.com:8443/openai/deployments/x/", "example.openai.azure.com", 8443, true, "/openai/deployments/x",
+            "example.openai.azure.com:8443"
+        ),
         ("http://[::1]:9000/v1", "::1", 9000, false, "/v1", "[::1]:9000"),
         ("http://user:secret@gateway.internal:81/v1", "gateway.internal", 81, false, "/v1", "gateway.internal:81"),
     ])
@@ -22,8 +26,10 @@ import Testing
         #expect(origin.hostHeader == hostHeader)
     }
 
-    @Test(arguments: ["ftp://host/v1", "api.openai.com/v1", "http://", "http://:80/v1", "http://host:0/v1", "http://host:70000",
-                      "http://host:abc/v1", "http://[::1/v1", "https://[::1]x/v1", "", "http://host/v1?x=1", "http://ho st/v1", "http://host:+80", "http://host/v 1"])
+    @Test(arguments: [
+        "ftp://host/v1", "api.openai.com/v1", "http://", "http://:80/v1", "http://host:0/v1", "http://host:70000",
+        "http://host:abc/v1", "http://[::1/v1", "https://[::1]x/v1", "", "http://host/v1?x=1", "http://ho st/v1", "http://host:+80", "http://host/v 1",
+    ])
     func refusesWhatIsNotAnHTTPURL(url: String) {
         #expect(UpstreamOrigin(url: url) == nil)
     }
@@ -32,7 +38,7 @@ import Testing
     /// accepts it accepts again when written back out.
     @Test func fuzzedURLsParseOrAreRefused() {
         let alphabet = Array("http:s/[]@.:0123456789abcxyz-_?#%v1")
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(115)
         var accepted = 0
         for round in 0..<20_000 {
             let scheme = round % 3 == 0 ? "" : (round % 3 == 1 ? "http://" : "https://")
@@ -41,7 +47,8 @@ import Testing
             accepted += 1
             #expect(!origin.host.isEmpty && (1...65_535).contains(origin.port))
             #expect(!origin.basePath.hasSuffix("/"))
-            let written = (origin.tls ? "https://" : "http://") + (origin.host.contains(":") ? "[\(origin.host)]" : origin.host) + ":\(origin.port)" + origin.basePath
+            let written =
+                (origin.tls ? "https://" : "http://") + (origin.host.contains(":") ? "[\(origin.host)]" : origin.host) + ":\(origin.port)" + origin.basePath
             #expect(UpstreamOrigin(url: written) == origin, "\(scheme + tail) -> \(written)")
         }
         #expect(accepted > 100)

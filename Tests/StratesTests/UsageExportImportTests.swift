@@ -12,26 +12,26 @@ import Testing
 @Suite struct UsageExportImportTests {
     /// Anthropic's messages usage report, hourly, grouped by model, API key and service tier.
     static let anthropic = #"""
-    {"data":[{"starting_at":"2026-11-20T09:00:00Z","ending_at":"2026-11-20T10:00:00Z","results":[
-      {"uncached_input_tokens":1500,"cache_creation":{"ephemeral_1h_input_tokens":1000,"ephemeral_5m_input_tokens":500},"cache_read_input_tokens":200,
-       "output_tokens":500,"server_tool_use":{"web_search_requests":0},"api_key_id":"apikey_01A","workspace_id":"wrkspc_01W","model":"claude-sonnet-4-5-20250929",
-       "service_tier":"standard","context_window":"0-200k"},
-      {"uncached_input_tokens":1000,"cache_creation_5m_input_tokens":0,"cache_creation_1h_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1000,
-       "model":"claude-sonnet-4-5-20250929","service_tier":"batch","api_key_id":"apikey_01B","workspace_id":null},
-      {"uncached_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0,"model":"claude-haiku-4-5","service_tier":"standard","api_key_id":"apikey_01B"}]},
-     {"starting_at":"2026-11-21T14:00:00Z","ending_at":"2026-11-21T15:00:00Z","results":[
-      {"uncached_input_tokens":40,"cache_read_input_tokens":0,"output_tokens":8,"model":"claude-sonnet-4-5-20250929","service_tier":"standard","api_key_id":"apikey_01A"}]}],
-     "has_more":false,"next_page":null}
-    """#
+        {"data":[{"starting_at":"2026-11-20T09:00:00Z","ending_at":"2026-11-20T10:00:00Z","results":[
+          {"uncached_input_tokens":1500,"cache_creation":{"ephemeral_1h_input_tokens":1000,"ephemeral_5m_input_tokens":500},"cache_read_input_tokens":200,
+           "output_tokens":500,"server_tool_use":{"web_search_requests":0},"api_key_id":"apikey_01A","workspace_id":"wrkspc_01W","model":"claude-sonnet-4-5-20250929",
+           "service_tier":"standard","context_window":"0-200k"},
+          {"uncached_input_tokens":1000,"cache_creation_5m_input_tokens":0,"cache_creation_1h_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1000,
+           "model":"claude-sonnet-4-5-20250929","service_tier":"batch","api_key_id":"apikey_01B","workspace_id":null},
+          {"uncached_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0,"model":"claude-haiku-4-5","service_tier":"standard","api_key_id":"apikey_01B"}]},
+         {"starting_at":"2026-11-21T14:00:00Z","ending_at":"2026-11-21T15:00:00Z","results":[
+          {"uncached_input_tokens":40,"cache_read_input_tokens":0,"output_tokens":8,"model":"claude-sonnet-4-5-20250929","service_tier":"standard","api_key_id":"apikey_01A"}]}],
+         "has_more":false,"next_page":null}
+        """#
     /// OpenAI's completions usage, daily, grouped by model, project and batch.
     static let openAI = #"""
-    {"object":"page","data":[{"object":"bucket","start_time":1795132800,"end_time":1795219200,"results":[
-      {"object":"organization.usage.completions.result","input_tokens":1000,"output_tokens":500,"input_cached_tokens":800,"input_audio_tokens":0,
-       "output_audio_tokens":0,"num_model_requests":5,"project_id":"proj_1","user_id":null,"api_key_id":null,"model":"gpt-4o-2024-08-06","batch":false},
-      {"object":"organization.usage.completions.result","input_tokens":2000,"output_tokens":100,"input_cached_tokens":0,
-       "num_model_requests":2,"project_id":"proj_1","user_id":null,"api_key_id":null,"model":"gpt-4o-2024-08-06","batch":true}]}],
-     "has_more":false,"next_page":null}
-    """#
+        {"object":"page","data":[{"object":"bucket","start_time":1795132800,"end_time":1795219200,"results":[
+          {"object":"organization.usage.completions.result","input_tokens":1000,"output_tokens":500,"input_cached_tokens":800,"input_audio_tokens":0,
+           "output_audio_tokens":0,"num_model_requests":5,"project_id":"proj_1","user_id":null,"api_key_id":null,"model":"gpt-4o-2024-08-06","batch":false},
+          {"object":"organization.usage.completions.result","input_tokens":2000,"output_tokens":100,"input_cached_tokens":0,
+           "num_model_requests":2,"project_id":"proj_1","user_id":null,"api_key_id":null,"model":"gpt-4o-2024-08-06","batch":true}]}],
+         "has_more":false,"next_page":null}
+        """#
 
     static let nov20 = Date(timeIntervalSince1970: 1_795_132_800)
 
@@ -97,7 +97,9 @@ import Testing
         #expect((again.rows, again.added, again.updated) == (3, 0, 0) && again.skippedDays.isEmpty)
 
         // The same day exported later, with more of it: the row is updated, not added.
-        let later = Self.anthropic.replacingOccurrences(of: #""uncached_input_tokens":40,"cache_read_input_tokens":0,"output_tokens":8"#, with: #""uncached_input_tokens":90,"cache_read_input_tokens":0,"output_tokens":30"#)
+        let later = Self.anthropic.replacingOccurrences(
+            of: #""uncached_input_tokens":40,"cache_read_input_tokens":0,"output_tokens":8"#,
+            with: #""uncached_input_tokens":90,"cache_read_input_tokens":0,"output_tokens":30"#)
         let grown = try await importer().run(Array(later.utf8), store: ledger)
         #expect((grown.added, grown.updated) == (0, 1))
         let after = try await self.rows(ledger)
@@ -119,7 +121,9 @@ import Testing
             _ = try await importer().run(files: [("a.json", Array(first)), ("o.json", Array(Self.openAI.utf8))], store: ledger)
             Issue.record("an OpenAI export was imported with an Anthropic one")
         } catch let error as ImportError {
-            #expect(error.description == "o.json: this is an openai completions usage, and the files before it an anthropic usage report: import one kind at a time")
+            #expect(
+                error.description == "o.json: this is an openai completions usage, and the files before it an anthropic usage report: import one kind at a time"
+            )
         }
     }
 
@@ -142,10 +146,10 @@ import Testing
 
     @Test func aBucketIsPricedLongContextByItsGroupNotItsTotal() async throws {
         let export = #"""
-        {"data":[{"starting_at":"2026-11-20T00:00:00Z","ending_at":"2026-11-21T00:00:00Z","results":[
-          {"uncached_input_tokens":900000,"cache_read_input_tokens":0,"output_tokens":1000,"model":"claude-sonnet-4-5-20250929","context_window":"0-200k"},
-          {"uncached_input_tokens":900000,"cache_read_input_tokens":0,"output_tokens":1000,"model":"claude-sonnet-4-5-20250929","context_window":"200k-1M"}]}]}
-        """#
+            {"data":[{"starting_at":"2026-11-20T00:00:00Z","ending_at":"2026-11-21T00:00:00Z","results":[
+              {"uncached_input_tokens":900000,"cache_read_input_tokens":0,"output_tokens":1000,"model":"claude-sonnet-4-5-20250929","context_window":"0-200k"},
+              {"uncached_input_tokens":900000,"cache_read_input_tokens":0,"output_tokens":1000,"model":"claude-sonnet-4-5-20250929","context_window":"200k-1M"}]}]}
+            """#
         let ledger = try SQLiteLedger(inMemory: ())
         let summary = try await importer().run(Array(export.utf8), store: ledger)
         #expect(summary.rows == 2)
@@ -159,7 +163,8 @@ import Testing
         // The gateway served one call to the same provider on Nov 21.
         let metered = RequestRecord(
             id: "req_gateway", startedAt: Self.nov20.addingTimeInterval(86_400 + 50_000), api: "messages", stream: false, status: .completed,
-            attribution: Attribution(organization: "default"), requestedModel: "claude-sonnet-4-5-20250929", provider: "anthropic", usage: Usage(input: 40, output: 8)
+            attribution: Attribution(organization: "default"), requestedModel: "claude-sonnet-4-5-20250929", provider: "anthropic",
+            usage: Usage(input: 40, output: 8)
         )
         // A call to another provider on Nov 20 does not hold that day back.
         var elsewhere = metered
@@ -178,9 +183,11 @@ import Testing
     @Test func mutatedExportsAreReadOrRefusedNeverCrash() throws {
         // Truncations, flipped bytes and swapped types: each is either read or refused with a
         // Problem, and what is read never holds negative tokens.
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(116)
         let sources = [Array(Self.anthropic.utf8), Array(Self.openAI.utf8)]
-        let swaps: [(String, String)] = [("1500", "\"1500\""), ("1000", "-5"), ("\"results\":[", "\"results\":{"), ("1795132800", "\"x\""), ("500", "1e400"), ("\"model\"", "\"mod\"")]
+        let swaps: [(String, String)] = [
+            ("1500", "\"1500\""), ("1000", "-5"), ("\"results\":[", "\"results\":{"), ("1795132800", "\"x\""), ("500", "1e400"), ("\"model\"", "\"mod\""),
+        ]
         var read = 0
         var refused = 0
         for round in 0..<3_000 {

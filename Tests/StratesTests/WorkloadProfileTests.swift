@@ -1,7 +1,8 @@
 import Foundation
-@testable import StratesCore
 import StratesWire
 import Testing
+
+@testable import StratesCore
 
 @Suite struct SpreadTests {
     /// Selecting ranks gives what sorting gives, duplicates and all.
@@ -10,7 +11,7 @@ import Testing
         var state: UInt64 = UInt64(count)
         for _ in 0..<20 {
             let values = (0..<count).map { _ -> Double in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 return Double((state >> 40) % 37)
             }
             let sorted = values.sorted()
@@ -29,7 +30,9 @@ import Testing
     func calls(_ turns: [Bool?], gap: Double = 2, context: Int64 = 1_000, growth: Int64 = 500) -> [RunCall] {
         turns.enumerated().map { index, tool in
             let started = Self.start.addingTimeInterval(Double(index) * (gap + 1))
-            return RunCall(started: started, ended: started.addingTimeInterval(1), context: context + Int64(index) * growth, output: 100, cacheRead: 800, cost: 1_000, toolTurn: tool)
+            return RunCall(
+                started: started, ended: started.addingTimeInterval(1), context: context + Int64(index) * growth, output: 100, cacheRead: 800, cost: 1_000,
+                toolTurn: tool)
         }
     }
 
@@ -42,7 +45,8 @@ import Testing
         #expect(loop.contextGrowth == 500 && loop.tokens == 6 * 100 + (1_000 + 1_500 + 2_000 + 2_500 + 3_000 + 3_500))
         // A subagent's small call counts in the totals, not in the session's growth or loop.
         var withChild = calls([false, true, true, true, false, true])
-        withChild.append(RunCall(started: Self.start.addingTimeInterval(100), ended: nil, context: 10, output: 5, cacheRead: 0, cost: 7, toolTurn: false, child: true))
+        withChild.append(
+            RunCall(started: Self.start.addingTimeInterval(100), ended: nil, context: 10, output: 5, cacheRead: 0, cost: 7, toolTurn: false, child: true))
         let parent = RunProfile.make(run: "c", workflow: "w", calls: withChild, childRuns: 1, rules: rules)
         #expect(parent.contextGrowth == 500 && parent.loopLength == 3 && parent.calls == 7 && parent.cost == 6_007 && parent.seconds == 100)
         // Two quick calls where the second goes on from a tool: not a prompt.
@@ -61,8 +65,12 @@ import Testing
     }
 
     @Test func theReportSpreadsRunsPerClassAndWorkflow() {
-        let runs = (1...10).map { RunProfile.make(run: "r\($0)", workflow: $0 <= 7 ? "fix" : "docs", calls: calls(Array(repeating: true, count: $0 + 2)), childRuns: 0, rules: WorkloadRules()) }
-        let report = WorkloadReport.make(runs: runs, callsWithoutRun: 4, rules: WorkloadRules(), since: Self.start, until: Self.start.addingTimeInterval(86_400))
+        let runs = (1...10).map {
+            RunProfile.make(
+                run: "r\($0)", workflow: $0 <= 7 ? "fix" : "docs", calls: calls(Array(repeating: true, count: $0 + 2)), childRuns: 0, rules: WorkloadRules())
+        }
+        let report = WorkloadReport.make(
+            runs: runs, callsWithoutRun: 4, rules: WorkloadRules(), since: Self.start, until: Self.start.addingTimeInterval(86_400))
         #expect(report.lines.map { $0.workflow ?? $0.workload.rawValue } == ["autonomous", "fix", "docs"])
         let all = report.lines[0]
         #expect(all.runs == 10 && all.calls.p50 == 8 && all.calls.p90 == 11 && all.calls.max == 12)
