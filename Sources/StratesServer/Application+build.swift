@@ -10,7 +10,7 @@ import StratesProviders
 public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
 {
     let router = Router()
-    GatewayController(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes).addRoutes(to: router)
+    GatewayController(gateway: runtime.gateway).addRoutes(to: router)
     AdminController(runtime: runtime).addRoutes(to: router)
     BudgetController(runtime: runtime).addRoutes(to: router)
     RuleController(runtime: runtime, index: runtime.rateLimits.rules).addRoutes(to: router)
@@ -30,8 +30,7 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
         await AdminAccess.handle(request, runtime: runtime) { _ in HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(listing)]}"#.utf8)) }
     }
     router.add(middleware: UnknownRoute())
-    // The model APIs are answered in each connection's pipeline, on its event loop; the
-    // router's routes for them serve in-process tests.
+    // The model APIs are answered in each connection's pipeline, on its event loop.
     let endpoint = GatewayChannelHandler.Endpoint(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes, logger: logger)
     let timeouts = runtime.configuration.timeouts
     return Application(

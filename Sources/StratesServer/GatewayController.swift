@@ -5,37 +5,18 @@ import NIOCore
 import StratesGateway
 import StratesWire
 
-/// The model APIs: OpenAI's and Anthropic's, under `/v1` (and without it, for clients
-/// whose base URL omits the version).
+/// The model APIs' GET routes, under `/v1` (and without it, for clients whose base URL
+/// omits the version). Their POST routes never reach the router: `GatewayChannelHandler`
+/// answers them in each connection's pipeline, on its event loop.
 struct GatewayController<Context: RequestContext> {
     let gateway: Gateway
-    let maxBodyBytes: Int
 
     func addRoutes(to router: Router<Context>) {
         for prefix in APIKind.pathPrefixes {
-            for api in APIKind.allCases {
-                router.post(RouterPath(prefix + api.upstreamPath)) { request, context in await proxy(api, request, context) }
-            }
             router.get("\(prefix)/models") { request, context in await models(request, context) }
             // Codex CLI tries a WebSocket first; 426 makes it fall back to HTTP at once.
             router.get("\(prefix)/responses") { request, _ in refuseWebSocket(request) }
         }
-    }
-
-    func proxy(_ api: APIKind, _ request: Request, _ context: Context) async -> Response {
-        let receivedAt = ContinuousClock.now
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
-            return HTTPAdapters.error(.bodyTooLarge(limit: maxBodyBytes), format: api.errorFormat)
-        }
-        let gatewayRequest = GatewayRequest(
-            api: api, headers: HTTPAdapters.headers(request.headers), body: Array(body.readableBytesView),
-            query: request.uri.query, receivedAt: receivedAt
-        )
-        return HTTPAdapters.response(await gateway.handleSettled(gatewayRequest, logger: context.logger))
     }
 
     func models(_ request: Request, _ context: Context) async -> Response {
