@@ -71,10 +71,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Reports, importers and (next) the sandbox: read the ledger through its store
+        // protocols; price and attribute through the gateway's own rules.
+        .target(
+            name: "StratesAnalytics",
+            dependencies: ["StratesCore", "StratesWire", "StratesLedger", "StratesGateway", "CByteScan"]
+        ),
         .target(
             name: "StratesServer",
             dependencies: [
-                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "CMalloc",
+                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "StratesAnalytics", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -89,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "strates",
             dependencies: [
-                "StratesCore", "StratesLedger", "StratesLedgerSQLite", "StratesServer", "StratesGateway", "StratesProviders",
+                "StratesCore", "StratesLedger", "StratesLedgerSQLite", "StratesServer", "StratesGateway", "StratesProviders", "StratesAnalytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,13 +109,33 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // What the test targets share: seeded randomness, temporary folders, dates and dollars.
+        .target(name: "StratesTestSupport", dependencies: ["StratesCore"], path: "Tests/StratesTestSupport"),
+        // One test target per source target, named after it.
+        .testTarget(name: "StratesCoreTests", dependencies: ["StratesCore", "StratesWire", "StratesTestSupport"]),
+        .testTarget(name: "StratesWireTests", dependencies: ["StratesCore", "StratesWire", "StratesProviders", "StratesTestSupport"]),
+        .testTarget(name: "StratesProvidersTests", dependencies: ["StratesCore", "StratesProviders", "StratesTestSupport"]),
+        .testTarget(name: "StratesLedgerTests", dependencies: ["StratesCore", "StratesLedger", "StratesLedgerSQLite", "StratesTestSupport"]),
         .testTarget(
-            name: "StratesTests",
+            name: "StratesLedgerSQLiteTests",
+            dependencies: ["StratesCore", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "StratesAnalytics", "StratesTestSupport"]),
+        .testTarget(
+            name: "StratesGatewayTests",
             dependencies: [
-                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite",
-                "StratesGateway", "StratesServer", "CByteScan",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
-        ),
+                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "StratesServer",
+                "StratesTestSupport",
+            ]),
+        .testTarget(
+            name: "StratesAnalyticsTests",
+            dependencies: [
+                "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "StratesAnalytics", "CByteScan",
+                "StratesTestSupport",
+            ]),
+        .testTarget(
+            name: "StratesServerTests",
+            dependencies: [
+                "StratesCore", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "StratesAnalytics", "StratesServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"), "StratesTestSupport",
+            ]),
     ]
 )

@@ -158,10 +158,10 @@ public final class Gateway: Sendable {
         do {
             return try await process(request, requestID: requestID, logger: logger)
         } catch {
-            metrics.recordRejection(status: error.status, code: error.code)
-            logger.debug("request refused", metadata: ["status": "\(error.status)", "code": "\(error.code ?? "")"])
+            metrics.recordRejection(status: error.statusCode, code: error.code)
+            logger.debug("request refused", metadata: ["status": "\(error.statusCode)", "code": "\(error.code ?? "")"])
             let headers = error.responseHeaders + [("x-strates-request-id", requestID)]
-            return GatewayResponse(status: error.status, headers: headers, body: .bytes(error.body(format: request.api.errorFormat)))
+            return GatewayResponse(status: error.statusCode, headers: headers, body: .bytes(error.body(format: request.api.errorFormat)))
         }
     }
 
@@ -498,14 +498,14 @@ public final class Gateway: Sendable {
     {
         var record = record
         record.status = status
-        record.httpStatus = failure.status
+        record.httpStatus = failure.statusCode
         record.usage = Usage(input: record.inputEstimate)
         record.usageEstimated = true
         record.error = reason
         settle(&record, request: request, logger: logger)
-        metrics.recordUpstreamError(provider: record.provider ?? "none", status: failure.status)
+        metrics.recordUpstreamError(provider: record.provider ?? "none", status: failure.statusCode)
         return GatewayResponse(
-            status: failure.status, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)],
+            status: failure.statusCode, headers: [("content-type", "application/json"), ("x-strates-request-id", record.id)],
             body: .bytes(failure.body(format: request.api.errorFormat)))
     }
 
@@ -567,7 +567,7 @@ public final class Gateway: Sendable {
             return (rates, admission)
         } catch {
             record.status = .rejected
-            record.httpStatus = error.status
+            record.httpStatus = error.statusCode
             record.error = error.code.map { "refused: \($0)" } ?? "refused"
             settle(&record, request: request, logger: logger)
             throw error

@@ -2,7 +2,8 @@ import StratesWire
 
 /// Every refusal the gateway makes, rendered in the caller's own API format.
 public struct GatewayError: Error, Sendable, CustomStringConvertible {
-    public var status: Int
+    /// The HTTP status it is answered with.
+    public var statusCode: Int
     /// Overrides the per-format default `type` when set.
     public var type: String?
     public var message: String
@@ -11,21 +12,21 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     public var headers: [(name: String, value: String)] = []
 
     public init(status: Int, type: String? = nil, message: String, code: String? = nil, param: String? = nil) {
-        self.status = status
+        self.statusCode = status
         self.type = type
         self.message = message
         self.code = code
         self.param = param
     }
 
-    public var description: String { "\(status): \(message)" }
+    public var description: String { "\(statusCode): \(message)" }
 
     /// The headers of the error's answer: its JSON body's type, then its own (such as
     /// `retry-after`).
     public var responseHeaders: [(name: String, value: String)] { [("content-type", "application/json")] + headers }
 
     public func body(format: APIFormat) -> [UInt8] {
-        ErrorBody.render(format: format, status: status, type: type, message: message, code: code, param: param)
+        ErrorBody.render(format: format, status: statusCode, type: type, message: message, code: code, param: param)
     }
 
     public static let missingKey = GatewayError(

@@ -14,12 +14,12 @@ extension SQLiteLedger {
         return (runs, try await callsWithoutRun(from: from, to: to, team: team))
     }
 
-    /// The runs' profiles streamed into the report four measures and two names at a time, not
+    /// The runs' profiles streamed into `sink` four measures and two names at a time, not
     /// read whole into memory first (a month holds hundreds of thousands of runs).
-    public func workloadReport(from: Date, to: Date, team: String?, rules: WorkloadRules) async throws -> WorkloadReport {
+    public func runProfiles<Sink: RunProfileSink>(from: Date, to: Date, team: String?, rules: WorkloadRules, into sink: Sink) async throws -> Sink {
         _ = try await refreshProfiles(rules: rules)
-        let builder = try await writer.read { db in
-            var builder = WorkloadReport.Builder()
+        return try await writer.read { db in
+            var sink = sink
             let statement = try db.makeStatement(
                 sql: """
                     SELECT workload, workflow, calls, tokens, cost, seconds, context_growth, cache_read, context, output, loop_length, child_runs
@@ -30,21 +30,19 @@ extension SQLiteLedger {
             try Self.step(statement, in: db) { row in
                 // A handful of workflows name a month of runs: each name is made once.
                 let workflow = row.text(1, among: &workflows) ?? "(none)"
-                builder.add(
+                sink.add(
                     RunProfile(
                         run: "", workflow: workflow, workload: WorkloadClass(rawValue: row.text(0) ?? "") ?? .chain, calls: Int(row.int(2)), tokens: row.int(3),
                         cost: row.int(4), seconds: row.double(5), contextGrowth: row.double(6), cacheRead: row.int(7), context: row.int(8), output: row.int(9),
                         loopLength: Int(row.int(10)), childRuns: Int(row.int(11))
                     ))
             }
-            return builder
+            return sink
         }
-        let without = try await callsWithoutRun(from: from, to: to, team: team)
-        return builder.report(callsWithoutRun: without, rules: rules, since: from, until: to)
     }
 
     /// Calls in [from, to) that belong to no run (not profiled), from the rollups.
-    func callsWithoutRun(from: Date, to: Date, team: String?) async throws -> Int64 {
+    public func callsWithoutRun(from: Date, to: Date, team: String?) async throws -> Int64 {
         var window = UsageWindow(since: from, until: to)
         window.condition = "status != 'rejected'"
         if let team { window.filters = [(UsageWindow.filter(.team)!, team)] }
@@ -235,13 +233,13 @@ extension SQLiteLedger {
 }
 
 extension SQLiteLedger {
-    /// The sums of the outcome and efficiency reports for runs started in [from, to), grouped
-    /// by `by` (workflow, team, member or model), with the outcomes recorded for those runs
-    /// since `from`: the outcomes since `from` read first (a month's are tens of thousands),
+    /// The outcomes and run totals the outcome and efficiency reports sum, for runs started
+    /// in [from, to), grouped by `by` (workflow, team, member or model), with the outcomes
+    /// recorded since `from`: the outcomes since `from` read first (a month's are tens of thousands),
     /// then the run profiles streamed past them four columns at a time. Joining the two in
     /// SQL took three times as long (an index built and probed for every run); reading whole
     /// runs into memory took longer still.
-    public func outcomeTally(from: Date, to: Date, team: String?, by: String) async throws -> OutcomeTally {
+    public func runOutcomes<Sink: RunOutcomeSink>(from: Date, to: Date, team: String?, by: String, into sink: Sink) async throws -> Sink {
         _ = try await refreshProfiles(rules: nil)
         let group =
             switch by {
@@ -251,12 +249,12 @@ extension SQLiteLedger {
             default: "workflow"
             }
         return try await writer.read { db in
-            var builder = OutcomeTally.Builder()
+            var sink = sink
             let outcomes = try db.makeStatement(sql: "SELECT run, kind, quantity, value_nano FROM outcomes WHERE at >= ?")
             try outcomes.setArguments([Self.millis(from)])
             try Self.step(outcomes, in: db) { row in
                 guard let run = row.text(0), let kind = row.text(1).flatMap(Outcome.Kind.init(rawValue:)) else { return }
-                builder.record(run: run, kind: kind, quantity: row.optionalInt(2), value: row.optionalInt(3))
+                sink.record(run: run, kind: kind, quantity: row.optionalInt(2), value: row.optionalInt(3))
             }
             let runs = try db.makeStatement(
                 sql: """
@@ -268,9 +266,9 @@ extension SQLiteLedger {
                 // Runs of a group follow each other only by chance; equal names are kept once.
                 var name = row.text(1) ?? "(none)"
                 if name == last { name = last! } else { last = name }
-                builder.add(OutcomeReport.RunLine(run: row.text(0) ?? "", group: name, tokens: row.int(2), cost: row.int(3)))
+                sink.add(run: row.text(0) ?? "", group: name, tokens: row.int(2), cost: row.int(3))
             }
-            return builder.tally
+            return sink
         }
     }
 

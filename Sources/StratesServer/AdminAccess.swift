@@ -20,20 +20,6 @@ struct AdminAccess {
         return AdminAccess(key: key, database: runtime.database)
     }
 
-    /// Runs an admin handler, turning every failure into an error response in OpenAI's
-    /// shape (the admin API's own); unexpected ones reveal nothing.
-    static func handle(_ request: Request, runtime: StratesRuntime, _ body: (AdminAccess) async throws -> Response) async -> Response {
-        do {
-            let access = try await authenticate(request, runtime: runtime)
-            return try await body(access)
-        } catch let error as GatewayError {
-            return HTTPAdapters.error(error, format: .openAI)
-        } catch {
-            return HTTPAdapters.error(
-                GatewayError(status: 503, message: "The ledger could not be read or written. Try again shortly.", code: "ledger_unavailable"), format: .openAI)
-        }
-    }
-
     /// Whether this admin may see and change what is charged to `scope`.
     func may(_ scope: BudgetScope) async throws -> Bool {
         guard let team else { return true }

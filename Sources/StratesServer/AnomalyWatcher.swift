@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import StratesAnalytics
 import StratesCore
 import StratesGateway
 import StratesLedger

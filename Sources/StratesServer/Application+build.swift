@@ -9,26 +9,36 @@ import StratesProviders
 /// Builds the Strates HTTP application over a started runtime. Tests call this too.
 public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
 {
-    let router = Router()
+    let router = Router(context: StratesRequestContext.self)
     GatewayController(gateway: runtime.gateway).addRoutes(to: router)
-    AdminController(runtime: runtime).addRoutes(to: router)
-    BudgetController(runtime: runtime).addRoutes(to: router)
-    RuleController(runtime: runtime, index: runtime.rateLimits.rules).addRoutes(to: router)
-    RuleController(runtime: runtime, index: runtime.policies.rules).addRoutes(to: router)
-    GrantController(runtime: runtime).addRoutes(to: router)
-    ReserveController(runtime: runtime).addRoutes(to: router)
-    ReportController(runtime: runtime).addRoutes(to: router)
-    RoutingController(runtime: runtime).addRoutes(to: router)
-    FeedbackController(runtime: runtime).addRoutes(to: router)
-    OutcomeController(runtime: runtime).addRoutes(to: router)
+    router.addRoutes(OperationsController(runtime: runtime).endpoints)
+    // GitHub signs its deliveries; there is no admin key on this one.
+    router.post("/api/outcomes/github", use: OutcomeController(runtime: runtime).github)
+    router.get("/api/openapi.json") { _, _ in HTTPAdapters.json(.ok, AdminAPIDocument.json) }
+    // Every other `/api` route: the admin key resolved once into an `AdminContext`, every
+    // failure rendered in the admin API's format.
+    let api = router.group("/api").add(middleware: AdminErrors()).add(middleware: AdminAuthentication(runtime: runtime))
+        .group(context: AdminContext.self)
+    let grants = GrantController(runtime: runtime)
+    let reserves = ReserveController(runtime: runtime)
+    let routing = RoutingController(runtime: runtime)
+    api.addRoutes(UsageController(runtime: runtime).endpoints, atPath: "/usage")
+    api.addRoutes(BudgetController(runtime: runtime).endpoints, atPath: "/budgets")
+    api.addRoutes(RuleController(runtime: runtime, index: runtime.rateLimits.rules).endpoints, atPath: "/\(RateLimit.collection)")
+    api.addRoutes(RuleController(runtime: runtime, index: runtime.policies.rules).endpoints, atPath: "/\(AccessPolicy.collection)")
+    api.addRoutes(grants.endpoints, atPath: "/grants")
+    api.addRoutes(grants.memberEndpoints, atPath: "/members")
+    api.addRoutes(reserves.endpoints, atPath: "/reserves")
+    api.addRoutes(reserves.statusEndpoints, atPath: "/reserve-status")
+    api.addRoutes(routing.endpoints, atPath: "/routes")
+    api.addRoutes(routing.routingEndpoints, atPath: "/routing")
+    api.addRoutes(ReportController(runtime: runtime).endpoints, atPath: "/reports")
+    api.addRoutes(FeedbackController(runtime: runtime).endpoints, atPath: "/feedback")
+    api.addRoutes(OutcomeController(runtime: runtime).endpoints, atPath: "/outcomes")
     // `GET /api`: every admin route, so that clients (and the tenant-isolation test) can
     // discover them rather than keep their own list.
-    let adminRoutes = router.routes.map { (method: $0.method.rawValue, path: $0.path.description) }
-        .filter { $0.path.hasPrefix("/api/") }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
-    let listing = adminRoutes.map { #"{"method":"\#($0.method)","path":\#(JSONText.quote($0.path))}"# }.joined(separator: ",")
-    router.get("/api") { request, _ in
-        await AdminAccess.handle(request, runtime: runtime) { _ in HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(listing)]}"#.utf8)) }
-    }
+    let listing = AdminAPIDocument.routes(of: router).map { #"{"method":"\#($0.method)","path":\#(JSONText.quote($0.path))}"# }.joined(separator: ",")
+    api.get { _, _ in HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(listing)]}"#.utf8)) }
     router.add(middleware: UnknownRoute())
     // The model APIs are answered in each connection's pipeline, on its event loop.
     let endpoint = GatewayChannelHandler.Endpoint(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes, logger: logger)

@@ -7,46 +7,30 @@ import StratesLedger
 /// `/api/budgets`: list, create, show, change and delete budgets. Organization admins
 /// manage every budget; a team admin (an admin key bound to a team) only those scoped to
 /// the team, its members and its keys. Changes apply to the running gateway at once.
-struct BudgetController<Context: RequestContext> {
+struct BudgetController: CollectionController {
     let runtime: StratesRuntime
 
-    func addRoutes(to router: Router<Context>) {
-        router.get("/api/budgets") { request, _ in await list(request) }
-        router.post("/api/budgets") { request, _ in await create(request) }
-        router.get("/api/budgets/:budget") { request, context in await show(request, context) }
-        router.put("/api/budgets/:budget") { request, context in await change(request, context) }
-        router.patch("/api/budgets/:budget") { request, context in await change(request, context) }
-        router.delete("/api/budgets/:budget") { request, context in await delete(request, context) }
+    static let idParameter = "budget"
+
+    @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let visible = try await context.access.visible(runtime.budgets.budgets)
+        let standings = try await runtime.budgets.standings(of: visible)
+        return HTTPAdapters.list(zip(visible, standings).map { $0.json(standing: $1) })
     }
 
-    func list(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let visible = try await access.visible(runtime.budgets.budgets)
-            let standings = try await runtime.budgets.standings(of: visible)
-            let items = zip(visible, standings).map { $0.json(standing: $1) }
-            return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
-        }
+    @Sendable func show(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let budget = try await find(context)
+        let standing = try await runtime.budgets.standings(of: [budget]).first
+        return HTTPAdapters.json(.ok, Array(budget.json(standing: standing).utf8))
     }
 
-    func show(_ request: Request, _ context: Context) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let budget = try await find(context, access)
-            let standing = try await runtime.budgets.standings(of: [budget]).first
-            return HTTPAdapters.json(.ok, Array(budget.json(standing: standing).utf8))
-        }
+    @Sendable func create(_ request: Request, _ context: AdminContext) async throws -> Response {
+        try await apply(try await Self.changes(request), to: nil, access: context.access)
     }
 
-    func create(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            try await apply(try await Self.changes(request), to: nil, access: access)
-        }
-    }
-
-    func change(_ request: Request, _ context: Context) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let current = try await find(context, access)
-            return try await apply(try await Self.changes(request), to: current, access: access)
-        }
+    @Sendable func change(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let current = try await find(context)
+        return try await apply(try await Self.changes(request), to: current, access: context.access)
     }
 
     /// Checks the changed budget (and that this admin may put it on its scope), saves it,
@@ -70,19 +54,18 @@ struct BudgetController<Context: RequestContext> {
         return HTTPAdapters.json(current == nil ? .created : .ok, Array(budget.json(standing: standing).utf8))
     }
 
-    func delete(_ request: Request, _ context: Context) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let budget = try await find(context, access)
-            _ = try await runtime.database.deleteBudget(budget.id)
-            try await runtime.budgets.reload()
-            return HTTPAdapters.json(.ok, Array(#"{"id":\#(JSONText.quote(budget.id)),"deleted":true}"#.utf8))
-        }
+    @Sendable func delete(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let budget = try await find(context)
+        _ = try await runtime.database.deleteBudget(budget.id)
+        try await runtime.budgets.reload()
+        return HTTPAdapters.deleted(budget.id)
     }
 
     /// The budget named by the path (id or name), if this admin may see it.
-    func find(_ context: Context, _ access: AdminAccess) async throws -> Budget {
-        try await access.find(
-            HTTPAdapters.pathParameter("budget", in: context), in: runtime.budgets.budgets, noun: "budget", collection: "budgets", code: "budget_not_found")
+    func find(_ context: AdminContext) async throws -> Budget {
+        try await context.access.find(
+            HTTPAdapters.pathParameter(Self.idParameter, in: context), in: runtime.budgets.budgets, noun: "budget", collection: "budgets",
+            code: "budget_not_found")
     }
 
     static func changes(_ request: Request) async throws -> BudgetChanges {

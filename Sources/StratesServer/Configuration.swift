@@ -1,7 +1,9 @@
 import Foundation
 import NIOCore
+import StratesAnalytics
 import StratesCore
 import StratesGateway
+import StratesLedger
 import StratesProviders
 
 /// Strates' configuration, after parsing and validation.

@@ -1,6 +1,8 @@
 import Foundation
+import StratesAnalytics
 import StratesCore
 import StratesGateway
+import StratesLedger
 import StratesProviders
 import Yams
 

@@ -6,43 +6,40 @@ import StratesGateway
 /// `POST /api/feedback` (`{"request_id" | "run", "score": 0…1, "source", "comment"}`) and
 /// `GET /api/feedback?run=…|request_id=…`. A team admin scores and reads only its team's
 /// requests and runs. The comment is stored, never logged.
-struct FeedbackController<Context: RequestContext> {
+struct FeedbackController {
     let runtime: StratesRuntime
 
-    func addRoutes(to router: Router<Context>) {
-        router.post("/api/feedback") { request, _ in await create(request) }
-        router.get("/api/feedback") { request, _ in await list(request) }
+    /// Mounted at `/api/feedback`.
+    var endpoints: RouteCollection<AdminContext> {
+        RouteCollection(context: AdminContext.self).post(use: create).get(use: list)
     }
 
-    func create(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let object = try await AdminAccess.jsonObject(request, example: #"{"request_id": "req_…", "score": 1, "source": "review"}"#)
-            let feedback: Feedback
-            do {
-                feedback = try Feedback.make(from: object, id: "fb_" + KeySecrets.randomHex(8), at: Date())
-            } catch {
-                throw GatewayError.badRequest("The feedback is not valid: \(error).")
-            }
-            try await runtime.requireVisible(requestID: feedback.requestID, run: feedback.run, access: access)
-            try await runtime.database.record(feedback)
-            // Auto routing learns from it at once, not at the next reload.
-            try? await runtime.gateway.refreshTierRecords(from: runtime.database)
-            return HTTPAdapters.json(.created, Array(feedback.json.utf8))
+    @Sendable func create(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let access = context.access
+        let object = try await AdminAccess.jsonObject(request, example: #"{"request_id": "req_…", "score": 1, "source": "review"}"#)
+        let feedback: Feedback
+        do {
+            feedback = try Feedback.make(from: object, id: "fb_" + KeySecrets.randomHex(8), at: Date())
+        } catch {
+            throw GatewayError.badRequest("The feedback is not valid: \(error).")
         }
+        try await runtime.requireVisible(requestID: feedback.requestID, run: feedback.run, access: access)
+        try await runtime.database.record(feedback)
+        // Auto routing learns from it at once, not at the next reload.
+        try? await runtime.gateway.refreshTierRecords(from: runtime.database)
+        return HTTPAdapters.json(.created, Array(feedback.json.utf8))
     }
 
-    func list(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let parameters = request.uri.queryParameters
-            let run = parameters.get("run")
-            let requestID = parameters.get("request_id")
-            guard (run == nil) != (requestID == nil) else {
-                throw GatewayError.badRequest("Give either 'run' or 'request_id' in the query.", param: "run")
-            }
-            try await runtime.requireVisible(requestID: requestID, run: run, access: access)
-            let items = try await runtime.database.feedback(run: run, requestID: requestID).map(\.json)
-            return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
+    @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let access = context.access
+        let parameters = request.uri.queryParameters
+        let run = parameters.get("run")
+        let requestID = parameters.get("request_id")
+        guard (run == nil) != (requestID == nil) else {
+            throw GatewayError.badRequest("Give either 'run' or 'request_id' in the query.", param: "run")
         }
+        try await runtime.requireVisible(requestID: requestID, run: run, access: access)
+        return HTTPAdapters.list(try await runtime.database.feedback(run: run, requestID: requestID).map(\.json))
     }
 }
 

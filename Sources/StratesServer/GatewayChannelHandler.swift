@@ -168,7 +168,8 @@ final class GatewayChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         if incoming.tooLarge {
             let error = GatewayError.bodyTooLarge(limit: endpoint.maxBodyBytes)
             writeWhole(
-                status: error.status, headers: error.responseHeaders, body: ByteBuffer(bytes: error.body(format: incoming.api.errorFormat)), context: context)
+                status: error.statusCode, headers: error.responseHeaders, body: ByteBuffer(bytes: error.body(format: incoming.api.errorFormat)),
+                context: context)
             finishAnswer(context: context)
             return
         }

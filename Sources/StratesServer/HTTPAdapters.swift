@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import StratesCore
 import StratesGateway
 import StratesWire
 
@@ -47,6 +48,16 @@ enum HTTPAdapters {
         Response(status: status, headers: fields([("content-type", "application/json")] + headers), body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
+    /// `{"object":"list","data":[…]}` of items already in JSON, and what else the list says.
+    static func list(_ items: [String], _ fields: String = "") -> Response {
+        json(.ok, Array(#"{"object":"list",\#(fields)"data":[\#(items.joined(separator: ","))]}"#.utf8))
+    }
+
+    /// What a DELETE answers: the id of what is gone.
+    static func deleted(_ id: String) -> Response {
+        json(.ok, Array(#"{"id":\#(JSONText.quote(id)),"deleted":true}"#.utf8))
+    }
+
     /// A path parameter as the client meant it: `/api/members/alice%40example.com` names
     /// `alice@example.com`. Hummingbird hands the segment over still percent-encoded.
     static func pathParameter<Context: RequestContext>(_ name: String, in context: Context) -> String {
@@ -55,6 +66,6 @@ enum HTTPAdapters {
     }
 
     static func error(_ error: GatewayError, format: APIFormat) -> Response {
-        json(HTTPResponse.Status(code: error.status), error.body(format: format), headers: error.headers)
+        json(HTTPResponse.Status(code: error.statusCode), error.body(format: format), headers: error.headers)
     }
 }

@@ -1,46 +1,48 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import StratesAnalytics
 import StratesCore
 import StratesGateway
+import StratesLedger
 
 /// `POST /api/outcomes` (`{"run", "kind", "ref", "quantity", "value_usd", "at"}`) and
 /// `GET /api/outcomes?run=…`: what runs produced. A team admin records and reads only its
 /// team's runs. The same run, kind and reference is recorded once (200 with the first).
-struct OutcomeController<Context: RequestContext> {
+struct OutcomeController {
     let runtime: StratesRuntime
 
-    func addRoutes(to router: Router<Context>) {
-        router.post("/api/outcomes") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let object = try await AdminAccess.jsonObject(request, example: #"{"run": "run-42", "kind": "commit", "ref": "3f1d2c4", "quantity": 120}"#)
-                let outcome: Outcome
-                do {
-                    outcome = try Outcome.make(from: object, id: "out_" + KeySecrets.randomHex(8), at: Date(), source: "api")
-                } catch {
-                    throw GatewayError.badRequest("The outcome is not valid: \(error).")
-                }
-                try await runtime.requireVisible(requestID: nil, run: outcome.run, access: access)
-                let added = try await runtime.database.record(outcome)
-                runtime.gateway.runs?.outcomeRecorded(run: outcome.run)
-                guard added else {
-                    let existing = try await runtime.database.outcomes(run: outcome.run).first { $0.kind == outcome.kind && $0.ref == outcome.ref }
-                    return HTTPAdapters.json(.ok, Array((existing ?? outcome).json.utf8))
-                }
-                return HTTPAdapters.json(.created, Array(outcome.json.utf8))
-            }
+    /// Mounted at `/api/outcomes`, behind an admin key.
+    var endpoints: RouteCollection<AdminContext> {
+        RouteCollection(context: AdminContext.self).post(use: create).get(use: list)
+    }
+
+    @Sendable func create(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let access = context.access
+        let object = try await AdminAccess.jsonObject(request, example: #"{"run": "run-42", "kind": "commit", "ref": "3f1d2c4", "quantity": 120}"#)
+        let outcome: Outcome
+        do {
+            outcome = try Outcome.make(from: object, id: "out_" + KeySecrets.randomHex(8), at: Date(), source: "api")
+        } catch {
+            throw GatewayError.badRequest("The outcome is not valid: \(error).")
         }
-        router.post("/api/outcomes/github") { request, _ in await github(request) }
-        router.get("/api/outcomes") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                guard let run = request.uri.queryParameters.get("run") else {
-                    throw GatewayError.badRequest("Give the 'run' whose outcomes to list.", param: "run")
-                }
-                try await runtime.requireVisible(requestID: nil, run: run, access: access)
-                let items = try await runtime.database.outcomes(run: run).map(\.json)
-                return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
-            }
+        try await runtime.requireVisible(requestID: nil, run: outcome.run, access: access)
+        let added = try await runtime.database.record(outcome)
+        runtime.gateway.runs?.outcomeRecorded(run: outcome.run)
+        guard added else {
+            let existing = try await runtime.database.outcomes(run: outcome.run).first { $0.kind == outcome.kind && $0.ref == outcome.ref }
+            return HTTPAdapters.json(.ok, Array((existing ?? outcome).json.utf8))
         }
+        return HTTPAdapters.json(.created, Array(outcome.json.utf8))
+    }
+
+    @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let access = context.access
+        guard let run = request.uri.queryParameters.get("run") else {
+            throw GatewayError.badRequest("Give the 'run' whose outcomes to list.", param: "run")
+        }
+        try await runtime.requireVisible(requestID: nil, run: run, access: access)
+        return HTTPAdapters.list(try await runtime.database.outcomes(run: run).map(\.json))
     }
 
     /// GitHub's webhook: `pull_request` (opened, or closed when merged) and `deployment_status`
@@ -49,7 +51,7 @@ struct OutcomeController<Context: RequestContext> {
     /// the configured secret (`X-Hub-Signature-256`); there is no admin key on this route.
     /// Only runs of the teams `outcomes.github_repositories` maps the repository to take an
     /// outcome: anyone who can open a pull request can write its `Strates-Run:` lines.
-    func github(_ request: Request) async -> Response {
+    @Sendable func github(_ request: Request, _ context: some RequestContext) async -> Response {
         func answer(_ status: HTTPResponse.Status, _ json: String) -> Response { HTTPAdapters.json(status, Array(json.utf8)) }
         func refuse(_ status: HTTPResponse.Status, _ message: String, _ code: String) -> Response {
             HTTPAdapters.json(status, GatewayError(status: Int(status.code), message: message, code: code).body(format: .openAI))

@@ -1,89 +1,91 @@
 import Foundation
 import Hummingbird
+import StratesAnalytics
 import StratesCore
 import StratesGateway
+import StratesLedger
 
 /// `/api/reports/...`: reports over the ledger, for admin keys; a team admin sees its own
 /// team's members only.
-struct ReportController<Context: RequestContext> {
+struct ReportController {
     let runtime: StratesRuntime
 
-    func addRoutes(to router: Router<Context>) {
-        router.get("/api/reports/benefits") { request, _ in await benefits(request) }
-        router.get("/api/reports/routing") { request, _ in await routing(request) }
-        router.get("/api/reports/flow") { request, _ in await flow(request) }
-        windowed(router, "/api/reports/workloads") { window, access, _ in
+    /// Mounted at `/api/reports`.
+    var endpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
+        let runtime = runtime
+        routes.get("benefits", use: benefits)
+        routes.get("routing", use: routing)
+        routes.get("flow", use: flow)
+        windowed(routes, "workloads") { window, access, _ in
             try await WorkloadReporting.make(
                 database: runtime.database, rules: runtime.configuration.workloads, since: window.since, until: window.until, team: access.team
             )
         }
-        windowed(router, "/api/reports/outcomes") { window, access, parameter in
+        windowed(routes, "outcomes") { window, access, parameter in
             try await OutcomeReporting.make(
                 database: runtime.database, by: try Self.grouping(parameter, default: "workflow"), since: window.since, until: window.until, team: access.team)
         }
-        windowed(router, "/api/reports/efficiency") { window, access, parameter in
+        windowed(routes, "efficiency") { window, access, parameter in
             try await OutcomeReporting.efficiency(
                 database: runtime.database, by: try Self.grouping(parameter, default: "model"), since: window.since, until: window.until, team: access.team)
         }
-        windowed(router, "/api/reports/anomalies") { window, access, _ in
+        windowed(routes, "anomalies") { window, access, _ in
             SpikeList(
                 try await AnomalyReporting.detect(
                     database: runtime.database, rules: runtime.configuration.anomalies, since: window.since, until: window.until, team: access.team
                 ))
         }
-        router.get("/api/reports/forecast") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                await runtime.ledgerWriter.flush()
-                let format = try Self.format { request.uri.queryParameters.get($0) }
-                let forecast = try await ForecastReporting.make(database: runtime.database, team: access.team)
-                return HTTPAdapters.report(format: format, json: forecast.json, csv: forecast.csv)
-            }
+        routes.get("forecast") { request, context in
+            await runtime.ledgerWriter.flush()
+            let format = try Self.format { request.uri.queryParameters.get($0) }
+            let forecast = try await ForecastReporting.make(database: runtime.database, team: context.access.team)
+            return HTTPAdapters.report(format: format, json: forecast.json, csv: forecast.csv)
         }
+        return routes
     }
 
     /// `?by=team,workflow&since=30d&until=…&top=10&trend=day|week&format=json|csv`; a team admin sees its team's requests.
-    func flow(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let parameters = request.uri.queryParameters
-            let dimensions: [UsageDimension]
-            switch FlowReporting.dimensions(parameters.get("by") ?? "") {
-            case .success(let found): dimensions = found
-            case .failure(let problem): throw GatewayError.badRequest("'by': \(problem.message).", param: problem.param)
-            }
-            let window = try Self.window { parameters.get($0) }
-            let top = parameters.get("top").map { Int($0) } ?? 10
-            guard let top, (1...1_000).contains(top) else { throw GatewayError.badRequest("'top' must be a whole number from 1 to 1000.", param: "top") }
-            var trend: FlowReport.Trend?
-            if let text = parameters.get("trend") {
-                guard let unit = FlowReport.Trend(rawValue: text) else { throw GatewayError.badRequest("'trend' is day or week.", param: "trend") }
-                trend = unit
-            }
-            let format = try Self.format { parameters.get($0) }
-            await runtime.ledgerWriter.flush()
-            let report = try await FlowReporting.make(
-                database: runtime.database, dimensions: dimensions, since: window.since, until: window.until, top: top, trend: trend, team: access.team
-            )
-            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
+    @Sendable func flow(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let access = context.access
+        let parameters = request.uri.queryParameters
+        let dimensions: [UsageDimension]
+        switch FlowReporting.dimensions(parameters.get("by") ?? "") {
+        case .success(let found): dimensions = found
+        case .failure(let problem): throw GatewayError.badRequest("'by': \(problem.message).", param: problem.param)
         }
+        let window = try Self.window { parameters.get($0) }
+        let top = parameters.get("top").map { Int($0) } ?? 10
+        guard let top, (1...1_000).contains(top) else { throw GatewayError.badRequest("'top' must be a whole number from 1 to 1000.", param: "top") }
+        var trend: FlowReport.Trend?
+        if let text = parameters.get("trend") {
+            guard let unit = FlowReport.Trend(rawValue: text) else { throw GatewayError.badRequest("'trend' is day or week.", param: "trend") }
+            trend = unit
+        }
+        let format = try Self.format { parameters.get($0) }
+        await runtime.ledgerWriter.flush()
+        let report = try await FlowReporting.make(
+            database: runtime.database, dimensions: dimensions, since: window.since, until: window.until, top: top, trend: trend, team: access.team
+        )
+        return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
     }
 
-    /// A JSON report over `?since=…&until=…`: admin access, the ledger flushed first.
-    /// A report over a window (`since`, `until`), as JSON or CSV (`format`).
+    /// A report over a window (`since`, `until`), as JSON or CSV (`format`), the ledger
+    /// flushed first.
     func windowed(
-        _ router: Router<Context>, _ path: String,
+        _ routes: RouteCollection<AdminContext>, _ path: String,
         _ build:
             @escaping @Sendable (_ window: (since: Date, until: Date), _ access: AdminAccess, _ parameter: (String) -> String?) async throws ->
             any ReportRendering
     ) {
-        router.get(RouterPath(path)) { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let parameters = request.uri.queryParameters
-                let window = try Self.window { parameters.get($0) }
-                let format = try Self.format { parameters.get($0) }
-                await runtime.ledgerWriter.flush()
-                let report = try await build(window, access) { parameters.get($0) }
-                return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
-            }
+        let runtime = runtime
+        routes.get(RouterPath(path)) { request, context in
+            let parameters = request.uri.queryParameters
+            let window = try Self.window { parameters.get($0) }
+            let format = try Self.format { parameters.get($0) }
+            await runtime.ledgerWriter.flush()
+            let report = try await build(window, context.access) { parameters.get($0) }
+            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
         }
     }
 
@@ -117,47 +119,45 @@ struct ReportController<Context: RequestContext> {
     }
 
     /// `?since=30d&until=2026-11-30&format=json|csv`; a team admin sees its team's requests.
-    func routing(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let parameters = request.uri.queryParameters
-            let window = try Self.window { parameters.get($0) }
-            let format = try Self.format { parameters.get($0) }
-            await runtime.ledgerWriter.flush()
-            let report = try await RoutingReporting.make(
-                database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window.since,
-                until: window.until, team: access.team
-            )
-            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
-        }
+    @Sendable func routing(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let access = context.access
+        let parameters = request.uri.queryParameters
+        let window = try Self.window { parameters.get($0) }
+        let format = try Self.format { parameters.get($0) }
+        await runtime.ledgerWriter.flush()
+        let report = try await RoutingReporting.make(
+            database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window.since,
+            until: window.until, team: access.team
+        )
+        return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
     }
 
     /// `?period=2026-11&time_zone=Europe/Paris&purpose=benefit|all&format=json|csv`.
-    func benefits(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let parameters = request.uri.queryParameters
-            let zoneName = parameters.get("time_zone") ?? "UTC"
-            guard let zone = TimeZone(identifier: zoneName) else {
-                throw GatewayError.badRequest("'time_zone' \(zoneName) is not a known IANA zone (e.g. UTC, Europe/Paris).", param: "time_zone")
-            }
-            guard let text = parameters.get("period") else {
-                throw GatewayError.badRequest("'period' is required: \(ReportPeriod.problem).", param: "period")
-            }
-            guard let period = ReportPeriod(text, timeZone: zone) else {
-                throw GatewayError.badRequest("'period' \(text) is not valid: \(ReportPeriod.problem).", param: "period")
-            }
-            let format = try Self.format { parameters.get($0) }
-            let purpose = parameters.get("purpose") ?? "benefit"
-            var members: Set<String>?
-            if let team = access.team {
-                let directory = try await runtime.database.members(organization: access.key.organization)
-                members = Set(directory.filter { $0.teams.contains(team) }.map(\.member))
-            }
-            await runtime.ledgerWriter.flush()
-            let report = try await BenefitsReporting.make(
-                database: runtime.database, pricing: runtime.pricing, organization: access.key.organization, period: period,
-                purpose: purpose == "all" ? nil : purpose, members: members
-            )
-            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
+    @Sendable func benefits(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let access = context.access
+        let parameters = request.uri.queryParameters
+        let zoneName = parameters.get("time_zone") ?? "UTC"
+        guard let zone = TimeZone(identifier: zoneName) else {
+            throw GatewayError.badRequest("'time_zone' \(zoneName) is not a known IANA zone (e.g. UTC, Europe/Paris).", param: "time_zone")
         }
+        guard let text = parameters.get("period") else {
+            throw GatewayError.badRequest("'period' is required: \(ReportPeriod.problem).", param: "period")
+        }
+        guard let period = ReportPeriod(text, timeZone: zone) else {
+            throw GatewayError.badRequest("'period' \(text) is not valid: \(ReportPeriod.problem).", param: "period")
+        }
+        let format = try Self.format { parameters.get($0) }
+        let purpose = parameters.get("purpose") ?? "benefit"
+        var members: Set<String>?
+        if let team = access.team {
+            let directory = try await runtime.database.members(organization: access.key.organization)
+            members = Set(directory.filter { $0.teams.contains(team) }.map(\.member))
+        }
+        await runtime.ledgerWriter.flush()
+        let report = try await BenefitsReporting.make(
+            database: runtime.database, pricing: runtime.pricing, organization: access.key.organization, period: period,
+            purpose: purpose == "all" ? nil : purpose, members: members
+        )
+        return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
     }
 }

@@ -5,26 +5,29 @@ import StratesGateway
 
 /// `/api/reserves`: the generic rule routes plus where each reserve stands on the running
 /// gateway (`/api/reserves/:rule/status`, and every one with `/api/reserve-status`).
-struct ReserveController<Context: RequestContext> {
+struct ReserveController {
     let runtime: StratesRuntime
 
-    var rules: RuleController<Context, ProductionReserve> { RuleController(runtime: runtime, index: runtime.reserves.rules) }
+    var rules: RuleController<ProductionReserve> { RuleController(runtime: runtime, index: runtime.reserves.rules) }
 
-    func addRoutes(to router: Router<Context>) {
-        rules.addRoutes(to: router)
-        router.get("/api/reserves/:rule/status") { request, context in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let reserve = try await rules.find(context, access)
-                let standing = try await runtime.reserves.standings(of: [reserve]).first
-                return HTTPAdapters.json(.ok, Array((standing?.json ?? "{}").utf8))
-            }
-        }
-        router.get("/api/reserve-status") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { access in
-                let visible = try await access.visible(runtime.reserves.rules.all)
-                let items = try await runtime.reserves.standings(of: visible).map(\.json)
-                return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
-            }
-        }
+    /// Mounted at `/api/reserves`.
+    var endpoints: RouteCollection<AdminContext> {
+        rules.endpoints.get(":rule/status", use: status)
+    }
+
+    /// Mounted at `/api/reserve-status`.
+    var statusEndpoints: RouteCollection<AdminContext> {
+        RouteCollection(context: AdminContext.self).get(use: statuses)
+    }
+
+    @Sendable func status(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let reserve = try await rules.find(context)
+        let standing = try await runtime.reserves.standings(of: [reserve]).first
+        return HTTPAdapters.json(.ok, Array((standing?.json ?? "{}").utf8))
+    }
+
+    @Sendable func statuses(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let visible = try await context.access.visible(runtime.reserves.rules.all)
+        return HTTPAdapters.list(try await runtime.reserves.standings(of: visible).map(\.json))
     }
 }

@@ -6,12 +6,14 @@ import StratesGateway
 /// `/api/routes`: routes defined through the admin API (list, create, show, change, delete;
 /// organization admins only), and `GET /api/routing`: every route in force — the API's, then
 /// the configuration's — with its deployments and how each is doing on this gateway.
-struct RoutingController<Context: RequestContext> {
+struct RoutingController {
     let runtime: StratesRuntime
 
-    func addRoutes(to router: Router<Context>) {
+    /// Mounted at `/api/routes`.
+    var endpoints: RouteCollection<AdminContext> {
         let providers = Set(runtime.gateway.router.providers.keys)
-        RuleController<Context, RouteDefinition>(runtime: runtime, index: runtime.routeDefinitions) { definition throws(GatewayError) in
+        let runtime = runtime
+        return RuleController<RouteDefinition>(runtime: runtime, index: runtime.routeDefinitions) { definition throws(GatewayError) in
             let unknown = definition.route.deployments.map(\.provider).filter { !providers.contains($0) }
             guard unknown.isEmpty else {
                 throw GatewayError.badRequest(
@@ -26,11 +28,14 @@ struct RoutingController<Context: RequestContext> {
                     )
                 }
             }
-        }.addRoutes(to: router)
-        router.get("/api/routing") { request, _ in
-            await AdminAccess.handle(request, runtime: runtime) { _ in
-                HTTPAdapters.json(.ok, Array(Self.listing(runtime.gateway, definitions: runtime.routeDefinitions.all).utf8))
-            }
+        }.endpoints
+    }
+
+    /// Mounted at `/api/routing`.
+    var routingEndpoints: RouteCollection<AdminContext> {
+        let runtime = runtime
+        return RouteCollection(context: AdminContext.self).get { _, _ in
+            HTTPAdapters.json(.ok, Array(Self.listing(runtime.gateway, definitions: runtime.routeDefinitions.all).utf8))
         }
     }
 

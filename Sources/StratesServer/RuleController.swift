@@ -7,47 +7,29 @@ import StratesLedger
 /// `/api/limits` and `/api/policies`: list, create, show, change and delete rules of one
 /// kind. Organization admins manage every rule; a team admin only those on the team, its
 /// members and its keys. Changes apply to the running gateway at once.
-struct RuleController<Context: RequestContext, Rule: ControlRule> {
+struct RuleController<Rule: ControlRule>: CollectionController {
     let runtime: StratesRuntime
     let index: RuleIndex<Rule>
     /// Checks a rule against what only the running gateway knows (e.g. its providers).
     var validate: @Sendable (Rule) throws(GatewayError) -> Void = { _ in }
 
-    func addRoutes(to router: Router<Context>) {
-        let path = RouterPath("/api/\(Rule.collection)")
-        let item = RouterPath("/api/\(Rule.collection)/:rule")
-        router.get(path) { request, _ in await list(request) }
-        router.post(path) { request, _ in await create(request) }
-        router.get(item) { request, context in await show(request, context) }
-        router.put(item) { request, context in await change(request, context) }
-        router.patch(item) { request, context in await change(request, context) }
-        router.delete(item) { request, context in await delete(request, context) }
+    static var idParameter: String { "rule" }
+
+    @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
+        HTTPAdapters.list(try await context.access.visible(index.all).map(\.json))
     }
 
-    func list(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let items = try await access.visible(index.all).map(\.json)
-            return HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8))
-        }
+    @Sendable func show(_ request: Request, _ context: AdminContext) async throws -> Response {
+        HTTPAdapters.json(.ok, Array(try await find(context).json.utf8))
     }
 
-    func show(_ request: Request, _ context: Context) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            HTTPAdapters.json(.ok, Array(try await find(context, access).json.utf8))
-        }
+    @Sendable func create(_ request: Request, _ context: AdminContext) async throws -> Response {
+        try await apply(try await Self.body(request), to: nil, access: context.access)
     }
 
-    func create(_ request: Request) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            try await apply(try await Self.body(request), to: nil, access: access)
-        }
-    }
-
-    func change(_ request: Request, _ context: Context) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let current = try await find(context, access)
-            return try await apply(try await Self.body(request), to: current, access: access)
-        }
+    @Sendable func change(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let current = try await find(context)
+        return try await apply(try await Self.body(request), to: current, access: context.access)
     }
 
     /// Checks the changed rule (and that this admin may put it on its scope), saves it,
@@ -72,19 +54,18 @@ struct RuleController<Context: RequestContext, Rule: ControlRule> {
         return HTTPAdapters.json(current == nil ? .created : .ok, Array(rule.json.utf8))
     }
 
-    func delete(_ request: Request, _ context: Context) async -> Response {
-        await AdminAccess.handle(request, runtime: runtime) { access in
-            let rule = try await find(context, access)
-            _ = try await runtime.database.deleteRule(Rule.self, rule.id)
-            try await runtime.reloadControls()
-            return HTTPAdapters.json(.ok, Array(#"{"id":\#(JSONText.quote(rule.id)),"deleted":true}"#.utf8))
-        }
+    @Sendable func delete(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let rule = try await find(context)
+        _ = try await runtime.database.deleteRule(Rule.self, rule.id)
+        try await runtime.reloadControls()
+        return HTTPAdapters.deleted(rule.id)
     }
 
     /// The rule named by the path (id or name), if this admin may see it.
-    func find(_ context: Context, _ access: AdminAccess) async throws -> Rule {
-        try await access.find(
-            HTTPAdapters.pathParameter("rule", in: context), in: index.all, noun: Rule.noun, collection: Rule.collection, code: "\(Rule.kind)_not_found")
+    func find(_ context: AdminContext) async throws -> Rule {
+        try await context.access.find(
+            HTTPAdapters.pathParameter(Self.idParameter, in: context), in: index.all, noun: Rule.noun, collection: Rule.collection,
+            code: "\(Rule.kind)_not_found")
     }
 
     static func body(_ request: Request) async throws -> [String: Any] {

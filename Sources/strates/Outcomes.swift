@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import StratesAnalytics
 import StratesCore
 import StratesGateway
+import StratesLedger
 import StratesServer
 
 extension StratesCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import StratesAnalytics
 import StratesCore
+import StratesLedger
 import StratesWire
 
 extension StratesCommand {

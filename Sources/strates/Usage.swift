@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StratesAnalytics
 import StratesCore
 import StratesLedger
 
