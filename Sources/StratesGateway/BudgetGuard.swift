@@ -26,24 +26,18 @@ public struct BudgetAdmission: Sendable, Equatable {
 public final class BudgetGuard: Sendable {
     let store: any BudgetStore
     let counters: any BudgetCounters
-    let pricing: Pricing
     let sink: any BudgetAlertSink
-    /// Output tokens reserved for a request that sets no maximum of its own.
-    let defaultOutputTokens: Int64
     let now: @Sendable () -> Date
     let index = RuleIndex<Budget>()
     /// Alerts this process already passed to the store's once-only claim.
     let claimed = Mutex(Set<String>())
 
     public init(
-        store: any BudgetStore, counters: any BudgetCounters, pricing: Pricing, sink: any BudgetAlertSink,
-        defaultOutputTokens: Int64 = 4_096, now: @escaping @Sendable () -> Date = { Date() }
+        store: any BudgetStore, counters: any BudgetCounters, sink: any BudgetAlertSink, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.counters = counters
-        self.pricing = pricing
         self.sink = sink
-        self.defaultOutputTokens = defaultOutputTokens
         self.now = now
     }
 
@@ -58,23 +52,17 @@ public final class BudgetGuard: Sendable {
     /// The budgets covering a request with this attribution.
     func covering(_ attribution: Attribution) -> [Budget] { index.covering(attribution) }
 
-    /// What the request asks of its budgets at the model it is routed to: its input
-    /// estimate and its maximum output (or the configured default), at that model's price.
-    func demand(for record: RequestRecord, summary: RequestSummary, api: APIKind) -> BudgetDemand {
-        pricing.demand(for: record, summary: summary, api: api, defaultOutputTokens: defaultOutputTokens)
-    }
-
     /// The cheaper model one of `budgets` moves this request to, when that budget —
     /// counting what is spent, what requests in flight reserved, and this request's own
     /// estimate at the model it asked for — is at or past its `downgradeAtPercent`.
-    func downgrade(for record: RequestRecord, budgets: [Budget], summary: RequestSummary, api: APIKind) async -> (budget: Budget, model: String)? {
-        guard api != .countTokens else { return nil }
+    func downgrade(for record: RequestRecord, budgets: [Budget], demand estimate: Demand) async -> (budget: Budget, model: String)? {
+        guard estimate.api != .countTokens else { return nil }
         let candidates = budgets.filter { budget in
             guard let target = budget.downgradeTo else { return false }
             return target != record.requestedModel && target != record.servedModel
         }
         guard !candidates.isEmpty, let standings = try? await counters.standings(of: candidates, at: record.startedAt) else { return nil }
-        let demand = demand(for: record, summary: summary, api: api)
+        let demand = estimate.spend
         for (budget, standing) in zip(candidates, standings) {
             let request = demand.amount(budget.unit, outputTokens: demand.outputTokens) ?? 0
             let filled = [standing.spent, standing.reserved, request].saturatingSum()
@@ -87,9 +75,9 @@ public final class BudgetGuard: Sendable {
 
     /// Reserves the request's estimate against `budgets` (those covering it). Throws the
     /// refusal in the caller's terms when a hard budget cannot cover it.
-    func admit(_ record: RequestRecord, budgets: [Budget], summary: RequestSummary, api: APIKind) async throws(GatewayError) -> BudgetAdmission {
-        guard api != .countTokens, !budgets.isEmpty else { return .unrestricted }
-        let demand = demand(for: record, summary: summary, api: api)
+    func admit(_ record: RequestRecord, budgets: [Budget], demand estimate: Demand) async throws(GatewayError) -> BudgetAdmission {
+        guard estimate.api != .countTokens, !budgets.isEmpty else { return .unrestricted }
+        let demand = estimate.spend
         let verdict: BudgetVerdict
         do {
             verdict = try await counters.reserve(requestID: record.id, demand: demand, budgets: budgets, at: record.startedAt)
@@ -102,7 +90,7 @@ public final class BudgetGuard: Sendable {
         case .refuse(let refusal):
             throw Self.error(for: refusal, model: record.servedModel ?? record.requestedModel)
         case .admit(let cap, _):
-            guard let cap, cap < summary.maxTokens ?? Int64.max else { return .unrestricted }
+            guard let cap, cap < estimate.maxTokens ?? Int64.max else { return .unrestricted }
             let capper = budgets.first { $0.enforcement == .hard && $0.whenExhausted == .cap }
             return BudgetAdmission(outputCap: cap, cappedBy: capper?.name)
         }

@@ -5,19 +5,43 @@ import StratesCore
 import StratesProviders
 import StratesWire
 
+/// One try of a deployment that failed, and how.
+struct FailedAttempt: Sendable {
+    /// `provider/model`.
+    let deployment: String
+    let failure: AttemptFailure
+
+    var text: String { "\(deployment): \(failure.text)" }
+}
+
+extension [FailedAttempt] {
+    /// How the ledger notes them: nil for none.
+    var ledgerText: String? { isEmpty ? nil : map(\.text).joined(separator: "; ") }
+}
+
+/// What the deployments tried gave back: the answer that stands, how it is carried back to
+/// the client, and the tries that failed before it.
+struct Delivery: Sendable {
+    var response: UpstreamResponse
+    var translation: Translation
+    var failures: [FailedAttempt]
+}
+
 extension Gateway {
     /// Sends the request to the plan's deployments in order, each tried `1 + route.retries`
     /// times, until one answers with anything but a retryable failure (429, 5xx, a timeout,
     /// a broken connection); the last attempt's answer or error stands. All of this happens
     /// before a byte reaches the client. Waits with backoff between tries of the same
     /// deployment (or its `retry-after`, when short), none before moving to the next.
-    /// Every failed attempt is noted on the record and in the deployment's health.
-    func deliver(
-        _ plan: [RoutedDeployment], retries: Int, record: inout RequestRecord, logger: Logger,
-        upstream: (RoutedDeployment) throws -> UpstreamRequest
-    ) async throws -> UpstreamResponse {
+    /// Each deployment's translation is chosen once, from its provider's kind, and handed to
+    /// `upstream` to build its request. Every failed attempt is noted on the record and in
+    /// the deployment's health.
+    func attempt(
+        _ plan: [RoutedDeployment], retries: Int, client api: APIKind, record: inout RequestRecord, logger: Logger,
+        upstream: (RoutedDeployment, Translation) throws -> UpstreamRequest
+    ) async throws -> Delivery {
         let tries = plan.flatMap { target in (0...max(0, retries)).map { (target: target, retry: $0) } }
-        var failures: [String] = []
+        var failures: [FailedAttempt] = []
         var skipping: String?
         var random = SystemRandomNumberGenerator()
         var position = 0
@@ -25,11 +49,12 @@ extension Gateway {
             let target = tries[position].target
             record.provider = target.provider.name
             record.servedModel = target.upstreamModel
+            let translation = Translation(client: api, provider: target.provider.kind) ?? .none
             let started = ContinuousClock.now
             let failure: AttemptFailure
             /// The failed try's answer (its refusal) or error: what the client gets if it is the last.
             let outcome: Result<UpstreamResponse, ProviderError>
-            let outgoing = try upstream(target)
+            let outgoing = try upstream(target, translation)
             do {
                 var answer = try await target.provider.send(outgoing, logger: logger)
                 let latency = Double((ContinuousClock.now - started).milliseconds)
@@ -52,8 +77,8 @@ extension Gateway {
                 }
                 guard let statusFailure, statusFailure.isRetryable else {
                     if statusFailure == nil { health.succeeded(target.name, latencyMs: latency) }
-                    if !failures.isEmpty { record.failedAttempts = failures.joined(separator: "; ") }
-                    return answered
+                    record.failedAttempts = failures.ledgerText
+                    return Delivery(response: answered, translation: translation, failures: failures)
                 }
                 failure = statusFailure
                 outcome = .success(answered)
@@ -62,14 +87,15 @@ extension Gateway {
                 outcome = .failure(error)
             }
             health.failed(target.name, failure, at: Date())
-            failures.append("\(target.name): \(failure.text)")
-            record.failedAttempts = failures.joined(separator: "; ")
+            failures.append(FailedAttempt(deployment: target.name, failure: failure))
+            record.failedAttempts = failures.ledgerText
             guard let next = try await step(after: failure, at: position, in: tries, skipping: &skipping, random: &random) else {
                 switch outcome {
                 case .success(let refusal):
                     // The last try: its refusal goes back to the client as the provider sent it.
-                    record.failedAttempts = failures.dropLast().isEmpty ? nil : failures.dropLast().joined(separator: "; ")
-                    return refusal
+                    failures.removeLast()
+                    record.failedAttempts = failures.ledgerText
+                    return Delivery(response: refusal, translation: translation, failures: failures)
                 case .failure(let error):
                     throw error
                 }

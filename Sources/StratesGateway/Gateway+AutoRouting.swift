@@ -37,14 +37,14 @@ extension Gateway {
     public func refreshTierRecords(from store: any FeedbackStore, now: Date = Date()) async throws {
         guard router.routes.contains(where: { $0.auto != nil }) else { return }
         let mark = try await store.feedbackMark()
-        let stale = autoRouting.held.withLock { $0.mark != mark || now.timeIntervalSince($0.readAt) > 60 }
+        let stale = memory.autoRouting.held.withLock { $0.mark != mark || now.timeIntervalSince($0.readAt) > 60 }
         guard stale else { return }
         let book = try await store.tierRecords(since: now - Self.feedbackWindow)
-        autoRouting.held.withLock { $0 = AutoRoutingState.Held(book: book, mark: mark, readAt: now) }
+        memory.autoRouting.held.withLock { $0 = AutoRoutingState.Held(book: book, mark: mark, readAt: now) }
     }
 
     /// The tiers' records as last read.
-    public var tierRecords: TierBook { autoRouting.book }
+    public var tierRecords: TierBook { memory.autoRouting.book }
 }
 
 extension ModelRouter {

@@ -43,17 +43,13 @@ public final class GrantGuard: Sendable {
 
     public let rules = RuleIndex<Grant>()
     let store: any GrantStore
-    let pricing: Pricing
-    let defaultOutputTokens: Int64
     let beforeCounting: @Sendable () async -> Void
     let state = Mutex(State())
     /// One transfer at a time, so two cannot both give the same balance.
     let transfers = AsyncLock()
 
-    public init(store: any GrantStore, pricing: Pricing, defaultOutputTokens: Int64 = 4_096, beforeCounting: @escaping @Sendable () async -> Void = {}) {
+    public init(store: any GrantStore, beforeCounting: @escaping @Sendable () async -> Void = {}) {
         self.store = store
-        self.pricing = pricing
-        self.defaultOutputTokens = defaultOutputTokens
         self.beforeCounting = beforeCounting
     }
 
@@ -69,9 +65,9 @@ public final class GrantGuard: Sendable {
 
     /// Reserves the request's estimate against one of the member's grants and returns its
     /// id; nil when grants do not govern the request. Throws the refusal in the caller's terms.
-    func admit(_ record: RequestRecord, summary: RequestSummary, api: APIKind) async throws(GatewayError) -> String? {
+    func admit(_ record: RequestRecord, demand estimate: Demand) async throws(GatewayError) -> String? {
         let grants = grants(for: record.attribution)
-        guard api != .countTokens, !grants.isEmpty else { return nil }
+        guard estimate.api != .countTokens, !grants.isEmpty else { return nil }
         let date = record.startedAt
         do {
             try await count(grants, at: date)
@@ -79,7 +75,7 @@ public final class GrantGuard: Sendable {
             throw GatewayError(
                 status: 503, message: "Strates could not check the grants for this request (ledger unavailable). Try again shortly.", code: "grant_unavailable")
         }
-        let demand = pricing.demand(for: record, summary: summary, api: api, defaultOutputTokens: defaultOutputTokens)
+        let demand = estimate.spend
         let outcome: Result<String, GrantRefusal> = state.withLock { state in
             var candidates: [(grant: Grant, account: Account)] = grants.compactMap { grant in
                 guard let account = state.accounts[grant.id], account.windowStart <= date, account.windowEnd.map({ date < $0 }) ?? true else { return nil }

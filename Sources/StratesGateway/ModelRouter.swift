@@ -69,7 +69,7 @@ public struct ModelRouter: Sendable {
         _ route: ModelRoute, requested: String, api: APIKind, health: DeploymentHealth, pricing: Pricing, now: Date,
         held: (deployment: String, provider: String)? = nil
     ) -> (deployments: [RoutedDeployment], aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)]) {
-        var usable = deployments(of: route, requested: requested).filter { FormatBridge.serves(api, by: $0.provider.kind) }
+        var usable = deployments(of: route, requested: requested).filter { Translation.serves(api, by: $0.provider.kind) }
         var aboveCeiling: [(deployment: RoutedDeployment, price: ModelPrice)] = []
         if route.hasPriceCeiling {
             usable = usable.filter { item in
@@ -104,30 +104,5 @@ public struct ModelRouter: Sendable {
     public var advertisedModels: [String] {
         var seen = Set<String>()
         return routes.filter { !$0.isPattern }.map(\.pattern).filter { seen.insert($0).inserted }
-    }
-}
-
-/// Which requests a provider can serve: those of its own APIs, and — carried across formats,
-/// streamed or not — OpenAI chat completions by an Anthropic model and Anthropic messages by
-/// an OpenAI-format model.
-public enum FormatBridge {
-    public static func serves(_ api: APIKind, by kind: ProviderKind) -> Bool {
-        kind.supports(api) || carries(api, to: kind)
-    }
-
-    /// True when `kind` does not speak `api` but Strates can carry the request (streamed or
-    /// not) into an API it does speak, and the answer back.
-    public static func carries(_ api: APIKind, to kind: ProviderKind) -> Bool {
-        guard !kind.supports(api), let target = upstreamAPI(for: api) else { return false }
-        return kind.supports(target)
-    }
-
-    /// The API a carried request is sent in.
-    public static func upstreamAPI(for api: APIKind) -> APIKind? {
-        switch api {
-        case .chatCompletions: .messages
-        case .messages: .chatCompletions
-        default: nil
-        }
     }
 }

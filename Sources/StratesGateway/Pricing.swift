@@ -75,11 +75,11 @@ public final class Pricing: Sendable {
 extension Pricing {
     /// What a request asks of budgets and grants at the model it is routed to: its input
     /// estimate and its maximum output (or `defaultOutputTokens`), at that model's price.
-    func demand(for record: RequestRecord, summary: RequestSummary, api: APIKind, defaultOutputTokens: Int64) -> BudgetDemand {
+    func demand(for record: RequestRecord, maxTokens: Int64?, api: APIKind, defaultOutputTokens: Int64) -> BudgetDemand {
         let producesText = api != .embeddings
         return BudgetDemand(
             inputTokens: record.inputEstimate,
-            outputTokens: producesText ? summary.maxTokens ?? defaultOutputTokens : 0,
+            outputTokens: producesText ? maxTokens ?? defaultOutputTokens : 0,
             canCap: producesText,
             cost: { output in
                 var estimate = record

@@ -41,10 +41,10 @@ public final class RateLimiter: Sendable {
 
     /// Takes the request's allowance under every limit covering it, or throws a 429 in
     /// the caller's format naming the limit, with `retry-after`.
-    func admit(_ record: RequestRecord, summary: RequestSummary, api: APIKind) throws(GatewayError) -> RateAdmission {
+    func admit(_ record: RequestRecord, demand: Demand) throws(GatewayError) -> RateAdmission {
         let limits = rules.covering(record.attribution)
         guard !limits.isEmpty else { return .unlimited }
-        let tokens = record.inputEstimate.saturatingAdd(summary.maxTokens ?? 0)
+        let tokens = demand.tokens
         let time = clock()
         let verdict = book.withLock { book in
             let verdict = book.admit(requestID: record.id, tokens: tokens, limits: limits, at: time)
@@ -55,7 +55,7 @@ public final class RateLimiter: Sendable {
         case .admit(let requests, let tokens):
             return RateAdmission(requests: requests, tokens: tokens)
         case .refuse(let refusal):
-            throw Self.error(for: refusal, api: api)
+            throw Self.error(for: refusal, api: demand.api)
         }
     }
 

@@ -16,8 +16,6 @@ import Synchronization
 public final class ReserveGuard: Sendable {
     public let rules = RuleIndex<ProductionReserve>()
     let store: any RuleStore
-    let pricing: Pricing
-    let defaultOutputTokens: Int64
     let book = Mutex(RateLimitBook())
     let spend: InProcessBudgetCounters
     /// Whether any reserve of each kind exists; while none does, ending a request takes no lock.
@@ -27,13 +25,11 @@ public final class ReserveGuard: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        store: any RuleStore & BudgetStore, pricing: Pricing, defaultOutputTokens: Int64 = 4_096,
+        store: any RuleStore & BudgetStore,
         beforeCounting: @escaping @Sendable () async -> Void = {}, clock: (@Sendable () -> Double)? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
-        self.pricing = pricing
-        self.defaultOutputTokens = defaultOutputTokens
         self.spend = InProcessBudgetCounters(store: store, beforeCounting: beforeCounting)
         let start = ContinuousClock.now
         self.clock = clock ?? { Double((ContinuousClock.now - start).milliseconds) / 1000 }
@@ -51,11 +47,11 @@ public final class ReserveGuard: Sendable {
 
     /// Takes the request's share of every reserve covering it, or throws a 429 in the
     /// caller's format naming the reserve. Returns whether anything is held.
-    func admit(_ record: RequestRecord, summary: RequestSummary, api: APIKind) async throws(GatewayError) {
+    func admit(_ record: RequestRecord, demand: Demand) async throws(GatewayError) {
         let reserves = rules.covering(record.attribution).filter { $0.counts(provider: record.provider) }
         guard !reserves.isEmpty else { return }
         let environment = record.attribution.environment
-        let tokens = record.inputEstimate.saturatingAdd(summary.maxTokens ?? 0)
+        let tokens = demand.tokens
         let time = clock()
         var spendReserves: [ProductionReserve] = []
         for reserve in reserves {
@@ -73,10 +69,9 @@ public final class ReserveGuard: Sendable {
         }
         guard !spendReserves.isEmpty else { return }
         let budgets = spendReserves.compactMap { Self.budget($0, for: environment) }
-        let demand = pricing.demand(for: record, summary: summary, api: api, defaultOutputTokens: defaultOutputTokens)
         let verdict: BudgetVerdict
         do {
-            verdict = try await spend.reserve(requestID: record.id, demand: demand, budgets: budgets, at: record.startedAt)
+            verdict = try await spend.reserve(requestID: record.id, demand: demand.spend, budgets: budgets, at: record.startedAt)
         } catch {
             release(record)
             throw GatewayError(

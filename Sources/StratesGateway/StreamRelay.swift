@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import NIOCore
 import StratesCore
 import StratesProviders
@@ -26,32 +25,32 @@ public struct StreamRelay: Sendable {
     /// than nothing, and is marked estimated.
     let unseenReasoningBound: Int64?
 
+    /// `settle` prices and finishes the record once the stream ends (the gateway's settlement).
     init(
-        gateway: Gateway, request: GatewayRequest, record: RequestRecord, body: UpstreamBody, hideUsageChunk: Bool,
-        upstreamAPI: APIKind? = nil, translator: (any StreamTranslator)? = nil, unseenReasoningBound: Int64? = nil, logger: Logger
+        request: GatewayRequest, record: RequestRecord, body: UpstreamBody, hideUsageChunk: Bool,
+        upstreamAPI: APIKind? = nil, translator: (any StreamTranslator)? = nil, unseenReasoningBound: Int64? = nil,
+        settle: @escaping @Sendable (inout RequestRecord) -> Void
     ) {
         self.unseenReasoningBound = unseenReasoningBound
         self.body = body
         self.hideUsageChunk = hideUsageChunk && translator == nil
         self.upstreamAPI = upstreamAPI ?? request.api
         self.translator = translator
-        self.settlement = Settlement(gateway: gateway, request: request, record: record, logger: logger)
+        self.settlement = Settlement(request: request, record: record, settle: settle)
     }
 
     /// Settles the request if the relay is dropped without running (the client went away
     /// before the response began), so it is not left in flight until the next restart.
     final class Settlement: Sendable {
-        let gateway: Gateway
         let request: GatewayRequest
         let record: RequestRecord
-        let logger: Logger
+        let settle: @Sendable (inout RequestRecord) -> Void
         let done = Mutex(false)
 
-        init(gateway: Gateway, request: GatewayRequest, record: RequestRecord, logger: Logger) {
-            self.gateway = gateway
+        init(request: GatewayRequest, record: RequestRecord, settle: @escaping @Sendable (inout RequestRecord) -> Void) {
             self.request = request
             self.record = record
-            self.logger = logger
+            self.settle = settle
         }
 
         /// Returns true the first time only.
@@ -69,7 +68,7 @@ public struct StreamRelay: Sendable {
             record.usage = Usage(input: record.inputEstimate)
             record.usageEstimated = true
             record.error = "the client went away before the stream began"
-            gateway.settle(&record, request: request, logger: logger)
+            settle(&record)
         }
     }
 
@@ -77,7 +76,7 @@ public struct StreamRelay: Sendable {
     /// there, so the client is not kept waiting for the settlement). Throws when the client
     /// goes away; the request is settled in every case.
     public func relay(_ send: (ByteBuffer) async throws -> Void, ended: () async -> Void = {}) async throws {
-        let (gateway, request, logger) = (settlement.gateway, settlement.request, settlement.logger)
+        let request = settlement.request
         var record = settlement.record
         var meter = UsageMeter(api: upstreamAPI)
         var translator = translator
@@ -162,7 +161,7 @@ public struct StreamRelay: Sendable {
         if !clientGone { await ended() }
         guard settlement.claim() else { return }
         record.noteResponse(meter)
-        gateway.settle(&record, request: request, logger: logger)
+        settlement.settle(&record)
         if clientGone { throw CancellationError() }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 import StratesCore
@@ -5,7 +6,8 @@ import StratesLedger
 
 /// Runs one of the request inserts for a record, binding its values straight to SQLite.
 /// Building GRDB argument arrays (an array of existentials per record) took half the insert
-/// time of a large import; the columns are bound here in `insertRequestSQL`'s order.
+/// time of a large import; the columns are bound here in `RequestRecord.visitColumns`' order,
+/// which `insertRequestSQL` lists them in.
 enum RecordBinding {
     static func run(_ statement: Statement, _ r: RequestRecord, in db: Database) throws {
         var texts = RowText()
@@ -20,57 +22,8 @@ enum RecordBinding {
         var binder = Binder(handle: handle)
         swap(&binder.texts, &texts)
         defer { swap(&binder.texts, &texts) }
-        let a = r.attribution
-        binder.text(r.id)
-        binder.int(SQLiteLedger.millis(r.startedAt))
-        binder.int(r.endedAt.map(SQLiteLedger.millis))
-        binder.text(r.api)
-        binder.int(r.stream ? 1 : 0)
-        binder.text(r.status.rawValue)
-        binder.int(r.httpStatus.map(Int64.init))
-        // One call per column: a loop over an array literal of them allocated the array
-        // for every record.
-        binder.text(a.keyID)
-        binder.text(a.organization)
-        binder.text(a.team)
-        binder.text(a.member)
-        binder.text(a.service)
-        binder.text(a.environment.rawValue)
-        binder.text(a.workflow)
-        binder.text(a.run)
-        binder.text(a.parentRun)
-        binder.text(a.process)
-        binder.text(a.endUser)
-        binder.text(a.traceID)
-        binder.text(r.requestedModel)
-        binder.text(r.servedModel)
-        binder.text(r.provider)
-        binder.text(r.upstreamRequestID)
-        binder.int(r.latencyMs)
-        binder.int(r.timeToFirstTokenMs)
-        binder.int(r.usage.input)
-        binder.int(r.usage.output)
-        binder.int(r.usage.cacheRead)
-        binder.int(r.usage.cacheWrite5m)
-        binder.int(r.usage.cacheWrite1h)
-        binder.int(r.usage.reasoning)
-        binder.int(r.usageEstimated ? 1 : 0)
-        binder.int(r.cost?.value)
-        binder.text(r.error)
-        binder.int(r.inputEstimate)
-        binder.text((r.serviceTier ?? .standard).rawValue)
-        binder.int(r.outputCap)
-        binder.text(r.downgradedBy)
-        binder.text(r.grantID)
-        binder.text(r.route)
-        binder.text(r.failedAttempts)
-        binder.text(r.routingRule)
-        binder.text(r.taskClass)
-        binder.text(r.autoTier)
-        binder.text(r.routingReason)
-        binder.text(r.baselineModel)
-        binder.text(r.source)
-        binder.text(r.turn)
+        var record = r
+        record.visitColumns(&binder)
         try binder.step(statement, in: db)
     }
 
@@ -90,7 +43,7 @@ enum RecordBinding {
         var slots: [(index: Int32, start: Int, count: Int)] = []
     }
 
-    struct Binder {
+    struct Binder: RecordColumnVisitor {
         let handle: SQLiteStatement
         var index: Int32 = 0
         var texts = RowText()
@@ -118,6 +71,11 @@ enum RecordBinding {
             }
             sqlite3_bind_int64(handle, index, value)
         }
+
+        mutating func text(_ column: RecordColumn, _ value: inout String?) { text(value ?? column.storedForNil) }
+        mutating func integer(_ column: RecordColumn, _ value: inout Int64?) { int(value) }
+        mutating func flag(_ column: RecordColumn, _ value: inout Bool) { int(value ? 1 : 0) }
+        mutating func time(_ column: RecordColumn, _ value: inout Date?) { int(value.map(SQLiteLedger.millis)) }
 
         /// Binds the text values where they lie in `texts` (SQLite is told they stay put:
         /// they do until the step is over, and the bindings are cleared before `texts`

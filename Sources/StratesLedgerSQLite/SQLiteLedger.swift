@@ -47,15 +47,11 @@ public final class SQLiteLedger: LedgerDatabase {
 // MARK: - Requests
 
 extension SQLiteLedger {
+    /// Inserts a record, its columns in `RequestRecord.visitColumns`' order (the order
+    /// `RecordBinding` binds them in).
     static let insertRequestSQL = """
-        INSERT INTO requests (
-            id, started_at, ended_at, api, stream, status, http_status, key_id, organization, team, member,
-            service, environment, workflow, run, parent_run, process, end_user, trace_id, requested_model,
-            served_model, provider, upstream_request_id, latency_ms, ttft_ms, input_tokens, output_tokens,
-            cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, usage_estimated,
-            cost_nano, error, input_estimate, service_tier, output_cap, downgraded_by, grant_id, route, failed_attempts, routing_rule,
-            task_class, auto_tier, routing_reason, baseline_model, source, turn
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO requests (\(RequestRecord.columns.map(\.name).joined(separator: ", ")))
+        VALUES (\(RequestRecord.columns.map { _ in "?" }.joined(separator: ", ")))
         ON CONFLICT (id) DO NOTHING
         """
 
@@ -99,32 +95,24 @@ extension SQLiteLedger {
     }
 
     static func record(_ row: Row) -> RequestRecord {
-        RequestRecord(
-            id: row["id"], startedAt: date(row["started_at"]), endedAt: (row["ended_at"] as Int64?).map(date),
-            api: row["api"], stream: row["stream"], status: RequestStatus(rawValue: row["status"]) ?? .failed,
-            httpStatus: row["http_status"],
-            attribution: Attribution(
-                organization: row["organization"], team: row["team"], member: row["member"], keyID: row["key_id"],
-                service: row["service"], environment: Environment(rawValue: row["environment"]) ?? .production,
-                workflow: row["workflow"], run: row["run"], parentRun: row["parent_run"], process: row["process"],
-                endUser: row["end_user"], traceID: row["trace_id"]
-            ),
-            requestedModel: row["requested_model"], servedModel: row["served_model"], provider: row["provider"],
-            upstreamRequestID: row["upstream_request_id"], latencyMs: row["latency_ms"], timeToFirstTokenMs: row["ttft_ms"],
-            usage: Usage(
-                input: row["input_tokens"], output: row["output_tokens"], cacheRead: row["cache_read_tokens"],
-                cacheWrite5m: row["cache_write_5m_tokens"], cacheWrite1h: row["cache_write_1h_tokens"],
-                reasoning: row["reasoning_tokens"]
-            ),
-            usageEstimated: row["usage_estimated"], cost: (row["cost_nano"] as Int64?).map(NanoUSD.init),
-            error: row["error"], inputEstimate: row["input_estimate"],
-            serviceTier: ServiceTier(rawValue: row["service_tier"]).flatMap { $0 == .standard ? nil : $0 },
-            outputCap: row["output_cap"], downgradedBy: row["downgraded_by"],
-            grantID: row["grant_id"], route: row["route"], failedAttempts: row["failed_attempts"],
-            routingRule: row["routing_rule"], taskClass: row["task_class"], autoTier: row["auto_tier"],
-            routingReason: row["routing_reason"], baselineModel: row["baseline_model"], source: row["source"],
-            turn: row["turn"]
-        )
+        var reader = RowReader(row: row)
+        var record = RequestRecord.blank
+        record.visitColumns(&reader)
+        return record
+    }
+
+    /// Reads a record's columns from its row by name.
+    struct RowReader: RecordColumnVisitor {
+        let row: Row
+
+        func text(_ column: RecordColumn, _ value: inout String?) {
+            let stored: String? = row[column.name]
+            value = stored == column.storedForNil ? nil : stored
+        }
+
+        func integer(_ column: RecordColumn, _ value: inout Int64?) { value = row[column.name] }
+        func flag(_ column: RecordColumn, _ value: inout Bool) { value = row[column.name] ?? false }
+        func time(_ column: RecordColumn, _ value: inout Date?) { value = (row[column.name] as Int64?).map(date) }
     }
 
     public func usage(_ query: UsageQuery) async throws -> [UsageRow] {

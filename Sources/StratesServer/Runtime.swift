@@ -71,20 +71,11 @@ public struct StratesRuntime: Sendable {
         }
         let dispatcher = AlertDispatcher(webhooks: configuration.alertWebhooks, client: alertClient, logger: logger, events: database)
         let budgets = BudgetGuard(
-            store: database, counters: InProcessBudgetCounters(store: database, beforeCounting: { await writer.flush() }),
-            pricing: pricing, sink: dispatcher,
-            defaultOutputTokens: configuration.budgetDefaultOutputTokens
-        )
+            store: database, counters: InProcessBudgetCounters(store: database, beforeCounting: { await writer.flush() }), sink: dispatcher)
         let rateLimits = RateLimiter(store: database)
         let policies = AccessGuard(store: database, pricing: pricing)
-        let grants = GrantGuard(
-            store: database, pricing: pricing, defaultOutputTokens: configuration.budgetDefaultOutputTokens,
-            beforeCounting: { await writer.flush() }
-        )
-        let reserves = ReserveGuard(
-            store: database, pricing: pricing, defaultOutputTokens: configuration.budgetDefaultOutputTokens,
-            beforeCounting: { await writer.flush() }
-        )
+        let grants = GrantGuard(store: database, beforeCounting: { await writer.flush() })
+        let reserves = ReserveGuard(store: database, beforeCounting: { await writer.flush() })
         try await budgets.reload()
         try await rateLimits.reload()
         try await policies.reload()
@@ -97,13 +88,15 @@ public struct StratesRuntime: Sendable {
         let authenticator = Authenticator(store: database)
         var limits = GatewayLimits()
         limits.maxOutputTokens = configuration.maxOutputTokens
+        limits.defaultOutputTokens = configuration.budgetDefaultOutputTokens
+        let controls = GatewayControls(
+            runs: configuration.runaway.isOff ? nil : RunWatch(policy: configuration.runaway), policies: policies, rateLimits: rateLimits,
+            reserves: reserves, grants: grants, budgets: budgets)
         let gateway = Gateway(
             authenticator: authenticator,
             router: ModelRouter(routes: definitions.map(\.route) + configuration.models, providers: providers, rules: configuration.routingRules),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            budgets: budgets, rateLimits: rateLimits, policies: policies, grants: grants,
-            reserves: reserves, limits: limits, notices: dispatcher, runs: configuration.runaway.isOff ? nil : RunWatch(policy: configuration.runaway)
-        )
+            controls: controls, limits: limits, notices: dispatcher)
         try await gateway.refreshTierRecords(from: database)
         return StratesRuntime(
             configuration: configuration, database: database, ledgerWriter: writer, gateway: gateway,

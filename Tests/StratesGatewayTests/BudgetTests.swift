@@ -267,7 +267,7 @@ import Testing
         let sink = Sink()
         func makeGuard() async throws -> BudgetGuard {
             let guardian = BudgetGuard(
-                store: ledger, counters: InProcessBudgetCounters(store: ledger), pricing: Pricing(PriceCatalog.builtIn()),
+                store: ledger, counters: InProcessBudgetCounters(store: ledger),
                 sink: sink, now: { clock.withLock { $0 } }
             )
             try await guardian.reload()

@@ -37,14 +37,14 @@ struct PipelineHarness {
         var guardian: BudgetGuard?
         if !budgets.isEmpty {
             for budget in budgets { try await ledger.save(budget) }
-            guardian = BudgetGuard(store: ledger, counters: InProcessBudgetCounters(store: ledger), pricing: pricing, sink: BudgetGuardAlertTests.Sink())
+            guardian = BudgetGuard(store: ledger, counters: InProcessBudgetCounters(store: ledger), sink: BudgetGuardAlertTests.Sink())
             try await guardian?.reload()
         }
         gateway = Gateway(
             authenticator: Authenticator(store: ledger),
             router: ModelRouter(routes: routes, providers: providers),
             ledger: writer, pricing: pricing, metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance),
-            budgets: guardian, backoff: backoff, notices: notices, runs: runs
+            controls: GatewayControls(runs: runs, budgets: guardian), backoff: backoff, notices: notices
         )
     }
 

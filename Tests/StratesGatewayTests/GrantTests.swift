@@ -187,6 +187,8 @@ import Testing
 }
 
 @Suite struct GrantGuardTests {
+    let pricing = Pricing(PriceCatalog.builtIn())
+
     func record(_ id: String, member: String = "ana", environment: Environment = .personal, at date: Date) -> RequestRecord {
         RequestRecord(
             id: id, startedAt: date, api: "chat_completions", stream: false, status: .completed,
@@ -209,7 +211,7 @@ import Testing
 
     func guardOver(_ ledger: SQLiteLedger, _ grants: [Grant]) async throws -> GrantGuard {
         try await ledger.save(rules: grants)
-        let grantGuard = GrantGuard(store: ledger, pricing: Pricing(PriceCatalog.builtIn()))
+        let grantGuard = GrantGuard(store: ledger)
         try await grantGuard.reload()
         return grantGuard
     }
@@ -221,19 +223,22 @@ import Testing
         let grantGuard = try await guardOver(ledger, [project, monthly])
         let now = at("2026-11-20")
         // The monthly money lapses on 1 December, the project grant never: monthly pays first.
-        #expect(try await grantGuard.admit(record("r1", at: now), summary: summary(maxTokens: 400), api: .chatCompletions) == "monthly")
-        #expect(try await grantGuard.admit(record("r2", at: now), summary: summary(maxTokens: 400), api: .chatCompletions) == "monthly")
+        #expect(try await grantGuard.admit(record("r1", at: now), summary: summary(maxTokens: 400), api: .chatCompletions, pricing: pricing) == "monthly")
+        #expect(try await grantGuard.admit(record("r2", at: now), summary: summary(maxTokens: 400), api: .chatCompletions, pricing: pricing) == "monthly")
         // 1,000 reserved: the next one only fits in the project grant.
-        #expect(try await grantGuard.admit(record("r3", at: now), summary: summary(maxTokens: 400), api: .chatCompletions) == "project")
+        #expect(try await grantGuard.admit(record("r3", at: now), summary: summary(maxTokens: 400), api: .chatCompletions, pricing: pricing) == "project")
         // Production and sandbox traffic, and other members, do not touch grants.
-        #expect(try await grantGuard.admit(record("p", environment: .production, at: now), summary: summary(maxTokens: 400), api: .chatCompletions) == nil)
-        #expect(try await grantGuard.admit(record("b", member: "bo", at: now), summary: summary(maxTokens: 400), api: .chatCompletions) == nil)
+        #expect(
+            try await grantGuard.admit(
+                record("p", environment: .production, at: now), summary: summary(maxTokens: 400), api: .chatCompletions, pricing: pricing) == nil)
+        #expect(
+            try await grantGuard.admit(record("b", member: "bo", at: now), summary: summary(maxTokens: 400), api: .chatCompletions, pricing: pricing) == nil)
         // r1 settles at 150 tokens: 350 comes back to the monthly grant.
         var done = record("r1", at: now)
         done.grantID = "monthly"
         done.usage = Usage(input: 100, output: 50)
         grantGuard.settle(done)
-        #expect(try await grantGuard.admit(record("r4", at: now), summary: summary(maxTokens: 200), api: .chatCompletions) == "monthly")
+        #expect(try await grantGuard.admit(record("r4", at: now), summary: summary(maxTokens: 200), api: .chatCompletions, pricing: pricing) == "monthly")
         let statements = try await grantGuard.statements(of: [monthly], at: now)
         let reserved: Int64? = statements.first?.reserved
         #expect(reserved == 800)
@@ -243,7 +248,7 @@ import Testing
         let ledger = try SQLiteLedger(inMemory: ())
         let grantGuard = try await guardOver(ledger, [tokenGrant("small", amount: 300)])
         do {
-            _ = try await grantGuard.admit(record("r", at: at("2026-11-20")), summary: summary(maxTokens: 400), api: .chatCompletions)
+            _ = try await grantGuard.admit(record("r", at: at("2026-11-20")), summary: summary(maxTokens: 400), api: .chatCompletions, pricing: pricing)
             Issue.record("expected a refusal")
         } catch let error as GatewayError {
             #expect(error.statusCode == 429 && error.code == "grant_exhausted")
@@ -252,7 +257,7 @@ import Testing
         // An expired grant still governs: personal use is refused, saying so.
         let expired = try await guardOver(try SQLiteLedger(inMemory: ()), [tokenGrant("old", amount: 300, expires: at("2026-11-10"))])
         do {
-            _ = try await expired.admit(record("r", at: at("2026-11-20")), summary: summary(maxTokens: 10), api: .chatCompletions)
+            _ = try await expired.admit(record("r", at: at("2026-11-20")), summary: summary(maxTokens: 10), api: .chatCompletions, pricing: pricing)
             Issue.record("expected a refusal")
         } catch let error as GatewayError {
             #expect(error.message.contains("none is active"))
@@ -268,9 +273,11 @@ import Testing
         try await ledger.insert([spent])
         let grantGuard = try await guardOver(ledger, [grant])
         // 400 carried from November: 1,400 in December; 1,300 fits, 1,500 does not.
-        #expect(try await grantGuard.admit(record("a", at: at("2026-12-02")), summary: summary(maxTokens: 1_200), api: .chatCompletions) == "g")
+        #expect(
+            try await grantGuard.admit(record("a", at: at("2026-12-02")), summary: summary(maxTokens: 1_200), api: .chatCompletions, pricing: pricing) == "g")
         await #expect(throws: GatewayError.self) {
-            try await grantGuard.admit(self.record("b", at: at("2026-12-02")), summary: self.summary(maxTokens: 1), api: .chatCompletions)
+            try await grantGuard.admit(
+                self.record("b", at: at("2026-12-02")), summary: self.summary(maxTokens: 1), api: .chatCompletions, pricing: self.pricing)
         }
     }
 
@@ -281,7 +288,10 @@ import Testing
         let summary = try summary(maxTokens: 400)
         let admitted = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<256 {
-                group.addTask { (try? await grantGuard.admit(self.record("r\(i)", at: at("2026-11-20")), summary: summary, api: .chatCompletions)) != nil }
+                group.addTask {
+                    (try? await grantGuard.admit(self.record("r\(i)", at: at("2026-11-20")), summary: summary, api: .chatCompletions, pricing: self.pricing))
+                        != nil
+                }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }

@@ -90,14 +90,14 @@ final class ManualClock: Sendable {
 
     func guardOver(_ ledger: SQLiteLedger, _ reserves: [ProductionReserve], clock: ManualClock) async throws -> ReserveGuard {
         try await ledger.save(rules: reserves)
-        let reserveGuard = ReserveGuard(store: ledger, pricing: pricing(), clock: clock.read, now: { at("2026-11-20") })
+        let reserveGuard = ReserveGuard(store: ledger, clock: clock.read, now: { at("2026-11-20") })
         try await reserveGuard.reload()
         return reserveGuard
     }
 
     func admits(_ reserveGuard: ReserveGuard, _ record: RequestRecord, maxTokens: Int = 50) async throws -> Bool {
         do {
-            try await reserveGuard.admit(record, summary: summary(maxTokens: maxTokens), api: .chatCompletions)
+            try await reserveGuard.admit(record, summary: summary(maxTokens: maxTokens), api: .chatCompletions, pricing: pricing())
             return true
         } catch let error as GatewayError {
             #expect(error.statusCode == 429 && error.code == "production_reserve")
@@ -123,7 +123,7 @@ final class ManualClock: Sendable {
 
         // The refusal says which reserve, the ceiling, and when to retry.
         do {
-            try await reserveGuard.admit(record("late", .personal), summary: summary(maxTokens: 50), api: .chatCompletions)
+            try await reserveGuard.admit(record("late", .personal), summary: summary(maxTokens: 50), api: .chatCompletions, pricing: pricing())
             Issue.record("expected a refusal")
         } catch let error as GatewayError {
             #expect(error.message.contains("'acme-reserve' keeps 30% of 1000 tokens per minute on openai"))
@@ -139,7 +139,7 @@ final class ManualClock: Sendable {
         #expect(try await admits(reserveGuard, record("next", .personal)))
         // A request larger than personal's whole share is refused without a retry time.
         do {
-            try await reserveGuard.admit(record("huge", .personal, input: 700), summary: summary(maxTokens: 0), api: .chatCompletions)
+            try await reserveGuard.admit(record("huge", .personal, input: 700), summary: summary(maxTokens: 0), api: .chatCompletions, pricing: pricing())
             Issue.record("expected a refusal")
         } catch let error as GatewayError {
             #expect(error.headers.contains { $0 == ("x-should-retry", "false") })
@@ -215,7 +215,7 @@ final class ManualClock: Sendable {
         let standing = try #require(try await reserveGuard.standings().first)
         #expect(standing.used == 5_500_000_000 && standing.reserved == 5_500_000_000 && standing.open == [.production])
         do {
-            try await reserveGuard.admit(record("late", .personal), summary: summary(maxTokens: 50), api: .chatCompletions)
+            try await reserveGuard.admit(record("late", .personal), summary: summary(maxTokens: 50), api: .chatCompletions, pricing: pricing())
             Issue.record("expected a refusal")
         } catch let error as GatewayError {
             #expect(
@@ -229,9 +229,12 @@ final class ManualClock: Sendable {
     @Test func holdsUnderConcurrency() async throws {
         let reserveGuard = try await guardOver(try SQLiteLedger(inMemory: ()), [reserve(.tokensPerMinute(10_000, provider: nil))], clock: ManualClock())
         let summary = try summary(maxTokens: 550)
+        let pricing = pricing()
         let admitted = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<256 {
-                group.addTask { (try? await reserveGuard.admit(self.record("r\(i)", .personal), summary: summary, api: .chatCompletions)) != nil }
+                group.addTask {
+                    (try? await reserveGuard.admit(self.record("r\(i)", .personal), summary: summary, api: .chatCompletions, pricing: pricing)) != nil
+                }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
