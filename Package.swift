@@ -129,7 +129,7 @@ let package = Package(
             name: "StratesAnalyticsTests",
             dependencies: [
                 "StratesCore", "StratesWire", "StratesProviders", "StratesLedger", "StratesLedgerSQLite", "StratesGateway", "StratesAnalytics", "CByteScan",
-                "StratesTestSupport",
+                "StratesServer", "StratesTestSupport",
             ]),
         .testTarget(
             name: "StratesServerTests",

@@ -143,55 +143,6 @@ public struct BenefitsReport: Sendable {
         return total
     }
 
-    public static let csvHeader = [
-        "period", "member", "teams", "personal_requests", "personal_tokens", "list_value_usd", "contract_cost_usd", "discount_usd",
-        "unpriced_requests", "grant_usd_granted", "grant_usd_used", "grant_usd_unused", "grant_usd_lapsed", "grant_tokens_granted",
-        "grant_tokens_used", "grant_tokens_unused", "grant_tokens_lapsed", "grants",
-    ]
-
-    /// One row per member, dollars with six decimals, for payroll.
-    public var csv: String {
-        var rows = [Self.csvHeader.joined(separator: ",")]
-        for line in lines {
-            let fields: [String] = [
-                period.label, line.member, line.teams.joined(separator: ";"), String(line.requests), String(line.tokens),
-                NanoUSD(line.listValue).dollars, NanoUSD(line.contractCost).dollars, NanoUSD(line.listValue - line.contractCost).dollars,
-                String(line.unpricedRequests),
-                NanoUSD(line.usdGrants.granted).dollars, NanoUSD(line.usdGrants.used).dollars, NanoUSD(line.usdGrants.unused).dollars,
-                NanoUSD(line.usdGrants.lapsed).dollars,
-                String(line.tokenGrants.granted), String(line.tokenGrants.used), String(line.tokenGrants.unused), String(line.tokenGrants.lapsed),
-                line.grantNames.joined(separator: ";"),
-            ]
-            rows.append(fields.map(CSVText.field).joined(separator: ","))
-        }
-        return rows.joined(separator: "\n") + "\n"
-    }
-
-    public var json: String {
-        func tally(_ tally: GrantTally, usd: Bool) -> String {
-            let amount: (Int64) -> String = { usd ? JSONText.quote(NanoUSD($0).dollars) : String($0) }
-            return #"{"granted":\#(amount(tally.granted)),"used":\#(amount(tally.used)),"unused":\#(amount(tally.unused)),"lapsed":\#(amount(tally.lapsed))}"#
-        }
-        func object(_ line: BenefitLine) -> String {
-            let fields = [
-                #""member":\#(JSONText.quote(line.member))"#, #""teams":[\#(line.teams.map(JSONText.quote).joined(separator: ","))]"#,
-                #""personal_requests":\#(line.requests)"#, #""personal_tokens":\#(line.tokens)"#,
-                #""list_value_usd":\#(JSONText.quote(NanoUSD(line.listValue).dollars))"#,
-                #""contract_cost_usd":\#(JSONText.quote(NanoUSD(line.contractCost).dollars))"#,
-                #""discount_usd":\#(JSONText.quote(NanoUSD(line.listValue - line.contractCost).dollars))"#,
-                #""unpriced_requests":\#(line.unpricedRequests)"#,
-                #""grants_usd":\#(tally(line.usdGrants, usd: true))"#, #""grants_tokens":\#(tally(line.tokenGrants, usd: false))"#,
-                #""grants":[\#(line.grantNames.map(JSONText.quote).joined(separator: ","))]"#,
-            ]
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        let header = [
-            #""period":\#(JSONText.quote(period.label))"#, #""start":\#(JSONText.quote(BudgetText.timestamp(period.start)))"#,
-            #""end":\#(JSONText.quote(BudgetText.timestamp(period.end)))"#, #""grant_purpose":\#(purpose.map(JSONText.quote) ?? "null")"#,
-        ]
-        return "{" + (header + [#""members":[\#(lines.map(object).joined(separator: ","))]"#, #""totals":\#(object(totals))"#]).joined(separator: ",") + "}"
-    }
-
     /// The table `strates report benefits` prints, with a total row.
     public var table: [[String]] {
         let header = [

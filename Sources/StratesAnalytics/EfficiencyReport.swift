@@ -56,40 +56,6 @@ public struct EfficiencyReport: Sendable {
         return EfficiencyReport(since: since, until: until, by: by, lines: [tally.whole] + groups)
     }
 
-    static func ratio(_ value: Double?, _ places: Double = 10_000) -> String { value.map { String(($0 * places).rounded() / places) } ?? "null" }
-
-    public var json: String {
-        let items = lines.map { line in
-            "{"
-                + [
-                    #""\#(by)":\#(JSONText.quote(line.group))"#, #""runs":\#(line.runs)"#, #""runs_with_outcome":\#(line.runsWithOutcome)"#,
-                    #""outcome_rate":\#(Self.ratio(line.outcomeRate))"#, #""outcomes":\#(line.outcomes)"#,
-                    #""spend_usd":\#(JSONText.quote(NanoUSD(line.spend).dollars))"#,
-                    #""tokens":\#(line.tokens)"#, #""cost_per_outcome_usd":\#(line.costPerOutcome.map { JSONText.quote(NanoUSD($0).dollars) } ?? "null")"#,
-                    #""merged_lines":\#(line.mergedLines)"#, #""tokens_per_merged_line":\#(Self.ratio(line.tokensPerMergedLine, 10))"#,
-                    #""zero_output_runs":\#(line.zeroOutputRuns)"#, #""zero_output_spend_usd":\#(JSONText.quote(NanoUSD(line.zeroOutputSpend).dollars))"#,
-                    #""zero_output_share":\#(Self.ratio(line.zeroOutputShare))"#,
-                ].joined(separator: ",") + "}"
-        }
-        return
-            #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"by":"\#(by)","lines":[\#(items.joined(separator: ","))]}"#
-    }
-
-    public var csv: String {
-        let header = [
-            by, "runs", "runs_with_outcome", "outcome_rate", "outcomes", "spend_usd", "tokens", "cost_per_outcome_usd", "merged_lines",
-            "tokens_per_merged_line", "zero_output_runs", "zero_output_spend_usd",
-        ]
-        let rows = lines.map { line in
-            [
-                line.group, String(line.runs), String(line.runsWithOutcome), Self.ratio(line.outcomeRate), String(line.outcomes), NanoUSD(line.spend).dollars,
-                String(line.tokens), line.costPerOutcome.map { NanoUSD($0).dollars } ?? "", String(line.mergedLines),
-                line.tokensPerMergedLine.map { String(($0 * 10).rounded() / 10) } ?? "", String(line.zeroOutputRuns), NanoUSD(line.zeroOutputSpend).dollars,
-            ].map(CSVText.field).joined(separator: ",")
-        }
-        return ([header.joined(separator: ",")] + rows).joined(separator: "\n") + "\n"
-    }
-
     public var table: [[String]] {
         [[by, "runs", "with outcome", "spend", "cost / outcome", "tokens / merged line", "zero-output runs", "zero-output spend"]]
             + lines.map { line in

@@ -116,38 +116,6 @@ public struct FlowReport: Sendable {
         return result
     }
 
-    public var json: String {
-        func render(_ group: Group) -> String {
-            var fields = [
-                #""key":\#(JSONText.quote(group.key))"#, #""requests":\#(group.requests)"#, #""tokens":\#(group.tokens)"#,
-                #""spend_usd":\#(JSONText.quote(NanoUSD(group.cost).dollars))"#, #""share":\#((group.share * 10_000).rounded() / 10_000)"#,
-            ]
-            if !group.trend.isEmpty { fields.append(#""trend_usd":[\#(group.trend.map { JSONText.quote(NanoUSD($0).dollars) }.joined(separator: ","))]"#) }
-            if dimensions.count > 1 { fields.append(#""children":[\#(group.children.map(render).joined(separator: ","))]"#) }
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        return
-            #"{"by":[\#(dimensions.map { JSONText.quote($0.rawValue) }.joined(separator: ","))],"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"trend":"\#(trendUnit.rawValue)","periods":[\#(periods.map(JSONText.quote).joined(separator: ","))],"requests":\#(requests),"tokens":\#(tokens),"spend_usd":\#(JSONText.quote(NanoUSD(cost).dollars)),"groups":[\#(groups.map(render).joined(separator: ","))]}"#
-    }
-
-    public static let csvHeader = ["group", "subgroup", "requests", "tokens", "spend_usd", "share"]
-
-    public var csv: String {
-        func line(_ parent: String, _ child: String, _ group: Group) -> String {
-            [parent, child, String(group.requests), String(group.tokens), NanoUSD(group.cost).dollars, String((group.share * 10_000).rounded() / 10_000)]
-                .map(CSVText.field).joined(separator: ",")
-        }
-        var rows = [Self.csvHeader.joined(separator: ",")]
-        for group in groups {
-            if group.children.isEmpty {
-                rows.append(line(group.key, "", group))
-            } else {
-                rows += group.children.map { line(group.key, $0.key, $0) }
-            }
-        }
-        return rows.joined(separator: "\n") + "\n"
-    }
-
     /// Groups, their children indented, and a sparkline-free trend: the last few periods' spend.
     public var table: [[String]] {
         let shown = Array(periods.suffix(4))

@@ -85,63 +85,6 @@ public struct Forecast: Sendable {
 
     func amount(_ value: Int64, unit: BudgetUnit) -> String { unit == .usd ? NanoUSD(value).description : "\(value) tokens" }
 
-    public var json: String {
-        let budgetItems = budgets.map { line -> String in
-            let unit = line.budget.unit
-            let value = { (amount: Int64) in unit == .usd ? JSONText.quote(NanoUSD(amount).dollars) : String(amount) }
-            return "{"
-                + [
-                    #""budget":\#(JSONText.quote(line.budget.name))"#, #""scope":\#(JSONText.quote(line.budget.scope.text))"#,
-                    #""period":"\#(line.budget.period.text)""#, #""unit":"\#(unit.rawValue)""#, #""limit":\#(value(line.budget.limit))"#,
-                    #""spent":\#(value(line.spent))"#, #""daily_burn":\#(value(Int64(line.dailyBurn.rounded())))"#,
-                    #""projected":\#(line.projected.map(value) ?? "null")"#,
-                    #""period_ends":\#(line.window.end.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-                    #""exhausted_at":\#(line.exhaustsAt.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-                    #""days_until_exhausted":\#(line.daysLeft.map { String(($0 * 10).rounded() / 10) } ?? "null")"#,
-                ].joined(separator: ",") + "}"
-        }
-        let teamItems = teams.map { line in
-            "{"
-                + [
-                    #""team":\#(JSONText.quote(line.team))"#, #""month_to_date_usd":\#(JSONText.quote(NanoUSD(line.monthToDate).dollars))"#,
-                    #""last_7_days_usd":\#(JSONText.quote(NanoUSD(line.lastWeek).dollars))"#,
-                    #""previous_7_days_usd":\#(JSONText.quote(NanoUSD(line.previousWeek).dollars))"#,
-                    #""daily_burn_usd":\#(JSONText.quote(NanoUSD(Int64(line.dailyBurn.rounded())).dollars))"#,
-                    #""projected_month_usd":\#(JSONText.quote(NanoUSD(line.projectedMonth).dollars))"#,
-                    #""week_over_week":\#(line.weekOverWeek.map { String(($0 * 1_000).rounded() / 1_000) } ?? "null")"#,
-                ].joined(separator: ",") + "}"
-        }
-        return
-            #"{"at":\#(JSONText.quote(BudgetText.timestamp(at))),"method":\#(JSONText.quote(Self.method)),"budgets":[\#(budgetItems.joined(separator: ","))],"teams":[\#(teamItems.joined(separator: ","))]}"#
-    }
-
-    /// Budgets and teams in one table: `kind` says which, and each fills its own columns
-    /// (a budget's amounts are in its unit, dollars or tokens; a team's in dollars).
-    public var csv: String {
-        let budgetRows = budgets.map { line -> [String] in
-            let value = { (amount: Int64) in line.budget.unit == .usd ? NanoUSD(amount).dollars : String(amount) }
-            return [
-                "budget", line.budget.name, line.budget.scope.text, line.budget.unit.rawValue, value(line.spent), value(line.budget.limit),
-                value(Int64(line.dailyBurn.rounded())), line.projected.map(value) ?? "", line.exhaustsAt.map(BudgetText.timestamp) ?? "",
-                line.daysLeft.map { String(($0 * 10).rounded() / 10) } ?? "", "", "", "",
-            ]
-        }
-        let teamRows = teams.map { line -> [String] in
-            [
-                "team", line.team, "team:\(line.team)", "usd", NanoUSD(line.monthToDate).dollars, "", NanoUSD(Int64(line.dailyBurn.rounded())).dollars,
-                NanoUSD(line.projectedMonth).dollars, "", "", NanoUSD(line.lastWeek).dollars, NanoUSD(line.previousWeek).dollars,
-                line.weekOverWeek.map { String(($0 * 1_000).rounded() / 1_000) } ?? "",
-            ]
-        }
-        return CSVText.document(
-            header: [
-                "kind", "name", "scope", "unit", "spent", "limit", "daily_burn", "projected", "exhausted_at", "days_until_exhausted", "last_7_days_usd",
-                "previous_7_days_usd", "week_over_week",
-            ],
-            rows: budgetRows + teamRows
-        )
-    }
-
     public var budgetTable: [[String]] {
         [["budget", "scope", "period", "spent", "limit", "burn/day", "projected", "exhausted"]]
             + budgets.map { line in

@@ -100,45 +100,6 @@ public struct OutcomeReport: Sendable {
 
     public var outcomeRate: Double { runs > 0 ? Double(runsWithOutcome) / Double(runs) : 0 }
 
-    public var json: String {
-        let kindItems = kinds.map { line in
-            "{"
-                + [
-                    #""kind":"\#(line.kind.rawValue)""#, #""\#(by)":\#(line.group.map(JSONText.quote) ?? "null")"#, #""outcomes":\#(line.outcomes)"#,
-                    #""runs":\#(line.runs)"#, #""quantity":\#(line.quantity)"#, #""value_usd":\#(JSONText.quote(NanoUSD(line.value).dollars))"#,
-                    #""spend_usd":\#(JSONText.quote(NanoUSD(line.cost).dollars))"#,
-                    #""cost_per_outcome_usd":\#(JSONText.quote(NanoUSD(line.costPerOutcome).dollars))"#,
-                    #""tokens":\#(line.tokens)"#,
-                ].joined(separator: ",") + "}"
-        }
-        let zero = zeroOutputTop.map {
-            #"{"run":\#(JSONText.quote($0.run)),"\#(by)":\#(JSONText.quote($0.group)),"tokens":\#($0.tokens),"spend_usd":\#(JSONText.quote(NanoUSD($0.cost).dollars))}"#
-        }
-        return "{"
-            + [
-                #""since":\#(JSONText.quote(BudgetText.timestamp(since)))"#, #""until":\#(JSONText.quote(BudgetText.timestamp(until)))"#, #""by":"\#(by)""#,
-                #""runs":\#(runs)"#, #""runs_with_outcome":\#(runsWithOutcome)"#, #""outcome_rate":\#((outcomeRate * 10_000).rounded() / 10_000)"#,
-                #""spend_usd":\#(JSONText.quote(NanoUSD(spend).dollars))"#,
-                #""tokens_per_merged_line":\#(tokensPerMergedLine.map { String(($0 * 10).rounded() / 10) } ?? "null")"#,
-                #""kinds":[\#(kindItems.joined(separator: ","))]"#,
-                #""zero_output":{"runs":\#(zeroOutputRuns),"spend_usd":\#(JSONText.quote(NanoUSD(zeroOutputSpend).dollars)),"costliest":[\#(zero.joined(separator: ","))]}"#,
-            ].joined(separator: ",") + "}"
-    }
-
-    /// One row per kind and per kind and group (the group empty on the kind's own row), then
-    /// a `zero_output` row with the runs that produced nothing and what they cost.
-    public var csv: String {
-        CSVText.document(
-            header: ["kind", by, "outcomes", "runs", "quantity", "value_usd", "spend_usd", "cost_per_outcome_usd", "tokens"],
-            rows: kinds.map { line in
-                [
-                    line.kind.rawValue, line.group ?? "", String(line.outcomes), String(line.runs), String(line.quantity), NanoUSD(line.value).dollars,
-                    NanoUSD(line.cost).dollars, NanoUSD(line.costPerOutcome).dollars, String(line.tokens),
-                ]
-            } + [["zero_output", "", "0", String(zeroOutputRuns), "0", "0.000000", NanoUSD(zeroOutputSpend).dollars, "", ""]]
-        )
-    }
-
     public var table: [[String]] {
         [["kind / \(by)", "outcomes", "runs", "quantity", "spend", "cost per outcome"]]
             + kinds.map { line in

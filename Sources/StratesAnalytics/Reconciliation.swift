@@ -140,23 +140,6 @@ public struct Reconciliation: Sendable {
 
     public var differences: Int { lines.filter(\.flagged).count }
 
-    public var json: String {
-        let items = lines.map { line -> String in
-            var fields = [
-                #""day":\#(JSONText.quote(UsageReport.dayText(line.day)))"#, #""model":\#(JSONText.quote(line.model))"#,
-                #""ledger_requests":\#(line.ledgerRequests)"#, #""estimated_requests":\#(line.estimatedRequests)"#,
-                #""ledger_tokens":\#(line.ledgerUsage.total)"#, #""ledger_cost_usd":\#(JSONText.quote(line.ledgerCost.dollars))"#,
-            ]
-            if let usage = line.exportUsage { fields.append(#""provider_tokens":\#(usage.total)"#) }
-            if let cost = line.exportCost { fields.append(#""provider_cost_usd":\#(JSONText.quote(cost.dollars))"#) }
-            fields.append(#""flagged":\#(line.flagged)"#)
-            fields.append(#""causes":[\#(line.causes.map(JSONText.quote).joined(separator: ","))]"#)
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        return
-            #"{"provider":\#(JSONText.quote(provider)),"measure":"\#(measure.rawValue)","threshold_percent":\#(thresholdPercent),"differences":\#(differences),"lines":[\#(items.joined(separator: ","))]}"#
-    }
-
     public var table: [[String]] {
         var rows = [
             [

@@ -93,48 +93,6 @@ public struct RoutingReport: Sendable {
         return RoutingReport(since: since, until: until, lines: lines.values.sorted { ($0.spend, $1.route) > ($1.spend, $0.route) })
     }
 
-    public var json: String {
-        let items = lines.map { line -> String in
-            let deployments = line.deployments.map {
-                #"{"deployment":\#(JSONText.quote($0.name)),"requests":\#($0.requests),"spend_usd":\#(JSONText.quote(NanoUSD($0.cost).dollars))}"#
-            }
-            let reasons = line.reasons.map { #"{"failed_attempts":\#(JSONText.quote($0.attempts)),"requests":\#($0.count)}"# }
-            let fields = [
-                #""route":\#(JSONText.quote(line.route))"#, #""requests":\#(line.requests)"#, #""errors":\#(line.errors)"#,
-                #""fell_back":\#(line.fellBack)"#, #""deployments":[\#(deployments.joined(separator: ","))]"#,
-                #""fallbacks":[\#(reasons.joined(separator: ","))]"#, #""spend_usd":\#(JSONText.quote(NanoUSD(line.spend).dollars))"#,
-                #""unknown_cost_requests":\#(line.unknownCostRequests)"#,
-                #""cache_read_share":\#((line.cacheReadShare * 10_000).rounded() / 10_000)"#,
-                #""caching_saved_usd":\#(JSONText.quote(NanoUSD(line.cachingSaved).dollars))"#,
-                #""savings_vs_requested_usd":\#(JSONText.quote(NanoUSD(line.savings).dollars))"#,
-            ]
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        return
-            #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"routes":[\#(items.joined(separator: ","))],"events":[\#(events.map(\.json).joined(separator: ","))]}"#
-    }
-
-    public static let csvHeader = [
-        "route", "deployment", "requests", "spend_usd", "route_requests", "errors", "fell_back", "cache_read_share", "caching_saved_usd",
-        "savings_vs_requested_usd",
-    ]
-
-    /// One row per route and deployment (the route's totals repeated on each).
-    public var csv: String {
-        var rows = [Self.csvHeader.joined(separator: ",")]
-        for line in lines {
-            for deployment in line.deployments {
-                rows.append(
-                    [
-                        line.route, deployment.name, String(deployment.requests), NanoUSD(deployment.cost).dollars, String(line.requests),
-                        String(line.errors), String(line.fellBack), String((line.cacheReadShare * 10_000).rounded() / 10_000),
-                        NanoUSD(line.cachingSaved).dollars, NanoUSD(line.savings).dollars,
-                    ].map(CSVText.field).joined(separator: ","))
-            }
-        }
-        return rows.joined(separator: "\n") + "\n"
-    }
-
     /// The table `strates report routing` prints: a line per route, then its deployments and fallbacks.
     public var table: [[String]] {
         var rows = [["route / deployment", "requests", "errors", "fell back", "spend", "cache read", "caching saved", "saved vs requested"]]

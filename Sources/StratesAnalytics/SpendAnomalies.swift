@@ -26,25 +26,3 @@ public struct AnomalyRules: Sendable, Equatable {
         }
     }
 }
-
-extension SpendAnomaly {
-    /// `{"spikes": [...]}`, as the CLI and the API give the list.
-    public static func listJSON(_ spikes: [SpendAnomaly]) -> String {
-        #"{"spikes":[\#(spikes.map(\.json).joined(separator: ","))]}"#
-    }
-
-    public static func listCSV(_ spikes: [SpendAnomaly]) -> String {
-        CSVText.document(
-            header: ["team", "hour", "spend_usd", "baseline_usd", "factor"],
-            rows: spikes.map { spike in
-                [
-                    spike.team, BudgetText.timestamp(spike.start), NanoUSD(spike.spend).dollars, NanoUSD(spike.baseline).dollars,
-                    spike.baseline > 0 ? String((spike.factor * 10).rounded() / 10) : "",
-                ]
-            })
-    }
-
-    public var json: String {
-        #"{"team":\#(JSONText.quote(team)),"hour":\#(JSONText.quote(BudgetText.timestamp(start))),"spend_usd":\#(JSONText.quote(NanoUSD(spend).dollars)),"baseline_usd":\#(JSONText.quote(NanoUSD(baseline).dollars)),"factor":\#(baseline > 0 ? String((factor * 10).rounded() / 10) : "null")}"#
-    }
-}

@@ -30,9 +30,6 @@ public struct SpendLogImport {
         public var usage = Usage()
         public var cost = NanoUSD.zero
 
-        public var json: String {
-            #"{"rows":\#(rows),"calls":\#(calls),"skipped":\#(skipped),"problems":[\#(problems.map(JSONText.quote).joined(separator: ","))],"added":\#(added),"updated":\#(updated),"already_present":\#(calls - added - updated),"priced_by_litellm":\#(pricedByLiteLLM),"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cost_usd":\#(JSONText.quote(cost.dollars))}"#
-        }
     }
 
     public func run(_ bytes: [UInt8], store: any ImportStore) async throws -> Summary {

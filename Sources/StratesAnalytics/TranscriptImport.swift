@@ -65,9 +65,6 @@ public struct TranscriptImport: Sendable {
         public var duplicates: Int { responseLines - responses }
         public var unchanged: Int { responses - added - updated }
 
-        public var json: String {
-            #"{"files":\#(files),"unchanged_files":\#(unchangedFiles),"lines":\#(lines),"response_lines":\#(responseLines),"responses":\#(responses),"duplicates_folded":\#(duplicates),"sessions":\#(sessions),"added":\#(added),"updated":\#(updated),"already_present":\#(unchanged),"malformed_lines":\#(malformed),"problems":[\#(problems.map(JSONText.quote).joined(separator: ","))],"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars)),"unpriced_responses":\#(unpricedResponses),"bulk":\#(bulk)}"#
-        }
     }
 
     /// The `.jsonl` files at `paths` (files as given, folders searched through), sorted.

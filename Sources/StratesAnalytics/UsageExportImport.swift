@@ -58,12 +58,6 @@ public struct UsageExportImport {
         /// Keys given a team (`teamsByKey`) that no result of the export names.
         public var unseenKeys: [String] = []
 
-        public var json: String {
-            let days = skippedDays.map { JSONText.quote(UsageReport.dayText($0)) }.joined(separator: ",")
-            let requests = self.requests.map(String.init) ?? "null"
-            return
-                #"{"kind":\#(JSONText.quote(kind)),"results":\#(results),"empty":\#(empty),"skipped_days":[\#(days)],"skipped_results":\#(skippedResults),"rows":\#(rows),"added":\#(added),"updated":\#(updated),"already_present":\#(rows - added - updated),"provider_requests":\#(requests),"unpriced":\#(unpriced),"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cache_read_tokens":\#(usage.cacheRead),"cache_write_5m_tokens":\#(usage.cacheWrite5m),"cache_write_1h_tokens":\#(usage.cacheWrite1h),"cost_usd":\#(JSONText.quote(cost.dollars)),"unseen_keys":[\#(unseenKeys.map(JSONText.quote).joined(separator: ","))]}"#
-        }
     }
 
     public func run(_ bytes: [UInt8], store: any ImportStore) async throws -> Summary {

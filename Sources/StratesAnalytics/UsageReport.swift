@@ -2,17 +2,18 @@ import Foundation
 import StratesCore
 import StratesLedger
 
-/// Renders usage rows for people (table), programs (JSON) and spreadsheets (CSV).
+/// Usage rows for people: the table, the columns and the totals (JSON and CSV are written by
+/// the API layer, `UsageReportBody`), and the parsing of report windows.
 public enum UsageReport {
     public enum Format: String, CaseIterable, Sendable {
         case table, json, csv
     }
 
-    static let tokenColumns = [
+    public static let tokenColumns = [
         "requests", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning", "cost_usd", "unknown_cost", "estimated", "failed",
     ]
 
-    static func values(_ row: UsageRow) -> [String] {
+    public static func values(_ row: UsageRow) -> [String] {
         [
             String(row.requests), String(row.usage.input), String(row.usage.cacheRead), String(row.usage.cacheWrite5m),
             String(row.usage.cacheWrite1h), String(row.usage.output), String(row.usage.reasoning), row.cost.dollars,
@@ -30,89 +31,29 @@ public enum UsageReport {
         }
     }
 
-    public static func render(_ rows: [UsageRow], groupBy: [UsageDimension], format: Format) -> String {
+    /// The table people read: a row per group, a rule, then the total.
+    public static func table(_ rows: [UsageRow], groupBy: [UsageDimension]) -> String {
         let groupColumns = groupBy.map(\.rawValue)
-        switch format {
-        case .json:
-            return json(rows, groupBy: groupBy)
-        case .csv:
-            var lines = [(groupColumns + tokenColumns).joined(separator: ",")]
-            for row in rows {
-                lines.append((groupColumns.map { CSVText.field(row.group[$0] ?? "") } + values(row)).joined(separator: ","))
-            }
-            return lines.joined(separator: "\n") + "\n"
-        case .table:
-            var table = [groupColumns + tokenColumns]
-            for row in rows { table.append(groupColumns.map { row.group[$0] ?? "" } + values(row)) }
-            let total = total(rows)
-            table.append((groupColumns.isEmpty ? [] : ["TOTAL"] + Array(repeating: "", count: groupColumns.count - 1)) + values(total))
-            let widths = (0..<table[0].count).map { column in table.map { $0[column].count }.max() ?? 0 }
-            var out = ""
-            for (index, line) in table.enumerated() {
-                if index == table.count - 1 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
-                out +=
-                    line.enumerated().map { column, cell in
-                        column < groupColumns.count
-                            ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                            : String(repeating: " ", count: widths[column] - cell.count) + cell
-                    }.joined(separator: "  ") + "\n"
-            }
-            if total.unknownCostRequests > 0 {
-                out +=
-                    "\n\(total.unknownCostRequests) request(s) have no known price: their tokens are counted, their cost is not. Add prices with 'strates prices import'.\n"
-            }
-            return out
+        var table = [groupColumns + tokenColumns]
+        for row in rows { table.append(groupColumns.map { row.group[$0] ?? "" } + values(row)) }
+        let total = total(rows)
+        table.append((groupColumns.isEmpty ? [] : ["TOTAL"] + Array(repeating: "", count: groupColumns.count - 1)) + values(total))
+        let widths = (0..<table[0].count).map { column in table.map { $0[column].count }.max() ?? 0 }
+        var out = ""
+        for (index, line) in table.enumerated() {
+            if index == table.count - 1 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+            out +=
+                line.enumerated().map { column, cell in
+                    column < groupColumns.count
+                        ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[column] - cell.count) + cell
+                }.joined(separator: "  ") + "\n"
         }
-    }
-
-    public static func json(_ rows: [UsageRow], groupBy: [UsageDimension]) -> String {
-        struct Output: Encodable {
-            var groupBy: [String]
-            var rows: [Row]
-            var total: Row
-            enum CodingKeys: String, CodingKey { case groupBy = "group_by", rows, total }
+        if total.unknownCostRequests > 0 {
+            out +=
+                "\n\(total.unknownCostRequests) request(s) have no known price: their tokens are counted, their cost is not. Add prices with 'strates prices import'.\n"
         }
-        struct Row: Encodable {
-            var group: [String: String]
-            var requests: Int64
-            var inputTokens: Int64
-            var cacheReadTokens: Int64
-            var cacheWrite5mTokens: Int64
-            var cacheWrite1hTokens: Int64
-            var outputTokens: Int64
-            var reasoningTokens: Int64
-            var costNanoUSD: Int64
-            var costUSD: String
-            var unknownCostRequests: Int64
-            var estimatedRequests: Int64
-            var failedRequests: Int64
-            enum CodingKeys: String, CodingKey {
-                case group, requests, inputTokens = "input_tokens", cacheReadTokens = "cache_read_tokens"
-                case cacheWrite5mTokens = "cache_write_5m_tokens", cacheWrite1hTokens = "cache_write_1h_tokens"
-                case outputTokens = "output_tokens", reasoningTokens = "reasoning_tokens", costNanoUSD = "cost_nano_usd"
-                case costUSD = "cost_usd", unknownCostRequests = "unknown_cost_requests", estimatedRequests = "estimated_requests"
-                case failedRequests = "failed_requests"
-            }
-            init(_ row: UsageRow) {
-                group = row.group
-                requests = row.requests
-                inputTokens = row.usage.input
-                cacheReadTokens = row.usage.cacheRead
-                cacheWrite5mTokens = row.usage.cacheWrite5m
-                cacheWrite1hTokens = row.usage.cacheWrite1h
-                outputTokens = row.usage.output
-                reasoningTokens = row.usage.reasoning
-                costNanoUSD = row.cost.value
-                costUSD = row.cost.dollars
-                unknownCostRequests = row.unknownCostRequests
-                estimatedRequests = row.estimatedRequests
-                failedRequests = row.failedRequests
-            }
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let output = Output(groupBy: groupBy.map(\.rawValue), rows: rows.map(Row.init), total: Row(total(rows)))
-        return String(decoding: (try? encoder.encode(output)) ?? Data("{}".utf8), as: UTF8.self) + "\n"
+        return out
     }
 
     /// Parses `7d`, `24h`, `30m`, or an ISO date (`2026-11-01`) into the start of a window.

@@ -146,50 +146,6 @@ public struct WorkloadReport: Sendable {
         return builder.report(callsWithoutRun: callsWithoutRun, rules: rules, since: since, until: until)
     }
 
-    public var json: String {
-        func spread(_ value: Spread, money: Bool = false) -> String {
-            money
-                ? #"{"p50_usd":\#(JSONText.quote(NanoUSD(Int64(value.p50)).dollars)),"p90_usd":\#(JSONText.quote(NanoUSD(Int64(value.p90)).dollars)),"max_usd":\#(JSONText.quote(NanoUSD(Int64(value.max)).dollars))}"#
-                : #"{"p50":\#(Self.round(value.p50)),"p90":\#(Self.round(value.p90)),"max":\#(Self.round(value.max))}"#
-        }
-        let items = lines.map { line in
-            "{"
-                + [
-                    #""class":"\#(line.workload.rawValue)""#, #""workflow":\#(line.workflow.map(JSONText.quote) ?? "null")"#, #""runs":\#(line.runs)"#,
-                    #""calls_per_run":\#(spread(line.calls))"#, #""tokens_per_run":\#(spread(line.tokens))"#,
-                    #""cost_per_run":\#(spread(line.cost, money: true))"#,
-                    #""context_growth_per_step":\#(Self.round(line.contextGrowth))"#, #""cache_read_share":\#(Self.round(line.cacheReadShare, 4))"#,
-                    #""output_input_ratio":\#(Self.round(line.outputInputRatio, 4))"#, #""loop_length":\#(spread(line.loopLength))"#,
-                    #""duration_seconds":\#(spread(line.seconds))"#, #""spend_usd":\#(JSONText.quote(NanoUSD(line.spend).dollars))"#,
-                ].joined(separator: ",") + "}"
-        }
-        let rules =
-            #"{"prompt_max_calls":\#(self.rules.promptMaxCalls),"autonomous_tool_share":\#(self.rules.autonomousToolShare),"autonomous_min_calls":\#(self.rules.autonomousMinCalls),"human_gap_seconds":\#(self.rules.humanGapSeconds)}"#
-        return
-            #"{"since":\#(JSONText.quote(BudgetText.timestamp(since))),"until":\#(JSONText.quote(BudgetText.timestamp(until))),"rules":\#(rules),"calls_without_run":\#(callsWithoutRun),"lines":[\#(items.joined(separator: ","))]}"#
-    }
-
-    public var csv: String {
-        CSVText.document(
-            header: [
-                "class", "workflow", "runs", "calls_p50", "calls_p90", "calls_max", "tokens_p50", "tokens_p90", "tokens_max", "cost_p50_usd", "cost_p90_usd",
-                "cost_max_usd", "context_growth_per_step", "cache_read_share", "output_input_ratio", "loop_p50", "loop_max", "duration_p50_s", "duration_p90_s",
-                "spend_usd",
-            ],
-            rows: lines.map { line in
-                [
-                    line.workload.rawValue, line.workflow ?? "", String(line.runs), Self.whole(line.calls.p50), Self.whole(line.calls.p90),
-                    Self.whole(line.calls.max),
-                    Self.whole(line.tokens.p50), Self.whole(line.tokens.p90), Self.whole(line.tokens.max), NanoUSD(Int64(line.cost.p50)).dollars,
-                    NanoUSD(Int64(line.cost.p90)).dollars, NanoUSD(Int64(line.cost.max)).dollars, Self.round(line.contextGrowth),
-                    Self.round(line.cacheReadShare, 4),
-                    Self.round(line.outputInputRatio, 4), Self.whole(line.loopLength.p50), Self.whole(line.loopLength.max), Self.round(line.seconds.p50),
-                    Self.round(line.seconds.p90), NanoUSD(line.spend).dollars,
-                ]
-            }
-        )
-    }
-
     public var table: [[String]] {
         var rows = [
             [

@@ -109,17 +109,6 @@ public struct AccessPolicy: ControlRule {
         return nil
     }
 
-    public var json: String {
-        let fields =
-            RuleJSON.common(self) + [
-                #""allow_models":\#(RuleJSON.strings(allowModels))"#, #""deny_models":\#(RuleJSON.strings(denyModels))"#,
-                #""max_input_usd_per_mtok":\#(maxInputPricePerMillion.map { JSONText.quote(NanoUSD($0).dollars) } ?? "null")"#,
-                #""max_output_usd_per_mtok":\#(maxOutputPricePerMillion.map { JSONText.quote(NanoUSD($0).dollars) } ?? "null")"#,
-                #""max_context_tokens":\#(RuleJSON.optional(maxContextTokens))"#,
-            ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-
     public var summary: String {
         var parts: [String] = []
         if !allowModels.isEmpty { parts.append("allow " + allowModels.joined(separator: ",")) }

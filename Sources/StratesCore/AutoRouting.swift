@@ -126,14 +126,6 @@ public struct AutoRoutingPolicy: Sendable, Equatable, Codable {
         return problems
     }
 
-    public var jsonFields: [String] {
-        [
-            #""tiers":[\#(tiers.map(JSONText.quote).joined(separator: ","))]"#, #""target_success":\#(targetSuccess)"#,
-            #""min_samples":\#(minimumSamples)"#, #""exploration":\#(exploration)"#,
-            #""baseline":\#(baseline.map(JSONText.quote) ?? "null")"#,
-        ]
-    }
-
     public var text: String {
         "auto over \(tiers.joined(separator: " < ")) (target \(Self.percent(targetSuccess)) after \(minimumSamples) scored, exploring \(Self.percent(exploration)))"
     }

@@ -159,25 +159,3 @@ public struct BudgetChanges: Sendable, Equatable {
         return budget
     }
 }
-
-extension Budget {
-    /// The budget and where it stands, as the admin API and `--format json` show it.
-    public func json(standing: BudgetStanding?) -> String {
-        var fields = [
-            #""id":\#(JSONText.quote(id))"#, #""name":\#(JSONText.quote(name))"#, #""scope":\#(JSONText.quote(scope.text))"#,
-            #""period":\#(JSONText.quote(period.text))"#, #""time_zone":\#(JSONText.quote(timeZone))"#,
-            #""unit":\#(JSONText.quote(unit.rawValue))"#, #""limit":\#(limit)"#, #""limit_display":\#(JSONText.quote(format(limit)))"#,
-            #""enforcement":\#(JSONText.quote(enforcement.rawValue))"#, #""when_exhausted":\#(JSONText.quote(whenExhausted.rawValue))"#,
-            #""alert_thresholds":[\#(alertThresholds.map(String.init).joined(separator: ","))]"#,
-            #""downgrade_to":\#(downgradeTo.map(JSONText.quote) ?? "null")"#, #""downgrade_at":\#(downgradeAtPercent)"#,
-            #""created_at":\#(JSONText.quote(BudgetText.timestamp(createdAt)))"#, #""updated_at":\#(JSONText.quote(BudgetText.timestamp(updatedAt)))"#,
-        ]
-        if let standing {
-            let used = limit > 0 ? Double(standing.spent) * 100 / Double(limit) : 0
-            fields.append(
-                #""status":{"window_start":\#(JSONText.quote(BudgetText.timestamp(standing.window.start))),"resets_at":\#(standing.window.end.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null"),"spent":\#(standing.spent),"spent_display":\#(JSONText.quote(format(standing.spent))),"reserved":\#(standing.reserved),"remaining":\#(max(0, standing.remaining)),"used_percent":\#((used * 10).rounded() / 10)}"#
-            )
-        }
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-}

@@ -25,8 +25,6 @@ public protocol ControlRule: ScopedRule, Codable, Equatable {
     static func make(from fields: inout RuleFields, current: Self?, id: String, now: Date) throws(RuleProblems) -> Self
     var createdAt: Date { get }
     var updatedAt: Date { get }
-    /// The definition as the admin API and `--format json` show it.
-    var json: String { get }
     /// One line for the CLI.
     var summary: String { get }
 }
@@ -213,20 +211,4 @@ extension Collection where Element: ScopedRule {
     public func named(_ idOrName: String) -> Element? {
         first { $0.id == idOrName } ?? first { $0.name == idOrName }
     }
-}
-
-/// JSON text for the fields rules share.
-public enum RuleJSON {
-    public static func common(_ rule: some ControlRule) -> [String] {
-        [
-            #""id":\#(JSONText.quote(rule.id))"#, #""name":\#(JSONText.quote(rule.name))"#,
-            #""scope":\#(JSONText.quote(rule.scope.text))"#,
-            #""created_at":\#(JSONText.quote(BudgetText.timestamp(rule.createdAt)))"#,
-            #""updated_at":\#(JSONText.quote(BudgetText.timestamp(rule.updatedAt)))"#,
-        ]
-    }
-
-    public static func optional(_ value: Int64?) -> String { value.map(String.init) ?? "null" }
-
-    public static func strings(_ values: [String]) -> String { "[" + values.map(JSONText.quote).joined(separator: ",") + "]" }
 }

@@ -49,12 +49,4 @@ public struct Feedback: Sendable, Equatable {
         return Feedback(id: id, at: at, requestID: request, run: run, score: score ?? 0, source: source, comment: comment)
     }
 
-    public var json: String {
-        let fields = [
-            #""id":\#(JSONText.quote(id))"#, #""at":\#(JSONText.quote(BudgetText.timestamp(at)))"#,
-            #""request_id":\#(requestID.map(JSONText.quote) ?? "null")"#, #""run":\#(run.map(JSONText.quote) ?? "null")"#,
-            #""score":\#(score)"#, #""source":\#(source.map(JSONText.quote) ?? "null")"#, #""comment":\#(comment.map(JSONText.quote) ?? "null")"#,
-        ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
 }

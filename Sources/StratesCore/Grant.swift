@@ -147,11 +147,6 @@ public struct Grant: ControlRule {
         )
     }
 
-    /// An amount in the grant's unit as the admin API writes it: dollars as decimal text, or tokens.
-    public func jsonAmount(_ amount: Int64) -> String {
-        unit == .usd ? JSONText.quote(NanoUSD(amount).dollars) : String(amount)
-    }
-
     /// The amount in the grant's unit, as people read it.
     public func format(_ amount: Int64) -> String {
         unit == .usd ? NanoUSD(amount).description : "\(amount) tokens"
@@ -186,25 +181,6 @@ public struct Grant: ControlRule {
             cursor = end
         }
         return windows
-    }
-
-    public var json: String {
-        let amountField = unit == .usd ? #""amount_usd":\#(JSONText.quote(NanoUSD(amount).dollars))"# : #""amount_tokens":\#(amount)"#
-        let cap = rolloverCap.map(jsonAmount) ?? "null"
-        let adjustments = self.adjustments.map { adjustment in
-            let value = jsonAmount(adjustment.amount)
-            return #"{"at":\#(JSONText.quote(BudgetText.timestamp(adjustment.at))),"amount":\#(value),"note":\#(JSONText.quote(adjustment.note))}"#
-        }
-        let fields =
-            RuleJSON.common(self) + [
-                #""member":\#(JSONText.quote(member))"#, #""unit":"\#(unit.rawValue)""#, amountField,
-                #""period":"\#(period.rawValue)""#, #""rollover":"\#(rollover.rawValue)""#, #""rollover_cap":\#(cap)"#,
-                #""purpose":\#(JSONText.quote(purpose))"#, #""starts_at":\#(JSONText.quote(BudgetText.timestamp(startsAt)))"#,
-                #""expires_at":\#(expiresAt.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-                #""time_zone":\#(JSONText.quote(timeZone))"#, #""adjustments":[\#(adjustments.joined(separator: ","))]"#,
-                #""transferred_from":\#(transferredFrom.map(JSONText.quote) ?? "null")"#,
-            ]
-        return "{" + fields.joined(separator: ",") + "}"
     }
 
     public var summary: String {

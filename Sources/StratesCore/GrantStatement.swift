@@ -104,24 +104,6 @@ public struct GrantStatement: Sendable, Equatable {
         periods = lines
     }
 
-    public var json: String {
-        let amount = grant.jsonAmount
-        let current = self.current
-        let expiring = self.expiring
-        let fields = [
-            #""grant":\#(JSONText.quote(grant.id))"#, #""name":\#(JSONText.quote(grant.name))"#,
-            #""member":\#(JSONText.quote(grant.member))"#, #""purpose":\#(JSONText.quote(grant.purpose))"#,
-            #""unit":"\#(grant.unit.rawValue)""#, #""state":"\#(state.rawValue)""#,
-            #""at":\#(JSONText.quote(BudgetText.timestamp(at)))"#,
-            #""period_start":\#(current.map { JSONText.quote(BudgetText.timestamp($0.window.start)) } ?? "null")"#,
-            #""period_end":\#(current?.window.end.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-            #""available":\#(amount(current?.available ?? 0))"#, #""used":\#(amount(current?.used ?? 0))"#,
-            #""reserved":\#(amount(reserved))"#, #""balance":\#(amount(balance))"#,
-            #""used_total":\#(amount(usedTotal))"#, #""lapsed_total":\#(amount(lapsedTotal))"#,
-            #""expiring":\#(expiring.map { #"{"amount":\#(amount($0.amount)),"at":\#(JSONText.quote(BudgetText.timestamp($0.at)))}"# } ?? "null")"#,
-        ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
 }
 
 /// Moving part of a grant's balance to another member: the source grant gets a negative

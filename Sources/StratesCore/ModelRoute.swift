@@ -28,16 +28,6 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.contextTokens = contextTokens
     }
 
-    /// The deployment's settings as JSON members, as the admin API shows them.
-    public var jsonFields: [String] {
-        [
-            #""provider":\#(JSONText.quote(provider))"#, #""model":\#(model.map(JSONText.quote) ?? "null")"#, #""weight":\#(weight)"#,
-            #""timeout_seconds":\#(timeoutSeconds.map { String($0) } ?? "null")"#,
-            #""first_token_timeout_seconds":\#(firstTokenTimeoutSeconds.map { String($0) } ?? "null")"#,
-            #""context_tokens":\#(contextTokens.map { String($0) } ?? "null")"#,
-        ]
-    }
-
     /// Whether a request too long for `self` may fit `other`.
     public func mayHoldMore(than other: Deployment) -> Bool {
         guard let mine = contextTokens, let theirs = other.contextTokens else { return true }
@@ -99,13 +89,6 @@ public struct ModelRoute: Sendable, Equatable, Codable {
         if let ceiling = maxInputPrice, price.input > ceiling { return true }
         if let ceiling = maxOutputPrice, price.output > ceiling { return true }
         return false
-    }
-
-    /// The price ceilings as JSON members (null when not set).
-    public var ceilingJSONFields: [String] {
-        [("max_input_usd_per_mtok", maxInputPrice), ("max_output_usd_per_mtok", maxOutputPrice)].map { key, rate in
-            #""\#(key)":\#(rate.map { JSONText.quote(NanoUSD($0.nanoPerMillion).dollars) } ?? "null")"#
-        }
     }
 
     /// The ceiling as people read it: `$3.00 input / $15.00 output per million tokens`.

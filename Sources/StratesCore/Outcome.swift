@@ -73,13 +73,4 @@ public struct Outcome: Sendable, Equatable {
         return outcome
     }
 
-    public var json: String {
-        let fields = [
-            #""id":\#(JSONText.quote(id))"#, #""at":\#(JSONText.quote(BudgetText.timestamp(at)))"#, #""run":\#(JSONText.quote(run))"#,
-            #""kind":"\#(kind.rawValue)""#, #""ref":\#(ref.map(JSONText.quote) ?? "null")"#, #""quantity":\#(quantity.map(String.init) ?? "null")"#,
-            #""value_usd":\#(value.map { JSONText.quote($0.dollars) } ?? "null")"#, #""inferred":\#(inferred)"#,
-            #""source":\#(source.map(JSONText.quote) ?? "null")"#,
-        ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
 }

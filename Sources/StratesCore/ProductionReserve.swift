@@ -158,26 +158,6 @@ public struct ProductionReserve: ControlRule {
         }
     }
 
-    public var json: String {
-        var fields = RuleJSON.common(self)
-        switch capacity {
-        case .spend(let nano, let period, let zone):
-            fields += [
-                #""capacity_usd":\#(JSONText.quote(NanoUSD(nano).dollars))"#, #""period":"\#(period.text)""#,
-                #""time_zone":\#(JSONText.quote(zone))"#, #""capacity_tpm":null"#, #""provider":null"#,
-            ]
-        case .tokensPerMinute(let tokens, let provider):
-            fields += [
-                #""capacity_usd":null"#, #""period":null"#, #""time_zone":null"#, #""capacity_tpm":\#(tokens)"#,
-                #""provider":\#(provider.map(JSONText.quote) ?? "null")"#,
-            ]
-        }
-        fields += [
-            #""production_share":\#(productionShare)"#, #""sandbox_until":\#(sandboxUntil)"#, #""personal_until":\#(personalUntil)"#,
-        ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-
     public var summary: String {
         "\(scope.text): \(capacityText); production keeps \(productionShare)%, sandbox throttled past \(sandboxUntil)%, personal past \(personalUntil)%"
     }

@@ -52,16 +52,6 @@ public struct RateLimit: ControlRule {
         )
     }
 
-    public var json: String {
-        let fields =
-            RuleJSON.common(self) + [
-                #""requests_per_minute":\#(RuleJSON.optional(requestsPerMinute))"#,
-                #""tokens_per_minute":\#(RuleJSON.optional(tokensPerMinute))"#,
-                #""max_concurrent_requests":\#(RuleJSON.optional(maxConcurrentRequests))"#,
-            ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-
     public var summary: String {
         var parts: [String] = []
         if let requestsPerMinute { parts.append("\(requestsPerMinute) requests/min") }

@@ -88,18 +88,6 @@ public struct RouteDefinition: ControlRule {
         return RouteDefinition(id: id, route: route, scope: scope, createdAt: current?.createdAt ?? now, updatedAt: now)
     }
 
-    public var json: String {
-        let deployments = route.deployments.map { "{" + $0.jsonFields.joined(separator: ",") + "}" }
-        let fields =
-            RuleJSON.common(self) + [
-                #""strategy":"\#(route.strategy.rawValue)""#, #""retries":\#(route.retries)"#,
-            ] + route.ceilingJSONFields + [
-                #""deployments":[\#(deployments.joined(separator: ","))]"#,
-                #""auto":\#(route.auto.map { "{" + $0.jsonFields.joined(separator: ",") + "}" } ?? "null")"#,
-            ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-
     public var summary: String {
         "\(route.strategy.rawValue)\(route.retries > 0 ? ", \(route.retries) retries" : ""): "
             + route.deployments.map { "\($0.provider)/\($0.model ?? "(as asked)")" }.joined(separator: ", ")

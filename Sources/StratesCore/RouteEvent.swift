@@ -25,7 +25,4 @@ public struct RouteEvent: Sendable, Equatable {
 
     public var text: String { "Route '\(route)': \(deployment) \(detail)." }
 
-    public var json: String {
-        #"{"at":\#(JSONText.quote(BudgetText.timestamp(at))),"route":\#(JSONText.quote(route)),"deployment":\#(JSONText.quote(deployment)),"event":"\#(kind.rawValue)","detail":\#(JSONText.quote(detail))}"#
-    }
 }

@@ -59,7 +59,4 @@ public struct RunawayFlag: Sendable, Equatable {
             + (stopped ? "; its further requests are refused" : "")
     }
 
-    public var json: String {
-        #"{"at":\#(JSONText.quote(BudgetText.timestamp(at))),"run":\#(JSONText.quote(run)),"team":\#(team.map(JSONText.quote) ?? "null"),"reason":"\#(reason.rawValue)","calls":\#(calls),"spend_usd":\#(JSONText.quote(cost.dollars)),"stopped":\#(stopped)}"#
-    }
 }

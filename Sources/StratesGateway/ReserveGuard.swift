@@ -208,21 +208,4 @@ public struct ReserveStanding: Sendable {
         }
     }
 
-    public var json: String {
-        let amount: (Int64) -> String = { value in
-            if case .spend = self.reserve.capacity { return JSONText.quote(NanoUSD(value).dollars) }
-            return String(value)
-        }
-        let fields = [
-            #""reserve":\#(JSONText.quote(reserve.name))"#, #""id":\#(JSONText.quote(reserve.id))"#,
-            #""scope":\#(JSONText.quote(reserve.scope.text))"#, #""capacity":\#(amount(capacity))"#,
-            #""used":\#(amount(used))"#, #""reserved":\#(amount(reserved))"#,
-            #""used_percent":\#((usedPercent * 10).rounded() / 10)"#,
-            #""production_share":\#(reserve.productionShare)"#, #""sandbox_until":\#(reserve.sandboxUntil)"#,
-            #""personal_until":\#(reserve.personalUntil)"#,
-            #""open_to":[\#(open.map { JSONText.quote($0.rawValue) }.joined(separator: ","))]"#,
-            #""resets_at":\#(resets.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-        ]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
 }

@@ -31,7 +31,7 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
             logger.warning("spend spike: \(spike.text)", metadata: ["team": "\(spike.team)"])
             announce(
                 what: "spend spike", record: { _ in }, slack: ":chart_with_upwards_trend: Strates: spend spike: " + spike.text,
-                json: #"{"type":"spend.spike","text":\#(JSONValue.quote(spike.text)),"spike":\#(spike.json)}"#
+                json: APIJSON.text(NoticeBody(type: "spend.spike", text: spike.text, key: "spike", detail: spike))
             )
         }
     }
@@ -42,7 +42,7 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
         logger.warning("runaway \(text)", metadata: ["run": "\(flag.run)", "reason": "\(flag.reason.rawValue)"])
         announce(
             what: "runaway flag", record: { try await $0.record(flag) },
-            slack: ":rotating_light: Strates: runaway " + text, json: #"{"type":"run.runaway","text":\#(JSONValue.quote(text)),"flag":\#(flag.json)}"#
+            slack: ":rotating_light: Strates: runaway " + text, json: APIJSON.text(NoticeBody(type: "run.runaway", text: text, key: "flag", detail: flag))
         )
     }
 
@@ -51,7 +51,7 @@ final class AlertDispatcher: BudgetAlertSink, NoticeSink {
         announce(
             what: "route event", record: { try await $0.record(event) },
             slack: ":arrows_counterclockwise: Strates: " + event.text,
-            json: #"{"type":"route.\#(event.kind.rawValue)","text":\#(JSONValue.quote(event.text)),"event":\#(event.json)}"#
+            json: APIJSON.text(NoticeBody(type: "route.\(event.kind.rawValue)", text: event.text, key: "event", detail: event))
         )
     }
 

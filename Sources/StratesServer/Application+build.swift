@@ -37,8 +37,8 @@ public func buildApplication(runtime: StratesRuntime, logger: Logger, onRunning:
     api.addRoutes(OutcomeController(runtime: runtime).endpoints, atPath: "/outcomes")
     // `GET /api`: every admin route, so that clients (and the tenant-isolation test) can
     // discover them rather than keep their own list.
-    let listing = AdminAPIDocument.routes(of: router).map { #"{"method":"\#($0.method)","path":\#(JSONText.quote($0.path))}"# }.joined(separator: ",")
-    api.get { _, _ in HTTPAdapters.json(.ok, Array(#"{"object":"list","data":[\#(listing)]}"#.utf8)) }
+    let listing = APIJSON.bytes(APIList(AdminAPIDocument.routes(of: router).map { AdminRoute(method: $0.method, path: $0.path) }))
+    api.get { _, _ in HTTPAdapters.json(.ok, listing) }
     router.add(middleware: UnknownRoute())
     // The model APIs are answered in each connection's pipeline, on its event loop.
     let endpoint = GatewayChannelHandler.Endpoint(gateway: runtime.gateway, maxBodyBytes: runtime.configuration.maxBodyBytes, logger: logger)
@@ -111,5 +111,16 @@ public enum SimServe {
             logger: logger
         )
         try await app.runService()
+    }
+}
+
+/// One admin route, as `GET /api` lists it.
+struct AdminRoute: APIRepresentable {
+    var method: String
+    var path: String
+
+    func encodeFields(_ fields: inout APIFields) throws {
+        try fields.put("method", method)
+        try fields.put("path", path)
     }
 }

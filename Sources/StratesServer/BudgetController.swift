@@ -15,13 +15,13 @@ struct BudgetController: CollectionController {
     @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
         let visible = try await context.access.visible(runtime.budgets.budgets)
         let standings = try await runtime.budgets.standings(of: visible)
-        return HTTPAdapters.list(zip(visible, standings).map { $0.json(standing: $1) })
+        return HTTPAdapters.list(zip(visible, standings).map(BudgetBody.init))
     }
 
     @Sendable func show(_ request: Request, _ context: AdminContext) async throws -> Response {
         let budget = try await find(context)
         let standing = try await runtime.budgets.standings(of: [budget]).first
-        return HTTPAdapters.json(.ok, Array(budget.json(standing: standing).utf8))
+        return HTTPAdapters.json(.ok, BudgetBody(budget, standing: standing))
     }
 
     @Sendable func create(_ request: Request, _ context: AdminContext) async throws -> Response {
@@ -51,7 +51,7 @@ struct BudgetController: CollectionController {
         }
         try await runtime.budgets.reload()
         let standing = try await runtime.budgets.standings(of: [budget]).first
-        return HTTPAdapters.json(current == nil ? .created : .ok, Array(budget.json(standing: standing).utf8))
+        return HTTPAdapters.json(current == nil ? .created : .ok, BudgetBody(budget, standing: standing))
     }
 
     @Sendable func delete(_ request: Request, _ context: AdminContext) async throws -> Response {

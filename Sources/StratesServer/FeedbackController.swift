@@ -27,7 +27,7 @@ struct FeedbackController {
         try await runtime.database.record(feedback)
         // Auto routing learns from it at once, not at the next reload.
         try? await runtime.gateway.refreshTierRecords(from: runtime.database)
-        return HTTPAdapters.json(.created, Array(feedback.json.utf8))
+        return HTTPAdapters.json(.created, feedback)
     }
 
     @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
@@ -39,7 +39,7 @@ struct FeedbackController {
             throw GatewayError.badRequest("Give either 'run' or 'request_id' in the query.", param: "run")
         }
         try await runtime.requireVisible(requestID: requestID, run: run, access: access)
-        return HTTPAdapters.list(try await runtime.database.feedback(run: run, requestID: requestID).map(\.json))
+        return HTTPAdapters.list(try await runtime.database.feedback(run: run, requestID: requestID))
     }
 }
 

@@ -28,15 +28,15 @@ struct GrantController {
     @Sendable func statement(_ request: Request, _ context: AdminContext) async throws -> Response {
         let grant = try await rules.find(context)
         let statements = try await runtime.grants.statements(of: [grant])
-        return HTTPAdapters.json(.ok, Array((statements.first?.json ?? "{}").utf8))
+        guard let statement = statements.first else { return HTTPAdapters.json(.ok, Array("{}".utf8)) }
+        return HTTPAdapters.json(.ok, statement)
     }
 
     @Sendable func member(_ request: Request, _ context: AdminContext) async throws -> Response {
         let member = HTTPAdapters.pathParameter("member", in: context)
         try await context.access.require(BudgetScope(kind: .member, value: member))
         let grants = runtime.grants.rules.all.filter { $0.member == member }
-        let items = try await runtime.grants.statements(of: grants).map(\.json)
-        return HTTPAdapters.list(items, #""member":\#(JSONText.quote(member)),"#)
+        return HTTPAdapters.list(try await runtime.grants.statements(of: grants), extra: [("member", member)])
     }
 
     /// `{"to": "bo", "amount_usd": 20, "note": "..."}` (or `amount_tokens`).
@@ -76,6 +76,6 @@ struct GrantController {
         } catch let problems as RuleProblems {
             throw GatewayError(status: 409, message: "The transfer cannot be made: \(problems).", code: "transfer_refused")
         }
-        return HTTPAdapters.json(.created, Array(#"{"object":"grant.transfer","from":\#(made.source.json),"to":\#(made.received.json)}"#.utf8))
+        return HTTPAdapters.json(.created, GrantTransferBody(source: made.source, received: made.received))
     }
 }

@@ -39,23 +39,30 @@ enum HTTPAdapters {
     }
 
     /// A report in the format asked for (`json` or `csv`), rendered only in that one.
-    static func report(format: String, json: @autoclosure () -> String, csv: @autoclosure () -> String) -> Response {
-        guard format == "csv" else { return Self.json(.ok, Array(json().utf8)) }
-        return Response(status: .ok, headers: fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: csv())))
+    static func report(_ report: some ReportBody, format: String) -> Response {
+        guard format == "csv" else { return json(.ok, report) }
+        return Response(
+            status: .ok, headers: fields([("content-type", "text/csv; charset=utf-8")]), body: ResponseBody(byteBuffer: ByteBuffer(string: APICSV.text(report)))
+        )
     }
 
     static func json(_ status: HTTPResponse.Status = .ok, _ bytes: [UInt8], headers: [(name: String, value: String)] = []) -> Response {
         Response(status: status, headers: fields([("content-type", "application/json")] + headers), body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// `{"object":"list","data":[…]}` of items already in JSON, and what else the list says.
-    static func list(_ items: [String], _ fields: String = "") -> Response {
-        json(.ok, Array(#"{"object":"list",\#(fields)"data":[\#(items.joined(separator: ","))]}"#.utf8))
+    /// A value of the domain, as the admin API shows it.
+    static func json(_ status: HTTPResponse.Status = .ok, _ value: some APIRepresentable) -> Response {
+        json(status, APIJSON.bytes(value))
+    }
+
+    /// `{"object":"list",…,"data":[…]}`, with what else the list says (`extra`).
+    static func list<Item: APIRepresentable>(_ items: [Item], extra: [(name: String, value: String)] = []) -> Response {
+        json(.ok, APIList(items, extra: extra))
     }
 
     /// What a DELETE answers: the id of what is gone.
     static func deleted(_ id: String) -> Response {
-        json(.ok, Array(#"{"id":\#(JSONText.quote(id)),"deleted":true}"#.utf8))
+        json(.ok, Deleted(id: id))
     }
 
     /// A path parameter as the client meant it: `/api/members/alice%40example.com` names
@@ -67,5 +74,15 @@ enum HTTPAdapters {
 
     static func error(_ error: GatewayError, format: APIFormat) -> Response {
         json(HTTPResponse.Status(code: error.statusCode), error.body(format: format), headers: error.headers)
+    }
+}
+
+/// `{"id": …, "deleted": true}`.
+struct Deleted: APIRepresentable {
+    var id: String
+
+    func encodeFields(_ fields: inout APIFields) throws {
+        try fields.put("id", id)
+        try fields.put("deleted", true)
     }
 }

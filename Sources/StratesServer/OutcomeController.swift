@@ -31,9 +31,9 @@ struct OutcomeController {
         runtime.gateway.runs?.outcomeRecorded(run: outcome.run)
         guard added else {
             let existing = try await runtime.database.outcomes(run: outcome.run).first { $0.kind == outcome.kind && $0.ref == outcome.ref }
-            return HTTPAdapters.json(.ok, Array((existing ?? outcome).json.utf8))
+            return HTTPAdapters.json(.ok, existing ?? outcome)
         }
-        return HTTPAdapters.json(.created, Array(outcome.json.utf8))
+        return HTTPAdapters.json(.created, outcome)
     }
 
     @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
@@ -42,7 +42,7 @@ struct OutcomeController {
             throw GatewayError.badRequest("Give the 'run' whose outcomes to list.", param: "run")
         }
         try await runtime.requireVisible(requestID: nil, run: run, access: access)
-        return HTTPAdapters.list(try await runtime.database.outcomes(run: run).map(\.json))
+        return HTTPAdapters.list(try await runtime.database.outcomes(run: run))
     }
 
     /// GitHub's webhook: `pull_request` (opened, or closed when merged) and `deployment_status`
@@ -52,7 +52,6 @@ struct OutcomeController {
     /// Only runs of the teams `outcomes.github_repositories` maps the repository to take an
     /// outcome: anyone who can open a pull request can write its `Strates-Run:` lines.
     @Sendable func github(_ request: Request, _ context: some RequestContext) async -> Response {
-        func answer(_ status: HTTPResponse.Status, _ json: String) -> Response { HTTPAdapters.json(status, Array(json.utf8)) }
         func refuse(_ status: HTTPResponse.Status, _ message: String, _ code: String) -> Response {
             HTTPAdapters.json(status, GatewayError(status: Int(status.code), message: message, code: code).body(format: .openAI))
         }
@@ -74,12 +73,12 @@ struct OutcomeController {
         let found: GitHubOutcome
         switch GitHubOutcome.read(event: event, payload: payload) {
         case .success(let outcome): found = outcome
-        case .failure(let ignored): return answer(.ok, #"{"recorded":0,"ignored":\#(JSONText.quote(ignored.reason))}"#)
+        case .failure(let ignored): return HTTPAdapters.json(.ok, DeliveryIgnored(reason: ignored.reason))
         }
         let repositories = runtime.configuration.githubRepositories ?? RepositoryTeams()
         guard let mapped = repositories.teams(of: found.repository) else {
             let name = found.repository.map { "repository '\($0)'" } ?? "a delivery without a repository"
-            return answer(.ok, #"{"recorded":0,"ignored":\#(JSONText.quote("\(name) is not mapped to a team: add it under outcomes.github_repositories"))}"#)
+            return HTTPAdapters.json(.ok, DeliveryIgnored(reason: "\(name) is not mapped to a team: add it under outcomes.github_repositories"))
         }
         do {
             await runtime.ledgerWriter.flush()
@@ -109,17 +108,44 @@ struct OutcomeController {
                 if try await runtime.database.record(outcome) { recorded += 1 }
                 runtime.gateway.runs?.outcomeRecorded(run: run)
             }
-            let named = runs.map(JSONText.quote).joined(separator: ",")
-            let outside =
-                refused.isEmpty
-                ? ""
-                : #","outside_mapped_teams":[\#(refused.map(JSONText.quote).joined(separator: ","))],"mapped_teams":[\#(mapped.sorted().map(JSONText.quote).joined(separator: ","))]"#
-            return answer(
+            return HTTPAdapters.json(
                 .accepted,
-                #"{"recorded":\#(recorded),"kind":"\#(found.kind.rawValue)","ref":\#(JSONText.quote(found.ref)),"runs":[\#(named)],"inferred":\#(inferred)\#(outside)}"#
-            )
+                DeliveryRecorded(recorded: recorded, outcome: found, runs: runs, inferred: inferred, refused: refused, mappedTeams: mapped.sorted()))
         } catch {
             return refuse(.internalServerError, "The outcome could not be recorded: \(error). GitHub retries failed deliveries.", "ledger_unavailable")
+        }
+    }
+}
+
+/// What a GitHub delivery that names no outcome (or no mapped repository) is answered.
+struct DeliveryIgnored: APIRepresentable {
+    var reason: String
+
+    func encodeFields(_ fields: inout APIFields) throws {
+        try fields.put("recorded", 0)
+        try fields.put("ignored", reason)
+    }
+}
+
+/// What a GitHub delivery that names an outcome is answered: how many runs took it, and
+/// the runs left out because their teams are not the repository's.
+struct DeliveryRecorded: APIRepresentable {
+    var recorded: Int
+    var outcome: GitHubOutcome
+    var runs: [String]
+    var inferred: Bool
+    var refused: [String]
+    var mappedTeams: [String]
+
+    func encodeFields(_ fields: inout APIFields) throws {
+        try fields.put("recorded", recorded)
+        try fields.put("kind", outcome.kind.rawValue)
+        try fields.put("ref", outcome.ref)
+        try fields.put("runs", runs)
+        try fields.put("inferred", inferred)
+        if !refused.isEmpty {
+            try fields.put("outside_mapped_teams", refused)
+            try fields.put("mapped_teams", mappedTeams)
         }
     }
 }

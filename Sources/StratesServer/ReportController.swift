@@ -40,7 +40,7 @@ struct ReportController {
             await runtime.ledgerWriter.flush()
             let format = try Self.format { request.uri.queryParameters.get($0) }
             let forecast = try await ForecastReporting.make(database: runtime.database, team: context.access.team)
-            return HTTPAdapters.report(format: format, json: forecast.json, csv: forecast.csv)
+            return HTTPAdapters.report(forecast, format: format)
         }
         return routes
     }
@@ -67,7 +67,7 @@ struct ReportController {
         let report = try await FlowReporting.make(
             database: runtime.database, dimensions: dimensions, since: window.since, until: window.until, top: top, trend: trend, team: access.team
         )
-        return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
+        return HTTPAdapters.report(report, format: format)
     }
 
     /// A report over a window (`since`, `until`), as JSON or CSV (`format`), the ledger
@@ -76,7 +76,7 @@ struct ReportController {
         _ routes: RouteCollection<AdminContext>, _ path: String,
         _ build:
             @escaping @Sendable (_ window: (since: Date, until: Date), _ access: AdminAccess, _ parameter: (String) -> String?) async throws ->
-            any ReportRendering
+            any ReportBody
     ) {
         let runtime = runtime
         routes.get(RouterPath(path)) { request, context in
@@ -85,7 +85,7 @@ struct ReportController {
             let format = try Self.format { parameters.get($0) }
             await runtime.ledgerWriter.flush()
             let report = try await build(window, context.access) { parameters.get($0) }
-            return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
+            return HTTPAdapters.report(report, format: format)
         }
     }
 
@@ -129,7 +129,7 @@ struct ReportController {
             database: runtime.database, pricing: runtime.pricing, routes: runtime.gateway.router.routes, since: window.since,
             until: window.until, team: access.team
         )
-        return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
+        return HTTPAdapters.report(report, format: format)
     }
 
     /// `?period=2026-11&time_zone=Europe/Paris&purpose=benefit|all&format=json|csv`.
@@ -158,6 +158,6 @@ struct ReportController {
             database: runtime.database, pricing: runtime.pricing, organization: access.key.organization, period: period,
             purpose: purpose == "all" ? nil : purpose, members: members
         )
-        return HTTPAdapters.report(format: format, json: report.json, csv: report.csv)
+        return HTTPAdapters.report(report, format: format)
     }
 }

@@ -23,11 +23,12 @@ struct ReserveController {
     @Sendable func status(_ request: Request, _ context: AdminContext) async throws -> Response {
         let reserve = try await rules.find(context)
         let standing = try await runtime.reserves.standings(of: [reserve]).first
-        return HTTPAdapters.json(.ok, Array((standing?.json ?? "{}").utf8))
+        guard let standing else { return HTTPAdapters.json(.ok, Array("{}".utf8)) }
+        return HTTPAdapters.json(.ok, standing)
     }
 
     @Sendable func statuses(_ request: Request, _ context: AdminContext) async throws -> Response {
         let visible = try await context.access.visible(runtime.reserves.rules.all)
-        return HTTPAdapters.list(try await runtime.reserves.standings(of: visible).map(\.json))
+        return HTTPAdapters.list(try await runtime.reserves.standings(of: visible))
     }
 }

@@ -35,31 +35,59 @@ struct RoutingController {
     var routingEndpoints: RouteCollection<AdminContext> {
         let runtime = runtime
         return RouteCollection(context: AdminContext.self).get { _, _ in
-            HTTPAdapters.json(.ok, Array(Self.listing(runtime.gateway, definitions: runtime.routeDefinitions.all).utf8))
+            HTTPAdapters.json(.ok, Self.listing(runtime.gateway, definitions: runtime.routeDefinitions.all))
         }
     }
 
-    static func listing(_ gateway: Gateway, definitions: [RouteDefinition]) -> String {
+    static func listing(_ gateway: Gateway, definitions: [RouteDefinition]) -> APIList<RouteListing> {
         let health = Dictionary(gateway.health.snapshot.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let above = gateway.aboveCeiling
         let fromAPI = definitions.count
-        let routes = gateway.router.routes.enumerated().map { index, route -> String in
-            let deployments = route.deployments.map { deployment -> String in
-                let name = deployment.name(for: route.pattern)
-                let state = health[name]
-                let fields =
-                    deployment.jsonFields + [
-                        #""failures_in_a_row":\#(state?.failures ?? 0)"#,
-                        #""cooling_until":\#(state?.coolingUntil.map { JSONText.quote(BudgetText.timestamp($0)) } ?? "null")"#,
-                        #""latency_ms":\#(state?.latencyMs.map { String(($0 * 10).rounded() / 10) } ?? "null")"#,
-                        #""above_price_ceiling":\#(above.contains(route.pattern + "|" + name))"#,
-                    ]
-                return "{" + fields.joined(separator: ",") + "}"
-            }
-            let auto = route.auto.map { "{" + $0.jsonFields.joined(separator: ",") + "}" } ?? "null"
-            return
-                #"{"name":\#(JSONText.quote(route.pattern)),"source":"\#(index < fromAPI ? "api" : "config")","strategy":"\#(route.strategy.rawValue)","retries":\#(route.retries),\#(route.ceilingJSONFields.joined(separator: ",")),"deployments":[\#(deployments.joined(separator: ","))],"auto":\#(auto)}"#
-        }
-        return #"{"object":"list","data":[\#(routes.joined(separator: ","))]}"#
+        return APIList(
+            gateway.router.routes.enumerated().map { index, route in
+                RouteListing(
+                    route: route, source: index < fromAPI ? "api" : "config",
+                    deployments: route.deployments.map { deployment in
+                        let name = deployment.name(for: route.pattern)
+                        let state = health[name]
+                        return DeploymentListing(
+                            deployment: deployment, failuresInARow: state?.failures ?? 0, coolingUntil: state?.coolingUntil,
+                            latencyMs: state?.latencyMs, aboveCeiling: above.contains(route.pattern + "|" + name))
+                    })
+            })
+    }
+}
+
+/// A route as `GET /api/routing` shows it: its settings, where it came from, and how each
+/// deployment is doing.
+struct RouteListing: APIRepresentable {
+    var route: ModelRoute
+    var source: String
+    var deployments: [DeploymentListing]
+
+    func encodeFields(_ fields: inout APIFields) throws {
+        try fields.put("name", route.pattern)
+        try fields.put("source", source)
+        try fields.put("strategy", route.strategy.rawValue)
+        try fields.put("retries", route.retries)
+        try route.encodeCeilings(&fields)
+        try fields.put("deployments", objects: deployments)
+        try fields.put("auto", object: route.auto)
+    }
+}
+
+struct DeploymentListing: APIRepresentable {
+    var deployment: Deployment
+    var failuresInARow: Int
+    var coolingUntil: Date?
+    var latencyMs: Double?
+    var aboveCeiling: Bool
+
+    func encodeFields(_ fields: inout APIFields) throws {
+        try deployment.encodeFields(&fields)
+        try fields.put("failures_in_a_row", failuresInARow)
+        try fields.put("cooling_until", time: coolingUntil)
+        try fields.put("latency_ms", latencyMs.map { ($0 * 10).rounded() / 10 })
+        try fields.put("above_price_ceiling", aboveCeiling)
     }
 }

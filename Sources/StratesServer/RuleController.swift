@@ -7,7 +7,7 @@ import StratesLedger
 /// `/api/limits` and `/api/policies`: list, create, show, change and delete rules of one
 /// kind. Organization admins manage every rule; a team admin only those on the team, its
 /// members and its keys. Changes apply to the running gateway at once.
-struct RuleController<Rule: ControlRule>: CollectionController {
+struct RuleController<Rule: ManagedRule>: CollectionController {
     let runtime: StratesRuntime
     let index: RuleIndex<Rule>
     /// Checks a rule against what only the running gateway knows (e.g. its providers).
@@ -16,11 +16,11 @@ struct RuleController<Rule: ControlRule>: CollectionController {
     static var idParameter: String { "rule" }
 
     @Sendable func list(_ request: Request, _ context: AdminContext) async throws -> Response {
-        HTTPAdapters.list(try await context.access.visible(index.all).map(\.json))
+        HTTPAdapters.list(try await context.access.visible(index.all))
     }
 
     @Sendable func show(_ request: Request, _ context: AdminContext) async throws -> Response {
-        HTTPAdapters.json(.ok, Array(try await find(context).json.utf8))
+        HTTPAdapters.json(.ok, try await find(context))
     }
 
     @Sendable func create(_ request: Request, _ context: AdminContext) async throws -> Response {
@@ -51,7 +51,7 @@ struct RuleController<Rule: ControlRule>: CollectionController {
                 status: 409, message: "A \(Rule.noun) named '\(taken.name)' already exists. Choose another name, or change that one.", code: "name_taken")
         }
         try await runtime.reloadControls()
-        return HTTPAdapters.json(current == nil ? .created : .ok, Array(rule.json.utf8))
+        return HTTPAdapters.json(current == nil ? .created : .ok, rule)
     }
 
     @Sendable func delete(_ request: Request, _ context: AdminContext) async throws -> Response {

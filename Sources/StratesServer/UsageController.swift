@@ -48,7 +48,7 @@ struct UsageController {
         }
         let rows = try await runtime.database.usage(query)
         let format = parameters.get("format").flatMap(UsageReport.Format.init) ?? .json
-        let text = UsageReport.render(rows, groupBy: query.groupBy, format: format)
+        let text = UsageReportBody(rows: rows, groupBy: query.groupBy).text(format)
         let type = format == .json ? "application/json" : format == .csv ? "text/csv" : "text/plain; charset=utf-8"
         return Response(status: .ok, headers: HTTPAdapters.fields([("content-type", type)]), body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }

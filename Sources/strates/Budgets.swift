@@ -3,6 +3,7 @@ import Foundation
 import StratesCore
 import StratesGateway
 import StratesLedger
+import StratesServer
 
 extension StratesCommand {
     struct Budgets: AsyncParsableCommand {
@@ -87,7 +88,7 @@ extension StratesCommand {
                 let budgets = try await ledger.budgets()
                 let standings = try await InProcessBudgetCounters(store: ledger).standings(of: budgets, at: Date())
                 if format == "json" {
-                    print("[" + zip(budgets, standings).map { $0.json(standing: $1) }.joined(separator: ",\n") + "]")
+                    print(APIJSON.lines(zip(budgets, standings).map(BudgetBody.init)))
                     return
                 }
                 guard !budgets.isEmpty else {
@@ -123,7 +124,7 @@ extension StratesCommand {
                     throw Budgets.notFound(budget)
                 }
                 let standing = try await InProcessBudgetCounters(store: ledger).standings(of: [found], at: Date()).first
-                print(found.json(standing: standing))
+                print(APIJSON.text(BudgetBody(found, standing: standing)))
             }
         }
 

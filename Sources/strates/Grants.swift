@@ -3,6 +3,7 @@ import Foundation
 import StratesCore
 import StratesGateway
 import StratesLedger
+import StratesServer
 
 extension StratesCommand {
     struct Grants: AsyncParsableCommand {
@@ -68,7 +69,7 @@ extension StratesCommand {
                 var statements: [GrantStatement] = []
                 for grant in grants { statements.append(try await ledger.statement(of: grant, at: Date())) }
                 if format == "json" {
-                    print("[" + statements.map(\.json).joined(separator: ",\n") + "]")
+                    print(APIJSON.lines(statements))
                     return
                 }
                 guard !statements.isEmpty else {

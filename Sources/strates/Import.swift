@@ -100,7 +100,7 @@ extension StratesCommand.Import {
                 throw CommandFailure(description: "\(file): \(error)")
             }
             guard format == "table" else {
-                print(summary.json)
+                print(APIJSON.text(summary))
                 return
             }
             print(
@@ -154,7 +154,7 @@ struct ImportOptions: ParsableArguments {
             if bulk { FileHandle.standardError.write(Data("all read; building the ledger's indexes and committing\n".utf8)) }
         }
         if format == "json" {
-            print(summary.json)
+            print(APIJSON.text(summary))
             return
         }
         if summary.unchangedFiles > 0 {

@@ -72,7 +72,7 @@ extension StratesCommand.Import {
                 throw CommandFailure(description: error.description)
             }
             guard format == "table" else {
-                print(summary.json)
+                print(APIJSON.text(summary))
                 return
             }
             let span = summary.first.map { first in " from \(UsageReport.dayText(first)) to \(UsageReport.dayText(summary.last ?? first))" } ?? ""

@@ -3,6 +3,7 @@ import Foundation
 import StratesAnalytics
 import StratesCore
 import StratesLedger
+import StratesServer
 import StratesWire
 
 extension StratesCommand {
@@ -52,7 +53,7 @@ extension StratesCommand {
             let measure: Reconciliation.Measure = parsed.kind == .anthropicUsage || parsed.kind == .openAIUsage ? .tokens : .cost
             let report = Reconciliation.make(provider: provider, export: parsed.rows, ledger: rows, measure: measure, thresholdPercent: threshold)
             if format == "json" {
-                print(report.json)
+                print(APIJSON.text(report))
             } else {
                 print(
                     "\(provider): the ledger against the \(parsed.kind.rawValue), \(UsageReport.dayText(first)) to \(UsageReport.dayText(last.addingTimeInterval(-86_400))), in \(measure.rawValue)"

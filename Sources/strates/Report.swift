@@ -38,7 +38,7 @@ extension StratesCommand {
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let report = try await WorkloadReporting.make(database: ledger, rules: configuration.workloads, since: start, until: end, team: team)
-                if ReportOutput.printed(format, json: report.json, csv: report.csv) { return }
+                if ReportOutput.printed(report, format) { return }
                 guard !report.lines.isEmpty else {
                     print("No runs since \(window.since) (\(report.callsWithoutRun) call(s) without a run).")
                     return
@@ -73,7 +73,7 @@ extension StratesCommand {
                 let (start, end) = try window.dates()
                 let (_, ledger) = try data.openLedger()
                 let report = try await OutcomeReporting.make(database: ledger, by: by, since: start, until: end, team: team)
-                if ReportOutput.printed(format, json: report.json, csv: report.csv) { return }
+                if ReportOutput.printed(report, format) { return }
                 print(
                     "\(report.runs) run(s), \(report.runsWithOutcome) with an outcome (\(String(format: "%.1f%%", report.outcomeRate * 100))), spend \(NanoUSD(report.spend))."
                 )
@@ -114,7 +114,7 @@ extension StratesCommand {
                 let (start, end) = try window.dates()
                 let (_, ledger) = try data.openLedger()
                 let report = try await OutcomeReporting.efficiency(database: ledger, by: by, since: start, until: end, team: team)
-                if !ReportOutput.printed(format, json: report.json, csv: report.csv) { TextTable.print(report.table) }
+                if !ReportOutput.printed(report, format) { TextTable.print(report.table) }
             }
         }
 
@@ -139,7 +139,7 @@ extension StratesCommand {
                 let (start, end) = try window.dates()
                 let (configuration, ledger) = try data.openLedger()
                 let spikes = try await AnomalyReporting.detect(database: ledger, rules: configuration.anomalies, since: start, until: end, team: team)
-                if ReportOutput.printed(format, json: SpendAnomaly.listJSON(spikes), csv: SpendAnomaly.listCSV(spikes)) { return }
+                if ReportOutput.printed(SpikeList(spikes), format) { return }
                 if spikes.isEmpty { print("No spend spikes since \(window.since).") }
                 for spike in spikes { print(spike.text) }
             }
@@ -165,7 +165,7 @@ extension StratesCommand {
                 try ReportOutput.check(format: format)
                 let (_, ledger) = try data.openLedger()
                 let forecast = try await ForecastReporting.make(database: ledger, team: team)
-                if ReportOutput.printed(format, json: forecast.json, csv: forecast.csv) { return }
+                if ReportOutput.printed(forecast, format) { return }
                 print("Method: \(Forecast.method).")
                 if forecast.budgets.isEmpty {
                     print("\nNo budgets.")
@@ -219,8 +219,8 @@ extension StratesCommand {
                 let (_, ledger) = try data.openLedger()
                 let report = try await FlowReporting.make(database: ledger, dimensions: dimensions, since: start, until: end, top: top, trend: unit, team: team)
                 switch format {
-                case "json": print(report.json)
-                case "csv": print(report.csv, terminator: "")
+                case "json": print(APIJSON.text(report))
+                case "csv": print(APICSV.text(report), terminator: "")
                 default:
                     guard report.requests > 0 else {
                         print("No requests since \(window.since).")
@@ -260,8 +260,8 @@ extension StratesCommand {
                 let report = try await RoutingReporting.make(
                     database: ledger, pricing: pricing, routes: configuration.models, since: start, until: end, team: team)
                 switch format {
-                case "json": print(report.json)
-                case "csv": print(report.csv, terminator: "")
+                case "json": print(APIJSON.text(report))
+                case "csv": print(APICSV.text(report), terminator: "")
                 default:
                     if report.lines.isEmpty {
                         print("No requests since \(window.since).")
@@ -312,8 +312,8 @@ extension StratesCommand {
                     purpose: purpose == "all" ? nil : purpose, members: members
                 )
                 switch format {
-                case "json": print(report.json)
-                case "csv": print(report.csv, terminator: "")
+                case "json": print(APIJSON.text(report))
+                case "csv": print(APICSV.text(report), terminator: "")
                 default:
                     guard !report.lines.isEmpty else {
                         print("No personal use and no \(purpose == "all" ? "" : purpose + " ")grants in \(text).")
@@ -362,10 +362,10 @@ enum ReportOutput {
     }
 
     /// Prints the report when `format` is json or csv; false for a table, which the caller prints.
-    static func printed(_ format: String, json: @autoclosure () -> String, csv: @autoclosure () -> String) -> Bool {
+    static func printed(_ report: some ReportBody, _ format: String) -> Bool {
         switch format {
-        case "json": print(json())
-        case "csv": print(csv(), terminator: "")
+        case "json": print(APIJSON.text(report))
+        case "csv": print(APICSV.text(report), terminator: "")
         default: return false
         }
         return true

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StratesCore
 import StratesLedger
+import StratesServer
 
 extension StratesCommand.Routes {
     /// Every route in force, in the order the gateway tries them: the API's, then the file's.
@@ -16,7 +17,7 @@ extension StratesCommand.Routes {
             let (configuration, ledger) = try data.openLedger()
             let defined = try await ledger.rules(RouteDefinition.self)
             if format == "json" {
-                print("[" + defined.map(\.json).joined(separator: ",\n") + "]")
+                print(APIJSON.lines(defined))
                 return
             }
             let rows =

@@ -3,12 +3,13 @@ import Foundation
 import StratesCore
 import StratesGateway
 import StratesLedger
+import StratesServer
 
 /// The commands `strates limits` and `strates policies` share: list, show, delete, and
 /// saving a rule from flags turned into the admin API's JSON fields (one parser for both).
 enum RuleCommands {
     /// Creates the rule named `name`, or changes it (only the fields given change).
-    static func set<Rule: ControlRule>(_ type: Rule.Type, name: String, fields: [String: Any], data: DataOptions) async throws {
+    static func set<Rule: ManagedRule>(_ type: Rule.Type, name: String, fields: [String: Any], data: DataOptions) async throws {
         let (_, ledger) = try data.openLedger(creating: true)
         let current = try await ledger.rules(Rule.self).named(name)
         var object = fields
@@ -30,11 +31,11 @@ enum RuleCommands {
         return value.lowercased() == "none" ? NSNull() : value
     }
 
-    static func list<Rule: ControlRule>(_ type: Rule.Type, format: String, data: DataOptions) async throws {
+    static func list<Rule: ManagedRule>(_ type: Rule.Type, format: String, data: DataOptions) async throws {
         let (_, ledger) = try data.openLedger()
         let rules = try await ledger.rules(Rule.self)
         if format == "json" {
-            print("[" + rules.map(\.json).joined(separator: ",\n") + "]")
+            print(APIJSON.lines(rules))
             return
         }
         guard !rules.isEmpty else {
@@ -44,26 +45,26 @@ enum RuleCommands {
         TextTable.print([["name", "id", "rule"]] + rules.map { [$0.name, $0.id, $0.summary] })
     }
 
-    static func show<Rule: ControlRule>(_ type: Rule.Type, name: String, data: DataOptions) async throws {
+    static func show<Rule: ManagedRule>(_ type: Rule.Type, name: String, data: DataOptions) async throws {
         let (_, ledger) = try data.openLedger()
         guard let rule = try await ledger.rules(Rule.self).named(name) else {
             throw notFound(Rule.self, name)
         }
-        print(rule.json)
+        print(APIJSON.text(rule))
     }
 
-    static func delete<Rule: ControlRule>(_ type: Rule.Type, name: String, data: DataOptions) async throws {
+    static func delete<Rule: ManagedRule>(_ type: Rule.Type, name: String, data: DataOptions) async throws {
         let (_, ledger) = try data.openLedger()
         guard try await ledger.deleteRule(Rule.self, name) else { throw notFound(Rule.self, name) }
         print("Deleted \(Rule.noun) '\(name)'.")
     }
 
-    static func notFound<Rule: ControlRule>(_ type: Rule.Type, _ name: String) -> CommandFailure {
+    static func notFound<Rule: ManagedRule>(_ type: Rule.Type, _ name: String) -> CommandFailure {
         CommandFailure(description: "no \(Rule.noun) with name or id '\(name)' (see 'strates \(Rule.collection) list')")
     }
 }
 
-struct ListRules<Rule: ControlRule>: AsyncParsableCommand {
+struct ListRules<Rule: ManagedRule>: AsyncParsableCommand {
     static var configuration: CommandConfiguration { CommandConfiguration(commandName: "list", abstract: "List \(Rule.collection).") }
 
     @OptionGroup var data: DataOptions
@@ -72,7 +73,7 @@ struct ListRules<Rule: ControlRule>: AsyncParsableCommand {
     func run() async throws { try await RuleCommands.list(Rule.self, format: format, data: data) }
 }
 
-struct ShowRule<Rule: ControlRule>: AsyncParsableCommand {
+struct ShowRule<Rule: ManagedRule>: AsyncParsableCommand {
     static var configuration: CommandConfiguration { CommandConfiguration(commandName: "show", abstract: "Show one \(Rule.noun) as JSON.") }
 
     @OptionGroup var data: DataOptions
@@ -81,7 +82,7 @@ struct ShowRule<Rule: ControlRule>: AsyncParsableCommand {
     func run() async throws { try await RuleCommands.show(Rule.self, name: name, data: data) }
 }
 
-struct DeleteRule<Rule: ControlRule>: AsyncParsableCommand {
+struct DeleteRule<Rule: ManagedRule>: AsyncParsableCommand {
     static var configuration: CommandConfiguration { CommandConfiguration(commandName: "delete", abstract: "Delete a \(Rule.noun) by name or id.") }
 
     @OptionGroup var data: DataOptions

@@ -3,6 +3,7 @@ import Foundation
 import StratesAnalytics
 import StratesCore
 import StratesLedger
+import StratesServer
 
 extension StratesCommand {
     struct Usage: AsyncParsableCommand {
@@ -60,7 +61,7 @@ extension StratesCommand {
                 print("No usage recorded\(since.map { " since \($0)" } ?? "").")
                 return
             }
-            print(UsageReport.render(rows, groupBy: query.groupBy, format: outputFormat), terminator: "")
+            print(UsageReportBody(rows: rows, groupBy: query.groupBy).text(outputFormat), terminator: "")
         }
     }
 }

@@ -7,6 +7,7 @@ import Testing
 
 @testable import StratesAnalytics
 @testable import StratesProviders
+@testable import StratesServer
 
 @Suite struct BenefitsReportTests {
     @Test func periodsAreMonthsOrYearsInTheirZone() throws {
@@ -83,10 +84,10 @@ import Testing
         let all = BenefitsReport.make(period: period, records: records, statements: statements, purpose: nil) { pricing.listCost(of: $0) }
         #expect(all.lines[0].tokenGrants == GrantTally(granted: 100_000, used: 2_000, unused: 98_000, lapsed: 0))
 
-        let csv = report.csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(csv[0].count == BenefitsReport.csvHeader.count && csv.allSatisfy { $0.count == BenefitsReport.csvHeader.count })
+        let csv = APICSV.text(report).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(csv[0].count == report.csvHeader.count && csv.allSatisfy { $0.count == report.csvHeader.count })
         #expect(csv[1].prefix(9).joined(separator: ",") == "2026-11,ana,platform,4,18000,17.000000,13.600000,3.400000,1")
-        let json = try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as! [String: Any]
+        let json = try JSONSerialization.jsonObject(with: Data(APIJSON.text(report).utf8)) as! [String: Any]
         let totals = json["totals"] as! [String: Any]
         #expect(totals["list_value_usd"] as? String == "17.000000" && (json["members"] as! [Any]).count == 2)
     }

@@ -4,6 +4,7 @@ import StratesLedger
 import Testing
 
 @testable import StratesAnalytics
+@testable import StratesServer
 
 /// The token-flow report: groups ranked by spend with shares, the rest folded into
 /// "(other)", second-level breakdowns, and each top group's trend per day or week.
@@ -34,8 +35,8 @@ import Testing
         #expect(report.groups[0].children[0].share == 0.6, "a child's share is of the whole window")
         #expect(report.periods == ["2026-11-16", "2026-11-23"])
         #expect(report.groups[0].trend == [300, 450] && report.groups[2].trend == [30, 20], "days outside the window count nowhere")
-        #expect(report.csv.split(separator: "\n").count == 1 + 3 + 1 + 1)
-        #expect(report.json.contains(#""periods":["2026-11-16","2026-11-23"]"#))
+        #expect(APICSV.text(report).split(separator: "\n").count == 1 + 3 + 1 + 1)
+        #expect(APIJSON.text(report).contains(#""periods":["2026-11-16","2026-11-23"]"#))
     }
 
     @Test func withNothingPricedSharesAreOfTokens() {

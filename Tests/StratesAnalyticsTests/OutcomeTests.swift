@@ -4,6 +4,7 @@ import StratesGateway
 import Testing
 
 @testable import StratesAnalytics
+@testable import StratesServer
 
 /// Outcomes: read from the API's JSON and from git, matched to runs, and set against what
 /// the runs cost.
@@ -39,7 +40,7 @@ import Testing
         #expect(GitCommit.inferRun(for: commits[1], among: runs, window: 60) == nil)
     }
 
-    @Test func costPerOutcomeZeroOutputRunsAndTokensPerLine() {
+    @Test func costPerOutcomeZeroOutputRunsAndTokensPerLine() throws {
         let runs = [
             OutcomeReport.RunLine(run: "a", group: "fix", tokens: 10_000, cost: 600),
             OutcomeReport.RunLine(run: "b", group: "fix", tokens: 2_000, cost: 300),
@@ -56,7 +57,8 @@ import Testing
         #expect(report.kinds.first { $0.kind == .merge }?.costPerOutcome == 600)
         #expect(report.tokensPerMergedLine == 200 && report.runsWithOutcome == 2 && abs(report.outcomeRate - 2.0 / 3) < 1e-12)
         #expect(report.zeroOutputRuns == 1 && report.zeroOutputSpend == 100 && report.zeroOutputTop.map(\.run) == ["c"])
-        #expect(report.json.contains(#""zero_output":{"runs":1"#))
+        let json = try JSONSerialization.jsonObject(with: Data(APIJSON.text(report).utf8)) as? [String: Any]
+        #expect((json?["zero_output"] as? [String: Any])?["runs"] as? Int == 1)
     }
 }
 
@@ -134,7 +136,7 @@ import Testing
 }
 
 @Suite struct EfficiencyReportTests {
-    @Test func perGroupRatesCostsAndZeroOutputSpend() {
+    @Test func perGroupRatesCostsAndZeroOutputSpend() throws {
         let runs = [
             OutcomeReport.RunLine(run: "a", group: "opus", tokens: 10_000, cost: 900),
             OutcomeReport.RunLine(run: "b", group: "opus", tokens: 4_000, cost: 300),
@@ -155,7 +157,12 @@ import Testing
         #expect(haiku.outcomeRate == 0.5 && haiku.costPerOutcome == 100 && haiku.tokensPerMergedLine == nil)
         let whole = report.lines[0]
         #expect(whole.spend == 1_300 && whole.outcomes == 3 && whole.zeroOutputSpend == 340 && abs(whole.zeroOutputShare - 340.0 / 1_300) < 1e-12)
-        #expect(report.csv.split(separator: "\n").count == 4)
-        #expect(report.json.contains(#""model":"haiku","runs":2,"runs_with_outcome":1,"outcome_rate":0.5"#))
+        #expect(APICSV.text(report).split(separator: "\n").count == 4)
+        let json = try JSONSerialization.jsonObject(with: Data(APIJSON.text(report).utf8)) as? [String: Any]
+        let lines = json?["lines"] as? [[String: Any]] ?? []
+        let written = try #require(lines.first { $0["model"] as? String == "haiku" })
+        #expect(written["runs"] as? Int == 2)
+        #expect(written["runs_with_outcome"] as? Int == 1)
+        #expect(written["outcome_rate"] as? Double == 0.5)
     }
 }

@@ -7,6 +7,7 @@ import Testing
 
 @testable import StratesAnalytics
 @testable import StratesProviders
+@testable import StratesServer
 
 /// Provider usage and cost exports read as their admin APIs return them, and the ledger
 /// compared with them per day and model, each difference with its likely causes.
@@ -151,6 +152,6 @@ import Testing
         #expect(cost.lines[0].causes.contains { $0.hasPrefix("price catalog drift: check Strates' price for gpt-4o") })
         #expect(
             cost.lines[1].causes == ["2 request(s) of gpt-4o-mini have no price in Strates' catalog, so their cost is missing: add it with `strates prices`"])
-        #expect(cost.json.contains(#""differences":2"#) && cost.table.count == 3)
+        #expect(APIJSON.text(cost).contains(#""differences":2"#) && cost.table.count == 3)
     }
 }

@@ -6,6 +6,7 @@ import Testing
 @testable import StratesCore
 @testable import StratesLedger
 @testable import StratesLedgerSQLite
+@testable import StratesServer
 
 /// The ledger streams run profiles and outcomes into the workload, outcome and efficiency
 /// reports; they must say what the same reports say over the runs and outcomes read into
@@ -75,8 +76,8 @@ import Testing
             let summed = Self.sorted(try await OutcomeReporting.tally(database: ledger, by: by, since: from, until: to, team: team))
             #expect(summed == expected, "query \(query): \(by), team \(team ?? "any")")
             #expect(
-                OutcomeReport.make(tally: summed, by: by, since: from, until: to).json
-                    == OutcomeReport.make(runs: lines, outcomes: outcomes, by: by, since: from, until: to).json)
+                APIJSON.text(OutcomeReport.make(tally: summed, by: by, since: from, until: to))
+                    == APIJSON.text(OutcomeReport.make(runs: lines, outcomes: outcomes, by: by, since: from, until: to)))
         }
         // Enough happened for the comparison to mean something.
         let whole = try await OutcomeReporting.tally(
@@ -99,7 +100,7 @@ extension StreamedReportTests {
             let expected = WorkloadReport.make(runs: runs, callsWithoutRun: without, rules: rules, since: from, until: to)
             let streamed = try await WorkloadReporting.make(database: ledger, rules: rules, since: from, until: to, team: team)
             #expect(streamed.lines == expected.lines && streamed.callsWithoutRun == expected.callsWithoutRun, "query \(query)")
-            #expect(streamed.json == expected.json)
+            #expect(APIJSON.text(streamed) == APIJSON.text(expected))
         }
         let month = try await WorkloadReporting.make(
             database: ledger, rules: rules, since: Date(timeIntervalSince1970: 0), until: Date(timeIntervalSince1970: 4_000_000_000), team: nil)

@@ -4,6 +4,7 @@ import Testing
 
 @testable import StratesAnalytics
 @testable import StratesCore
+@testable import StratesServer
 
 @Suite struct SpreadTests {
     /// Selecting ranks gives what sorting gives, duplicates and all.
@@ -39,6 +40,6 @@ import Testing
         let all = report.lines[0]
         #expect(all.runs == 10 && all.calls.p50 == 8 && all.calls.p90 == 11 && all.calls.max == 12)
         #expect(abs(all.cacheReadShare - Double(800 * runs.reduce(0) { $0 + $1.calls }) / Double(runs.reduce(0) { $0 + $1.context })) < 1e-12)
-        #expect(report.json.contains(#""calls_without_run":4"#) && report.table.count == 4)
+        #expect(APIJSON.text(report).contains(#""calls_without_run":4"#) && report.table.count == 4)
     }
 }

@@ -6,6 +6,7 @@ import Testing
 @testable import StratesGateway
 @testable import StratesLedger
 @testable import StratesLedgerSQLite
+@testable import StratesServer
 @testable import StratesWire
 
 @Suite struct GrantStatementTests {
@@ -157,7 +158,7 @@ import Testing
         let grant = try make(["scope": "member:ana", "amount_usd": 50, "rollover": "full", "expires_at": "2027-06-30"])
         let changed = try make(["amount_usd": 60, "expires_at": NSNull()], current: grant)
         #expect(changed.amount == 60 * dollar && changed.rollover == .full && changed.expiresAt == nil && changed.startsAt == grant.startsAt)
-        let json = try JSONSerialization.jsonObject(with: Data(changed.json.utf8)) as? [String: Any]
+        let json = try JSONSerialization.jsonObject(with: Data(APIJSON.text(changed).utf8)) as? [String: Any]
         #expect(json?["amount_usd"] as? String == "60.000000" && json?["member"] as? String == "ana")
     }
 

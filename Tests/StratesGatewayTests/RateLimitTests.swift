@@ -6,6 +6,7 @@ import Testing
 @testable import StratesGateway
 @testable import StratesLedger
 @testable import StratesLedgerSQLite
+@testable import StratesServer
 @testable import StratesWire
 
 @Suite struct RateLimitBookTests {
@@ -244,7 +245,7 @@ import Testing
         var fields = RuleFields(["scope": "team:t", "allow_models": "claude-*, gpt-4o-mini", "max_input_usd_per_mtok": 0.5], known: AccessPolicy.fields)
         let made = try AccessPolicy.make(from: &fields, current: nil, id: "policy_1", now: Date())
         #expect(made.allowModels == ["claude-*", "gpt-4o-mini"] && made.maxInputPricePerMillion == 500_000_000)
-        let decoded = try JSONSerialization.jsonObject(with: Data(made.json.utf8)) as? [String: Any]
+        let decoded = try JSONSerialization.jsonObject(with: Data(APIJSON.text(made).utf8)) as? [String: Any]
         #expect(decoded?["max_input_usd_per_mtok"] as? String == "0.500000")
         #expect(decoded?["allow_models"] as? [String] == ["claude-*", "gpt-4o-mini"])
     }

@@ -11,6 +11,7 @@ import Testing
 @testable import StratesCore
 @testable import StratesGateway
 @testable import StratesProviders
+@testable import StratesServer
 
 @Suite struct RoutePlannerTests {
     let a = Deployment(provider: "a", model: "m1", weight: 3)
@@ -314,7 +315,7 @@ final class SmallWindowProvider: Provider {
         #expect(fast.cachingSaved == 8_100)
         // Baseline at double the price: savings equal the actual cost of the priced rows.
         #expect(fast.savings == (1_000 + 900 + 2_000) + (100 + 200))
-        let csv = report.csv.split(separator: "\n")
+        let csv = APICSV.text(report).split(separator: "\n")
         #expect(csv.count == 1 + 3 && csv[1].hasPrefix("fast,openai/gpt-4o-mini,8,"))
         #expect(report.table.contains { $0.first == "  after openai/gpt-4o-mini: 503" })
     }
