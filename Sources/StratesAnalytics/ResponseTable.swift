@@ -3,8 +3,8 @@
 ///
 /// An import keeps every response it handed on in one of these (a million for a large
 /// history) and each batch's in another. Swift's `Dictionary` seeds and finishes a SipHash
-/// for every lookup, and hashes every key again each time it grows: a tenth of an import's
-/// CPU went to that.
+/// for every lookup, and hashes every key again each time it grows: a visible share of an
+/// import's CPU went to that (BENCHMARKS.md has the import's figures).
 struct ResponseTable<Value> {
     private var keys: [ResponseKey]
     private var values: [Value?]

@@ -265,7 +265,7 @@ public struct TranscriptImport: Sendable {
     /// records, then waits for the write before it and writes them, in a transaction of their
     /// own or, into an empty ledger, as part of the bulk import (`bulkWhenEmpty`). Reading
     /// goes on while up to `writesAhead` writes are under way, so the ledger's single writer
-    /// is kept busy (when reading waited for each write, a core sat idle a third of the time).
+    /// is kept busy (when reading waited for each write, a core sat idle much of the time).
     /// A response read again later (a resumed session's copy) is handed on again only when its
     /// usage is more complete, as an update (after the bulk import, if there is one); the
     /// summary counts each response once, by what the ledger held before the import.

@@ -5,8 +5,8 @@ import StratesCore
 import StratesLedger
 
 /// Runs one of the request inserts for a record, binding its values straight to SQLite.
-/// Building GRDB argument arrays (an array of existentials per record) took half the insert
-/// time of a large import; the columns are bound here in `RequestRecord.visitColumns`' order,
+/// Building GRDB argument arrays (an array of existentials per record) was most of a large
+/// import's insert time; the columns are bound here in `RequestRecord.visitColumns`' order,
 /// which `insertRequestSQL` lists them in.
 enum RecordBinding {
     static func run(_ statement: Statement, _ r: RequestRecord, in db: Database) throws {
@@ -37,7 +37,7 @@ enum RecordBinding {
 
     /// One row's text values laid end to end. SQLite is handed pointers into it instead of
     /// a copy of each value to make (a malloc and a free per text column, under SQLite's
-    /// allocator lock: a tenth of an import's write time).
+    /// allocator lock, a visible share of an import's write time).
     struct RowText {
         var bytes: [UInt8] = []
         var slots: [(index: Int32, start: Int, count: Int)] = []

@@ -6,8 +6,8 @@ import StratesLedger
 /// Folding requests just written into the rollups from the records in memory: summed per
 /// hour and dimensions in a dictionary, then one upsert per cell. The same sums as
 /// `usageFold` over the rows (the rollup property tests compare both with the requests),
-/// without SQLite sorting every batch's rows by eleven columns twice: that sort was a third
-/// of a large import's write time.
+/// without SQLite sorting every batch's rows by eleven columns twice: that sort was a large
+/// share of an import's write time.
 extension Rollups {
     /// One rollup row's key: the hour (or day) and the dimensions, as `sourceColumns` reads them.
     struct Cell: Hashable {

@@ -147,7 +147,7 @@ extension SQLiteLedger {
 /// SQLite's `BulkImportWriter`. The writes of a first import into an empty ledger: every record new, written bare, with
 /// each of the requests' indexes built once at the end.
 ///
-/// Kept up row by row, the id index alone cost an import half its write time: its keys are
+/// Kept up row by row, the id index alone was a large share of an import's write time: its keys are
 /// hashes, so each batch dirtied most of its pages and wrote them to the log again. SQLite
 /// alone copies the rows much faster with the indexes built after than into kept-up
 /// ones (BENCHMARKS.md has the floor measured both ways).

@@ -237,7 +237,7 @@ extension SQLiteLedger {
     /// in [from, to), grouped by `by` (workflow, team, member or model), with the outcomes
     /// recorded since `from`: the outcomes since `from` read first (a month's are tens of thousands),
     /// then the run profiles streamed past them four columns at a time. Joining the two in
-    /// SQL took three times as long (an index built and probed for every run); reading whole
+    /// SQL took much longer (an index built and probed for every run); reading whole
     /// runs into memory took longer still.
     public func runOutcomes<Sink: RunOutcomeSink>(from: Date, to: Date, team: String?, by: String, into sink: Sink) async throws -> Sink {
         _ = try await refreshProfiles(rules: nil)
