@@ -9,86 +9,83 @@ import StratesCore
 /// dates as milliseconds since 1970, absent optionals left out.
 enum JournalLineEncoder {
     static func line(_ kind: JournalEntry.Kind, _ r: RequestRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(640)
-        var writer = ObjectWriter(out: out)
-        writer.string("kind", kind.rawValue)
-        writer.key("record")
-        var fields = RecordWriter(record: ObjectWriter(out: writer.out))
+        var writer = RecordWriter(kind: kind)
         var record = r
-        record.visitColumns(&fields)
-        writer.out = fields.close()
-        out = writer.close()
-        out.append(UInt8(ascii: "\n"))
-        return out
+        record.visitColumns(&writer)
+        return writer.finish()
     }
 
-    /// Writes a record's columns as members of its object, opening the nested `attribution`
-    /// and `usage` objects as the columns of each group come.
+    /// Writes `{"kind":…,"record":{…}}` and a line break into one buffer: the record's
+    /// columns as members of its object, the `attribution` and `usage` groups each opening
+    /// a nested object as their first column comes.
     struct RecordWriter: RecordColumnVisitor {
-        /// The object being written: the record's, or a nested one inside `outer`.
-        var current: ObjectWriter
-        var outer: ObjectWriter?
+        var line = ObjectWriter()
         var group = RecordColumn.Group.record
 
-        init(record: ObjectWriter) {
-            current = record
+        init(kind: JournalEntry.Kind) {
+            line.out.reserveCapacity(640)
+            line.open()
+            line.string("kind", kind.rawValue)
+            line.key("record")
+            line.open()
         }
 
         mutating func text(_ column: RecordColumn, _ value: inout String?) {
             enter(column.group)
-            current.string(column.key, value)
+            line.string(column.key, value)
         }
 
         mutating func integer(_ column: RecordColumn, _ value: inout Int64?) {
             enter(column.group)
-            current.int(column.key, value)
+            line.int(column.key, value)
         }
 
         mutating func flag(_ column: RecordColumn, _ value: inout Bool) {
             enter(column.group)
-            current.bool(column.key, value)
+            line.bool(column.key, value)
         }
 
         mutating func time(_ column: RecordColumn, _ value: inout Date?) {
             enter(column.group)
-            current.date(column.key, value)
+            line.date(column.key, value)
         }
 
         /// Closes the nested object being written when the group changes, and opens the next.
         private mutating func enter(_ next: RecordColumn.Group) {
             guard next != group else { return }
-            leaveNested()
+            if group != .record { line.close() }
             group = next
             guard next != .record else { return }
-            current.key(next == .attribution ? "attribution" : "usage")
-            outer = current
+            line.key(next == .attribution ? "attribution" : "usage")
+            line.open()
+        }
+
+        /// The whole line; the writer is left empty.
+        mutating func finish() -> [UInt8] {
+            enter(.record)
+            line.close()
+            line.close()
+            line.out.append(UInt8(ascii: "\n"))
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(256)
-            current = ObjectWriter(out: bytes)
-        }
-
-        private mutating func leaveNested() {
-            guard var object = outer else { return }
-            object.out.append(contentsOf: current.close())
-            current = object
-            outer = nil
-        }
-
-        mutating func close() -> [UInt8] {
-            leaveNested()
-            return current.close()
+            swap(&bytes, &line.out)
+            return bytes
         }
     }
 
-    /// Appends `"key":value` members to an object, opening it on the first.
+    /// Appends `"key":value` members to the innermost open object. Objects nest at most two
+    /// deep here, so one flag is enough: once a nested object closes, its parent has a member.
     struct ObjectWriter {
-        var out: [UInt8]
+        var out: [UInt8] = []
         var first = true
 
-        init(out: [UInt8]) {
-            self.out = out
-            self.out.append(UInt8(ascii: "{"))
+        mutating func open() {
+            out.append(UInt8(ascii: "{"))
+            first = true
+        }
+
+        mutating func close() {
+            out.append(UInt8(ascii: "}"))
+            first = false
         }
 
         mutating func key(_ name: String) {
@@ -112,17 +109,12 @@ enum JournalLineEncoder {
 
         mutating func bool(_ name: String, _ value: Bool) {
             key(name)
-            out.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+            out.append(contentsOf: value ? "true".utf8 : "false".utf8)
         }
 
         mutating func date(_ name: String, _ value: Date?) {
             guard let value else { return }
             int(name, Int64((value.timeIntervalSince1970 * 1000).rounded()))
-        }
-
-        mutating func close() -> [UInt8] {
-            out.append(UInt8(ascii: "}"))
-            return out
         }
     }
 }
