@@ -29,6 +29,9 @@ public final class BudgetGuard: Sendable {
     let sink: any BudgetAlertSink
     let now: @Sendable () -> Date
     let index = RuleIndex<Budget>()
+    /// Whether any budget names a downgrade model: while none does, a request's route is
+    /// decided without looking up its budgets a second time.
+    let downgrades = Atomic<Bool>(false)
     /// Alerts this process already passed to the store's once-only claim.
     let claimed = Mutex(Set<String>())
 
@@ -44,8 +47,13 @@ public final class BudgetGuard: Sendable {
     /// Reads the budget definitions again; a running gateway calls this every few seconds
     /// and after every change made through the admin API.
     public func reload() async throws {
-        index.replace(with: try await store.budgets())
+        let budgets = try await store.budgets()
+        index.replace(with: budgets)
+        downgrades.store(budgets.contains { $0.downgradeTo != nil }, ordering: .relaxed)
     }
+
+    /// Whether any budget in force names a downgrade model.
+    var downgradesAnyRequest: Bool { downgrades.load(ordering: .relaxed) }
 
     public var budgets: [Budget] { index.all }
 

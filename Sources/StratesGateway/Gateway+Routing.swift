@@ -85,7 +85,7 @@ extension Gateway {
     /// threshold (counting this call's demand at the model it asked for), and the cheaper
     /// model has a deployment that can serve it; otherwise the decision stands.
     func downgradeForBudget(_ decision: inout RouteDecision, router: ModelRouter, _ call: ModelCall) async {
-        guard let budgets = controls.budgets,
+        guard let budgets = controls.budgets, budgets.downgradesAnyRequest,
             let downgrade = await budgets.downgrade(
                 for: decision.record, budgets: budgets.covering(decision.record.attribution), demand: decision.demand)
         else { return }
