@@ -15,17 +15,19 @@ public struct RecordColumn: Sendable {
         case usage
     }
 
+    // Static text, not `String`: a column is made for every field of every record written,
+    // and a `String` member would be retained and released each time.
     /// The column's name in the `requests` table.
-    public let name: String
+    public let name: StaticString
     /// The member's key in the journal (the Swift property's name).
-    public let key: String
+    public let key: StaticString
     public let group: Group
     /// What the table stores instead of NULL, and reads back as nil (the service tier keeps
     /// `standard` there, so reports group on it without a `COALESCE`).
-    public let storedForNil: String?
+    public let storedForNil: StaticString?
 
     @inlinable
-    public init(_ name: String, _ key: String, in group: Group = .record, storedForNil: String? = nil) {
+    public init(_ name: StaticString, _ key: StaticString, in group: Group = .record, storedForNil: StaticString? = nil) {
         self.name = name
         self.key = key
         self.group = group
@@ -87,7 +89,7 @@ extension RequestRecord {
         v.text(RecordColumn("error", "error"), &error)
         v.integer(RecordColumn("input_estimate", "inputEstimate"), required: &inputEstimate)
         var tier = serviceTier?.rawValue
-        v.text(RecordColumn("service_tier", "serviceTier", storedForNil: ServiceTier.standard.rawValue), &tier)
+        v.text(RecordColumn("service_tier", "serviceTier", storedForNil: "standard"), &tier)
         serviceTier = tier.flatMap(ServiceTier.init)
         v.integer(RecordColumn("output_cap", "outputCap"), &outputCap)
         v.text(RecordColumn("downgraded_by", "downgradedBy"), &downgradedBy)

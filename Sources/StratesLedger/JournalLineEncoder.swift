@@ -88,31 +88,34 @@ enum JournalLineEncoder {
             first = false
         }
 
-        mutating func key(_ name: String) {
+        /// A member's name: ASCII letters, as the record's keys are, so written unescaped.
+        mutating func key(_ name: StaticString) {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            JSONText.appendQuoted(name, to: &out)
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "\""))
             out.append(UInt8(ascii: ":"))
         }
 
-        mutating func string(_ name: String, _ value: String?) {
+        mutating func string(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
             JSONText.appendQuoted(value, to: &out)
         }
 
-        mutating func int(_ name: String, _ value: Int64?) {
+        mutating func int(_ name: StaticString, _ value: Int64?) {
             guard let value else { return }
             key(name)
             out.append(contentsOf: String(value).utf8)
         }
 
-        mutating func bool(_ name: String, _ value: Bool) {
+        mutating func bool(_ name: StaticString, _ value: Bool) {
             key(name)
             out.append(contentsOf: value ? "true".utf8 : "false".utf8)
         }
 
-        mutating func date(_ name: String, _ value: Date?) {
+        mutating func date(_ name: StaticString, _ value: Date?) {
             guard let value else { return }
             int(name, Int64((value.timeIntervalSince1970 * 1000).rounded()))
         }

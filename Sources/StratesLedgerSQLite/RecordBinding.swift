@@ -72,7 +72,7 @@ enum RecordBinding {
             sqlite3_bind_int64(handle, index, value)
         }
 
-        mutating func text(_ column: RecordColumn, _ value: inout String?) { text(value ?? column.storedForNil) }
+        mutating func text(_ column: RecordColumn, _ value: inout String?) { text(value ?? column.storedForNil?.description) }
         mutating func integer(_ column: RecordColumn, _ value: inout Int64?) { int(value) }
         mutating func flag(_ column: RecordColumn, _ value: inout Bool) { int(value ? 1 : 0) }
         mutating func time(_ column: RecordColumn, _ value: inout Date?) { int(value.map(SQLiteLedger.millis)) }

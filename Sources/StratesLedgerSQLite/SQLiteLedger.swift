@@ -50,7 +50,7 @@ extension SQLiteLedger {
     /// Inserts a record, its columns in `RequestRecord.visitColumns`' order (the order
     /// `RecordBinding` binds them in).
     static let insertRequestSQL = """
-        INSERT INTO requests (\(RequestRecord.columns.map(\.name).joined(separator: ", ")))
+        INSERT INTO requests (\(RequestRecord.columns.map(\.name.description).joined(separator: ", ")))
         VALUES (\(RequestRecord.columns.map { _ in "?" }.joined(separator: ", ")))
         ON CONFLICT (id) DO NOTHING
         """
@@ -106,13 +106,13 @@ extension SQLiteLedger {
         let row: Row
 
         func text(_ column: RecordColumn, _ value: inout String?) {
-            let stored: String? = row[column.name]
-            value = stored == column.storedForNil ? nil : stored
+            let stored: String? = row[column.name.description]
+            value = stored == column.storedForNil?.description ? nil : stored
         }
 
-        func integer(_ column: RecordColumn, _ value: inout Int64?) { value = row[column.name] }
-        func flag(_ column: RecordColumn, _ value: inout Bool) { value = row[column.name] ?? false }
-        func time(_ column: RecordColumn, _ value: inout Date?) { value = (row[column.name] as Int64?).map(date) }
+        func integer(_ column: RecordColumn, _ value: inout Int64?) { value = row[column.name.description] }
+        func flag(_ column: RecordColumn, _ value: inout Bool) { value = row[column.name.description] ?? false }
+        func time(_ column: RecordColumn, _ value: inout Date?) { value = (row[column.name.description] as Int64?).map(date) }
     }
 
     public func usage(_ query: UsageQuery) async throws -> [UsageRow] {

@@ -262,14 +262,14 @@ import Testing
                 fields.append(label)
             }
         }
-        #expect(RequestRecord.columns.map(\.key).sorted() == fields.sorted())
-        #expect(Set(RequestRecord.columns.map(\.name)).count == RequestRecord.columns.count, "one column per field")
+        #expect(RequestRecord.columns.map(\.key.description).sorted() == fields.sorted())
+        #expect(Set(RequestRecord.columns.map(\.name.description)).count == RequestRecord.columns.count, "one column per field")
     }
 
     @Test func theColumnsAreTheTables() async throws {
         let ledger = try SQLiteLedger()
         let table = try await ledger.writer.read { db in try Row.fetchAll(db, sql: "PRAGMA table_info(requests)").map { $0["name"] as String } }
-        #expect(RequestRecord.columns.map(\.name).sorted() == table.sorted())
+        #expect(RequestRecord.columns.map(\.name.description).sorted() == table.sorted())
     }
 
     /// Property: a record written to the table reads back the same, every field drawn at random.
