@@ -15,6 +15,7 @@ from conftest import Gateway, chat, sim_control_config
 
 CONFIG = sim_control_config({"sim": 2}, ['{name: "gpt-*", provider: sim}'])
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+TOOL_CRASH = "AST constructor recursion depth mismatch"
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +55,22 @@ def test_the_api_reference_names_every_documented_collection(gw):
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(gw, tmp_path):
     st = Path(sys.executable).parent / "st"
     report = tmp_path / "report.json"
-    run = subprocess.run(
-        [str(st), "run", gw.url + "/api/openapi.json", "-H", f"Authorization: Bearer {gw.admin_key}", "--checks", CHECKS,
-         "--phases", "examples,coverage,fuzzing", "-n", "20", "--seed", "20261207", "-w", "2", "--request-timeout", "10",
-         "--report", "json", "--report-json-path", str(report), "--output-sanitize", "true"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    output = run.stdout + run.stderr
+
+    def schemathesis():
+        run = subprocess.run(
+            [str(st), "run", gw.url + "/api/openapi.json", "-H", f"Authorization: Bearer {gw.admin_key}", "--checks", CHECKS,
+             "--phases", "examples,coverage,fuzzing", "-n", "20", "--seed", "20261207", "-w", "2", "--request-timeout", "10",
+             "--report", "json", "--report-json-path", str(report), "--output-sanitize", "true"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        return run, run.stdout + run.stderr
+
+    run, output = schemathesis()
+    if run.returncode != 0 and TOOL_CRASH in output and "Failures:" not in output:
+        # CPython 3.11 before 3.11.8 can raise this SystemError inside hypothesis while it
+        # names a strategy (ast.parse deep in a recursion, gh-106905): the tool crashed,
+        # no check failed. One more run; a second crash, or any failed check, fails the test.
+        print("schemathesis crashed inside hypothesis (" + TOOL_CRASH + "); running it again")
+        run, output = schemathesis()
     assert run.returncode == 0, output[-6000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", output)
     assert generated, output[-3000:]
