@@ -267,6 +267,29 @@ def test_codex_shaped_request(gateway):
     assert (row["input_tokens"], row["cache_read_tokens"], row["reasoning_tokens"]) == (904, 4096, 256)
 
 
+def test_codex_016_headers_attribute_session_subagent_and_compaction(gateway):
+    """What Codex 0.16x sends instead of `session_id`: `session-id`, `thread-id` and
+    `x-codex-turn-metadata`; a sub-agent's thread is a child run, a compaction not a turn."""
+    session = "019a6c1e-7d2b-7f30-9a1e-2b8c0d4e5f61"
+
+    def call(metadata, extra=None):
+        body = {"model": "gpt-5-codex", "stream": False,
+                "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "fix it"}]}]}
+        headers = {"authorization": f"Bearer {gateway.key}", "session-id": session, "thread-id": metadata["thread_id"],
+                   "originator": "codex_exec", "x-codex-turn-metadata": json.dumps(metadata), **(extra or {})}
+        response = httpx.post(gateway.url + "/v1/responses", json=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return gateway.row_for(response.headers["x-strates-request-id"])
+
+    main = call({"session_id": session, "thread_id": session, "turn_id": "t1", "request_kind": "turn", "agent_name": "codex"})
+    assert (main["run"], main["parent_run"], main["process"], main["turn"]) == (session, None, None, "human")
+    child = call({"session_id": session, "thread_id": "th-sub-1", "parent_thread_id": session, "request_kind": "subagent_turn"},
+                 {"x-openai-subagent": "collab_spawn", "x-codex-parent-thread-id": session})
+    assert (child["run"], child["parent_run"], child["process"]) == ("th-sub-1", session, "collab_spawn")
+    compaction = call({"session_id": session, "thread_id": session, "request_kind": "compaction"})
+    assert compaction["run"] == session and compaction["turn"] is None
+
+
 def test_upstream_that_ignores_stream_is_metered_exactly(gateway):
     response = httpx.post(gateway.url + "/v1/chat/completions", timeout=10,
                           headers={"authorization": f"Bearer {gateway.key}", "x-stub-scenario": "ignores-stream"},
