@@ -121,11 +121,12 @@ extension Gateway {
         }
         record.noteResponse(meter)
         guard translation.isCarried else {
-            let metered = record
-            let settlement = DeferredSettlement { [self] in
-                var record = metered
-                settle(&record, request: request, logger: logger)
-            }
+            // The record is closed in the journal before the answer goes out (a `kill -9`
+            // after the client has it cannot leave it `interrupted`); what follows — the
+            // controls given back, metrics, the log line — waits until the answer is written.
+            close(&record, request: request, logger: logger)
+            let closed = record
+            let settlement = DeferredSettlement { [self] in conclude(closed, request: request, logger: logger) }
             return GatewayResponse(status: response.status, headers: headers, body: .buffer(buffer), settlement: settlement)
         }
         do {

@@ -13,6 +13,13 @@ extension Gateway {
     /// Prices the record, finishes it in the ledger, releases its controls, watches its run,
     /// and emits its metrics and log line.
     func settle(_ record: inout RequestRecord, request: GatewayRequest, logger: Logger) {
+        close(&record, request: request, logger: logger)
+        conclude(record, request: request, logger: logger)
+    }
+
+    /// Ends the record: its end time, latency and cost, and the journal's end line, which is
+    /// what a `kill -9` cannot take back.
+    func close(_ record: inout RequestRecord, request: GatewayRequest, logger: Logger) {
         let elapsed = ContinuousClock.now - request.receivedAt
         record.endedAt = Date()
         record.latencyMs = elapsed.milliseconds
@@ -22,6 +29,11 @@ extension Gateway {
         } catch {
             logger.error("ledger journal write failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// What follows a closed record: its controls given back, its run watched, its metrics
+    /// and log line.
+    func conclude(_ record: RequestRecord, request: GatewayRequest, logger: Logger) {
         releaseControls(record, executor: request.executor)
         if let runs = controls.runs, record.attribution.run != nil {
             for flag in runs.observe(record, body: request.body) { notices?.deliver(.runaway(flag, runs.policy)) }
