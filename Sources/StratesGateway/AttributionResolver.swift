@@ -7,17 +7,19 @@ import StratesWire
 /// metadata, OpenAI `user` and `metadata`, Anthropic `metadata.user_id`, W3C `traceparent`).
 public enum AttributionResolver {
     public static func resolve(key: APIKey, headers: [(name: String, value: String)], summary: RequestSummary) -> Attribution {
+        resolve(key: key, headers: headers, summary: summary, codex: CodexTurn(headers: headers))
+    }
+
+    /// `resolve` with what Codex says of the request already read (the pipeline keeps it
+    /// for the record's turn as well).
+    static func resolve(key: APIKey, headers: [(name: String, value: String)], summary: RequestSummary, codex: CodexTurn?) -> Attribution {
         var attribution = key.attribution
-        func header(_ name: String) -> String? {
-            guard let value = headers.first(where: { $0.name == name })?.value.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-            return String(value.prefix(256))
-        }
+        func header(_ name: String) -> String? { Self.header(name, in: headers) }
         let metadata = summary.metadata
-        let codex = CodexTurn(headers: headers)
         attribution.workflow = header("x-strates-workflow") ?? metadata["strates_workflow"] ?? attribution.workflow
         attribution.run =
             header("x-strates-run") ?? metadata["strates_run"]
-            ?? header("x-claude-code-session-id") ?? codex?.run ?? header("session-id") ?? header("session_id")
+            ?? header("x-claude-code-session-id") ?? codex?.run ?? header("session_id")
         attribution.parentRun = header("x-strates-parent-run") ?? metadata["strates_parent_run"] ?? codex?.parentRun
         attribution.process = header("x-strates-process") ?? metadata["strates_process"] ?? codex?.subagent
         if let requested = (header("x-strates-environment") ?? metadata["strates_environment"]).flatMap({ Environment(rawValue: $0.lowercased()) }),
@@ -31,6 +33,12 @@ public enum AttributionResolver {
             if parts.count >= 4, parts[1].count == 32 { attribution.traceID = String(parts[1]) }
         }
         return attribution
+    }
+
+    /// A header's value, trimmed and at most 256 characters; nil when absent or empty.
+    static func header(_ name: String, in headers: [(name: String, value: String)]) -> String? {
+        guard let value = headers.first(where: { $0.name == name })?.value.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return String(value.prefix(256))
     }
 
     /// Only a production (service) key may label its traffic with another environment.
@@ -59,10 +67,7 @@ struct CodexTurn: Equatable {
     var kind: String?
 
     init?(headers: [(name: String, value: String)]) {
-        func value(_ name: String) -> String? {
-            guard let text = headers.first(where: { $0.name == name })?.value.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-            return String(text.prefix(256))
-        }
+        func value(_ name: String) -> String? { AttributionResolver.header(name, in: headers) }
         let metadata = headers.first(where: { $0.name == "x-codex-turn-metadata" }).flatMap { raw -> [String: JSONView]? in
             // Bounded: a header Strates reads members from, not a body.
             guard raw.value.utf8.count <= 16_384 else { return nil }

@@ -67,7 +67,7 @@ extension Gateway {
             route: auto != nil ? alias : route.deployments.count > 1 || decided.rule != nil ? route.pattern : nil,
             routingRule: decided.rule?.name, taskClass: profile?.text, autoTier: auto?.tier, routingReason: auto?.reason, baselineModel: auto?.baseline,
             // Workload profiles tell an agent's loop from people's turns; only runs need it.
-            turn: attribution.run == nil || request.api == .countTokens || CodexTurn(headers: request.headers)?.isTurn == false
+            turn: attribution.run == nil || request.api == .countTokens || !call.isTurn
                 ? nil : ConversationTurn.latest(body: request.body)?.rawValue
         )
         var decision = RouteDecision(

@@ -11,6 +11,9 @@ struct ModelCall: Sendable {
     let logger: Logger
     let summary: RequestSummary
     let attribution: Attribution
+    /// False for a request its client says is not a turn of the conversation (a Codex
+    /// compaction): workload profiles do not count it as a step.
+    let isTurn: Bool
 
     var api: APIKind { request.api }
 }
@@ -48,8 +51,9 @@ extension Gateway {
                 param: field
             )
         }
-        let attribution = AttributionResolver.resolve(key: key, headers: request.headers, summary: summary)
-        return ModelCall(request: request, id: id, logger: logger, summary: summary, attribution: attribution)
+        let codex = CodexTurn(headers: request.headers)
+        let attribution = AttributionResolver.resolve(key: key, headers: request.headers, summary: summary, codex: codex)
+        return ModelCall(request: request, id: id, logger: logger, summary: summary, attribution: attribution, isTurn: codex?.isTurn ?? true)
     }
 
     /// Passes the routed call through every control in order (`GatewayControls.inOrder`);
